@@ -1,0 +1,89 @@
+import { Duration, RemovalPolicy, Size } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+export type StageName = 'dev' | 'prod';
+
+/** Kinesis capacity: on-demand scales by itself; provisioned pins a shard count (cheaper at steady load). */
+export type KinesisCapacity = { mode: 'ON_DEMAND' } | { mode: 'PROVISIONED'; shardCount: number };
+
+/** Everything that differs between stages, in one typed place; constructs take plain props from here. */
+export interface StageConfig {
+  readonly stage: StageName;
+  readonly logRetention: RetentionDays;
+  /** Applied to stateful resources (stream key, table, buckets, log groups). */
+  readonly removalPolicy: RemovalPolicy;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly kinesis: { readonly capacity: KinesisCapacity; readonly retention: Duration };
+  /** Kinesis → stream Lambda event source mapping. */
+  readonly batch: {
+    readonly batchSize: number;
+    readonly maxBatchingWindow: Duration;
+    readonly parallelizationFactor: number;
+    readonly retryAttempts: number;
+    readonly maxRecordAge: Duration;
+  };
+  readonly firehose: { readonly bufferingInterval: Duration; readonly bufferingSize: Size };
+  readonly lake: { readonly versioned: boolean; readonly accessLogsExpiration: Duration };
+  readonly api: {
+    readonly corsOrigins: string[];
+    readonly throttleRateLimit: number;
+    readonly throttleBurstLimit: number;
+  };
+}
+
+const dev: StageConfig = {
+  stage: 'dev',
+  logRetention: RetentionDays.ONE_WEEK,
+  removalPolicy: RemovalPolicy.DESTROY,
+  logLevel: 'DEBUG',
+  kinesis: { capacity: { mode: 'ON_DEMAND' }, retention: Duration.hours(24) },
+  batch: {
+    batchSize: 100,
+    maxBatchingWindow: Duration.seconds(1),
+    parallelizationFactor: 1,
+    retryAttempts: 3,
+    maxRecordAge: Duration.hours(1),
+  },
+  // Small buffers so a demo shows objects in the lake within a minute.
+  firehose: { bufferingInterval: Duration.seconds(60), bufferingSize: Size.mebibytes(5) },
+  lake: { versioned: false, accessLogsExpiration: Duration.days(30) },
+  api: {
+    corsOrigins: ['*'],
+    throttleRateLimit: 50,
+    throttleBurstLimit: 100,
+  },
+};
+
+const prod: StageConfig = {
+  stage: 'prod',
+  logRetention: RetentionDays.THREE_MONTHS,
+  removalPolicy: RemovalPolicy.RETAIN,
+  logLevel: 'INFO',
+  // A week of replay window: a bad deploy of the stream Lambda can be rewound.
+  kinesis: { capacity: { mode: 'ON_DEMAND' }, retention: Duration.days(7) },
+  batch: {
+    batchSize: 500,
+    maxBatchingWindow: Duration.seconds(2),
+    parallelizationFactor: 2,
+    retryAttempts: 10,
+    maxRecordAge: Duration.days(1),
+  },
+  // Larger, less frequent objects: fewer S3 PUTs and better COPY performance for the warehouse.
+  firehose: { bufferingInterval: Duration.seconds(300), bufferingSize: Size.mebibytes(64) },
+  lake: { versioned: true, accessLogsExpiration: Duration.days(365) },
+  api: {
+    corsOrigins: ['https://app.example.com'],
+    throttleRateLimit: 1000,
+    throttleBurstLimit: 2000,
+  },
+};
+
+export const STAGES: Readonly<Record<StageName, StageConfig>> = { dev, prod };
+
+/** Resolves the `stage` context value; an unknown stage is a deploy-time mistake, so fail loudly. */
+export function stageConfig(stage: string): StageConfig {
+  if (stage !== 'dev' && stage !== 'prod') {
+    throw new Error(`Unknown stage "${stage}": expected one of ${Object.keys(STAGES).join(', ')}`);
+  }
+  return STAGES[stage];
+}

@@ -1,0 +1,96 @@
+import path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: bundling resolves entries and the lock file from here. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+/** The newest Node runtime this aws-cdk-lib knows (cdk-nag L1 insists on it); the bundle targets the same version. */
+export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
+const ESBUILD_TARGET = 'node24';
+
+export interface TributaryFunctionProps {
+  /** Entry file relative to the repository root, e.g. `src/handlers/graphql.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  /** Powertools service name, so log lines and traces say which function wrote them. */
+  readonly serviceName: string;
+  readonly logLevel: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly environment?: Record<string, string>;
+  readonly memorySize?: number;
+  readonly timeout?: Duration;
+}
+
+/**
+ * The one NodejsFunction setup every Tributary Lambda uses: runtime, arm64, local esbuild bundling,
+ * JSON logs into a log group we own (so retention and removal follow the stage), X-Ray tracing.
+ */
+export class TributaryFunction extends Construct {
+  readonly function: NodejsFunction;
+  readonly logGroup: logs.LogGroup;
+  readonly role: iam.Role;
+
+  constructor(scope: Construct, id: string, props: TributaryFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+
+    // Our own role instead of AWSLambdaBasicExecutionRole: that managed policy lets the function write to
+    // every log group in the account, while this one can only write to its own.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Execution role for ${props.serviceName}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: path.join(PROJECT_ROOT, props.entry),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: LAMBDA_RUNTIME,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      loggingFormat: LoggingFormat.JSON,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: props.serviceName,
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        TRIBUTARY_LOG_LEVEL: props.logLevel,
+        // The bundle is minified; without this, stack traces point into one long line.
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      bundling: {
+        forceDockerBundling: false,
+        format: OutputFormat.CJS,
+        target: ESBUILD_TARGET,
+        minify: true,
+        // type-graphql names GraphQL types after their classes; minified class names would rename the schema.
+        keepNames: true,
+        sourceMap: true,
+        // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+
+    Validations.of(this.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'X-Ray PutTraceSegments/PutTelemetryRecords, added by CDK for active tracing, do not support resource-level permissions.',
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
+import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
+import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { StageConfig } from '../config';
+import { TributaryFunction } from './lambda-function';
+
+export interface StreamProcessorProps {
+  readonly stream: kinesis.IStream;
+  readonly table: dynamodb.ITable;
+  readonly eventsDelivery: firehose.IDeliveryStream;
+  readonly failedDelivery: firehose.IDeliveryStream;
+  readonly batch: StageConfig['batch'];
+  readonly logLevel: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/**
+ * The stream Lambda behind the Kinesis event source mapping. Partial batch failures plus bisecting keep a
+ * poison record from blocking its shard; records that exhaust their retries land in an SQS DLQ (as shard
+ * pointers, not payloads: the data stays replayable from the stream for its retention period).
+ */
+export class StreamProcessor extends Construct {
+  readonly handler: TributaryFunction;
+  readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: StreamProcessorProps) {
+    super(scope, id);
+
+    this.handler = new TributaryFunction(this, 'Handler', {
+      entry: 'src/handlers/stream.ts',
+      description: 'Tributary stream processor: validate, enrich, route Kinesis records',
+      serviceName: 'tributary-stream',
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      memorySize: 1024,
+      timeout: Duration.minutes(1),
+      environment: {
+        TRIBUTARY_STREAM_NAME: props.stream.streamName,
+        TRIBUTARY_TABLE_NAME: props.table.tableName,
+        TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
+        TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
+      },
+    });
+    const fn = this.handler.function;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.deadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is itself the on-failure destination of the Kinesis event source mapping; a DLQ of a DLQ adds nothing.',
+    });
+
+    fn.addEventSource(
+      new KinesisEventSource(props.stream, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: props.batch.batchSize,
+        maxBatchingWindow: props.batch.maxBatchingWindow,
+        parallelizationFactor: props.batch.parallelizationFactor,
+        bisectBatchOnError: true,
+        reportBatchItemFailures: true,
+        retryAttempts: props.batch.retryAttempts,
+        maxRecordAge: props.batch.maxRecordAge,
+        onFailure: new SqsDlq(this.deadLetterQueue),
+      }),
+    );
+
+    props.eventsDelivery.grantPutRecords(fn);
+    props.failedDelivery.grantPutRecords(fn);
+    props.table.grantReadWriteData(fn);
+  }
+}

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import type { TrackEventInput } from '../schema/event.input';
+import type { StoredEvent } from './types';
+
+export interface RecordOrigin {
+  receivedAt: Date;
+  source: string;
+  sourceIp?: string;
+  processorVersion: string;
+}
+
+/**
+ * A stable messageId for records written straight to the stream without one: derived from the
+ * record's place in the stream, so every redelivery of that record gets the same id.
+ */
+export function messageIdForRecord(shardId: string, sequenceNumber: string): string {
+  const hash = createHash('sha256').update(`${shardId}:${sequenceNumber}`).digest('hex');
+  return `kinesis-${hash.slice(0, 32)}`;
+}
+
+/** Builds the stored form of an event whose envelope is valid. */
+export function toStoredEvent(input: TrackEventInput, messageId: string, origin: RecordOrigin): StoredEvent {
+  const context = { ...(input.context ?? {}) };
+  if (context.ip === undefined && origin.sourceIp !== undefined) context.ip = origin.sourceIp;
+  return {
+    messageId,
+    event: input.event,
+    userId: input.userId ?? null,
+    anonymousId: input.anonymousId ?? null,
+    sessionId: input.sessionId ?? null,
+    timestamp: (input.timestamp ?? origin.receivedAt).toISOString(),
+    sentAt: input.sentAt?.toISOString() ?? null,
+    receivedAt: origin.receivedAt.toISOString(),
+    source: origin.source,
+    properties: input.properties ?? {},
+    context: JSON.parse(JSON.stringify(context)) as StoredEvent['context'],
+    processorVersion: origin.processorVersion,
+  };
+}

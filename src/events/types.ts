@@ -1,0 +1,108 @@
+/**
+ * The event domain's data shapes. A record on the stream is the UTF-8 JSON of one `StreamRecordBody`:
+ * a `TrackEventInput` plus the edge fields the GraphQL front door adds.
+ */
+
+export interface PageContext {
+  url?: string;
+  path?: string;
+  referrer?: string;
+  title?: string;
+  search?: string;
+}
+
+export interface AppContext {
+  name?: string;
+  version?: string;
+  build?: string;
+}
+
+export interface EventContext {
+  page?: PageContext;
+  userAgent?: string;
+  locale?: string;
+  app?: AppContext;
+  ip?: string;
+  [key: string]: unknown;
+}
+
+/** What a client sends: the GraphQL `TrackEventInput`, as plain data. */
+export interface TrackEvent {
+  messageId?: string;
+  event: string;
+  userId?: string;
+  anonymousId?: string;
+  sessionId?: string;
+  timestamp?: string;
+  sentAt?: string;
+  properties?: Record<string, unknown>;
+  context?: EventContext;
+  /** Pins a schema version (MODEL-REVISION-ADDITION); the latest of its model applies otherwise. */
+  schemaVersion?: string;
+}
+
+/** Fields the edge adds. A record written straight to Kinesis may lack them. */
+export interface EdgeFields {
+  messageId: string;
+  receivedAt?: string;
+  /** Where the event entered: `graphql` for the API, anything else for direct producers. */
+  source?: string;
+  sourceIp?: string;
+  /** The User-Agent header of the HTTP request that carried the event. */
+  requestUserAgent?: string;
+}
+
+export type StreamRecordBody = TrackEvent & EdgeFields;
+
+/** A valid event as it is stored in the lake and the warehouse. */
+export interface StoredEvent {
+  messageId: string;
+  event: string;
+  userId: string | null;
+  anonymousId: string | null;
+  sessionId: string | null;
+  /** Event time (ISO 8601). */
+  timestamp: string;
+  sentAt: string | null;
+  receivedAt: string;
+  source: string;
+  properties: Record<string, unknown>;
+  context: EventContext;
+  processorVersion: string;
+}
+
+export type FailureType =
+  | 'malformed'
+  | 'envelope_invalid'
+  | 'schema_violation'
+  | 'schema_unknown'
+  | 'size_exceeded'
+  | 'enrichment_failed';
+
+export interface EventError {
+  code: string;
+  path: string | null;
+  message: string;
+}
+
+/** An event that could not be accepted, with everything needed to understand and replay it. */
+export interface FailedEvent {
+  messageId: string | null;
+  failureType: FailureType;
+  event: string | null;
+  errors: EventError[];
+  /** The raw record: UTF-8 text, or base64 where it is not valid UTF-8. */
+  payload: string;
+  payloadEncoding: 'utf8' | 'base64';
+  schema: string | null;
+  receivedAt: string;
+  processorVersion: string;
+}
+
+/** The identity a profile is kept under: userId when known, else anonymousId. */
+export function profileId(event: {
+  userId?: string | null;
+  anonymousId?: string | null;
+}): string | undefined {
+  return event.userId ?? event.anonymousId ?? undefined;
+}

@@ -1,0 +1,36 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { KinesisStreamHandler } from 'aws-lambda';
+import { loadConfig } from '../config';
+import type { FailedEvent, StoredEvent } from '../events/types';
+import { PROCESSOR_VERSION } from '../events/version';
+import { createDynamoDbDocumentClient, createFirehoseClient } from '../sinks/aws-clients';
+import { DynamoDbHotStore } from '../sinks/dynamodb-hot-store';
+import { FirehoseDelivery } from '../sinks/firehose-delivery';
+import { createStreamProcessor } from '../stream/process-batch';
+
+// Built once per execution environment, reused by every invocation.
+const config = loadConfig();
+const logger = new Logger({ serviceName: 'tributary-stream' });
+const firehose = createFirehoseClient(config);
+const processor = createStreamProcessor(
+  {
+    events: new FirehoseDelivery<StoredEvent>({
+      client: firehose,
+      deliveryStreamName: config.eventsDeliveryStream,
+    }),
+    failed: new FirehoseDelivery<FailedEvent>({
+      client: firehose,
+      deliveryStreamName: config.failedDeliveryStream,
+    }),
+    hotStore: new DynamoDbHotStore({
+      client: createDynamoDbDocumentClient(config),
+      tableName: config.tableName,
+    }),
+    processorVersion: PROCESSOR_VERSION,
+    logger,
+  },
+  (summary) => logger.info('batch processed', { ...summary }),
+);
+
+/** Kinesis event source mapping → stream processor; answers with partial batch failures. */
+export const handler: KinesisStreamHandler = async (event) => processor(event);

@@ -1,0 +1,140 @@
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { RequestContext } from '../resolvers/context';
+import { playgroundAsset, playgroundHtml } from './playground';
+
+/** Apollo's default request limit for API Gateway is far above this; 5 MiB fits 500 events of 10 KiB. */
+export const MAX_BODY_BYTES = 5 * 1024 * 1024;
+
+export interface HttpServerOptions {
+  host: string;
+  port: number;
+  apollo: ApolloServer<RequestContext>;
+  /** Builds the GraphQL context; throws (for example UNAUTHENTICATED) to refuse the request. */
+  context: (
+    headers: Record<string, string | undefined>,
+    sourceIp: string | undefined,
+  ) => Promise<RequestContext>;
+  /** Prefilled in the playground's headers so a newcomer can run the examples at once. */
+  playgroundApiKey?: string;
+}
+
+export interface RunningHttpServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+class BodyError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BodyError';
+  }
+}
+
+/** Serves /graphql through Apollo, the playground at /playground, and / redirecting there. */
+export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
+  const server = http.createServer((req, res) => {
+    route(options, req, res).catch((error: unknown) => {
+      if (error instanceof BodyError)
+        return sendJson(res, error.status, { errors: [{ message: error.message }] });
+      console.error('request failed', error);
+      sendJson(res, 500, { errors: [{ message: 'internal error' }] });
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    port,
+    url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+async function route(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  if (url.pathname === '/graphql') return graphql(options, req, res, url);
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return sendJson(res, 405, { errors: [{ message: 'method not allowed' }] });
+  if (url.pathname === '/') {
+    res.writeHead(302, { location: '/playground' }).end();
+    return;
+  }
+  if (url.pathname === '/playground') {
+    const html = playgroundHtml({ endpoint: '/graphql', apiKey: options.playgroundApiKey });
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+    return;
+  }
+  if (url.pathname.startsWith('/playground/assets/')) {
+    const asset = await playgroundAsset(url.pathname.slice('/playground/assets/'.length));
+    if (asset) {
+      res
+        .writeHead(200, { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' })
+        .end(asset.body);
+      return;
+    }
+  }
+  if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
+  sendJson(res, 404, { errors: [{ message: 'not found' }] });
+}
+
+async function graphql(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const headers = new HeaderMap();
+  const plain: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    const joined = Array.isArray(value) ? value.join(', ') : value;
+    headers.set(key, joined);
+    plain[key] = joined;
+  }
+  const body = await readBody(req, headers.get('content-type'));
+  const response = await options.apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
+    context: () => options.context(plain, req.socket.remoteAddress),
+  });
+  for (const [key, value] of response.headers) res.setHeader(key, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+async function readBody(req: IncomingMessage, contentType: string | undefined): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text === '') return undefined;
+  if (contentType && /^application\/(.+\+)?json/i.test(contentType)) {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new BodyError(400, 'request body is not valid JSON');
+    }
+  }
+  return text;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  if (res.headersSent) return void res.end();
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(body));
+}

@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+/**
+ * The GraphQL playground: GraphiQL's UMD bundle on React's UMD files, all served from installed
+ * packages so it works offline (Apollo's default landing page loads from a CDN).
+ */
+const ASSETS: Record<string, { module: string; file: string; type: string }> = {
+  'react.js': { module: 'react', file: 'umd/react.production.min.js', type: 'text/javascript' },
+  'react-dom.js': { module: 'react-dom', file: 'umd/react-dom.production.min.js', type: 'text/javascript' },
+  'graphiql.js': { module: 'graphiql', file: 'graphiql.min.js', type: 'text/javascript' },
+  'graphiql.css': { module: 'graphiql', file: 'graphiql.min.css', type: 'text/css' },
+};
+
+const cache = new Map<string, Buffer>();
+
+/** Reads a playground asset by its public name, or undefined when there is no such asset. */
+export async function playgroundAsset(name: string): Promise<{ body: Buffer; type: string } | undefined> {
+  const asset = ASSETS[name];
+  if (!asset) return undefined;
+  let body = cache.get(name);
+  if (!body) {
+    const root = path.dirname(require.resolve(`${asset.module}/package.json`));
+    body = await readFile(path.join(root, asset.file));
+    cache.set(name, body);
+  }
+  return { body, type: asset.type };
+}
+
+export interface PlaygroundTab {
+  query: string;
+  variables?: string;
+}
+
+const now = () => new Date();
+const isoDaysFromNow = (days: number) => new Date(now().getTime() + days * 86_400_000).toISOString();
+
+/** Example operations the playground opens with, so a newcomer can run the pipeline in a few clicks. */
+export function exampleTabs(): PlaygroundTab[] {
+  return [
+    {
+      query: `# Send a batch of events: they travel the stream, the lake, the warehouse and the hot tier.
+mutation TrackSomeEvents($events: [TrackEventInput!]!) {
+  trackEvents(events: $events) {
+    accepted
+    rejected
+    results { messageId status errors { code path message } }
+  }
+}`,
+      variables: JSON.stringify(
+        {
+          events: [
+            {
+              event: 'page_viewed',
+              userId: 'user-1',
+              context: { page: { url: 'https://shop.example/?utm_source=newsletter' } },
+            },
+            { event: 'product_viewed', userId: 'user-1', properties: { product_id: 'sku-42', price: 19.9 } },
+            {
+              event: 'product_added_to_cart',
+              userId: 'user-1',
+              properties: { product_id: 'sku-42', quantity: 1 },
+            },
+          ],
+        },
+        null,
+        2,
+      ),
+    },
+    {
+      query: `# The hot tier: updated within a second of an event.
+query User($id: ID!) {
+  user(id: $id) { id eventCount firstSeen lastSeen lastEvent }
+}`,
+      variables: JSON.stringify({ id: 'user-1' }, null, 2),
+    },
+    {
+      query: `# The warehouse: counts per hour and event (loaded from the lake every second or so).
+query EventCounts($from: DateTimeISO!, $to: DateTimeISO!) {
+  eventCounts(from: $from, to: $to, granularity: HOUR) { bucket event count users }
+}`,
+      variables: JSON.stringify({ from: isoDaysFromNow(-1), to: isoDaysFromNow(1) }, null, 2),
+    },
+  ];
+}
+
+const escapeForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
+
+/** The playground page. The API key is prefilled only where the local stack serves it. */
+export function playgroundHtml(options: {
+  endpoint: string;
+  apiKey?: string;
+  tabs?: PlaygroundTab[];
+}): string {
+  const headers = options.apiKey
+    ? JSON.stringify({ 'x-api-key': options.apiKey }, null, 2)
+    : '{ "x-api-key": "" }';
+  const tabs = (options.tabs ?? exampleTabs()).map((tab) => ({ ...tab, headers }));
+  return `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <meta name="viewport" content="width=device-width, initial-scale=1" />
+  <title>Tributary playground</title>
+  <link rel="stylesheet" href="/playground/assets/graphiql.css" />
+  <style>html, body, #graphiql { height: 100%; margin: 0; }</style>
+</head>
+<body>
+  <div id="graphiql">Loading the playground…</div>
+  <script src="/playground/assets/react.js"></script>
+  <script src="/playground/assets/react-dom.js"></script>
+  <script src="/playground/assets/graphiql.js"></script>
+  <script>
+    const fetcher = GraphiQL.createFetcher({ url: ${escapeForScript(options.endpoint)} });
+    const root = ReactDOM.createRoot(document.getElementById('graphiql'));
+    root.render(React.createElement(GraphiQL, {
+      fetcher,
+      defaultTabs: ${escapeForScript(tabs)},
+      defaultHeaders: ${escapeForScript(headers)},
+      shouldPersistHeaders: true,
+      isHeadersEditorEnabled: true,
+      defaultEditorToolsVisibility: true,
+    }));
+  </script>
+</body>
+</html>`;
+}

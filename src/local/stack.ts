@@ -1,0 +1,162 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createApiServer, createRequestContext } from '../api/apollo-server';
+import type { Config } from '../config';
+import type { StoredEvent, FailedEvent } from '../events/types';
+import { PROCESSOR_VERSION } from '../events/version';
+import type { Services } from '../resolvers/context';
+import { AnalyticsService } from '../services/analytics-service';
+import { IngestService } from '../services/ingest-service';
+import { ProfileService } from '../services/profile-service';
+import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
+import { DuckDbWarehouse } from '../sinks/duckdb-warehouse';
+import { DynamoDbHotStore, ensureHotTable } from '../sinks/dynamodb-hot-store';
+import { KinesisProducer } from '../sinks/kinesis-producer';
+import { LocalLakeDelivery } from '../sinks/local-lake-delivery';
+import { FileCheckpointStore } from '../stream/checkpoint-store';
+import { LocalPoller } from '../stream/local-poller';
+import { createStreamProcessor } from '../stream/process-batch';
+import { ensureStream, startEmulators } from './emulators';
+import { startHttpServer } from './http-server';
+import { WarehouseLoadLoop } from './warehouse-load-loop';
+
+export interface LocalStack {
+  url: string;
+  graphqlUrl: string;
+  playgroundUrl: string;
+  apiKey: string;
+  kinesisEndpoint: string;
+  dynamodbEndpoint: string;
+  warehouse: DuckDbWarehouse;
+  poller: LocalPoller;
+  /** Waits until everything on the stream now has been processed and loaded into the warehouse. */
+  settle(): Promise<void>;
+  /** Flushes buffers, checkpoints, and stops every part in order. */
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded stack: kinesalite and dynalite in-process, the local poller playing Lambda, the
+ * lake folder playing Firehose and S3, DuckDB playing Redshift, and the GraphQL server.
+ */
+export async function startLocalStack(config: Config, host = '127.0.0.1'): Promise<LocalStack> {
+  await mkdir(config.dataDir, { recursive: true });
+  const apiKey = config.apiKey ?? (await persistedApiKey(config.dataDir));
+
+  const emulators = await startEmulators({
+    dataDir: config.dataDir,
+    kinesisPort: config.kinesisPort,
+    dynamodbPort: config.dynamodbPort,
+    host,
+  });
+  const aws = {
+    ...config.aws,
+    kinesisEndpoint: emulators.kinesisEndpoint,
+    dynamodbEndpoint: emulators.dynamodbEndpoint,
+  };
+  const kinesis = createKinesisClient({ aws });
+  const dynamoDoc = createDynamoDbDocumentClient({ aws });
+  await ensureStream(kinesis, config.streamName, config.localShards);
+  await ensureHotTable(dynamoDoc, config.tableName);
+
+  const lakeDir = path.join(config.dataDir, 'lake');
+  const lakeOptions = {
+    rootDir: lakeDir,
+    flushBytes: config.lake.flushBytes,
+    flushIntervalMs: config.lake.flushIntervalMs,
+  };
+  const eventsDelivery = new LocalLakeDelivery<StoredEvent>({
+    ...lakeOptions,
+    prefix: 'events',
+    timeOf: (event) => new Date(event.receivedAt),
+  });
+  const failedDelivery = new LocalLakeDelivery<FailedEvent>({
+    ...lakeOptions,
+    prefix: 'failed',
+    timeOf: (event) => new Date(event.receivedAt),
+  });
+  const warehouse = await DuckDbWarehouse.open({
+    databasePath: path.join(config.dataDir, 'warehouse.duckdb'),
+    lakeDir,
+  });
+  const hotStore = new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName });
+
+  const processor = createStreamProcessor({
+    events: eventsDelivery,
+    failed: failedDelivery,
+    hotStore,
+    processorVersion: PROCESSOR_VERSION,
+  });
+  const poller = new LocalPoller({
+    client: kinesis,
+    streamName: config.streamName,
+    handler: processor,
+    checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
+    batchSize: config.poller.batchSize,
+    batchWindowMs: config.poller.batchWindowMs,
+    idleMs: config.poller.idleMs,
+  });
+  const loader = new WarehouseLoadLoop(warehouse, config.loader.intervalMs);
+
+  const services: Services = {
+    ingest: new IngestService({
+      producer: new KinesisProducer({ client: kinesis, streamName: config.streamName }),
+    }),
+    profiles: new ProfileService(hotStore),
+    analytics: new AnalyticsService(warehouse),
+  };
+  const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });
+  await apollo.start();
+  const http = await startHttpServer({
+    host,
+    port: config.port,
+    apollo,
+    playgroundApiKey: apiKey,
+    context: async (headers, sourceIp) => createRequestContext({ services, apiKey, headers, sourceIp }),
+  });
+  poller.start();
+  loader.start();
+
+  return {
+    url: http.url,
+    graphqlUrl: `${http.url}/graphql`,
+    playgroundUrl: `${http.url}/playground`,
+    apiKey,
+    kinesisEndpoint: emulators.kinesisEndpoint,
+    dynamodbEndpoint: emulators.dynamodbEndpoint,
+    warehouse,
+    poller,
+    settle: async () => {
+      await poller.drain();
+      await loader.runOnce();
+    },
+    close: async () => {
+      // Stop taking requests, finish the batch in flight, write out buffers, load, then close stores.
+      await http.close();
+      await apollo.stop();
+      await poller.stop();
+      await eventsDelivery.close();
+      await failedDelivery.close();
+      await loader.stop();
+      await warehouse.close();
+      kinesis.destroy();
+      dynamoDoc.destroy();
+      await emulators.close();
+    },
+  };
+}
+
+/** A generated key is kept in the data folder so a restart does not change it. */
+async function persistedApiKey(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'api-key');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 8) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const key = `trib_${randomBytes(18).toString('base64url')}`;
+  await writeFile(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}

@@ -1,0 +1,16 @@
+import type { AnalyticsService } from '../services/analytics-service';
+import type { EdgeRequest, IngestService } from '../services/ingest-service';
+import type { ProfileService } from '../services/profile-service';
+
+/** The services resolvers call; built once per process by the handler or the local stack. */
+export interface Services {
+  ingest: IngestService;
+  profiles: ProfileService;
+  analytics: AnalyticsService;
+}
+
+/** Per-request GraphQL context. */
+export interface RequestContext {
+  services: Services;
+  edge: EdgeRequest;
+}

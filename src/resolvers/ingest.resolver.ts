@@ -1,0 +1,42 @@
+import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
+import { TrackEventInput } from '../schema/event.input';
+import { BatchTrackResult, TrackResult, TrackStatus } from '../schema/track-result.type';
+import { ApiError } from '../services/errors';
+import type { TrackOutcome } from '../services/ingest-service';
+import type { RequestContext } from './context';
+
+export const MAX_BATCH = 500;
+
+const toResult = (outcome: TrackOutcome): TrackResult =>
+  Object.assign(new TrackResult(), { ...outcome, status: TrackStatus[outcome.status] });
+
+@Resolver()
+export class IngestResolver {
+  @Mutation(() => TrackResult, { description: 'Tracks one event.' })
+  async trackEvent(
+    @Arg('event', () => TrackEventInput) event: TrackEventInput,
+    @Ctx() { services, edge }: RequestContext,
+  ): Promise<TrackResult> {
+    const [outcome] = await services.ingest.track([event], edge);
+    if (!outcome) throw new Error('ingest returned no outcome');
+    return toResult(outcome);
+  }
+
+  @Mutation(() => BatchTrackResult, {
+    description: `Tracks 1 to ${MAX_BATCH} events; an invalid event is REJECTED and the others still go through.`,
+  })
+  async trackEvents(
+    @Arg('events', () => [TrackEventInput]) events: TrackEventInput[],
+    @Ctx() { services, edge }: RequestContext,
+  ): Promise<BatchTrackResult> {
+    if (events.length < 1 || events.length > MAX_BATCH) {
+      throw new ApiError(
+        'BATCH_SIZE_INVALID',
+        `a batch holds 1 to ${MAX_BATCH} events, got ${events.length}`,
+      );
+    }
+    const results = (await services.ingest.track(events, edge)).map(toResult);
+    const accepted = results.filter((r) => r.status === TrackStatus.ACCEPTED).length;
+    return Object.assign(new BatchTrackResult(), { accepted, rejected: results.length - accepted, results });
+  }
+}

@@ -1,0 +1,20 @@
+import 'reflect-metadata';
+import type { GraphQLSchema } from 'graphql';
+import { buildSchemaSync } from 'type-graphql';
+import { AnalyticsResolver } from '../resolvers/analytics.resolver';
+import { HotResolver } from '../resolvers/hot.resolver';
+import { IngestResolver } from '../resolvers/ingest.resolver';
+
+let schema: GraphQLSchema | undefined;
+
+/**
+ * Builds the executable schema once per process. Validation is explicit in the ingest service
+ * (per event, so one bad event does not fail its batch), hence `validate: false` here.
+ */
+export function buildTributarySchema(): GraphQLSchema {
+  schema ??= buildSchemaSync({
+    resolvers: [IngestResolver, HotResolver, AnalyticsResolver],
+    validate: false,
+  });
+  return schema;
+}

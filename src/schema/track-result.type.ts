@@ -1,0 +1,50 @@
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+
+export enum TrackStatus {
+  ACCEPTED = 'ACCEPTED',
+  DUPLICATE = 'DUPLICATE',
+  REJECTED = 'REJECTED',
+}
+registerEnumType(TrackStatus, {
+  name: 'TrackStatus',
+  description: 'ACCEPTED: durably on the stream. DUPLICATE: seen before. REJECTED: not written, see errors.',
+});
+
+@ObjectType({ description: 'Why an event was rejected or failed.' })
+export class EventError {
+  @Field(() => String, { description: 'Stable machine-readable code, e.g. ENVELOPE_INVALID.' })
+  code!: string;
+
+  @Field(() => String, {
+    nullable: true,
+    description: 'JSON pointer into the event, e.g. /properties/price.',
+  })
+  path!: string | null;
+
+  @Field(() => String)
+  message!: string;
+}
+
+@ObjectType()
+export class TrackResult {
+  @Field(() => ID)
+  messageId!: string;
+
+  @Field(() => TrackStatus)
+  status!: TrackStatus;
+
+  @Field(() => [EventError])
+  errors!: EventError[];
+}
+
+@ObjectType()
+export class BatchTrackResult {
+  @Field(() => Int)
+  accepted!: number;
+
+  @Field(() => Int)
+  rejected!: number;
+
+  @Field(() => [TrackResult], { description: 'One result per input event, in input order.' })
+  results!: TrackResult[];
+}

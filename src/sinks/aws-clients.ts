@@ -1,0 +1,31 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { FirehoseClient } from '@aws-sdk/client-firehose';
+import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { Config } from '../config';
+
+/** Emulators accept any signature; fixed credentials keep a laptop from needing an AWS account. */
+const EMULATOR_CREDENTIALS = { accessKeyId: 'tributary-local', secretAccessKey: 'tributary-local' };
+
+function common(region: string, endpoint: string | undefined) {
+  return endpoint === undefined ? { region } : { region, endpoint, credentials: EMULATOR_CREDENTIALS };
+}
+
+/** Builds the Kinesis client; against an endpoint override it speaks HTTP/1.1, since kinesalite has no HTTP/2. */
+export function createKinesisClient(config: Pick<Config, 'aws'>): KinesisClient {
+  const endpoint = config.aws.kinesisEndpoint;
+  if (endpoint === undefined) return new KinesisClient(common(config.aws.region, undefined));
+  return new KinesisClient({ ...common(config.aws.region, endpoint), requestHandler: new NodeHttpHandler() });
+}
+
+/** Builds the DynamoDB document client; undefined attributes are dropped rather than rejected. */
+export function createDynamoDbDocumentClient(config: Pick<Config, 'aws'>): DynamoDBDocumentClient {
+  const client = new DynamoDBClient(common(config.aws.region, config.aws.dynamodbEndpoint));
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/** Builds the Firehose client. */
+export function createFirehoseClient(config: Pick<Config, 'aws'>): FirehoseClient {
+  return new FirehoseClient(common(config.aws.region, config.aws.firehoseEndpoint));
+}

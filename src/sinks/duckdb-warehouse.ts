@@ -1,0 +1,301 @@
+import { promises as fs } from 'node:fs';
+import type { Dirent } from 'node:fs';
+import path from 'node:path';
+import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import type { EventCountRow, EventCountsQuery, LoadReport, Warehouse, WarehouseLoader } from './ports';
+import { WarehouseError } from './sink-errors';
+import {
+  BUCKET_UNIT,
+  CREATE_SCHEMA_MIGRATIONS,
+  INSERT_STAGED_EVENTS,
+  INSERT_STAGED_FAILED,
+  MIGRATIONS,
+  SELECT_LOADED_AMONG,
+  STAGE_EVENTS,
+  STAGE_FAILED,
+  eventCountsSql,
+  recordLoadedFiles,
+} from './warehouse-sql';
+import type { Migration } from './warehouse-sql';
+
+export interface DuckDbWarehouseOptions {
+  /** A database file, or `:memory:`. */
+  databasePath: string;
+  /** The lake folder the local deliveries write to (it holds `events/` and `failed/`). */
+  lakeDir: string;
+  /** Files read per load transaction; bounds memory on a large backlog. */
+  filesPerLoad?: number;
+  /** Applied on open, in version order; defaults to the warehouse's own list. */
+  migrations?: readonly Migration[];
+}
+
+/** Which lake folder feeds which staging SQL. */
+const LAKE_KINDS = [
+  { folder: 'events', stage: STAGE_EVENTS, insert: INSERT_STAGED_EVENTS, staged: 'staged_events' },
+  { folder: 'failed', stage: STAGE_FAILED, insert: INSERT_STAGED_FAILED, staged: 'staged_failed' },
+] as const;
+type LakeKind = (typeof LAKE_KINDS)[number];
+
+// read_json treats these as a glob pattern; the lake delivery never writes such names.
+const GLOB_CHARS = /[*?[\]{}]/;
+
+const PATH_LIST: DuckDBType = LIST(VARCHAR);
+
+interface LakeFile {
+  abs: string;
+  rel: string;
+}
+
+/**
+ * The embedded warehouse: DuckDB in-process, loading the local lake exactly once per messageId.
+ * DuckDB allows one writing process per file, so keep one instance per process.
+ */
+export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
+  // Loads run one at a time on their own connection, so their transactions never interleave.
+  private loadChain: Promise<unknown> = Promise.resolve();
+  private readonly reads = new Set<Promise<unknown>>();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly lakeDir: string,
+    private readonly filesPerLoad: number,
+  ) {}
+
+  /** Opens (or creates) the database and brings its schema up to date. */
+  static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
+    if (options.databasePath !== ':memory:') {
+      await fs.mkdir(path.dirname(path.resolve(options.databasePath)), { recursive: true });
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(options.databasePath);
+    } catch (cause) {
+      throw new WarehouseError(
+        `could not open DuckDB database ${options.databasePath}`,
+        'WAREHOUSE_QUERY_FAILED',
+        {
+          cause,
+        },
+      );
+    }
+    const writer = await instance.connect();
+    try {
+      await applyMigrations(writer, options.migrations ?? MIGRATIONS);
+    } catch (error) {
+      writer.closeSync();
+      instance.closeSync();
+      throw error;
+    }
+    return new DuckDbWarehouse(instance, writer, path.resolve(options.lakeDir), options.filesPerLoad ?? 500);
+  }
+
+  /** Loads every lake file not loaded before; rows counts only rows actually inserted. */
+  loadNew(): Promise<LoadReport> {
+    if (this.closed) return Promise.reject(new WarehouseError('warehouse is closed', 'WAREHOUSE_CLOSED'));
+    const run = this.loadChain.then(() => this.loadAll());
+    this.loadChain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Counts events and distinct users (userId, else anonymousId) per UTC bucket and event, in [from, to). */
+  async eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
+    const unit = BUCKET_UNIT[query.granularity];
+    if (unit === undefined) {
+      throw new WarehouseError(
+        `unknown granularity "${String(query.granularity)}"`,
+        'WAREHOUSE_INVALID_QUERY',
+      );
+    }
+    if (Number.isNaN(query.from.getTime()) || Number.isNaN(query.to.getTime())) {
+      throw new WarehouseError('from and to must be valid dates', 'WAREHOUSE_INVALID_QUERY');
+    }
+    if (query.events !== undefined && query.events.length === 0) return [];
+    const filtered = query.events !== undefined;
+    const values: DuckDBValue[] = [query.from.toISOString(), query.to.toISOString()];
+    const types: DuckDBType[] = [VARCHAR, VARCHAR];
+    if (query.events !== undefined) {
+      values.push(listValue(query.events));
+      types.push(PATH_LIST);
+    }
+    const rows = await this.read(eventCountsSql(unit, filtered), values, types);
+    return rows.map((row) => ({
+      bucket: new Date(Number(row.bucket_ms)),
+      event: String(row.event),
+      count: Number(row.n),
+      users: Number(row.users),
+    }));
+  }
+
+  /** Number of events in the warehouse. */
+  async rowCount(): Promise<number> {
+    const [row] = await this.read('SELECT count(*) AS n FROM events');
+    return Number(row?.n ?? 0);
+  }
+
+  /** When the last lake file was loaded, or null before the first load. */
+  async dataAsOf(): Promise<Date | null> {
+    const [row] = await this.read('SELECT epoch_ms(max(loaded_at)) AS ms FROM loaded_files');
+    return row?.ms === null || row?.ms === undefined ? null : new Date(Number(row.ms));
+  }
+
+  /** Waits for a running load and open reads, then releases the database file. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.loadChain;
+    await Promise.allSettled([...this.reads]);
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+
+  // Reads get a connection each: DuckDB connections are cheap, and one connection must not run
+  // two statements at once.
+  private async read(
+    sql: string,
+    values?: DuckDBValue[],
+    types?: DuckDBType[],
+  ): Promise<Record<string, unknown>[]> {
+    if (this.closed) throw new WarehouseError('warehouse is closed', 'WAREHOUSE_CLOSED');
+    const run = (async () => {
+      const connection = await this.instance.connect();
+      try {
+        const reader = await connection.runAndReadAll(sql, values, types);
+        return reader.getRowObjectsJS() as Record<string, unknown>[];
+      } catch (cause) {
+        throw new WarehouseError('warehouse query failed', 'WAREHOUSE_QUERY_FAILED', { cause });
+      } finally {
+        connection.closeSync();
+      }
+    })();
+    this.reads.add(run);
+    try {
+      return await run;
+    } finally {
+      this.reads.delete(run);
+    }
+  }
+
+  private async loadAll(): Promise<LoadReport> {
+    const report: LoadReport = { files: 0, rows: 0 };
+    const failures: Array<{ file: string; cause: unknown }> = [];
+    for (const kind of LAKE_KINDS) {
+      const files = await this.newFiles(kind.folder);
+      for (let start = 0; start < files.length; start += this.filesPerLoad) {
+        const batch = files.slice(start, start + this.filesPerLoad);
+        try {
+          report.rows += await this.loadBatch(kind, batch);
+          report.files += batch.length;
+        } catch (batchError) {
+          // Find the bad file(s) so one unreadable file cannot hold back the rest.
+          for (const file of batch) {
+            try {
+              report.rows += await this.loadBatch(kind, [file]);
+              report.files += 1;
+            } catch (cause) {
+              failures.push({ file: file.rel, cause: batch.length === 1 ? batchError : cause });
+            }
+          }
+        }
+      }
+    }
+    if (failures.length > 0) {
+      throw new WarehouseError(
+        `could not load ${failures.length} lake file(s): ${failures.map((f) => f.file).join(', ')} ` +
+          `(loaded ${report.files} file(s), ${report.rows} row(s) before giving up)`,
+        'WAREHOUSE_LOAD_FAILED',
+        { cause: failures[0]?.cause },
+      );
+    }
+    return report;
+  }
+
+  private async loadBatch(kind: LakeKind, files: LakeFile[]): Promise<number> {
+    const abs = listValue(files.map((f) => f.abs));
+    const rel = listValue(files.map((f) => f.rel));
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      await this.writer.run(kind.stage, [abs], [PATH_LIST]);
+      const inserted = await this.writer.run(kind.insert);
+      await this.writer.run(recordLoadedFiles(kind.staged), [abs, rel], [PATH_LIST, PATH_LIST]);
+      await this.writer.run(`DROP TABLE ${kind.staged}`);
+      await this.writer.run('COMMIT');
+      return inserted.rowsChanged;
+    } catch (error) {
+      await this.writer.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Lake files under one folder that are not in loaded_files yet, oldest name first. */
+  private async newFiles(folder: string): Promise<LakeFile[]> {
+    const root = path.join(this.lakeDir, folder);
+    const files = (await listLakeFiles(root))
+      .map((abs) => ({ abs, rel: path.relative(this.lakeDir, abs).split(path.sep).join('/') }))
+      .filter((file) => !GLOB_CHARS.test(file.abs));
+    if (files.length === 0) return [];
+    const loaded = new Set<string>();
+    const reader = await this.writer.runAndReadAll(
+      SELECT_LOADED_AMONG,
+      [listValue(files.map((f) => f.rel))],
+      [PATH_LIST],
+    );
+    for (const row of reader.getRowObjectsJS()) loaded.add(String(row.path));
+    return files
+      .filter((f) => !loaded.has(f.rel))
+      .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  }
+}
+
+/** Every `*.json.gz` below dir; dot files are a writer's temp files and are skipped. */
+async function listLakeFiles(dir: string, found: string[] = []): Promise<string[]> {
+  let entries: Dirent[];
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return found;
+    throw error;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await listLakeFiles(full, found);
+    else if (entry.isFile() && entry.name.endsWith('.json.gz')) found.push(full);
+  }
+  return found;
+}
+
+async function applyMigrations(
+  connection: DuckDBConnection,
+  migrations: readonly Migration[],
+): Promise<void> {
+  try {
+    await connection.run(CREATE_SCHEMA_MIGRATIONS);
+  } catch (cause) {
+    throw new WarehouseError('could not create schema_migrations', 'WAREHOUSE_MIGRATION_FAILED', { cause });
+  }
+  const reader = await connection.runAndReadAll('SELECT version FROM schema_migrations');
+  const applied = new Set(reader.getRowObjectsJS().map((row) => Number(row.version)));
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  for (const migration of ordered) {
+    if (applied.has(migration.version)) continue;
+    try {
+      await connection.run('BEGIN TRANSACTION');
+      await connection.run(migration.sql);
+      await connection.run('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+      await connection.run('COMMIT');
+    } catch (cause) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw new WarehouseError(
+        `migration ${migration.version} (${migration.name}) failed`,
+        'WAREHOUSE_MIGRATION_FAILED',
+        { cause },
+      );
+    }
+  }
+}

@@ -1,0 +1,54 @@
+/** Stable codes callers can branch on without parsing messages. */
+export type HotStoreErrorCode =
+  | 'HOT_STORE_THROTTLED'
+  | 'HOT_STORE_CONFLICT'
+  | 'HOT_STORE_INVALID_ACTIVITY'
+  | 'HOT_STORE_TABLE_NOT_READY'
+  | 'HOT_STORE_FAILED';
+
+/** A hot-tier operation that did not complete; `cause` holds the SDK error when there is one. */
+export class HotStoreError extends Error {
+  readonly code: HotStoreErrorCode;
+
+  constructor(message: string, code: HotStoreErrorCode = 'HOT_STORE_FAILED', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HotStoreError';
+    this.code = code;
+  }
+}
+
+const THROTTLING_ERRORS = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+]);
+
+function errorName(error: unknown): string | undefined {
+  return error instanceof Error ? error.name : undefined;
+}
+
+/** The expected outcome of an optimistic write whose assumption about the item no longer holds. */
+export function isConditionalCheckFailed(error: unknown): boolean {
+  return errorName(error) === 'ConditionalCheckFailedException';
+}
+
+/** Errors worth retrying after a pause: capacity, not correctness. */
+export function isThrottling(error: unknown): boolean {
+  const name = errorName(error);
+  return name !== undefined && THROTTLING_ERRORS.has(name);
+}
+
+export function isResourceNotFound(error: unknown): boolean {
+  return errorName(error) === 'ResourceNotFoundException';
+}
+
+export function isResourceInUse(error: unknown): boolean {
+  return errorName(error) === 'ResourceInUseException';
+}
+
+/** Wraps anything unknown so callers see one error type, keeping the original as `cause`. */
+export function toHotStoreError(error: unknown, action: string): HotStoreError {
+  if (error instanceof HotStoreError) return error;
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new HotStoreError(`Hot store ${action} failed (${detail})`, 'HOT_STORE_FAILED', { cause: error });
+}

@@ -1,0 +1,122 @@
+import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import type { FailedEvent, StoredEvent } from '../events/types';
+import { profileId } from '../events/types';
+import type {
+  Delivery,
+  DeliveryResult,
+  EventsDelivery,
+  FailedDelivery,
+  HotStore,
+  ProfileActivity,
+} from '../sinks/ports';
+import { decodeRecord } from './decode-record';
+
+export interface StreamProcessorDeps {
+  events: EventsDelivery;
+  failed: FailedDelivery;
+  hotStore: HotStore;
+  processorVersion: string;
+  logger?: Pick<Console, 'warn' | 'error'>;
+}
+
+export interface BatchSummary {
+  records: number;
+  delivered: number;
+  failedEvents: number;
+  duplicates: number;
+  retried: number;
+}
+
+export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
+
+/**
+ * One Kinesis batch, the same for Lambda and the local poller: decode, check, drop in-batch
+ * duplicates, deliver valid events and failed events, update the hot tier, and report records
+ * whose sinks failed by sequence number so only they (and what follows) are retried.
+ */
+export function createStreamProcessor(
+  deps: StreamProcessorDeps,
+  onBatch?: (summary: BatchSummary) => void,
+): StreamProcessor {
+  const logger = deps.logger ?? console;
+  return async (event) => {
+    const records = event.Records;
+    const decoded = records.map((record) => decodeRecord(record, deps.processorVersion));
+
+    const valid: Array<{ index: number; event: StoredEvent }> = [];
+    const invalid: Array<{ index: number; event: FailedEvent }> = [];
+    const seen = new Set<string>();
+    let duplicates = 0;
+    decoded.forEach((item, index) => {
+      if (!item.ok) return invalid.push({ index, event: item.failed });
+      if (seen.has(item.event.messageId)) return duplicates++;
+      seen.add(item.event.messageId);
+      valid.push({ index, event: item.event });
+    });
+
+    const failedIndices = new Set<number>();
+    const [eventsResult, failedResult] = await Promise.all([
+      deliverSafely(deps.events, valid, logger),
+      deliverSafely(deps.failed, invalid, logger),
+    ]);
+    for (const { index } of eventsResult.failed) failedIndices.add(valid[index]?.index ?? 0);
+    for (const { index } of failedResult.failed) failedIndices.add(invalid[index]?.index ?? 0);
+
+    // Lambda resumes at the lowest failed sequence number and redelivers everything after it, so
+    // only the records before it may touch the hot tier now; the rest will come again.
+    const firstFailure = failedIndices.size > 0 ? Math.min(...failedIndices) : records.length;
+    const activity: ProfileActivity[] = [];
+    for (const { index, event: stored } of valid) {
+      const item = decoded[index];
+      const id = profileId(stored);
+      if (index >= firstFailure || !item || id === undefined) continue;
+      activity.push({
+        profileId: id,
+        event: stored.event,
+        timestamp: stored.timestamp,
+        shardId: item.shardId,
+        sequenceNumber: item.sequenceNumber,
+      });
+    }
+    try {
+      await deps.hotStore.applyProfileActivity(activity);
+    } catch (error) {
+      logger.error('hot tier update failed; the batch will be retried', error);
+      for (let index = 0; index < records.length; index++) failedIndices.add(index);
+    }
+
+    onBatch?.({
+      records: records.length,
+      delivered: valid.length - countIn(failedIndices, valid),
+      failedEvents: invalid.length - countIn(failedIndices, invalid),
+      duplicates,
+      retried: failedIndices.size,
+    });
+    return {
+      batchItemFailures: [...failedIndices]
+        .sort((a, b) => a - b)
+        .map((index) => ({ itemIdentifier: records[index]?.kinesis.sequenceNumber ?? '' })),
+    };
+  };
+}
+
+async function deliverSafely<T>(
+  delivery: Delivery<T>,
+  items: Array<{ event: T }>,
+  logger: Pick<Console, 'error'>,
+): Promise<DeliveryResult> {
+  if (items.length === 0) return { failed: [] };
+  try {
+    const result = await delivery.deliver(items.map((item) => item.event));
+    if (result.failed.length > 0)
+      logger.error(`${result.failed.length} records not delivered; they will be retried`);
+    return result;
+  } catch (error) {
+    logger.error('delivery failed; the records will be retried', error);
+    return { failed: items.map((_, index) => ({ index, error: error as Error })) };
+  }
+}
+
+function countIn(indices: Set<number>, items: Array<{ index: number }>): number {
+  return items.filter((item) => indices.has(item.index)).length;
+}

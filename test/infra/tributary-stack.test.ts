@@ -1,0 +1,403 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { App, Stack } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { stageConfig } from '../../infra/config';
+import { EventStream } from '../../infra/constructs/event-stream';
+import { TributaryStack } from '../../infra/tributary-stack';
+
+type Resources = Record<
+  string,
+  { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }
+>;
+
+/**
+ * One synthesized dev stack, bundling included (that is the slow part), shared by every test below.
+ * CDK's built-in CloudFormation validation is off here only because it takes ~15 s per synth;
+ * `npm run synth` still runs it.
+ */
+const appProps = { builtinCloudFormationValidation: false };
+let app: App;
+let stack: TributaryStack;
+let template: Template;
+
+beforeAll(() => {
+  app = new App({ ...appProps, context: { 'aws:cdk:enable-asset-metadata': true } });
+  stack = new TributaryStack(app, 'Tributary-test', { config: stageConfig('dev') });
+  template = Template.fromStack(stack);
+}, 120_000);
+
+function functionByService(service: string): {
+  id: string;
+  props: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+} {
+  const fns = template.findResources('AWS::Lambda::Function', {
+    Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: service } } },
+  }) as Resources;
+  const entries = Object.entries(fns);
+  expect(entries).toHaveLength(1);
+  const [id, fn] = entries[0]!;
+  return { id, props: fn.Properties, metadata: fn.Metadata ?? {} };
+}
+
+describe('stage config', () => {
+  it('rejects an unknown stage', () => {
+    expect(() => stageConfig('staging')).toThrow(/Unknown stage "staging"/);
+  });
+});
+
+describe('event stream', () => {
+  it('is on-demand and KMS-encrypted with the AWS-managed key', () => {
+    template.resourceCountIs('AWS::Kinesis::Stream', 1);
+    template.hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
+      RetentionPeriodHours: 24,
+      ShardCount: Match.absent(),
+    });
+  });
+
+  it('takes provisioned shards and an own key when asked', () => {
+    const own = new Stack(new App(appProps), 'Own');
+    const key = new kms.Key(own, 'Key', { enableKeyRotation: true });
+    new EventStream(own, 'Stream', {
+      capacity: { mode: 'PROVISIONED', shardCount: 2 },
+      retention: stageConfig('prod').kinesis.retention,
+      removalPolicy: stageConfig('prod').removalPolicy,
+      encryptionKey: key,
+    });
+    Template.fromStack(own).hasResourceProperties('AWS::Kinesis::Stream', {
+      ShardCount: 2,
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
+      StreamEncryption: {
+        EncryptionType: 'KMS',
+        KeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^Key'), 'Arn'] },
+      },
+      RetentionPeriodHours: 168,
+    });
+  });
+});
+
+describe('stream processor', () => {
+  it('maps the stream with partial batch failures, bisecting, bounded retries and an SQS on-failure destination', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EventStream'), 'Arn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 3,
+      MaximumRecordAgeInSeconds: 3600,
+      BatchSize: 100,
+      MaximumBatchingWindowInSeconds: 1,
+      ParallelizationFactor: 1,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('^StreamProcessorDeadLetterQueue'), 'Arn'] },
+        },
+      },
+    });
+  });
+
+  it('dead-letters into an encrypted queue that refuses plain HTTP', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+  });
+
+  it('gets the delivery stream names and may put records on both delivery streams', () => {
+    const fn = functionByService('tributary-stream');
+    const variables = (fn.props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_EVENTS_DELIVERY_STREAM: { Ref: expect.stringMatching(/^DeliveryEvents/) },
+        TRIBUTARY_FAILED_DELIVERY_STREAM: { Ref: expect.stringMatching(/^DeliveryFailed/) },
+        TRIBUTARY_TABLE_NAME: { Ref: expect.stringMatching(/^HotTierTable/) },
+      }),
+    );
+    for (const delivery of ['^DeliveryEvents', '^DeliveryFailed']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: [{ Ref: Match.stringLikeRegexp('^StreamProcessorHandlerRole') }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: ['firehose:PutRecord', 'firehose:PutRecordBatch'],
+              Resource: { 'Fn::GetAtt': [Match.stringLikeRegexp(delivery), 'Arn'] },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('hot tier', () => {
+  it('is an on-demand pk/sk table with point-in-time recovery and TTL on `ttl`', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: Match.arrayWith([{ AttributeName: 'pk', AttributeType: 'S' }]),
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+    // dev tears down with the stack; prod is covered below.
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+  });
+});
+
+describe('lake', () => {
+  it('is encrypted, private, access-logged and tiered', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LoggingConfiguration: { DestinationBucketName: { Ref: Match.stringLikeRegexp('^LakeAccessLogs') } },
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Status: 'Enabled',
+            Transitions: [
+              { StorageClass: 'INTELLIGENT_TIERING', TransitionInDays: 30 },
+              { StorageClass: 'GLACIER_IR', TransitionInDays: 180 },
+            ],
+          }),
+        ]),
+      },
+    });
+  });
+
+  it('denies requests without TLS on both buckets', () => {
+    const policies = template.findResources('AWS::S3::BucketPolicy', {
+      Properties: {
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      },
+    });
+    expect(Object.keys(policies)).toHaveLength(2);
+  });
+});
+
+describe('delivery', () => {
+  const hourly = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
+
+  it.each([
+    ['events', `events/${hourly}`, `errors/events/!{firehose:error-output-type}/${hourly}`],
+    ['failed', `failed/${hourly}`, `errors/failed/!{firehose:error-output-type}/${hourly}`],
+  ])('%s: DirectPut, encrypted, GZIP into hourly partitions', (_name, prefix, errorPrefix) => {
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      DeliveryStreamType: 'DirectPut',
+      DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BucketARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeBucket'), 'Arn'] },
+        Prefix: prefix,
+        ErrorOutputPrefix: errorPrefix,
+        CompressionFormat: 'GZIP',
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+        CloudWatchLoggingOptions: Match.objectLike({ Enabled: true }),
+      }),
+    });
+  });
+});
+
+describe('lambda functions', () => {
+  it.each(['tributary-graphql', 'tributary-stream'])(
+    '%s: current Node runtime, arm64, JSON logs, tracing',
+    (service) => {
+      const { props } = functionByService(service);
+      expect(props).toEqual(
+        expect.objectContaining({
+          Runtime: 'nodejs24.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+          TracingConfig: { Mode: 'Active' },
+        }),
+      );
+      expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+        expect.objectContaining({
+          POWERTOOLS_LOG_LEVEL: 'DEBUG',
+          TRIBUTARY_LOG_LEVEL: 'DEBUG',
+          NODE_OPTIONS: '--enable-source-maps',
+        }),
+      );
+    },
+  );
+
+  it('keeps function logs for the stage retention', () => {
+    const { props } = functionByService('tributary-graphql');
+    const logGroupId = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasResource('AWS::Logs::LogGroup', {});
+    expect((template.toJSON().Resources as Resources)[logGroupId]?.Properties).toEqual({
+      RetentionInDays: 7,
+    });
+  });
+
+  it('grants nothing on `*` except X-Ray, which has no resource-level permissions', () => {
+    const policies = template.findResources('AWS::IAM::Policy') as Resources;
+    const wildcard = Object.values(policies)
+      .flatMap(
+        (p) =>
+          (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
+            .Statement,
+      )
+      .filter((s) => s.Resource === '*');
+    expect(wildcard.length).toBeGreaterThan(0);
+    for (const statement of wildcard) {
+      expect(statement.Action).toEqual(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+    }
+    template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
+  });
+
+  it('builds a minified bundle with a source map for each handler', () => {
+    const outdir = app.synth().directory;
+    for (const service of ['tributary-graphql', 'tributary-stream']) {
+      const assetPath = functionByService(service).metadata['aws:asset:path'];
+      expect(typeof assetPath).toBe('string');
+      const bundle = fs.readFileSync(path.join(outdir, String(assetPath), 'index.js'), 'utf8');
+      expect(bundle).toContain('handler');
+      expect(fs.existsSync(path.join(outdir, String(assetPath), 'index.js.map'))).toBe(true);
+    }
+  });
+});
+
+describe('ingest api', () => {
+  it('routes GET and POST /graphql and GET /playground to the graphql function', () => {
+    for (const routeKey of ['POST /graphql', 'GET /graphql', 'GET /playground']) {
+      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+    }
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [functionByService('tributary-graphql').id, 'Arn'] },
+    });
+  });
+
+  it('answers CORS preflights for the headers Apollo clients send', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      ProtocolType: 'HTTP',
+      CorsConfiguration: {
+        AllowOrigins: ['*'],
+        AllowMethods: Match.arrayWith(['GET', 'POST', 'OPTIONS']),
+        AllowHeaders: Match.arrayWith(['content-type', 'x-api-key', 'apollo-require-preflight']),
+        MaxAge: 3600,
+      },
+    });
+  });
+
+  it('throttles and access-logs the default stage', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestApiAccessLogs'), 'Arn'] },
+      },
+    });
+  });
+
+  it('lets the graphql function write the stream, read the table and read the API key secret', () => {
+    const { props } = functionByService('tributary-graphql');
+    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_API_KEY_SECRET_ARN: { Ref: expect.stringMatching(/^IngestApiApiKey/) },
+      }),
+    );
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({ PasswordLength: 40 }),
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^IngestApiHandlerRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: Match.arrayWith(['kinesis:PutRecords']) }),
+          Match.objectLike({ Action: Match.arrayWith(['dynamodb:Query', 'dynamodb:GetItem']) }),
+          Match.objectLike({ Action: Match.arrayWith(['secretsmanager:GetSecretValue']) }),
+        ]),
+      },
+    });
+  });
+});
+
+describe('outputs', () => {
+  it('exposes what a client and an operator need', () => {
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs).sort()).toEqual(
+      ['ApiKeySecretArn', 'ApiUrl', 'LakeBucketName', 'PlaygroundUrl', 'StreamName', 'TableName'].sort(),
+    );
+    template.hasOutput('ApiUrl', {
+      Value: { 'Fn::Join': ['', [Match.anyValue(), '/graphql']] },
+    });
+    template.hasOutput('PlaygroundUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/playground']] } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('leaves no unacknowledged findings', () => {
+    const report = new AwsSolutionsChecks().validateScope(stack);
+    const findings = report.violations.map(
+      (v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`,
+    );
+    expect(findings).toEqual([]);
+    expect(report.success).toBe(true);
+  });
+
+  it('acknowledges every finding with a reason', () => {
+    const acknowledged = stack.node
+      .findAll()
+      .flatMap((c) => c.node.metadata)
+      .filter((m) => m.type === 'aws:cdk:acknowledged-rules')
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acknowledged.length).toBeGreaterThan(0);
+    for (const [, reason] of acknowledged) expect(reason.length).toBeGreaterThan(40);
+  });
+
+  it('leaves no construct errors or AwsSolutions warnings', () => {
+    expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('AwsSolutions-.*'))).toEqual(
+      [],
+    );
+  });
+});
+
+describe('prod stage', () => {
+  it('retains stateful resources and protects the table', () => {
+    const prodApp = new App({ ...appProps, context: { 'aws:cdk:bundling-stacks': [] } });
+    const prod = Template.fromStack(
+      new TributaryStack(prodApp, 'Tributary-prod', { config: stageConfig('prod') }),
+    );
+    prod.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ DeletionProtectionEnabled: true }),
+    });
+    prod.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' } }),
+    });
+    prod.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 168 });
+    prod.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },
+      }),
+    });
+  });
+});

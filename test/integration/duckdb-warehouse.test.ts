@@ -1,0 +1,369 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { FailedEvent, StoredEvent } from '../../src/events/types';
+import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
+import { LocalLakeDelivery } from '../../src/sinks/local-lake-delivery';
+import { MIGRATIONS } from '../../src/sinks/warehouse-sql';
+
+function stored(messageId: string, over: Partial<StoredEvent> = {}): StoredEvent {
+  return {
+    messageId,
+    event: 'page_viewed',
+    userId: null,
+    anonymousId: 'anon-1',
+    sessionId: 's-1',
+    timestamp: '2024-05-01T10:15:00.000Z',
+    sentAt: '2024-05-01T10:15:01.000Z',
+    receivedAt: '2024-05-01T10:15:02.000Z',
+    source: 'graphql',
+    properties: { path: '/home' },
+    context: { locale: 'en-GB' },
+    processorVersion: '1.0.0',
+    ...over,
+  };
+}
+
+function failed(messageId: string | null, payload: string): FailedEvent {
+  return {
+    messageId,
+    failureType: 'schema_violation',
+    event: 'page_viewed',
+    errors: [{ code: 'required', path: '/properties/path', message: 'must have path' }],
+    payload,
+    payloadEncoding: 'utf8',
+    schema: 'page_viewed/1',
+    receivedAt: '2024-05-01T10:00:00.000Z',
+    processorVersion: '1.0.0',
+  };
+}
+
+describe('DuckDbWarehouse', () => {
+  let dir: string;
+  let lakeDir: string;
+  let dbPath: string;
+  let warehouse: DuckDbWarehouse | undefined;
+  let fileNo = 0;
+
+  async function lakeFile(prefix: 'events' | 'failed', records: object[], name?: string): Promise<string> {
+    const partition = path.join(lakeDir, prefix, 'year=2024', 'month=05', 'day=01', 'hour=10');
+    await mkdir(partition, { recursive: true });
+    fileNo += 1;
+    const file = path.join(partition, name ?? `${prefix}-${String(fileNo).padStart(4, '0')}.json.gz`);
+    await writeFile(file, gzipSync(records.map((r) => JSON.stringify(r) + '\n').join('')));
+    return file;
+  }
+
+  async function openWarehouse(): Promise<DuckDbWarehouse> {
+    warehouse = await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir });
+    return warehouse;
+  }
+
+  async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+    // A second instance on the same file is not allowed while the warehouse holds it.
+    await warehouse?.close();
+    warehouse = undefined;
+    const instance = await DuckDBInstance.create(dbPath);
+    const connection = await instance.connect();
+    try {
+      return (await connection.runAndReadAll(sql)).getRowObjectsJS() as T[];
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tributary-wh-'));
+    lakeDir = path.join(dir, 'lake');
+    dbPath = path.join(dir, 'db', 'warehouse.duckdb');
+  });
+
+  afterEach(async () => {
+    await warehouse?.close();
+    warehouse = undefined;
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('applies each migration once, across reopen', async () => {
+    await (await openWarehouse()).close();
+    await openWarehouse();
+    const rows = await query<{ version: number; name: string }>(
+      'SELECT version, name FROM schema_migrations ORDER BY version',
+    );
+    expect(rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    const tables = await query<{ table_name: string }>(
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
+    );
+    expect(tables.map((t) => t.table_name)).toEqual([
+      'events',
+      'failed_events',
+      'loaded_files',
+      'schema_migrations',
+    ]);
+  });
+
+  it('loads each file once, with typed columns', async () => {
+    await lakeFile('events', [stored('m1', { userId: 'u1' }), stored('m2')]);
+    const wh = await openWarehouse();
+    expect(await wh.dataAsOf()).toBeNull();
+    expect(await wh.loadNew()).toEqual({ files: 1, rows: 2 });
+    expect(await wh.loadNew()).toEqual({ files: 0, rows: 0 });
+    expect(await wh.rowCount()).toBe(2);
+    const asOf = await wh.dataAsOf();
+    expect(asOf).toBeInstanceOf(Date);
+    expect(Math.abs((asOf as Date).getTime() - Date.now())).toBeLessThan(60_000);
+
+    const rows = await query<Record<string, unknown>>(
+      "SELECT message_id, user_id, anonymous_id, event_time, received_at, properties->>'path' AS path, " +
+        "context->>'locale' AS locale, source, processor_version, typeof(event_time) AS t FROM events ORDER BY message_id",
+    );
+    expect(rows[0]).toEqual({
+      message_id: 'm1',
+      user_id: 'u1',
+      anonymous_id: 'anon-1',
+      event_time: new Date('2024-05-01T10:15:00.000Z'),
+      received_at: new Date('2024-05-01T10:15:02.000Z'),
+      path: '/home',
+      locale: 'en-GB',
+      source: 'graphql',
+      processor_version: '1.0.0',
+      t: 'TIMESTAMP WITH TIME ZONE',
+    });
+    const files = await query<{ path: string; rows: bigint }>('SELECT path, rows FROM loaded_files');
+    expect(files).toEqual([
+      { path: 'events/year=2024/month=05/day=01/hour=10/events-0001.json.gz', rows: 2n },
+    ]);
+  });
+
+  it('stores duplicate messageIds once: within a file, across files of one load, and across loads', async () => {
+    await lakeFile('events', [
+      stored('dup', { receivedAt: '2024-05-01T10:20:00.000Z', event: 'later' }),
+      stored('dup', { receivedAt: '2024-05-01T10:16:00.000Z', event: 'earliest' }),
+      stored('solo'),
+    ]);
+    await lakeFile('events', [stored('dup', { receivedAt: '2024-05-01T10:18:00.000Z', event: 'middle' })]);
+    const wh = await openWarehouse();
+    expect(await wh.loadNew()).toEqual({ files: 2, rows: 2 });
+    await lakeFile('events', [stored('dup', { event: 'redelivered' }), stored('new')]);
+    expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+    const rows = await query<{ message_id: string; event: string }>(
+      'SELECT message_id, event FROM events ORDER BY message_id',
+    );
+    expect(rows).toEqual([
+      { message_id: 'dup', event: 'earliest' },
+      { message_id: 'new', event: 'page_viewed' },
+      { message_id: 'solo', event: 'page_viewed' },
+    ]);
+  });
+
+  it('loads failed events, deduped by (messageId, failureType, payload)', async () => {
+    await lakeFile('failed', [failed('f1', '{"a":1}'), failed('f1', '{"a":1}'), failed(null, 'not json')]);
+    await lakeFile('failed', [failed(null, 'not json'), failed(null, 'other')]);
+    const wh = await openWarehouse();
+    expect(await wh.loadNew()).toEqual({ files: 2, rows: 3 });
+    const rows = await query<Record<string, unknown>>(
+      "SELECT message_id, failure_type, payload, errors->>'$[0].code' AS code, schema FROM failed_events ORDER BY payload",
+    );
+    expect(rows).toEqual([
+      {
+        message_id: null,
+        failure_type: 'schema_violation',
+        payload: 'not json',
+        code: 'required',
+        schema: 'page_viewed/1',
+      },
+      {
+        message_id: null,
+        failure_type: 'schema_violation',
+        payload: 'other',
+        code: 'required',
+        schema: 'page_viewed/1',
+      },
+      {
+        message_id: 'f1',
+        failure_type: 'schema_violation',
+        payload: '{"a":1}',
+        code: 'required',
+        schema: 'page_viewed/1',
+      },
+    ]);
+  });
+
+  it('ignores temp files and loads a file whose name holds a single quote', async () => {
+    await lakeFile('events', [stored('q1')], "events-o'brien.json.gz");
+    await lakeFile('events', [stored('tmp')], '.events-half-written.json.gz.tmp');
+    const wh = await openWarehouse();
+    expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+    expect(await wh.rowCount()).toBe(1);
+  });
+
+  it('keeps loading good files when one is corrupt, and reports the bad one', async () => {
+    await lakeFile('events', [stored('good1')]);
+    const bad = path.join(
+      lakeDir,
+      'events',
+      'year=2024',
+      'month=05',
+      'day=01',
+      'hour=10',
+      'events-bad.json.gz',
+    );
+    await writeFile(bad, 'definitely not gzip');
+    await lakeFile('events', [stored('good2')]);
+    const wh = await openWarehouse();
+    await expect(wh.loadNew()).rejects.toMatchObject({
+      name: 'WarehouseError',
+      code: 'WAREHOUSE_LOAD_FAILED',
+    });
+    expect(await wh.rowCount()).toBe(2);
+  });
+
+  it('serialises concurrent loads so each row is inserted once', async () => {
+    for (let i = 0; i < 5; i += 1) await lakeFile('events', [stored(`c${i}`), stored('shared')]);
+    const wh = await openWarehouse();
+    const reports = await Promise.all([wh.loadNew(), wh.loadNew(), wh.loadNew()]);
+    expect(reports.reduce((sum, r) => sum + r.rows, 0)).toBe(6);
+    expect(reports.reduce((sum, r) => sum + r.files, 0)).toBe(5);
+    expect(await wh.rowCount()).toBe(6);
+  });
+
+  describe('eventCounts', () => {
+    beforeEach(async () => {
+      await lakeFile('events', [
+        stored('e1', { event: 'page_viewed', userId: 'u1', timestamp: '2024-05-01T10:00:00.000Z' }),
+        stored('e2', { event: 'page_viewed', userId: 'u1', timestamp: '2024-05-01T10:59:59.999Z' }),
+        stored('e3', {
+          event: 'page_viewed',
+          userId: null,
+          anonymousId: 'a9',
+          timestamp: '2024-05-01T10:30:00.000Z',
+        }),
+        stored('e4', { event: 'page_viewed', userId: 'u2', timestamp: '2024-05-01T11:00:00.000Z' }),
+        stored('e5', { event: 'added_to_cart', userId: 'u1', timestamp: '2024-05-01T11:05:00.000Z' }),
+        stored('e6', { event: 'page_viewed', userId: 'u3', timestamp: '2024-05-02T00:00:00.000Z' }),
+        // anonymousId a9 and userId a9 are the same person key, by design of coalesce(user, anon).
+        stored('e7', { event: 'page_viewed', userId: 'a9', timestamp: '2024-05-01T10:45:00.000Z' }),
+      ]);
+      await (await openWarehouse()).loadNew();
+    });
+
+    it('buckets by UTC hour with distinct users', async () => {
+      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-01T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'HOUR',
+      });
+      expect(rows).toEqual([
+        { bucket: new Date('2024-05-01T10:00:00.000Z'), event: 'page_viewed', count: 4, users: 2 },
+        { bucket: new Date('2024-05-01T11:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
+        { bucket: new Date('2024-05-01T11:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+      ]);
+    });
+
+    it('buckets by UTC day', async () => {
+      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-01T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'DAY',
+      });
+      expect(rows).toEqual([
+        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
+        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'page_viewed', count: 5, users: 3 },
+        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+      ]);
+    });
+
+    it('includes from and excludes to', async () => {
+      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-01T10:00:00.000Z'),
+        to: new Date('2024-05-01T11:00:00.000Z'),
+        granularity: 'HOUR',
+      });
+      expect(rows).toEqual([
+        { bucket: new Date('2024-05-01T10:00:00.000Z'), event: 'page_viewed', count: 4, users: 2 },
+      ]);
+      const edge = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-01T10:59:59.999Z'),
+        to: new Date('2024-05-01T11:00:00.001Z'),
+        granularity: 'HOUR',
+      });
+      expect(edge.map((r) => r.count)).toEqual([1, 1]);
+    });
+
+    it('filters by event names, treating them as values not SQL', async () => {
+      const query = {
+        from: new Date('2024-05-01T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'DAY' as const,
+      };
+      expect(
+        await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ['added_to_cart'] }),
+      ).toEqual([
+        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
+      ]);
+      expect(
+        await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ["x' OR '1'='1"] }),
+      ).toEqual([]);
+      expect(await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: [] })).toEqual([]);
+    });
+
+    it('rejects a granularity outside the allow-list', async () => {
+      await expect(
+        (warehouse as DuckDbWarehouse).eventCounts({
+          from: new Date(0),
+          to: new Date(),
+          granularity: 'MINUTE' as 'HOUR',
+        }),
+      ).rejects.toMatchObject({ code: 'WAREHOUSE_INVALID_QUERY' });
+    });
+
+    it('keeps the data across reopen', async () => {
+      await (warehouse as DuckDbWarehouse).close();
+      const wh = await openWarehouse();
+      expect(await wh.rowCount()).toBe(7);
+      expect(await wh.loadNew()).toEqual({ files: 0, rows: 0 });
+      const rows = await wh.eventCounts({
+        from: new Date('2024-05-02T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'DAY',
+      });
+      expect(rows).toEqual([
+        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+      ]);
+    });
+  });
+
+  it('loads what LocalLakeDelivery writes, end to end', async () => {
+    const delivery = new LocalLakeDelivery<StoredEvent>({
+      rootDir: lakeDir,
+      prefix: 'events',
+      flushBytes: 1024 * 1024,
+      flushIntervalMs: 10,
+      timeOf: (record) => new Date(record.receivedAt),
+    });
+    const records = Array.from({ length: 2000 }, (_, i) =>
+      stored(`bulk-${i}`, { receivedAt: `2024-05-01T${String(10 + (i % 3)).padStart(2, '0')}:00:00.000Z` }),
+    );
+    expect((await delivery.deliver(records)).failed).toEqual([]);
+    expect((await delivery.deliver(records.slice(0, 100))).failed).toEqual([]);
+    await delivery.close();
+    const wh = await openWarehouse();
+    expect(await wh.loadNew()).toEqual({ files: 6, rows: 2000 });
+    expect(await wh.rowCount()).toBe(2000);
+  });
+
+  it('works in memory', async () => {
+    await lakeFile('events', [stored('mem')]);
+    const wh = await DuckDbWarehouse.open({ databasePath: ':memory:', lakeDir });
+    try {
+      expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+      expect(await wh.rowCount()).toBe(1);
+    } finally {
+      await wh.close();
+    }
+  });
+});

@@ -1,0 +1,101 @@
+import 'reflect-metadata';
+import { TrackEventInput } from '../../src/schema/event.input';
+import { IngestService } from '../../src/services/ingest-service';
+import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/sinks/ports';
+
+class FakeProducer implements EventStreamProducer {
+  readonly calls: StreamPutRecord[][] = [];
+  failIndices = new Set<number>();
+
+  async putRecords(records: StreamPutRecord[]): Promise<StreamPutOutcome[]> {
+    this.calls.push(records);
+    return records.map((_, i) =>
+      this.failIndices.has(i)
+        ? { ok: false, errorCode: 'ProvisionedThroughputExceededException', errorMessage: 'slow down' }
+        : { ok: true, shardId: 'shardId-0', sequenceNumber: String(i) },
+    );
+  }
+}
+
+const edge = {
+  receivedAt: new Date('2026-02-03T04:05:06.000Z'),
+  sourceIp: '203.0.113.9',
+  userAgent: 'curl/8',
+};
+const input = (fields: Partial<TrackEventInput>) => Object.assign(new TrackEventInput(), fields);
+
+describe('IngestService', () => {
+  it('puts valid events with edge fields, keyed by user, and rejects invalid ones without writing them', async () => {
+    const producer = new FakeProducer();
+    let next = 0;
+    const service = new IngestService({ producer, newMessageId: () => `gen-${++next}` });
+    const outcomes = await service.track(
+      [
+        input({ event: 'page_viewed', userId: 'u1', messageId: 'm1' }),
+        input({ event: 'NOPE', userId: 'u1' }),
+        input({ event: 'product_viewed', anonymousId: 'a1', timestamp: new Date('2026-02-03T04:00:00Z') }),
+      ],
+      edge,
+    );
+    expect(outcomes.map((o) => [o.messageId, o.status])).toEqual([
+      ['m1', 'ACCEPTED'],
+      ['gen-1', 'REJECTED'],
+      ['gen-2', 'ACCEPTED'],
+    ]);
+    expect(outcomes[1]?.errors[0]).toMatchObject({ code: 'ENVELOPE_INVALID', path: '/event' });
+    expect(producer.calls).toHaveLength(1);
+    const written = producer.calls[0]!.map((r) => ({
+      key: r.partitionKey,
+      body: JSON.parse(Buffer.from(r.data).toString()),
+    }));
+    expect(written).toEqual([
+      {
+        key: 'u1',
+        body: expect.objectContaining({
+          messageId: 'm1',
+          receivedAt: '2026-02-03T04:05:06.000Z',
+          source: 'graphql',
+          sourceIp: '203.0.113.9',
+          requestUserAgent: 'curl/8',
+        }),
+      },
+      {
+        key: 'a1',
+        body: expect.objectContaining({ messageId: 'gen-2', timestamp: '2026-02-03T04:00:00.000Z' }),
+      },
+    ]);
+  });
+
+  it('never answers ACCEPTED for an event the stream did not take', async () => {
+    const producer = new FakeProducer();
+    producer.failIndices = new Set([1]);
+    const service = new IngestService({ producer });
+    const outcomes = await service.track(
+      [
+        input({ event: 'a', userId: 'u' }),
+        input({ event: 'b', userId: 'u' }),
+        input({ event: 'c', userId: 'u' }),
+      ],
+      edge,
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['ACCEPTED', 'REJECTED', 'ACCEPTED']);
+    expect(outcomes[1]).toMatchObject({
+      retryable: true,
+      errors: [expect.objectContaining({ code: 'STREAM_WRITE_FAILED' })],
+    });
+  });
+
+  it('rejects an event over 32 KiB with SIZE_EXCEEDED', async () => {
+    const producer = new FakeProducer();
+    const service = new IngestService({ producer });
+    const [outcome] = await service.track(
+      [input({ event: 'big', userId: 'u', properties: { blob: 'x'.repeat(33_000) } })],
+      edge,
+    );
+    expect(outcome).toMatchObject({
+      status: 'REJECTED',
+      errors: [expect.objectContaining({ code: 'SIZE_EXCEEDED' })],
+    });
+    expect(producer.calls).toHaveLength(0);
+  });
+});

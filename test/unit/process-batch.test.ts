@@ -1,0 +1,148 @@
+import 'reflect-metadata';
+import type { FailedEvent, StoredEvent } from '../../src/events/types';
+import { createStreamProcessor } from '../../src/stream/process-batch';
+import { MemoryDelivery, RecordingHotStore } from '../helpers/in-memory-sinks';
+import { kinesisEvent, kinesisRecord } from '../helpers/kinesis-events';
+
+function setup() {
+  const events = new MemoryDelivery<StoredEvent>();
+  const failed = new MemoryDelivery<FailedEvent>();
+  const hotStore = new RecordingHotStore();
+  const logger = { warn: jest.fn(), error: jest.fn() };
+  const process = createStreamProcessor({
+    events,
+    failed,
+    hotStore,
+    processorVersion: 'tributary@test',
+    logger,
+  });
+  return { events, failed, hotStore, process };
+}
+
+const valid = (messageId: string, userId = 'u1', event = 'page_viewed') => ({
+  messageId,
+  event,
+  userId,
+  timestamp: '2026-01-02T03:00:00.000Z',
+  receivedAt: '2026-01-02T03:00:01.000Z',
+  source: 'graphql',
+});
+
+describe('createStreamProcessor', () => {
+  it('delivers valid events with edge fields and updates the hot tier', async () => {
+    const { events, failed, hotStore, process } = setup();
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord(valid('m1'), '100'),
+        kinesisRecord(valid('m2', 'u2', 'product_viewed'), '101'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(failed.records).toEqual([]);
+    expect(
+      events.records.map((e) => [e.messageId, e.event, e.userId, e.receivedAt, e.processorVersion]),
+    ).toEqual([
+      ['m1', 'page_viewed', 'u1', '2026-01-02T03:00:01.000Z', 'tributary@test'],
+      ['m2', 'product_viewed', 'u2', '2026-01-02T03:00:01.000Z', 'tributary@test'],
+    ]);
+    expect(hotStore.batches).toEqual([
+      [
+        expect.objectContaining({
+          profileId: 'u1',
+          event: 'page_viewed',
+          sequenceNumber: '100',
+          shardId: 'shardId-000000000000',
+        }),
+        expect.objectContaining({ profileId: 'u2', event: 'product_viewed', sequenceNumber: '101' }),
+      ],
+    ]);
+  });
+
+  it('routes poison records to failed events with typed reasons and never fails the batch for them', async () => {
+    const { events, failed, process } = setup();
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord(Buffer.from([0xff, 0xfe, 0x00]), '1'),
+        kinesisRecord('{not json', '2'),
+        kinesisRecord('[1,2]', '3'),
+        kinesisRecord({ event: 'Bad-Name', userId: 'u1', messageId: 'm4' }, '4'),
+        kinesisRecord({ event: 'page_viewed', userId: 'u1', properties: { blob: 'x'.repeat(40_000) } }, '5'),
+        kinesisRecord(valid('m6'), '6'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(events.records.map((e) => e.messageId)).toEqual(['m6']);
+    expect(failed.records.map((f) => f.failureType)).toEqual([
+      'malformed',
+      'malformed',
+      'malformed',
+      'envelope_invalid',
+      'size_exceeded',
+    ]);
+    const [binary, notJson, , badName] = failed.records;
+    expect(binary?.payloadEncoding).toBe('base64');
+    expect(Buffer.from(binary?.payload ?? '', 'base64')).toEqual(Buffer.from([0xff, 0xfe, 0x00]));
+    expect(notJson?.payload).toBe('{not json');
+    expect(badName).toMatchObject({ messageId: 'm4', event: 'Bad-Name', processorVersion: 'tributary@test' });
+    expect(badName?.errors[0]).toMatchObject({ code: 'ENVELOPE_INVALID', path: '/event' });
+  });
+
+  it('drops duplicates inside a batch', async () => {
+    const { events, hotStore, process } = setup();
+    await process(
+      kinesisEvent([
+        kinesisRecord(valid('m1'), '1'),
+        kinesisRecord(valid('m1'), '2'),
+        kinesisRecord(valid('m2'), '3'),
+      ]),
+    );
+    expect(events.records.map((e) => e.messageId)).toEqual(['m1', 'm2']);
+    expect(hotStore.batches[0]?.map((a) => a.sequenceNumber)).toEqual(['1', '3']);
+  });
+
+  it('gives a record without messageId a stable id from its place in the stream, and its arrival as receivedAt', async () => {
+    const first = setup();
+    const second = setup();
+    const record = kinesisRecord({ event: 'page_viewed', anonymousId: 'a1' }, '777', {
+      arrival: new Date('2026-03-01T00:00:00Z'),
+    });
+    await first.process(kinesisEvent([record]));
+    await second.process(kinesisEvent([record]));
+    const [a] = first.events.records;
+    expect(a?.messageId).toMatch(/^kinesis-[0-9a-f]{32}$/);
+    expect(a?.messageId).toBe(second.events.records[0]?.messageId);
+    expect(a?.receivedAt).toBe('2026-03-01T00:00:00.000Z');
+    expect(a?.timestamp).toBe('2026-03-01T00:00:00.000Z');
+    expect(a?.source).toBe('kinesis');
+  });
+
+  it('reports records whose delivery failed and keeps the hot tier to the records before the first failure', async () => {
+    const { events, hotStore, process } = setup();
+    events.failWhen = (e) => e.messageId === 'm2';
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord(valid('m1'), '1'),
+        kinesisRecord(valid('m2'), '2'),
+        kinesisRecord(valid('m3'), '3'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }]);
+    expect(hotStore.batches[0]?.map((a) => a.sequenceNumber)).toEqual(['1']);
+  });
+
+  it('reports every record when a delivery throws or the hot tier fails', async () => {
+    const a = setup();
+    a.failed.throwOnDeliver = new Error('firehose down');
+    const response = await a.process(
+      kinesisEvent([kinesisRecord(valid('m1'), '1'), kinesisRecord('nope', '2')]),
+    );
+    expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }]);
+
+    const b = setup();
+    b.hotStore.throwOnApply = new Error('dynamodb down');
+    const both = await b.process(
+      kinesisEvent([kinesisRecord(valid('m1'), '1'), kinesisRecord(valid('m2'), '2')]),
+    );
+    expect(both.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: '2' }]);
+  });
+});
