@@ -2,7 +2,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules', 'dist', 'cdk.out', '.tributary', 'coverage', 'src/generated', '**/*.js', '!eslint.config.mjs'] },
+  {
+    ignores: [
+      'node_modules',
+      'dist',
+      'cdk.out',
+      '.tributary',
+      'coverage',
+      'src/generated',
+      '**/*.js',
+      '!eslint.config.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -25,7 +25,16 @@ export interface TributaryFunctionProps {
   readonly environment?: Record<string, string>;
   readonly memorySize?: number;
   readonly timeout?: Duration;
+  /**
+   * Load reflect-metadata before any bundled module runs (type-graphql's decorators need it). A plain
+   * `import 'reflect-metadata'` in the entry is not enough: esbuild hoists the entry's ES module imports above
+   * the CommonJS polyfill, so the decorators would run first.
+   */
+  readonly reflectMetadata?: boolean;
 }
+
+/** Relative to the project root, which is esbuild's working directory. */
+const REFLECT_METADATA = path.relative(PROJECT_ROOT, require.resolve('reflect-metadata'));
 
 /**
  * The one NodejsFunction setup every Tributary Lambda uses: runtime, arm64, local esbuild bundling,
@@ -84,6 +93,7 @@ export class TributaryFunction extends Construct {
         sourceMap: true,
         // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
         externalModules: ['@aws-sdk/*'],
+        inject: props.reflectMetadata ? [REFLECT_METADATA] : undefined,
       },
     });
 

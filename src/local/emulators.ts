@@ -1,6 +1,3 @@
-// A .d.ts beside a .ts of the same name is skipped by tsconfig globs, so it must be referenced.
-// eslint-disable-next-line @typescript-eslint/triple-slash-reference
-/// <reference path="./emulators.d.ts" />
 import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';

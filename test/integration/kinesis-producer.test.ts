@@ -73,7 +73,7 @@ function faultyClient(env: TestEmulators, injection: Injection) {
           ...args,
           input: { ...input, Records: kept },
         })) as InitializeHandlerOutput<PutRecordsCommandOutput>)
-      : { output: { Records: [], FailedRecordCount: 0, $metadata: {} } };
+      : { output: { Records: [], FailedRecordCount: 0, $metadata: {} }, response: undefined };
     const results = [...(sent.output.Records ?? [])];
     const merged: PutRecordsResultEntry[] = input.Records.map((r) =>
       failing.has(r.PartitionKey ?? '')
