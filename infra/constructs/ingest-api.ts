@@ -67,7 +67,6 @@ export class IngestApi extends Construct {
       removalPolicy: props.removalPolicy,
       memorySize: 1024,
       timeout: Duration.seconds(15),
-      reflectMetadata: true,
       environment: {
         TRIBUTARY_STREAM_NAME: props.stream.streamName,
         TRIBUTARY_TABLE_NAME: props.table.tableName,

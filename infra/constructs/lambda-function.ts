@@ -25,15 +25,13 @@ export interface TributaryFunctionProps {
   readonly environment?: Record<string, string>;
   readonly memorySize?: number;
   readonly timeout?: Duration;
-  /**
-   * Load reflect-metadata before any bundled module runs (type-graphql's decorators need it). A plain
-   * `import 'reflect-metadata'` in the entry is not enough: esbuild hoists the entry's ES module imports above
-   * the CommonJS polyfill, so the decorators would run first.
-   */
-  readonly reflectMetadata?: boolean;
 }
 
-/** Relative to the project root, which is esbuild's working directory. */
+/**
+ * Loaded before any bundled module runs: type-graphql's decorators need the polyfill at class definition. A plain
+ * `import 'reflect-metadata'` in the entry is not enough, because esbuild evaluates the entry's ES module imports
+ * before the CommonJS polyfill it wraps. The path is relative to the project root, esbuild's working directory.
+ */
 const REFLECT_METADATA = path.relative(PROJECT_ROOT, require.resolve('reflect-metadata'));
 
 /**
@@ -93,7 +91,7 @@ export class TributaryFunction extends Construct {
         sourceMap: true,
         // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
         externalModules: ['@aws-sdk/*'],
-        inject: props.reflectMetadata ? [REFLECT_METADATA] : undefined,
+        inject: [REFLECT_METADATA],
       },
     });
 

@@ -37,49 +37,35 @@ const isoDaysFromNow = (days: number) => new Date(now().getTime() + days * 86_40
 
 /** Example operations the playground opens with, so a newcomer can run the pipeline in a few clicks. */
 export function exampleTabs(): PlaygroundTab[] {
+  // Values are written inline rather than as variables: a newcomer can edit them where they read them.
   return [
     {
       query: `# Send a batch of events: they travel the stream, the lake, the warehouse and the hot tier.
-mutation TrackSomeEvents($events: [TrackEventInput!]!) {
-  trackEvents(events: $events) {
+mutation TrackSomeEvents {
+  trackEvents(events: [
+    { event: "page_viewed", userId: "user-1", context: { page: { url: "https://shop.example/?utm_source=newsletter" } } }
+    { event: "product_viewed", userId: "user-1", properties: { product_id: "sku-42", price: 19.9 } }
+    { event: "product_added_to_cart", userId: "user-1", properties: { product_id: "sku-42", quantity: 1 } }
+  ]) {
     accepted
     rejected
     results { messageId status errors { code path message } }
   }
 }`,
-      variables: JSON.stringify(
-        {
-          events: [
-            {
-              event: 'page_viewed',
-              userId: 'user-1',
-              context: { page: { url: 'https://shop.example/?utm_source=newsletter' } },
-            },
-            { event: 'product_viewed', userId: 'user-1', properties: { product_id: 'sku-42', price: 19.9 } },
-            {
-              event: 'product_added_to_cart',
-              userId: 'user-1',
-              properties: { product_id: 'sku-42', quantity: 1 },
-            },
-          ],
-        },
-        null,
-        2,
-      ),
     },
     {
       query: `# The hot tier: updated within a second of an event.
-query User($id: ID!) {
-  user(id: $id) { id eventCount firstSeen lastSeen lastEvent }
+query User {
+  user(id: "user-1") { id eventCount firstSeen lastSeen lastEvent }
 }`,
-      variables: JSON.stringify({ id: 'user-1' }, null, 2),
     },
     {
-      query: `# The warehouse: counts per hour and event (loaded from the lake every second or so).
-query EventCounts($from: DateTimeISO!, $to: DateTimeISO!) {
-  eventCounts(from: $from, to: $to, granularity: HOUR) { bucket event count users }
+      query: `# The warehouse: counts per hour and event (new lake files are loaded every second or so).
+query EventCounts {
+  eventCounts(from: "${isoDaysFromNow(-1)}", to: "${isoDaysFromNow(1)}", granularity: HOUR) {
+    bucket event count users
+  }
 }`,
-      variables: JSON.stringify({ from: isoDaysFromNow(-1), to: isoDaysFromNow(1) }, null, 2),
     },
   ];
 }
