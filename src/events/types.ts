@@ -54,6 +54,30 @@ export interface EdgeFields {
 
 export type StreamRecordBody = TrackEvent & EdgeFields;
 
+export type ReferrerClass = 'search' | 'social' | 'email' | 'internal' | 'other';
+
+/** What enrichment adds to a valid event (pure functions in src/events compute it). */
+export interface Enrichment {
+  browser: string | null;
+  browserVersion: string | null;
+  os: string | null;
+  osVersion: string | null;
+  /** desktop, mobile, tablet, smarttv, console, wearable, embedded, bot, or null when unknown. */
+  deviceType: string | null;
+  isBot: boolean;
+  utmSource: string | null;
+  utmMedium: string | null;
+  utmCampaign: string | null;
+  utmTerm: string | null;
+  utmContent: string | null;
+  referrerClass: ReferrerClass | null;
+  referrerHost: string | null;
+  /** receivedAt − sentAt, the client clock's offset applied to `timestamp`; null without sentAt. */
+  clockSkewMs: number | null;
+  /** Set when the corrected event time is over 24 h in the future or older than the configured horizon. */
+  timeFlag: 'future' | 'too_old' | null;
+}
+
 /** A valid event as it is stored in the lake and the warehouse. */
 export interface StoredEvent {
   messageId: string;
@@ -69,6 +93,13 @@ export interface StoredEvent {
   properties: Record<string, unknown>;
   context: EventContext;
   processorVersion: string;
+  /** The schema version the event was validated against (MODEL-REVISION-ADDITION), null when it has none. */
+  schemaVersion?: string | null;
+  /** The item the event is about, from the property its schema names (e.g. product_id). */
+  itemId?: string | null;
+  /** The client's `timestamp` as sent, before clock-skew correction. */
+  originalTimestamp?: string | null;
+  enrichment?: Enrichment;
 }
 
 export type FailureType =

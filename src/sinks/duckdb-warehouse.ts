@@ -1,9 +1,17 @@
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, INTEGER, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { EventCountRow, EventCountsQuery, LoadReport, Warehouse, WarehouseLoader } from './ports';
+import type { FailedEvent, FailureType } from '../events/types';
+import type {
+  EventCountRow,
+  EventCountsQuery,
+  FailedEventsQuery,
+  LoadReport,
+  Warehouse,
+  WarehouseLoader,
+} from './ports';
 import { WarehouseError } from './sink-errors';
 import {
   BUCKET_UNIT,
@@ -126,6 +134,38 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
       event: String(row.event),
       count: Number(row.n),
       users: Number(row.users),
+    }));
+  }
+
+  /** Failed events received in [from, to), newest first, optionally of one type or event. */
+  async failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
+    const rows = await this.read(
+      `SELECT message_id, failure_type, event, CAST(errors AS VARCHAR) AS errors, payload, payload_encoding,
+              schema, epoch_ms(received_at) AS received_ms, processor_version
+         FROM failed_events
+        WHERE received_at >= CAST($1 AS TIMESTAMPTZ) AND received_at < CAST($2 AS TIMESTAMPTZ)
+          AND ($3 IS NULL OR failure_type = $3) AND ($4 IS NULL OR event = $4)
+        ORDER BY received_at DESC, record_key
+        LIMIT $5`,
+      [
+        query.from.toISOString(),
+        query.to.toISOString(),
+        query.failureType ?? null,
+        query.event ?? null,
+        query.limit,
+      ],
+      [VARCHAR, VARCHAR, VARCHAR, VARCHAR, INTEGER],
+    );
+    return rows.map((row) => ({
+      messageId: row.message_id === null ? null : String(row.message_id),
+      failureType: String(row.failure_type) as FailureType,
+      event: row.event === null ? null : String(row.event),
+      errors: JSON.parse(String(row.errors ?? '[]')) as FailedEvent['errors'],
+      payload: String(row.payload ?? ''),
+      payloadEncoding: row.payload_encoding === 'base64' ? 'base64' : 'utf8',
+      schema: row.schema === null ? null : String(row.schema),
+      receivedAt: new Date(Number(row.received_ms)).toISOString(),
+      processorVersion: String(row.processor_version ?? ''),
     }));
   }
 

@@ -1,4 +1,4 @@
-import type { FailedEvent, StoredEvent } from '../events/types';
+import type { FailedEvent, FailureType, StoredEvent } from '../events/types';
 
 /** One record to put on the event stream. */
 export interface StreamPutRecord {
@@ -77,10 +77,20 @@ export interface EventCountRow {
   users: number;
 }
 
+export interface FailedEventsQuery {
+  from: Date;
+  to: Date;
+  failureType?: FailureType;
+  event?: string;
+  limit: number;
+}
+
 /** The warehouse (Redshift in AWS, DuckDB locally): read side. */
 export interface Warehouse {
   /** Counts events and distinct users per time bucket and event name, in [from, to). */
   eventCounts(query: EventCountsQuery): Promise<EventCountRow[]>;
+  /** Failed events received in [from, to), newest first. */
+  failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]>;
   close(): Promise<void>;
 }
 

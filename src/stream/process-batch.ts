@@ -1,15 +1,8 @@
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import type { FailedEvent, StoredEvent } from '../events/types';
-import { profileId } from '../events/types';
-import type {
-  Delivery,
-  DeliveryResult,
-  EventsDelivery,
-  FailedDelivery,
-  HotStore,
-  ProfileActivity,
-} from '../sinks/ports';
+import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery, HotStore } from '../sinks/ports';
 import { decodeRecord } from './decode-record';
+import { toHotActivity, type PositionedEvent } from './hot-activity';
 
 export interface StreamProcessorDeps {
   events: EventsDelivery;
@@ -65,19 +58,13 @@ export function createStreamProcessor(
     // Lambda resumes at the lowest failed sequence number and redelivers everything after it, so
     // only the records before it may touch the hot tier now; the rest will come again.
     const firstFailure = failedIndices.size > 0 ? Math.min(...failedIndices) : records.length;
-    const activity: ProfileActivity[] = [];
+    const delivered: PositionedEvent[] = [];
     for (const { index, event: stored } of valid) {
       const item = decoded[index];
-      const id = profileId(stored);
-      if (index >= firstFailure || !item || id === undefined) continue;
-      activity.push({
-        profileId: id,
-        event: stored.event,
-        timestamp: stored.timestamp,
-        shardId: item.shardId,
-        sequenceNumber: item.sequenceNumber,
-      });
+      if (index >= firstFailure || !item) continue;
+      delivered.push({ event: stored, shardId: item.shardId, sequenceNumber: item.sequenceNumber });
     }
+    const activity = toHotActivity(delivered);
     try {
       await deps.hotStore.applyProfileActivity(activity);
     } catch (error) {
