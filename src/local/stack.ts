@@ -12,6 +12,7 @@ import { ProfileService } from '../services/profile-service';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DuckDbWarehouse } from '../sinks/duckdb-warehouse';
 import { DynamoDbHotStore, ensureHotTable } from '../sinks/dynamodb-hot-store';
+import { CoalescingProducer } from '../sinks/coalescing-producer';
 import { KinesisProducer } from '../sinks/kinesis-producer';
 import { LocalLakeDelivery } from '../sinks/local-lake-delivery';
 import { FileCheckpointStore } from '../stream/checkpoint-store';
@@ -101,7 +102,8 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
 
   const services: Services = {
     ingest: new IngestService({
-      producer: new KinesisProducer({ client: kinesis, streamName: config.streamName }),
+      // kinesalite serialises calls, so concurrent requests share one PutRecords call.
+      producer: new CoalescingProducer(new KinesisProducer({ client: kinesis, streamName: config.streamName })),
     }),
     profiles: new ProfileService(hotStore),
     analytics: new AnalyticsService(warehouse),
