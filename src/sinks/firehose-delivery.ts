@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import type { Delivery, DeliveryResult } from './ports';
 import { DeliveryError, RecordTooLargeError } from './sink-errors';
+import { ACCESS_DENIED_ERROR_NAMES, fullJitterDelay, isTransient, sdkErrorFacts, sleep } from './aws-retry';
 
 /** Firehose PutRecordBatch limits. */
 export const MAX_RECORDS_PER_CALL = 500;
@@ -26,35 +27,6 @@ export interface FirehoseDeliveryOptions<T> {
   serialize?: (record: T) => string;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-const TRANSIENT_NAMES = new Set([
-  'ServiceUnavailableException',
-  'ServiceUnavailable',
-  'ThrottlingException',
-  'Throttling',
-  'LimitExceededException',
-  'RequestLimitExceeded',
-  'InternalFailure',
-  'InternalFailureException',
-  'InternalServerError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-]);
-
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-]);
-
 const REJECTED_NAMES = new Set([
   'InvalidArgumentException',
   'InvalidKMSResourceException',
@@ -63,22 +35,6 @@ const REJECTED_NAMES = new Set([
   'SerializationException',
 ]);
 
-const ACCESS_DENIED_NAMES = new Set([
-  'AccessDeniedException',
-  'AccessDenied',
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'MissingAuthenticationTokenException',
-]);
-
-interface SdkLikeError {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
 /**
  * Maps an exception thrown by PutRecordBatch to a DeliveryError. Unknown exceptions come back
  * retryable: losing a batch to an unrecognised blip is worse than a few wasted attempts, and
@@ -86,14 +42,12 @@ interface SdkLikeError {
  */
 export function translateFirehoseError(err: unknown): DeliveryError {
   if (err instanceof DeliveryError) return err;
-  const e = (typeof err === 'object' && err !== null ? err : {}) as SdkLikeError;
-  const name = typeof e.name === 'string' ? e.name : 'Error';
-  const code = typeof e.code === 'string' ? e.code : undefined;
-  const status = e.$metadata?.httpStatusCode;
-  const detail = `${name}: ${typeof e.message === 'string' ? e.message : String(err)}`;
+  const facts = sdkErrorFacts(err);
+  const { name } = facts;
+  const detail = `${name}: ${facts.message}`;
   const cause = { cause: err };
 
-  if (TRANSIENT_NAMES.has(name) || (code !== undefined && NETWORK_CODES.has(code)) || (status ?? 0) >= 500) {
+  if (isTransient(facts)) {
     return new DeliveryError(`Firehose unavailable: ${detail}`, 'DELIVERY_UNAVAILABLE', {
       ...cause,
       retryable: true,
@@ -109,7 +63,7 @@ export function translateFirehoseError(err: unknown): DeliveryError {
   if (REJECTED_NAMES.has(name)) {
     return new DeliveryError(`Firehose rejected the request: ${detail}`, 'DELIVERY_REJECTED', cause);
   }
-  if (ACCESS_DENIED_NAMES.has(name)) {
+  if (ACCESS_DENIED_ERROR_NAMES.has(name)) {
     return new DeliveryError(`Firehose denied access: ${detail}`, 'DELIVERY_ACCESS_DENIED', cause);
   }
   return new DeliveryError(`Firehose call failed: ${detail}`, 'DELIVERY_FAILED', {
@@ -139,7 +93,7 @@ export class FirehoseDelivery<T> implements Delivery<T> {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.maxDelayMs = options.maxDelayMs ?? 3000;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
     this.serialize = options.serialize ?? ((record: T) => JSON.stringify(record));
   }
@@ -184,10 +138,8 @@ export class FirehoseDelivery<T> implements Delivery<T> {
     return data;
   }
 
-  /** Full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog): spreads retries of concurrent Lambdas. */
   private backoff(retry: number): number {
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
-    return Math.floor(this.random() * cap);
+    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 
   private async putChunk(

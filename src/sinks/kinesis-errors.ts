@@ -1,3 +1,4 @@
+import { ACCESS_DENIED_ERROR_NAMES, isTransient, sdkErrorFacts } from './aws-retry';
 /**
  * Errors of the Kinesis adapters and the local poller, and the translation of Kinesis SDK
  * exceptions into them. No SDK import here: exceptions are recognised by `name`, which is
@@ -69,68 +70,16 @@ export class PollerTimeoutError extends Error {
   }
 }
 
-const TRANSIENT_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'LimitExceededException',
-  'ThrottlingException',
-  'Throttling',
-  'RequestLimitExceeded',
-  'InternalFailure',
-  'InternalFailureException',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'ServiceUnavailableException',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'TimeoutError',
-  'KMSThrottlingException',
-]);
-
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ECONNABORTED',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_HTTP2_STREAM_ERROR',
-]);
-
-interface SdkLikeError {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  $metadata?: { httpStatusCode?: number };
-}
-
-function describe(err: unknown): {
-  name: string;
-  code: string | undefined;
-  status: number | undefined;
-  message: string;
-} {
-  const e = (typeof err === 'object' && err !== null ? err : {}) as SdkLikeError;
-  return {
-    name: typeof e.name === 'string' ? e.name : 'Error',
-    code: typeof e.code === 'string' ? e.code : undefined,
-    status: e.$metadata?.httpStatusCode,
-    message: typeof e.message === 'string' ? e.message : String(err),
-  };
-}
-
 /**
  * Maps a Kinesis SDK (or network) exception to a typed error, or returns undefined for
  * exceptions this adapter does not know, which callers rethrow.
  */
 export function translateKinesisError(err: unknown): KinesisError | undefined {
   if (err instanceof KinesisError) return err;
-  const { name, code, status, message } = describe(err);
+  const facts = sdkErrorFacts(err);
+  const { name, message } = facts;
   const options = { cause: err };
-  if (TRANSIENT_NAMES.has(name)) return new KinesisTransientError(name, message, options);
-  if (code !== undefined && NETWORK_CODES.has(code)) return new KinesisTransientError(code, message, options);
+  if (ACCESS_DENIED_ERROR_NAMES.has(name)) return new KinesisAccessDeniedError(message, options);
   switch (name) {
     case 'ResourceNotFoundException':
       return new StreamNotFoundError(message, options);
@@ -138,13 +87,6 @@ export function translateKinesisError(err: unknown): KinesisError | undefined {
     case 'InvalidArgumentException':
     case 'SerializationException':
       return new KinesisValidationError(message, options);
-    case 'AccessDeniedException':
-    case 'AccessDenied':
-    case 'UnrecognizedClientException':
-    case 'InvalidSignatureException':
-    case 'ExpiredTokenException':
-    case 'MissingAuthenticationTokenException':
-      return new KinesisAccessDeniedError(message, options);
     case 'KMSDisabledException':
     case 'KMSInvalidStateException':
     case 'KMSAccessDeniedException':
@@ -152,7 +94,7 @@ export function translateKinesisError(err: unknown): KinesisError | undefined {
     case 'KMSOptInRequired':
       return new KinesisKmsError(message, options);
   }
-  if (status !== undefined && status >= 500) return new KinesisTransientError(name, message, options);
+  if (isTransient(facts)) return new KinesisTransientError(facts.code ?? name, message, options);
   return undefined;
 }
 

@@ -4,6 +4,7 @@ import {
   type PutRecordsRequestEntry,
   type PutRecordsResultEntry,
 } from '@aws-sdk/client-kinesis';
+import { fullJitterDelay, sleep } from './aws-retry';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from './ports';
 import { PERMANENT_ENTRY_ERROR_CODES, RecordTooLargeError, translateKinesisError } from './kinesis-errors';
 
@@ -31,8 +32,6 @@ interface Failure {
   errorMessage: string;
 }
 
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 function recordBytes(record: StreamPutRecord): number {
   return record.data.byteLength + Buffer.byteLength(record.partitionKey, 'utf8');
 }
@@ -53,7 +52,7 @@ export class KinesisProducer implements EventStreamProducer {
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 5);
     this.baseDelayMs = options.baseDelayMs ?? 50;
     this.maxDelayMs = options.maxDelayMs ?? 2000;
-    this.sleep = options.sleep ?? defaultSleep;
+    this.sleep = options.sleep ?? sleep;
     this.random = options.random ?? Math.random;
   }
 
@@ -112,10 +111,8 @@ export class KinesisProducer implements EventStreamProducer {
     return chunks;
   }
 
-  /** Full jitter ("Exponential Backoff And Jitter", AWS Architecture Blog): spreads retries of many producers. */
   private backoff(retry: number): number {
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** (retry - 1));
-    return Math.floor(this.random() * cap);
+    return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 
   private async putChunk(
