@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ingestBenchmark } from './ingest.bench';
+import { warehouseBenchmark } from './warehouse.bench';
 import { benchDuration, machineLine } from './harness';
 
 /** Every benchmark: a name, what it compares, and the function producing its markdown table. */
@@ -11,6 +12,13 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'GraphQL ingest on the embedded stack (API key check, envelope validation, PutRecords to kinesalite) ' +
       'beside a raw node:http server that parses the same JSON body and answers. autocannon, 10 connections.',
     run: ingestBenchmark,
+  },
+  {
+    name: 'warehouse',
+    about:
+      'The embedded warehouse (DuckDB): loading synthetic lake files (BENCH_WAREHOUSE_ROWS, default 10 million) ' +
+      'exactly once by messageId, then the analytics queries on the loaded table, each run once, uncached.',
+    run: warehouseBenchmark,
   },
 ];
 

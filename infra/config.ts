@@ -29,6 +29,33 @@ export interface StageConfig {
     readonly throttleRateLimit: number;
     readonly throttleBurstLimit: number;
   };
+  readonly warehouse: {
+    readonly database: string;
+    /** Redshift Processing Units the workgroup starts queries with (8 is the smallest general-purpose base). */
+    readonly baseCapacity: number;
+    /** Ceiling on RPUs when Redshift scales a busy workgroup up: a cost guard. Unset: Redshift's own limit. */
+    readonly maxCapacity?: number;
+    /** How often the load step COPYs new lake files; each run wakes the workgroup (billed for at least 60 s). */
+    readonly loadInterval: Duration;
+  };
+  /** Alarm thresholds: dev is loose (a demo is bursty), prod pages on anything a user would notice. */
+  readonly alarms: {
+    /** Oldest record the stream processor has not yet handled. */
+    readonly iteratorAge: Duration;
+    /** Batches on the on-failure queue: every one is data that needs a replay. */
+    readonly deadLetterMessages: number;
+    /** Age of the oldest record in a Firehose stream not yet delivered to S3. */
+    readonly deliveryFreshness: Duration;
+    /** Per function, per 5 minutes. */
+    readonly lambdaErrors: number;
+    readonly lambdaThrottles: number;
+    /** API 5xx responses per 5 minutes. */
+    readonly api5xx: number;
+    /** p99 end-to-end API latency. */
+    readonly apiLatencyP99: Duration;
+    /** Subscribed to the alarm topic when set. */
+    readonly email?: string;
+  };
 }
 
 const dev: StageConfig = {
@@ -51,6 +78,16 @@ const dev: StageConfig = {
     corsOrigins: ['*'],
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
+  },
+  warehouse: { database: 'tributary', baseCapacity: 8, loadInterval: Duration.minutes(15) },
+  alarms: {
+    iteratorAge: Duration.minutes(15),
+    deadLetterMessages: 1,
+    deliveryFreshness: Duration.minutes(15),
+    lambdaErrors: 10,
+    lambdaThrottles: 10,
+    api5xx: 10,
+    apiLatencyP99: Duration.seconds(5),
   },
 };
 
@@ -75,6 +112,17 @@ const prod: StageConfig = {
     corsOrigins: ['https://app.example.com'],
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
+  },
+  warehouse: { database: 'tributary', baseCapacity: 8, maxCapacity: 64, loadInterval: Duration.minutes(10) },
+  alarms: {
+    iteratorAge: Duration.minutes(1),
+    deadLetterMessages: 1,
+    // Firehose holds records up to its 300 s buffer interval before a write; twice that means it is stuck.
+    deliveryFreshness: Duration.minutes(10),
+    lambdaErrors: 1,
+    lambdaThrottles: 1,
+    api5xx: 5,
+    apiLatencyP99: Duration.seconds(1),
   },
 };
 

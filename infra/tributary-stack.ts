@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { StageConfig } from './config';
 import { Delivery } from './constructs/delivery';
@@ -6,23 +6,27 @@ import { EventStream } from './constructs/event-stream';
 import { HotTier } from './constructs/hot-tier';
 import { IngestApi } from './constructs/ingest-api';
 import { Lake } from './constructs/lake';
+import { Observability } from './constructs/observability';
 import { StreamProcessor } from './constructs/stream-processor';
+import { Warehouse } from './constructs/warehouse';
 
 export interface TributaryStackProps extends StackProps {
   readonly config: StageConfig;
 }
 
 /**
- * The whole pipeline in one stack: GraphQL edge → Kinesis → stream processor → Firehose/S3 lake + DynamoDB hot tier.
- * Each concern is one construct; later ones (warehouse, scheduled load, observability) plug into the public fields.
+ * The whole pipeline in one stack: GraphQL edge → Kinesis → stream processor → Firehose/S3 lake → Redshift
+ * Serverless (scheduled COPY), plus the DynamoDB hot tier and the dashboard and alarms. One construct per concern.
  */
 export class TributaryStack extends Stack {
   readonly eventStream: EventStream;
   readonly hotTier: HotTier;
   readonly lake: Lake;
   readonly delivery: Delivery;
+  readonly warehouse: Warehouse;
   readonly ingestApi: IngestApi;
   readonly streamProcessor: StreamProcessor;
+  readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps) {
     super(scope, id, props);
@@ -54,10 +58,20 @@ export class TributaryStack extends Stack {
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
+    this.warehouse = new Warehouse(this, 'Warehouse', {
+      ...common,
+      name: `tributary-${config.stage}`,
+      lake: this.lake.bucket,
+      database: config.warehouse.database,
+      baseCapacity: config.warehouse.baseCapacity,
+      maxCapacity: config.warehouse.maxCapacity,
+      loadInterval: config.warehouse.loadInterval,
+    });
     this.ingestApi = new IngestApi(this, 'IngestApi', {
       ...common,
       stream: this.eventStream.stream,
       table: this.hotTier.table,
+      warehouse: this.warehouse,
       corsOrigins: config.api.corsOrigins,
       throttleRateLimit: config.api.throttleRateLimit,
       throttleBurstLimit: config.api.throttleBurstLimit,
@@ -69,6 +83,22 @@ export class TributaryStack extends Stack {
       eventsDelivery: this.delivery.events,
       failedDelivery: this.delivery.failed,
       batch: config.batch,
+    });
+    this.observability = new Observability(this, 'Observability', {
+      dashboardName: `Tributary-${config.stage}`,
+      api: this.ingestApi.api,
+      stream: this.eventStream.stream,
+      streamProcessor: this.streamProcessor.handler.function,
+      deadLetterQueue: this.streamProcessor.deadLetterQueue,
+      functions: {
+        Graphql: this.ingestApi.handler.function,
+        Stream: this.streamProcessor.handler.function,
+        WarehouseLoad: this.warehouse.loader.function,
+      },
+      deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
+      table: this.hotTier.table,
+      thresholds: config.alarms,
+      removalPolicy: config.removalPolicy,
     });
 
     new CfnOutput(this, 'ApiUrl', { value: this.ingestApi.graphqlUrl, description: 'GraphQL endpoint' });
@@ -83,5 +113,25 @@ export class TributaryStack extends Stack {
     new CfnOutput(this, 'StreamName', { value: this.eventStream.stream.streamName });
     new CfnOutput(this, 'TableName', { value: this.hotTier.table.tableName });
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
+    new CfnOutput(this, 'WarehouseWorkgroup', {
+      value: this.warehouse.workgroup.workgroupName,
+      description: 'Redshift Serverless workgroup (query it in the Redshift console or with the Data API)',
+    });
+    new CfnOutput(this, 'WarehouseAdminSecretArn', { value: this.warehouse.adminSecret.secretArn });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.observability.topic.topicArn,
+      description: 'Subscribe to get alarm notifications',
+    });
+    new CfnOutput(this, 'DashboardUrl', {
+      value: `https://console.aws.amazon.com/cloudwatch/home?region=${this.region}#dashboards:name=${this.observability.dashboard.dashboardName}`,
+    });
+  }
+
+  /**
+   * Three Availability Zones whatever the environment: an env-agnostic stack otherwise gets two, and Redshift
+   * Serverless needs subnets in three. Fn::GetAZs resolves at deploy time, so synth needs no lookup.
+   */
+  override get availabilityZones(): string[] {
+    return [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs()));
   }
 }

@@ -15,12 +15,19 @@ export interface DeliveryProps {
 /** Hive-style partitions, so the warehouse and Athena can prune by time. */
 const HOURLY = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
 
-export const EVENTS_PREFIX = `events/${HOURLY}`;
-export const FAILED_PREFIX = `failed/${HOURLY}`;
+/** Top-level lake folders: the warehouse's COPY role and load step may read these, nothing else. */
+export const EVENTS_PREFIX_ROOT = 'events/';
+export const FAILED_PREFIX_ROOT = 'failed/';
+export const EVENTS_PREFIX = `${EVENTS_PREFIX_ROOT}${HOURLY}`;
+export const FAILED_PREFIX = `${FAILED_PREFIX_ROOT}${HOURLY}`;
 export const EVENTS_ERROR_PREFIX = `errors/events/!{firehose:error-output-type}/${HOURLY}`;
 export const FAILED_ERROR_PREFIX = `errors/failed/!{firehose:error-output-type}/${HOURLY}`;
 
-/** The two Firehose streams the stream processor writes to (DirectPut): valid events and failed events. */
+/**
+ * The two Firehose streams the stream processor writes to (DirectPut): valid events and failed events, both
+ * into the lake. The events stream reaches Redshift through S3 COPY run by the warehouse load step (see
+ * Warehouse for why not a Firehose Redshift destination).
+ */
 export class Delivery extends Construct {
   readonly events: firehose.DeliveryStream;
   readonly failed: firehose.DeliveryStream;

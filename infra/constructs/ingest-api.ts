@@ -12,7 +12,9 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { TributaryFunction } from './lambda-function';
+import { PROJECT_ROOT, TributaryFunction } from './lambda-function';
+import { playgroundBundledFiles } from './playground-assets';
+import type { WarehouseAccess } from './warehouse';
 
 export interface IngestApiProps {
   readonly stream: kinesis.IStream;
@@ -20,6 +22,8 @@ export interface IngestApiProps {
   readonly corsOrigins: string[];
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
+  /** Analytics queries go to this warehouse; without it they answer WAREHOUSE_UNAVAILABLE. */
+  readonly warehouse?: WarehouseAccess;
   readonly logLevel: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -32,6 +36,9 @@ export const CORS_ALLOWED_HEADERS = [
   'apollo-require-preflight',
   'authorization',
 ];
+
+/** The graphql Lambda's memory: Apollo plus the Kinesis and DynamoDB clients (the cost model reads it too). */
+export const GRAPHQL_MEMORY_MB = 1024;
 
 /** The GraphQL front door: HTTP API (payload v2) → graphql Lambda, guarded by an API key kept in Secrets Manager. */
 export class IngestApi extends Construct {
@@ -65,18 +72,21 @@ export class IngestApi extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      memorySize: 1024,
+      memorySize: GRAPHQL_MEMORY_MB,
       timeout: Duration.seconds(15),
       environment: {
         TRIBUTARY_STREAM_NAME: props.stream.streamName,
         TRIBUTARY_TABLE_NAME: props.table.tableName,
         TRIBUTARY_API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
+        ...props.warehouse?.environment,
       },
+      bundledFiles: playgroundBundledFiles(PROJECT_ROOT),
     });
     const fn = this.handler.function;
     props.stream.grantWrite(fn);
     props.table.grantReadData(fn);
     this.apiKeySecret.grantRead(fn);
+    props.warehouse?.grantDataApi(this.handler.role);
 
     this.api = new HttpApi(this, 'Api', {
       description: 'Tributary GraphQL API',
@@ -105,12 +115,13 @@ export class IngestApi extends Construct {
     const integration = new HttpLambdaIntegration('GraphqlIntegration', fn);
     this.api.addRoutes({ path: '/graphql', methods: [HttpMethod.GET, HttpMethod.POST], integration });
     this.api.addRoutes({ path: '/playground', methods: [HttpMethod.GET], integration });
+    this.api.addRoutes({ path: '/playground/assets/{asset}', methods: [HttpMethod.GET], integration });
 
     // Acknowledged on the API so that it covers its routes (children).
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Clients authenticate with an API key (x-api-key) that the graphql Lambda checks against the Secrets Manager secret: HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. GET /playground serves only the static IDE page.',
+        'Clients authenticate with an API key (x-api-key) that the graphql Lambda checks against the Secrets Manager secret: HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. GET /playground and /playground/assets/* serve only the static IDE page and its scripts.',
     });
 
     this.graphqlUrl = `${this.api.apiEndpoint}/graphql`;

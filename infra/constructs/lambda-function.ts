@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,6 +26,39 @@ export interface TributaryFunctionProps {
   readonly environment?: Record<string, string>;
   readonly memorySize?: number;
   readonly timeout?: Duration;
+  /** Files copied into the bundle next to `index.js` (static assets a handler reads at run time). */
+  readonly bundledFiles?: readonly BundledFile[];
+}
+
+export interface BundledFile {
+  /** Path relative to the repository root. */
+  readonly source: string;
+  /** Path relative to the bundle root (`/var/task` in Lambda). */
+  readonly target: string;
+}
+
+/** Every file under a repository folder, copied to the same relative path in the bundle. */
+export function directoryFiles(dir: string): BundledFile[] {
+  const entries = fs.readdirSync(path.join(PROJECT_ROOT, dir), { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => {
+      const relative = path.relative(PROJECT_ROOT, path.join(entry.parentPath, entry.name));
+      const posix = relative.split(path.sep).join('/');
+      return { source: posix, target: posix };
+    })
+    .sort((a, b) => a.source.localeCompare(b.source));
+}
+
+/** The afterBundling commands (run by local bundling, never in the template) that copy files into the bundle. */
+export function copyCommands(files: readonly BundledFile[], inputDir: string, outputDir: string): string[] {
+  return files.flatMap((file) => {
+    const target = path.posix.join(outputDir, file.target);
+    return [
+      `mkdir -p "${path.posix.dirname(target)}"`,
+      `cp "${path.posix.join(inputDir, file.source)}" "${target}"`,
+    ];
+  });
 }
 
 /**
@@ -92,6 +126,14 @@ export class TributaryFunction extends Construct {
         // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
         externalModules: ['@aws-sdk/*'],
         inject: [REFLECT_METADATA],
+        commandHooks: props.bundledFiles
+          ? {
+              beforeBundling: () => [],
+              beforeInstall: () => [],
+              afterBundling: (inputDir, outputDir) =>
+                copyCommands(props.bundledFiles ?? [], inputDir, outputDir),
+            }
+          : undefined,
       },
     });
 

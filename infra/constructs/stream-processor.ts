@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config';
-import { TributaryFunction } from './lambda-function';
+import { TributaryFunction, directoryFiles } from './lambda-function';
 
 export interface StreamProcessorProps {
   readonly stream: kinesis.IStream;
@@ -20,6 +20,9 @@ export interface StreamProcessorProps {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
 }
+
+/** The stream Lambda's memory (the cost model reads it too). */
+export const STREAM_MEMORY_MB = 1024;
 
 /**
  * The stream Lambda behind the Kinesis event source mapping. Partial batch failures plus bisecting keep a
@@ -40,7 +43,7 @@ export class StreamProcessor extends Construct {
       logLevel: props.logLevel,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
-      memorySize: 1024,
+      memorySize: STREAM_MEMORY_MB,
       timeout: Duration.minutes(1),
       environment: {
         TRIBUTARY_STREAM_NAME: props.stream.streamName,
@@ -48,6 +51,8 @@ export class StreamProcessor extends Construct {
         TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
         TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
       },
+      // The event JSON Schemas, read at cold start from `schemas/` beside the bundle.
+      bundledFiles: directoryFiles('schemas'),
     });
     const fn = this.handler.function;
 

@@ -1,35 +1,47 @@
 import 'reflect-metadata';
 import { handlers, startServerAndCreateLambdaHandler } from '@as-integrations/aws-lambda';
+import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
 import { loadConfig } from '../config';
 import type { Services } from '../resolvers/context';
 import { AnalyticsService } from '../services/analytics-service';
 import { IngestService } from '../services/ingest-service';
 import { ProfileService } from '../services/profile-service';
+import { RecommendationService } from '../services/recommendation-service';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DynamoDbHotStore } from '../sinks/dynamodb-hot-store';
 import { KinesisProducer } from '../sinks/kinesis-producer';
+import { createRedshiftDataApi } from '../sinks/redshift-data-api';
+import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
+import { playgroundAsset, playgroundHtml } from '../local/playground';
 import { apiKeyLoader } from './api-key';
 
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-graphql' });
+const hotStore = new DynamoDbHotStore({
+  client: createDynamoDbDocumentClient(config),
+  tableName: config.tableName,
+});
 const services: Services = {
   ingest: new IngestService({
     producer: new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName }),
   }),
-  profiles: new ProfileService(
-    new DynamoDbHotStore({ client: createDynamoDbDocumentClient(config), tableName: config.tableName }),
+  profiles: new ProfileService(hotStore),
+  recommendations: new RecommendationService(hotStore),
+  // Without a configured workgroup, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
+  analytics: new AnalyticsService(
+    config.redshift
+      ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
+      : undefined,
   ),
-  // The Redshift warehouse is wired here once its adapter exists; until then analytics answer WAREHOUSE_UNAVAILABLE.
-  analytics: new AnalyticsService(undefined),
 };
 const apiKey = apiKeyLoader(config);
 const server = createApiServer({ maxQueryDepth: config.maxQueryDepth, logger });
 
-/** API Gateway HTTP API (payload v2) → Apollo Server. */
-export const handler = startServerAndCreateLambdaHandler(
+const graphql = startServerAndCreateLambdaHandler(
   server,
   handlers.createAPIGatewayProxyEventV2RequestHandler(),
   {
@@ -42,3 +54,38 @@ export const handler = startServerAndCreateLambdaHandler(
       }),
   },
 );
+
+// The CDK bundling copies the playground's assets here (infra/constructs/playground-assets.ts).
+const PLAYGROUND_ASSETS_DIR = path.join(__dirname, 'playground', 'assets');
+const ASSET_PREFIX = '/playground/assets/';
+
+/**
+ * API Gateway HTTP API (payload v2): the playground page and its assets, everything else to
+ * Apollo Server. The deployed playground does not prefill the API key.
+ */
+export const handler = async (
+  event: APIGatewayProxyEventV2,
+  context: Context,
+): Promise<APIGatewayProxyStructuredResultV2> => {
+  const { method } = event.requestContext.http;
+  if (method === 'GET' && event.rawPath === '/playground') {
+    return {
+      statusCode: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' },
+      body: playgroundHtml({ endpoint: '/graphql' }),
+    };
+  }
+  if (method === 'GET' && event.rawPath.startsWith(ASSET_PREFIX)) {
+    const asset = await playgroundAsset(event.rawPath.slice(ASSET_PREFIX.length), PLAYGROUND_ASSETS_DIR);
+    if (!asset) return { statusCode: 404, body: 'not found' };
+    return {
+      statusCode: 200,
+      headers: { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' },
+      body: asset.body.toString('base64'),
+      isBase64Encoded: true,
+    };
+  }
+  const response = await graphql(event, context, () => undefined);
+  if (!response) throw new Error('the GraphQL handler returned no response');
+  return response;
+};

@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from '../resolvers/context';
 import { playgroundAsset, playgroundHtml } from './playground';
+import { demoHtml } from './demo/demo-page';
+import { trackerBundle } from './demo/tracker-bundle';
 
 /** Apollo's default request limit for API Gateway is far above this; 5 MiB fits 500 events of 10 KiB. */
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
@@ -85,6 +87,18 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
         .end(asset.body);
       return;
     }
+  }
+  if (url.pathname === '/demo') {
+    const html = demoHtml({ endpoint: '/graphql', apiKey: options.playgroundApiKey });
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
+    return;
+  }
+  if (url.pathname === '/demo/tracker.js') {
+    const script = await trackerBundle();
+    res
+      .writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-cache' })
+      .end(script);
+    return;
   }
   if (url.pathname === '/healthz') return sendJson(res, 200, { ok: true });
   sendJson(res, 404, { errors: [{ message: 'not found' }] });

@@ -14,14 +14,22 @@ const ASSETS: Record<string, { module: string; file: string; type: string }> = {
 
 const cache = new Map<string, Buffer>();
 
-/** Reads a playground asset by its public name, or undefined when there is no such asset. */
-export async function playgroundAsset(name: string): Promise<{ body: Buffer; type: string } | undefined> {
+/**
+ * Reads a playground asset by its public name, or undefined when there is no such asset. Locally
+ * the files come from node_modules; a Lambda bundle carries copies under `bundledDir`.
+ */
+export async function playgroundAsset(
+  name: string,
+  bundledDir?: string,
+): Promise<{ body: Buffer; type: string } | undefined> {
   const asset = ASSETS[name];
   if (!asset) return undefined;
   let body = cache.get(name);
   if (!body) {
-    const root = path.dirname(require.resolve(`${asset.module}/package.json`));
-    body = await readFile(path.join(root, asset.file));
+    const file = bundledDir
+      ? path.join(bundledDir, name)
+      : path.join(path.dirname(require.resolve(`${asset.module}/package.json`)), asset.file);
+    body = await readFile(file);
     cache.set(name, body);
   }
   return { body, type: asset.type };

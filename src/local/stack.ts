@@ -9,11 +9,13 @@ import type { Services } from '../resolvers/context';
 import { AnalyticsService } from '../services/analytics-service';
 import { IngestService } from '../services/ingest-service';
 import { ProfileService } from '../services/profile-service';
+import { RecommendationService } from '../services/recommendation-service';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DuckDbWarehouse } from '../sinks/duckdb-warehouse';
 import { DynamoDbHotStore, ensureHotTable } from '../sinks/dynamodb-hot-store';
 import { CoalescingProducer } from '../sinks/coalescing-producer';
 import { KinesisProducer } from '../sinks/kinesis-producer';
+import { KinesisStreamReader } from '../sinks/kinesis-stream-reader';
 import { LocalLakeDelivery } from '../sinks/local-lake-delivery';
 import { FileCheckpointStore } from '../stream/checkpoint-store';
 import { LocalPoller } from '../stream/local-poller';
@@ -90,8 +92,7 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     processorVersion: PROCESSOR_VERSION,
   });
   const poller = new LocalPoller({
-    client: kinesis,
-    streamName: config.streamName,
+    reader: new KinesisStreamReader({ client: kinesis, streamName: config.streamName }),
     handler: processor,
     checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
     batchSize: config.poller.batchSize,
@@ -103,9 +104,12 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   const services: Services = {
     ingest: new IngestService({
       // kinesalite serialises calls, so concurrent requests share one PutRecords call.
-      producer: new CoalescingProducer(new KinesisProducer({ client: kinesis, streamName: config.streamName })),
+      producer: new CoalescingProducer(
+        new KinesisProducer({ client: kinesis, streamName: config.streamName }),
+      ),
     }),
     profiles: new ProfileService(hotStore),
+    recommendations: new RecommendationService(hotStore),
     analytics: new AnalyticsService(warehouse),
   };
   const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });

@@ -1,20 +1,99 @@
-import { Arg, Ctx, Query, Resolver } from 'type-graphql';
+import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import { CACHE_TTL_SECONDS } from '../services/analytics-service';
+import {
+  Dimension,
+  Funnel,
+  Retention,
+  TopItems,
+  UniqueUsers,
+  WarehouseStatus,
+} from '../schema/analytics.type';
 import { EventCount, Granularity } from '../schema/event-count.type';
 import type { RequestContext } from './context';
+
+const RANGE = 'All analytics count events by event time in [from, to) (UTC).';
 
 @Resolver()
 export class AnalyticsResolver {
   @Query(() => [EventCount], {
-    description: 'Events and distinct users per time bucket in [from, to), from the warehouse.',
+    description: `Events and distinct users per time bucket in [from, to), grouped by EVENT unless groupBy says otherwise. Cached for up to ${CACHE_TTL_SECONDS} s.`,
   })
   async eventCounts(
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('granularity', () => Granularity, { defaultValue: Granularity.DAY }) granularity: Granularity,
     @Arg('events', () => [String], { nullable: true }) events: string[] | undefined,
+    @Arg('groupBy', () => [Dimension], {
+      nullable: true,
+      description: 'Dimensions to group by (besides the bucket); omitted means [EVENT], [] means totals.',
+    })
+    groupBy: Dimension[] | undefined,
     @Ctx() { services }: RequestContext,
   ): Promise<EventCount[]> {
-    const rows = await services.analytics.eventCounts({ from, to, granularity, events: events ?? undefined });
+    const rows = await services.analytics.eventCounts({
+      from,
+      to,
+      granularity,
+      events: events ?? undefined,
+      groupBy: groupBy ?? undefined,
+    });
     return rows.map((row) => Object.assign(new EventCount(), row));
+  }
+
+  @Query(() => UniqueUsers, {
+    description: `Distinct users in [from, to), optionally of one event. ${RANGE}`,
+  })
+  async uniqueUsers(
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('event', () => String, { nullable: true }) event: string | undefined,
+    @Ctx() { services }: RequestContext,
+  ): Promise<UniqueUsers> {
+    return services.analytics.uniqueUsers({ from, to, event: event ?? undefined });
+  }
+
+  @Query(() => Funnel, {
+    description: `Users who did the steps in order inside [from, to), each step at most windowHours after step 1. ${RANGE}`,
+  })
+  async funnel(
+    @Arg('steps', () => [String]) steps: string[],
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('windowHours', () => Int, { defaultValue: 24 }) windowHours: number,
+    @Ctx() { services }: RequestContext,
+  ): Promise<Funnel> {
+    return services.analytics.funnel({ steps, from, to, windowHours });
+  }
+
+  @Query(() => Retention, {
+    description: `Cohorts of users by the period of their first startEvent in [from, to), with how many did returnEvent in each later period. ${RANGE}`,
+  })
+  async retention(
+    @Arg('startEvent', () => String) startEvent: string,
+    @Arg('returnEvent', () => String) returnEvent: string,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('period', () => Granularity, { defaultValue: Granularity.DAY }) period: Granularity,
+    @Ctx() { services }: RequestContext,
+  ): Promise<Retention> {
+    return services.analytics.retention({ startEvent, returnEvent, from, to, period });
+  }
+
+  @Query(() => TopItems, {
+    description: `The items with the most events of one name in [from, to). ${RANGE}`,
+  })
+  async topItems(
+    @Arg('event', () => String) event: string,
+    @Arg('from', () => Date) from: Date,
+    @Arg('to', () => Date) to: Date,
+    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Ctx() { services }: RequestContext,
+  ): Promise<TopItems> {
+    return services.analytics.topItems({ event, from, to, limit });
+  }
+
+  @Query(() => WarehouseStatus, { description: 'How many events the warehouse holds and how fresh it is.' })
+  async warehouse(@Ctx() { services }: RequestContext): Promise<WarehouseStatus> {
+    return services.analytics.status();
   }
 }

@@ -1,11 +1,13 @@
 import type { AnalyticsService } from '../services/analytics-service';
 import type { EdgeRequest, IngestService } from '../services/ingest-service';
 import type { ProfileService } from '../services/profile-service';
+import type { RecommendationService } from '../services/recommendation-service';
 
 /** The services resolvers call; built once per process by the handler or the local stack. */
 export interface Services {
   ingest: IngestService;
   profiles: ProfileService;
+  recommendations: RecommendationService;
   analytics: AnalyticsService;
 }
 

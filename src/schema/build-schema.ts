@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
-import { HotResolver } from '../resolvers/hot.resolver';
+import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
 import { IngestResolver } from '../resolvers/ingest.resolver';
 
 let schema: GraphQLSchema | undefined;
@@ -13,7 +13,7 @@ let schema: GraphQLSchema | undefined;
  */
 export function buildTributarySchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
-    resolvers: [IngestResolver, HotResolver, AnalyticsResolver],
+    resolvers: [IngestResolver, HotResolver, ItemResolver, AnalyticsResolver],
     validate: false,
   });
   return schema;

@@ -32,7 +32,13 @@ export class AppContextInput {
   @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(64) build?: string;
 }
 
-@InputType({ description: 'Where the event happened: page, user agent, locale, app and client IP.' })
+@InputType({ description: 'The tracking library that sent the event.' })
+export class LibraryContextInput {
+  @Field(() => String) @IsString() @MaxLength(256) name!: string;
+  @Field(() => String) @IsString() @MaxLength(64) version!: string;
+}
+
+@InputType({ description: 'Where the event happened: page, user agent, locale, app, library and client IP.' })
 export class EventContextInput {
   @Field(() => PageContextInput, { nullable: true })
   @IsOptional()
@@ -46,6 +52,11 @@ export class EventContextInput {
   @IsOptional()
   @ValidateNested()
   app?: AppContextInput;
+
+  @Field(() => LibraryContextInput, { nullable: true })
+  @IsOptional()
+  @ValidateNested()
+  library?: LibraryContextInput;
 
   @Field(() => String, { nullable: true, description: 'Client IP; defaults to the request source IP.' })
   @IsOptional()

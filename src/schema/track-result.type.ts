@@ -35,6 +35,11 @@ export class TrackResult {
 
   @Field(() => [EventError])
   errors!: EventError[];
+
+  @Field(() => Boolean, {
+    description: 'True when a REJECTED event was valid but not written: resend it with the same messageId.',
+  })
+  retryable!: boolean;
 }
 
 @ObjectType()

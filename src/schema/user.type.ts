@@ -1,4 +1,49 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
+import type { UserProfileRecord } from '../sinks/ports';
+import { JSONObject } from './scalars';
+
+@ObjectType({ description: 'How many times one event happened.' })
+export class EventTally {
+  @Field(() => String)
+  event!: string;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType({ description: 'A run of activity with no gap over 30 minutes.' })
+export class Session {
+  @Field(() => Date)
+  start!: Date;
+
+  @Field(() => Date)
+  end!: Date;
+
+  @Field(() => Int)
+  events!: number;
+}
+
+@ObjectType({ description: 'One of the latest events of a user.' })
+export class RecentEvent {
+  @Field(() => ID)
+  messageId!: string;
+
+  @Field(() => String)
+  event!: string;
+
+  @Field(() => ID, { nullable: true, description: 'The item the event is about, if any.' })
+  itemId!: string | null;
+
+  @Field(() => Date)
+  timestamp!: Date;
+}
+
+/** Counts as a list, most frequent first, so clients need not know every event name. */
+export function tallies(counts: Record<string, number>): EventTally[] {
+  return Object.entries(counts)
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+    .map(([event, count]) => Object.assign(new EventTally(), { event, count }));
+}
 
 @ObjectType({ description: 'A user (or anonymous visitor) as the hot tier knows them.' })
 export class UserProfile {
@@ -16,4 +61,38 @@ export class UserProfile {
 
   @Field(() => String)
   lastEvent!: string;
+
+  @Field(() => JSONObject, { description: 'Traits set by identify events, latest value per trait.' })
+  traits!: Record<string, unknown>;
+
+  @Field(() => [EventTally], { description: 'Events per name, most frequent first.' })
+  counts!: EventTally[];
+
+  @Field(() => Int, { description: 'Sessions ever (30-minute inactivity rule).' })
+  sessionCount!: number;
+
+  @Field(() => [Session], { description: 'The latest sessions, newest first.' })
+  sessions!: Session[];
+
+  /** The record the field resolvers (recentEvents, recommendations) read from. */
+  record!: UserProfileRecord;
+
+  static from(record: UserProfileRecord): UserProfile {
+    return Object.assign(new UserProfile(), {
+      id: record.id,
+      eventCount: record.eventCount,
+      firstSeen: new Date(record.firstSeen),
+      lastSeen: new Date(record.lastSeen),
+      lastEvent: record.lastEvent,
+      traits: record.traits,
+      counts: tallies(record.counts),
+      sessionCount: record.sessionCount,
+      sessions: [...record.sessions]
+        .reverse()
+        .map((s) =>
+          Object.assign(new Session(), { start: new Date(s.start), end: new Date(s.end), events: s.events }),
+        ),
+      record,
+    });
+  }
 }

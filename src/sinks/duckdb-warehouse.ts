@@ -1,20 +1,30 @@
 import { promises as fs } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import path from 'node:path';
-import { DuckDBConnection, DuckDBInstance, INTEGER, LIST, VARCHAR, listValue } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { FailedEvent, FailureType } from '../events/types';
+import type { FailedEvent } from '../events/types';
 import type {
+  CohortRow,
   EventCountRow,
   EventCountsQuery,
   FailedEventsQuery,
+  FunnelQuery,
+  FunnelStepRow,
+  ItemCountRow,
   LoadReport,
+  RetentionQuery,
+  TopItemsQuery,
+  UniqueUsersQuery,
   Warehouse,
   WarehouseLoader,
+  WarehouseStatusRow,
 } from './ports';
 import { WarehouseError } from './sink-errors';
+import { DUCKDB_DIALECT } from './warehouse-dialect';
+import { WarehouseQueries } from './warehouse-queries';
+import type { SqlQuery, SqlRow } from './warehouse-queries';
 import {
-  BUCKET_UNIT,
   CREATE_SCHEMA_MIGRATIONS,
   INSERT_STAGED_EVENTS,
   INSERT_STAGED_FAILED,
@@ -22,7 +32,6 @@ import {
   SELECT_LOADED_AMONG,
   STAGE_EVENTS,
   STAGE_FAILED,
-  eventCountsSql,
   recordLoadedFiles,
 } from './warehouse-sql';
 import type { Migration } from './warehouse-sql';
@@ -63,7 +72,10 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
   // Loads run one at a time on their own connection, so their transactions never interleave.
   private loadChain: Promise<unknown> = Promise.resolve();
   private readonly reads = new Set<Promise<unknown>>();
+  private readonly queries = new WarehouseQueries(DUCKDB_DIALECT, (query) => this.runQuery(query));
   private closed = false;
+  private version = 0;
+  private lastLoadStartedAt: Date | null = null;
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -108,65 +120,44 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
     return run;
   }
 
-  /** Counts events and distinct users (userId, else anonymousId) per UTC bucket and event, in [from, to). */
-  async eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
-    const unit = BUCKET_UNIT[query.granularity];
-    if (unit === undefined) {
-      throw new WarehouseError(
-        `unknown granularity "${String(query.granularity)}"`,
-        'WAREHOUSE_INVALID_QUERY',
-      );
-    }
-    if (Number.isNaN(query.from.getTime()) || Number.isNaN(query.to.getTime())) {
-      throw new WarehouseError('from and to must be valid dates', 'WAREHOUSE_INVALID_QUERY');
-    }
-    if (query.events !== undefined && query.events.length === 0) return [];
-    const filtered = query.events !== undefined;
-    const values: DuckDBValue[] = [query.from.toISOString(), query.to.toISOString()];
-    const types: DuckDBType[] = [VARCHAR, VARCHAR];
-    if (query.events !== undefined) {
-      values.push(listValue(query.events));
-      types.push(PATH_LIST);
-    }
-    const rows = await this.read(eventCountsSql(unit, filtered), values, types);
-    return rows.map((row) => ({
-      bucket: new Date(Number(row.bucket_ms)),
-      event: String(row.event),
-      count: Number(row.n),
-      users: Number(row.users),
-    }));
+  /** Counts events and distinct users (userId, else anonymousId) per UTC bucket and dimensions, in [from, to). */
+  eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
+    return this.queries.eventCounts(query);
   }
 
   /** Failed events received in [from, to), newest first, optionally of one type or event. */
-  async failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
-    const rows = await this.read(
-      `SELECT message_id, failure_type, event, CAST(errors AS VARCHAR) AS errors, payload, payload_encoding,
-              schema, epoch_ms(received_at) AS received_ms, processor_version
-         FROM failed_events
-        WHERE received_at >= CAST($1 AS TIMESTAMPTZ) AND received_at < CAST($2 AS TIMESTAMPTZ)
-          AND ($3 IS NULL OR failure_type = $3) AND ($4 IS NULL OR event = $4)
-        ORDER BY received_at DESC, record_key
-        LIMIT $5`,
-      [
-        query.from.toISOString(),
-        query.to.toISOString(),
-        query.failureType ?? null,
-        query.event ?? null,
-        query.limit,
-      ],
-      [VARCHAR, VARCHAR, VARCHAR, VARCHAR, INTEGER],
-    );
-    return rows.map((row) => ({
-      messageId: row.message_id === null ? null : String(row.message_id),
-      failureType: String(row.failure_type) as FailureType,
-      event: row.event === null ? null : String(row.event),
-      errors: JSON.parse(String(row.errors ?? '[]')) as FailedEvent['errors'],
-      payload: String(row.payload ?? ''),
-      payloadEncoding: row.payload_encoding === 'base64' ? 'base64' : 'utf8',
-      schema: row.schema === null ? null : String(row.schema),
-      receivedAt: new Date(Number(row.received_ms)).toISOString(),
-      processorVersion: String(row.processor_version ?? ''),
-    }));
+  failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
+    return this.queries.failedEvents(query);
+  }
+
+  /** Distinct users with events in [from, to), optionally of one event. */
+  uniqueUsers(query: UniqueUsersQuery): Promise<number> {
+    return this.queries.uniqueUsers(query);
+  }
+
+  /** Users reaching each funnel step, in order and within the window. */
+  funnel(query: FunnelQuery): Promise<FunnelStepRow[]> {
+    return this.queries.funnel(query);
+  }
+
+  /** Retention cohorts by period. */
+  retention(query: RetentionQuery): Promise<CohortRow[]> {
+    return this.queries.retention(query);
+  }
+
+  /** The items with the most events of one name. */
+  topItems(query: TopItemsQuery): Promise<ItemCountRow[]> {
+    return this.queries.topItems(query);
+  }
+
+  /** Row count and freshness. */
+  async status(): Promise<WarehouseStatusRow> {
+    return { rows: await this.rowCount(), dataAsOf: await this.dataAsOf() };
+  }
+
+  /** Changes after every load that inserted rows. */
+  dataVersion(): number {
+    return this.version;
   }
 
   /** Number of events in the warehouse. */
@@ -175,8 +166,12 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
     return Number(row?.n ?? 0);
   }
 
-  /** When the last lake file was loaded, or null before the first load. */
+  /**
+   * When the last completed load started: every file in the lake then is loaded. After a restart,
+   * until the first load completes, the time the last file was loaded.
+   */
   async dataAsOf(): Promise<Date | null> {
+    if (this.lastLoadStartedAt !== null) return this.lastLoadStartedAt;
     const [row] = await this.read('SELECT epoch_ms(max(loaded_at)) AS ms FROM loaded_files');
     return row?.ms === null || row?.ms === undefined ? null : new Date(Number(row.ms));
   }
@@ -193,9 +188,13 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
 
   // Reads get a connection each: DuckDB connections are cheap, and one connection must not run
   // two statements at once.
+  private runQuery(query: SqlQuery): Promise<SqlRow[]> {
+    return this.read(query.sql, query.params);
+  }
+
   private async read(
     sql: string,
-    values?: DuckDBValue[],
+    values?: DuckDBValue[] | Record<string, DuckDBValue>,
     types?: DuckDBType[],
   ): Promise<Record<string, unknown>[]> {
     if (this.closed) throw new WarehouseError('warehouse is closed', 'WAREHOUSE_CLOSED');
@@ -219,6 +218,7 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
   }
 
   private async loadAll(): Promise<LoadReport> {
+    const startedAt = new Date();
     const report: LoadReport = { files: 0, rows: 0 };
     const failures: Array<{ file: string; cause: unknown }> = [];
     for (const kind of LAKE_KINDS) {
@@ -249,6 +249,7 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
         { cause: failures[0]?.cause },
       );
     }
+    this.lastLoadStartedAt = startedAt;
     return report;
   }
 
@@ -262,6 +263,7 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
       await this.writer.run(recordLoadedFiles(kind.staged), [abs, rel], [PATH_LIST, PATH_LIST]);
       await this.writer.run(`DROP TABLE ${kind.staged}`);
       await this.writer.run('COMMIT');
+      if (inserted.rowsChanged > 0) this.version += 1;
       return inserted.rowsChanged;
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);

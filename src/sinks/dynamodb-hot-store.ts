@@ -5,24 +5,54 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { byStreamOrder, type Contribution } from '../realtime/contribution';
+import { defaultInteractionModel, type InteractionModel } from '../realtime/interactions';
+import {
+  reduceItem,
+  reduceItemStats,
+  type ItemChange,
+  type ItemState,
+  type NeighbourEntry,
+} from '../realtime/items';
+import {
+  DEFAULT_PROFILE_LIMITS,
+  reduceProfile,
+  type ItemTouch,
+  type PairDelta,
+  type ProfileLimits,
+  type ProfileState,
+} from '../realtime/profile';
+import { reduceTrend, WINDOW_MS, type TrendState, type TrendWindow } from '../realtime/trending';
+import {
+  batchGet,
+  batchPut,
+  forEachLimited,
+  keyString,
+  withThrottleRetry,
+  type RetryPolicy,
+  type StoredItem,
+} from './dynamodb-batch';
 import {
   HotStoreError,
   isConditionalCheckFailed,
   isResourceInUse,
   isResourceNotFound,
-  isThrottling,
   toHotStoreError,
 } from './dynamodb-errors';
 import {
   PARTITION_KEY,
   SORT_KEY,
+  TTL_ATTRIBUTE,
+  ANY_EVENT,
+  itemKey,
+  messageClaimKey,
   padSequenceNumber,
+  trendKey,
   userProfileKey,
-  watermarkAttribute,
   type HotKey,
 } from './hot-store-keys';
-import type { HotStore, ProfileActivity, UserProfileRecord } from './ports';
+import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from './ports';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
 export function hotTableDefinition(tableName: string): CreateTableCommandInput {
@@ -73,300 +103,352 @@ export async function ensureHotTable(
 export interface DynamoDbHotStoreOptions {
   client: DynamoDBDocumentClient;
   tableName: string;
-  /** How many profiles are written at once. */
+  /** How many keys are written at once. */
   concurrency?: number;
-  /** Optimistic attempts per profile and shard before giving up with HOT_STORE_CONFLICT. */
+  /** Optimistic attempts per key before giving up with HOT_STORE_CONFLICT. */
   maxAttempts?: number;
-  /** Attempts per call while DynamoDB throttles, on top of the SDK's own retries. */
+  /** Attempts per call while DynamoDB throttles or leaves keys unprocessed. */
   throttleAttempts?: number;
   throttleBaseDelayMs?: number;
+  /** How long a messageId claim is kept: longer than any redelivery or client resend. */
+  messageClaimTtlSeconds?: number;
+  interactions?: InteractionModel;
+  profileLimits?: ProfileLimits;
 }
 
-/** One stream record, normalised so that string order is time / sequence order. */
-interface Contribution {
-  event: string;
-  timestamp: string;
+/** Something applied at a place in the stream: what watermarks filter. */
+interface Positioned {
+  shardId: string;
   sequence: string;
 }
 
-interface Aggregate {
-  count: number;
-  first: string;
-  last: string;
-  lastEvent: string;
-  lastSequence: string;
-  minSequence: string;
-  maxSequence: string;
+/** A stored entity: its state plus the bookkeeping that makes writes idempotent and safe. */
+interface Entity<S> {
+  /** Optimistic-lock version: every write asserts the version it read. */
+  rev: number;
+  /** Per shard, the highest (padded) sequence number applied to this key. */
+  wm: Record<string, string>;
+  state: S;
 }
 
-/** What we believe about the stored item; the write's condition asserts exactly this belief. */
-interface Plan {
-  /** The stored firstSeen is later than ours (a late event): overwrite it. */
-  lateFirst: boolean;
-  /** Ours is the newest activity: overwrite lastSeen/lastEvent. */
-  newerLast: boolean;
+const WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
+/** A trend nobody touched for this many windows has decayed to nothing and may expire. */
+const TREND_RETENTION_WINDOWS = 48;
+const DEFAULT_CLAIM_TTL_SECONDS = 7 * 24 * 3600;
+const META = new Set([PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, 'id', 'rev', 'wm', 'owner']);
+
+function decode<S>(item: StoredItem | undefined | null): Entity<S> | null {
+  if (item === undefined || item === null) return null;
+  const state: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) if (!META.has(name)) state[name] = value;
+  return {
+    rev: Number(item.rev ?? 0),
+    wm: (item.wm as Record<string, string> | undefined) ?? {},
+    // Only this adapter writes these items, in exactly the shape of S.
+    state: state as S,
+  };
 }
 
-interface StoredProfile {
-  eventCount?: number;
-  firstSeen?: string;
-  lastSeen?: string;
-  lastEvent?: string;
-  lastSeq?: string;
-  [attribute: string]: unknown;
-}
-
-function normaliseTimestamp(activity: ProfileActivity): string {
-  const time = Date.parse(activity.timestamp);
+function normaliseTime(value: string, what: string, profileId: string): string {
+  const time = Date.parse(value);
   if (Number.isNaN(time)) {
     throw new HotStoreError(
-      `Activity of profile ${activity.profileId} has an invalid timestamp "${activity.timestamp}"`,
+      `Activity of profile ${profileId} has an invalid ${what} "${value}"`,
       'HOT_STORE_INVALID_ACTIVITY',
     );
   }
-  // A fixed-width UTC form, so comparisons inside condition expressions are chronological.
+  // A fixed-width UTC form, so string comparison is chronological.
   return new Date(time).toISOString();
 }
 
-function isLater(
-  a: { timestamp: string; sequence: string },
-  b: { timestamp: string; sequence: string },
-): boolean {
-  return a.timestamp > b.timestamp || (a.timestamp === b.timestamp && a.sequence > b.sequence);
-}
-
-function aggregate(contributions: Contribution[]): Aggregate {
-  const [head, ...rest] = contributions;
-  if (head === undefined) throw new Error('aggregate() needs at least one contribution');
-  let first = head.timestamp;
-  let latest = head;
-  let minSequence = head.sequence;
-  let maxSequence = head.sequence;
-  for (const c of rest) {
-    if (c.timestamp < first) first = c.timestamp;
-    if (isLater(c, latest)) latest = c;
-    if (c.sequence < minSequence) minSequence = c.sequence;
-    if (c.sequence > maxSequence) maxSequence = c.sequence;
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
   }
-  return {
-    count: contributions.length,
-    first,
-    last: latest.timestamp,
-    lastEvent: latest.event,
-    lastSequence: latest.sequence,
-    minSequence,
-    maxSequence,
-  };
-}
-
-function planFor(stored: StoredProfile | null, agg: Aggregate): Plan {
-  if (stored === null || stored.firstSeen === undefined || stored.lastSeen === undefined) {
-    return { lateFirst: false, newerLast: true };
-  }
-  return {
-    lateFirst: stored.firstSeen > agg.first,
-    newerLast: isLater(
-      { timestamp: agg.last, sequence: agg.lastSequence },
-      { timestamp: stored.lastSeen, sequence: stored.lastSeq ?? '' },
-    ),
-  };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+  return groups;
 }
 
 /**
- * The hot tier on DynamoDB (dynalite locally). Idempotency without transactions: each profile
- * item keeps, per shard, the highest sequence number applied to it, and every write is
- * conditional on that watermark, so each record's contribution lands at most once.
+ * The hot tier on DynamoDB (dynalite locally), written once per key and batch. Without
+ * transactions, idempotency lives in each item: a per-shard sequence watermark filters what a key
+ * has already applied, an optimistic version guards the read-modify-write, and a claim per
+ * messageId drops resent events. Derived items (stats, neighbours, trends) are written before the
+ * profiles they are derived from, so a crash in between recomputes the same deltas on redelivery.
+ * See docs/hot-tier.md.
  */
 export class DynamoDbHotStore implements HotStore {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly concurrency: number;
   private readonly maxAttempts: number;
-  private readonly throttleAttempts: number;
-  private readonly throttleBaseDelayMs: number;
+  private readonly retry: RetryPolicy;
+  private readonly claimTtlSeconds: number;
+  private readonly interactions: InteractionModel;
+  private readonly profileLimits: ProfileLimits;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
     this.concurrency = Math.max(1, options.concurrency ?? 16);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 8);
-    this.throttleAttempts = Math.max(1, options.throttleAttempts ?? 5);
-    this.throttleBaseDelayMs = options.throttleBaseDelayMs ?? 50;
+    this.retry = {
+      attempts: Math.max(1, options.throttleAttempts ?? 5),
+      baseDelayMs: options.throttleBaseDelayMs ?? 50,
+    };
+    this.claimTtlSeconds = options.messageClaimTtlSeconds ?? DEFAULT_CLAIM_TTL_SECONDS;
+    this.interactions = options.interactions ?? defaultInteractionModel;
+    this.profileLimits = options.profileLimits ?? DEFAULT_PROFILE_LIMITS;
   }
 
-  /** Applies a batch of activity; activity at or below a profile's per-shard watermark is ignored. */
-  async applyProfileActivity(activity: ProfileActivity[]): Promise<void> {
-    const groups = this.group(activity);
-    const profiles = [...groups.entries()];
-    let next = 0;
-    let failure: unknown;
-    // Shards of one profile are written one after another: they touch the same item, and
-    // running them side by side would only make their conditions fail and retry.
-    const worker = async (): Promise<void> => {
-      while (failure === undefined && next < profiles.length) {
-        const entry = profiles[next++];
-        if (entry === undefined) return;
-        const [profileId, shards] = entry;
-        try {
-          for (const [shardId, contributions] of shards) {
-            await this.applyShard(profileId, shardId, contributions);
-          }
-        } catch (error) {
-          failure ??= error;
-        }
+  /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
+  async applyActivity(activity: HotActivity[]): Promise<void> {
+    try {
+      const contributions = this.normalise(activity);
+      if (contributions.length === 0) return;
+      const fresh = await this.claimMessages(contributions);
+      const profiles = groupBy(fresh, (c) => c.profileId);
+      const stored = await this.read([...profiles.keys()].map(userProfileKey));
+      const plans: Array<{ id: string; entity: Entity<ProfileState> | null; pending: Contribution[] }> = [];
+      const touches: ItemTouch[] = [];
+      const pairs: PairDelta[] = [];
+      for (const [id, all] of profiles) {
+        const entity = decode<ProfileState>(stored.get(keyString(userProfileKey(id))));
+        const pending = unapplied(entity, all);
+        if (pending.length === 0) continue;
+        const outcome = reduceProfile(entity?.state ?? null, pending, this.interactions, this.profileLimits);
+        touches.push(...outcome.touches);
+        pairs.push(...outcome.pairs);
+        plans.push({ id, entity, pending });
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, profiles.length) }, worker));
-    if (failure !== undefined) throw toHotStoreError(failure, 'apply profile activity');
+      await this.applyDerived(touches, pairs);
+      await forEachLimited(plans, this.concurrency, async ({ id, entity, pending }) => {
+        await this.commit(
+          userProfileKey(id),
+          id,
+          entity,
+          pending,
+          (state, p) => reduceProfile(state, p, this.interactions, this.profileLimits).state,
+        );
+      });
+    } catch (error) {
+      throw toHotStoreError(error, 'apply activity');
+    }
   }
 
   /** Reads one profile, or null when the id has never been seen. */
   async getUser(id: string): Promise<UserProfileRecord | null> {
-    const item = await this.read(userProfileKey(id), false);
-    if (item === null || item.firstSeen === undefined || item.lastSeen === undefined) return null;
-    return {
-      id,
-      eventCount: Number(item.eventCount ?? 0),
-      firstSeen: item.firstSeen,
-      lastSeen: item.lastSeen,
-      lastEvent: item.lastEvent ?? '',
-    };
+    const entity = decode<ProfileState>(await this.get(userProfileKey(id), false));
+    return entity === null ? null : { ...entity.state, id };
   }
 
-  /** Validates everything before any write, so a bad record cannot leave a batch half applied. */
-  private group(activity: ProfileActivity[]): Map<string, Map<string, Contribution[]>> {
-    const groups = new Map<string, Map<string, Map<string, Contribution>>>();
-    for (const a of activity) {
-      const contribution: Contribution = {
-        event: a.event,
-        timestamp: normaliseTimestamp(a),
-        sequence: padSequenceNumber(a.sequenceNumber),
-      };
-      let shards = groups.get(a.profileId);
-      if (shards === undefined) groups.set(a.profileId, (shards = new Map()));
-      let bySequence = shards.get(a.shardId);
-      if (bySequence === undefined) shards.set(a.shardId, (bySequence = new Map()));
-      // One stream record is one contribution, even if the caller hands it over twice.
-      bySequence.set(contribution.sequence, contribution);
+  /** Reads one item's stats and neighbours, or null when the item has never been seen. */
+  async getItem(id: string): Promise<ItemRecord | null> {
+    const entity = decode<ItemState>(await this.get(itemKey(id), false));
+    if (entity === null) return null;
+    const { neighbours, ...stats } = entity.state;
+    return { id, stats, neighbours };
+  }
+
+  /** Reads several items' neighbour lists in BatchGets; unknown items are absent. */
+  async getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>> {
+    const found = await this.read(itemIds.map(itemKey), false);
+    const result = new Map<string, NeighbourEntry[]>();
+    for (const id of itemIds) {
+      const entity = decode<ItemState>(found.get(keyString(itemKey(id))));
+      if (entity !== null) result.set(id, entity.state.neighbours);
     }
-    return new Map(
-      [...groups].map(([profileId, shards]) => [
-        profileId,
-        new Map([...shards].map(([shardId, bySequence]) => [shardId, [...bySequence.values()]])),
-      ]),
-    );
+    return result;
+  }
+
+  /** Reads the trend of one event (null: every item event) in one window. */
+  async getTrend(event: string | null, window: TrendWindow): Promise<TrendState | null> {
+    return decode<TrendState>(await this.get(trendKey(event, window), false))?.state ?? null;
   }
 
   /**
-   * One conditional UpdateItem per profile and shard. The first attempt assumes the common case
-   * (new records, newest activity, no late events); when its condition fails we read the item,
-   * drop what the watermark says is applied, and retry with a condition matching what we read.
+   * Validates everything before any write, so a bad record cannot leave a batch half applied.
+   * One stream record is one contribution even if handed over twice; of several records with one
+   * messageId, the first in stream order stands for it.
    */
-  private async applyShard(profileId: string, shardId: string, contributions: Contribution[]): Promise<void> {
-    const key = userProfileKey(profileId);
-    const watermark = watermarkAttribute(shardId);
-    let pending = contributions;
-    let stored: StoredProfile | null = null;
+  private normalise(activity: HotActivity[]): Contribution[] {
+    const byPosition = new Map<string, Contribution>();
+    for (const a of activity) {
+      if (a.traits !== null && (typeof a.traits !== 'object' || Array.isArray(a.traits))) {
+        throw new HotStoreError(`Traits of ${a.messageId} are not an object`, 'HOT_STORE_INVALID_ACTIVITY');
+      }
+      const c: Contribution = {
+        messageId: a.messageId,
+        profileId: a.profileId,
+        event: a.event,
+        timestamp: normaliseTime(a.timestamp, 'timestamp', a.profileId),
+        receivedAt: normaliseTime(a.receivedAt, 'receivedAt', a.profileId),
+        shardId: a.shardId,
+        sequence: padSequenceNumber(a.sequenceNumber),
+        itemId: a.itemId,
+        traits: a.traits,
+      };
+      byPosition.set(`${c.shardId}/${c.sequence}`, c);
+    }
+    const byMessage = new Map<string, Contribution>();
+    for (const c of [...byPosition.values()].sort(byStreamOrder)) {
+      if (!byMessage.has(c.messageId)) byMessage.set(c.messageId, c);
+    }
+    return [...byMessage.values()];
+  }
+
+  /**
+   * Claims each messageId for the stream record carrying it (BatchGet, then BatchWrite of the
+   * missing claims) and keeps the records whose claim is theirs: a first delivery, or a redelivery
+   * of the very same record. A resend of the messageId in a later record finds someone else's
+   * claim and is dropped. Two records with one messageId are never in flight together because the
+   * edge partitions by profile, so they share a shard and its consumer handles them in order.
+   */
+  private async claimMessages(contributions: Contribution[]): Promise<Contribution[]> {
+    const claims = await this.read(contributions.map((c) => messageClaimKey(c.messageId)));
+    const ttl = Math.floor(Date.now() / 1000) + this.claimTtlSeconds;
+    const fresh: Contribution[] = [];
+    const missing: StoredItem[] = [];
+    for (const c of contributions) {
+      const owner = `${c.shardId}/${c.sequence}`;
+      const claim = claims.get(keyString(messageClaimKey(c.messageId)));
+      if (claim === undefined) {
+        missing.push({ ...messageClaimKey(c.messageId), owner, [TTL_ATTRIBUTE]: ttl });
+        fresh.push(c);
+      } else if (claim.owner === owner) {
+        fresh.push(c);
+      }
+    }
+    await batchPut(this.client, this.tableName, missing, this.retry);
+    return fresh;
+  }
+
+  /**
+   * One write per item (stats and neighbours together) and per trend. Every item's new weight is
+   * worked out in memory first, so neighbours are scored against this batch's popularity.
+   */
+  private async applyDerived(touches: ItemTouch[], pairs: PairDelta[]): Promise<void> {
+    if (touches.length === 0) return;
+    const changes = groupBy<ItemChange>([...touches, ...pairs], (c) => c.itemId);
+    const trends = new Map<string, { event: string | null; window: TrendWindow; hits: ItemTouch[] }>();
+    for (const window of WINDOWS) {
+      for (const touch of touches) {
+        for (const event of [touch.event, null]) {
+          const key = keyString(trendKey(event, window));
+          const group = trends.get(key) ?? { event, window, hits: [] };
+          group.hits.push(touch);
+          trends.set(key, group);
+        }
+      }
+    }
+    const stored = await this.read([
+      ...[...changes.keys()].map(itemKey),
+      ...[...trends.values()].map((t) => trendKey(t.event, t.window)),
+    ]);
+
+    const items = [...changes].map(([id, itemChanges]) => ({
+      id,
+      changes: itemChanges,
+      entity: decode<ItemState>(stored.get(keyString(itemKey(id)))),
+    }));
+    const weights = new Map<string, number>();
+    for (const { id, changes: itemChanges, entity } of items) {
+      const pending = unapplied(entity, itemChanges).filter((c): c is ItemTouch => !('otherId' in c));
+      weights.set(id, reduceItemStats(entity?.state ?? null, pending).weight);
+    }
+
+    const writes: Array<() => Promise<unknown>> = items.map(
+      ({ id, changes: itemChanges, entity }) =>
+        () =>
+          this.commit(itemKey(id), id, entity, itemChanges, (state: ItemState | null, pending) =>
+            reduceItem(state, pending, (other) => weights.get(other)),
+          ),
+    );
+    for (const { event, window, hits } of trends.values()) {
+      const key = trendKey(event, window);
+      const ttl = (state: TrendState) =>
+        Math.floor((Date.parse(state.ref) + TREND_RETENTION_WINDOWS * WINDOW_MS[window]) / 1000);
+      writes.push(() =>
+        this.commit(
+          key,
+          event ?? ANY_EVENT,
+          decode<TrendState>(stored.get(keyString(key))),
+          hits,
+          (state: TrendState | null, p) => reduceTrend(state, p, window),
+          ttl,
+        ),
+      );
+    }
+    await forEachLimited(writes, this.concurrency, async (write) => {
+      await write();
+    });
+  }
+
+  /**
+   * Read-modify-write of one key: drop what the key's watermarks say it has applied, reduce the
+   * rest into its state, and put it back on condition that nobody wrote it since we read it. On a
+   * conflict, read again (strongly consistent) and redo. Returns the state now stored.
+   */
+  private async commit<S, C extends Positioned>(
+    key: HotKey,
+    id: string,
+    read: Entity<S> | null,
+    contributions: C[],
+    reduce: (state: S | null, pending: C[]) => S,
+    ttlOf?: (state: S) => number,
+  ): Promise<S> {
+    let entity = read;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      if (pending.length === 0) return;
-      const agg = aggregate(pending);
+      const pending = unapplied(entity, contributions);
+      if (entity !== null && pending.length === 0) return entity.state;
+      const state = reduce(entity?.state ?? null, pending);
+      const wm = { ...entity?.wm };
+      for (const c of pending) if (c.sequence > (wm[c.shardId] ?? '')) wm[c.shardId] = c.sequence;
+      const item: StoredItem = { ...state, ...key, id, rev: (entity?.rev ?? 0) + 1, wm };
+      if (ttlOf) item[TTL_ATTRIBUTE] = ttlOf(state);
       try {
-        await this.update(key, profileId, watermark, agg, planFor(stored, agg));
-        return;
+        await withThrottleRetry(this.retry, 'write', () =>
+          this.client.send(
+            new PutCommand({
+              TableName: this.tableName,
+              Item: item,
+              ConditionExpression: entity === null ? 'attribute_not_exists(#pk)' : '#rev = :rev',
+              ExpressionAttributeNames: entity === null ? { '#pk': PARTITION_KEY } : { '#rev': 'rev' },
+              ExpressionAttributeValues: entity === null ? undefined : { ':rev': entity.rev },
+            }),
+          ),
+        );
+        return state;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
       }
-      stored = await this.read(key, true);
-      const applied = stored?.[watermark];
-      if (typeof applied === 'string') pending = pending.filter((c) => c.sequence > applied);
+      entity = decode<S>(await this.get(key, true));
     }
     throw new HotStoreError(
-      `Profile ${profileId} (shard ${shardId}) kept changing under ${this.maxAttempts} attempts`,
+      `${key.pk} ${key.sk} kept changing under ${this.maxAttempts} attempts`,
       'HOT_STORE_CONFLICT',
     );
   }
 
-  private async update(key: HotKey, profileId: string, watermark: string, agg: Aggregate, plan: Plan) {
-    const set = ['#wm = :maxSeq', '#id = :id'];
-    const conditions = ['(attribute_not_exists(#wm) OR #wm < :minSeq)'];
-    const values: Record<string, unknown> = {
-      ':maxSeq': agg.maxSequence,
-      ':minSeq': agg.minSequence,
-      ':id': profileId,
-      ':n': agg.count,
-      ':first': agg.first,
-      ':last': agg.last,
-      ':lastSeq': agg.lastSequence,
-    };
-    if (plan.lateFirst) {
-      set.push('#firstSeen = :first');
-      conditions.push('#firstSeen > :first');
-    } else {
-      set.push('#firstSeen = if_not_exists(#firstSeen, :first)');
-      conditions.push('(attribute_not_exists(#firstSeen) OR #firstSeen <= :first)');
-    }
-    if (plan.newerLast) {
-      set.push('#lastSeen = :last', '#lastEvent = :lastEvent', '#lastSeq = :lastSeq');
-      values[':lastEvent'] = agg.lastEvent;
-      conditions.push(
-        '(attribute_not_exists(#lastSeen) OR #lastSeen < :last OR (#lastSeen = :last AND #lastSeq < :lastSeq))',
-      );
-    } else {
-      conditions.push('(#lastSeen > :last OR (#lastSeen = :last AND #lastSeq >= :lastSeq))');
-    }
-    const names: Record<string, string> = {
-      '#wm': watermark,
-      '#id': 'id',
-      '#eventCount': 'eventCount',
-      '#firstSeen': 'firstSeen',
-      '#lastSeen': 'lastSeen',
-      '#lastSeq': 'lastSeq',
-    };
-    // DynamoDB rejects names that no expression uses.
-    if (plan.newerLast) names['#lastEvent'] = 'lastEvent';
-    await this.withThrottleRetry('update profile', () =>
-      this.client.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { ...key },
-          UpdateExpression: `SET ${set.join(', ')} ADD #eventCount :n`,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      ),
-    );
+  private read(keys: HotKey[], consistent = true): Promise<Map<string, StoredItem>> {
+    return batchGet(this.client, this.tableName, keys, consistent, this.retry);
   }
 
-  private async read(key: HotKey, consistent: boolean): Promise<StoredProfile | null> {
-    const output = await this.withThrottleRetry('read profile', () =>
+  private async get(key: HotKey, consistent: boolean): Promise<StoredItem | null> {
+    const output = await withThrottleRetry(this.retry, 'read', () =>
       this.client.send(
         new GetCommand({ TableName: this.tableName, Key: { ...key }, ConsistentRead: consistent }),
       ),
     );
-    return (output.Item as StoredProfile | undefined) ?? null;
+    return output.Item ?? null;
   }
+}
 
-  /** Retries throttling with jittered exponential backoff; lets conditional failures through untouched. */
-  private async withThrottleRetry<T>(action: string, call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (isConditionalCheckFailed(error)) throw error;
-        if (!isThrottling(error)) throw toHotStoreError(error, action);
-        if (attempt >= this.throttleAttempts) {
-          throw new HotStoreError(`Hot store ${action} throttled ${attempt} times`, 'HOT_STORE_THROTTLED', {
-            cause: error,
-          });
-        }
-        const ceiling = this.throttleBaseDelayMs * 2 ** (attempt - 1);
-        await sleep(ceiling / 2 + Math.random() * (ceiling / 2));
-      }
-    }
-  }
+/** What a key has not applied yet, by its per-shard watermarks. */
+function unapplied<C extends Positioned>(entity: Entity<unknown> | null, contributions: C[]): C[] {
+  if (entity === null) return contributions;
+  return contributions.filter((c) => c.sequence > (entity.wm[c.shardId] ?? ''));
 }

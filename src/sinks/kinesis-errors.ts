@@ -61,6 +61,14 @@ export class RecordTooLargeError extends KinesisError {
   }
 }
 
+/** A shard iterator older than five minutes; get a new one from the last position. */
+export class ExpiredIteratorError extends KinesisError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ExpiredIterator', message, true, options);
+    this.name = 'ExpiredIteratorError';
+  }
+}
+
 /** The local poller did not reach the awaited state in time. */
 export class PollerTimeoutError extends Error {
   readonly code = 'POLLER_TIMEOUT';
@@ -83,6 +91,8 @@ export function translateKinesisError(err: unknown): KinesisError | undefined {
   switch (name) {
     case 'ResourceNotFoundException':
       return new StreamNotFoundError(message, options);
+    case 'ExpiredIteratorException':
+      return new ExpiredIteratorError(message, options);
     case 'ValidationException':
     case 'InvalidArgumentException':
     case 'SerializationException':

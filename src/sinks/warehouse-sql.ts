@@ -58,6 +58,32 @@ export const MIGRATIONS: readonly Migration[] = [
         loaded_at TIMESTAMPTZ NOT NULL
       );`,
   },
+  {
+    version: 4,
+    name: 'events_enrichment',
+    // user_key is the person every analytics query counts: userId, else anonymousId.
+    sql: `
+      ALTER TABLE events ADD COLUMN user_key VARCHAR;
+      ALTER TABLE events ADD COLUMN schema_version VARCHAR;
+      ALTER TABLE events ADD COLUMN item_id VARCHAR;
+      ALTER TABLE events ADD COLUMN original_timestamp TIMESTAMPTZ;
+      ALTER TABLE events ADD COLUMN browser VARCHAR;
+      ALTER TABLE events ADD COLUMN browser_version VARCHAR;
+      ALTER TABLE events ADD COLUMN os VARCHAR;
+      ALTER TABLE events ADD COLUMN os_version VARCHAR;
+      ALTER TABLE events ADD COLUMN device_type VARCHAR;
+      ALTER TABLE events ADD COLUMN is_bot BOOLEAN;
+      ALTER TABLE events ADD COLUMN utm_source VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_medium VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_campaign VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_term VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_content VARCHAR;
+      ALTER TABLE events ADD COLUMN referrer_class VARCHAR;
+      ALTER TABLE events ADD COLUMN referrer_host VARCHAR;
+      ALTER TABLE events ADD COLUMN clock_skew_ms BIGINT;
+      ALTER TABLE events ADD COLUMN time_flag VARCHAR;
+      UPDATE events SET user_key = coalesce(user_id, anonymous_id);`,
+  },
 ];
 
 export const CREATE_SCHEMA_MIGRATIONS = `
@@ -72,7 +98,12 @@ export const CREATE_SCHEMA_MIGRATIONS = `
 const EVENT_COLUMNS = `{
   messageId: 'VARCHAR', event: 'VARCHAR', userId: 'VARCHAR', anonymousId: 'VARCHAR',
   sessionId: 'VARCHAR', timestamp: 'VARCHAR', sentAt: 'VARCHAR', receivedAt: 'VARCHAR',
-  source: 'VARCHAR', processorVersion: 'VARCHAR', properties: 'JSON', context: 'JSON'
+  source: 'VARCHAR', processorVersion: 'VARCHAR', properties: 'JSON', context: 'JSON',
+  schemaVersion: 'VARCHAR', itemId: 'VARCHAR', originalTimestamp: 'VARCHAR',
+  enrichment: 'STRUCT(browser VARCHAR, browserVersion VARCHAR, os VARCHAR, osVersion VARCHAR,
+    deviceType VARCHAR, isBot VARCHAR, utmSource VARCHAR, utmMedium VARCHAR, utmCampaign VARCHAR,
+    utmTerm VARCHAR, utmContent VARCHAR, referrerClass VARCHAR, referrerHost VARCHAR,
+    clockSkewMs VARCHAR, timeFlag VARCHAR)'
 }`;
 
 const FAILED_COLUMNS = `{
@@ -84,42 +115,65 @@ const FAILED_COLUMNS = `{
 const readLake = (columns: string): string =>
   `read_json($1, format = 'newline_delimited', compression = 'gzip', filename = true, columns = ${columns})`;
 
+/** The `events` columns a load writes, in the order STAGE_EVENTS selects them. */
+const EVENT_TABLE_COLUMNS = `message_id, event, user_id, anonymous_id, user_key, session_id, event_time,
+  original_timestamp, sent_at, received_at, source, processor_version, schema_version, item_id,
+  browser, browser_version, os, os_version, device_type, is_bot, utm_source, utm_medium,
+  utm_campaign, utm_term, utm_content, referrer_class, referrer_host, clock_skew_ms, time_flag,
+  properties, context`;
+
 /**
  * Stages the new events of a batch of files: one row per messageId not yet in `events`, the
- * earliest received copy winning (file name breaks ties so the choice is deterministic).
+ * earliest received copy winning (file name breaks ties so the choice is deterministic). Fields a
+ * record lacks (older processors wrote no enrichment) load as NULL.
  */
 export const STAGE_EVENTS = `
   CREATE OR REPLACE TEMP TABLE staged_events AS
-  SELECT * EXCLUDE (rn) FROM (
+  SELECT s.* EXCLUDE (rank_received, rank_file) FROM (
     SELECT
       messageId AS message_id,
       event,
       userId AS user_id,
       anonymousId AS anonymous_id,
+      coalesce(userId, anonymousId) AS user_key,
       sessionId AS session_id,
       TRY_CAST(timestamp AS TIMESTAMPTZ) AS event_time,
+      TRY_CAST(originalTimestamp AS TIMESTAMPTZ) AS original_timestamp,
       TRY_CAST(sentAt AS TIMESTAMPTZ) AS sent_at,
       TRY_CAST(receivedAt AS TIMESTAMPTZ) AS received_at,
       source,
       processorVersion AS processor_version,
+      schemaVersion AS schema_version,
+      itemId AS item_id,
+      enrichment.browser AS browser,
+      enrichment.browserVersion AS browser_version,
+      enrichment.os AS os,
+      enrichment.osVersion AS os_version,
+      enrichment.deviceType AS device_type,
+      TRY_CAST(enrichment.isBot AS BOOLEAN) AS is_bot,
+      enrichment.utmSource AS utm_source,
+      enrichment.utmMedium AS utm_medium,
+      enrichment.utmCampaign AS utm_campaign,
+      enrichment.utmTerm AS utm_term,
+      enrichment.utmContent AS utm_content,
+      enrichment.referrerClass AS referrer_class,
+      enrichment.referrerHost AS referrer_host,
+      TRY_CAST(enrichment.clockSkewMs AS BIGINT) AS clock_skew_ms,
+      enrichment.timeFlag AS time_flag,
       properties,
       context,
       filename AS lake_file,
-      row_number() OVER (
-        PARTITION BY messageId ORDER BY TRY_CAST(receivedAt AS TIMESTAMPTZ) NULLS LAST, filename
-      ) AS rn
+      TRY_CAST(receivedAt AS TIMESTAMPTZ) AS rank_received,
+      filename AS rank_file
     FROM ${readLake(EVENT_COLUMNS)}
     WHERE messageId IS NOT NULL AND event IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY messageId ORDER BY rank_received NULLS LAST, rank_file) = 1
   ) s
-  WHERE rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = s.message_id);`;
+  ANTI JOIN events e ON e.message_id = s.message_id;`;
 
 export const INSERT_STAGED_EVENTS = `
-  INSERT INTO events
-    (message_id, event, user_id, anonymous_id, session_id, event_time, sent_at, received_at,
-     loaded_at, source, processor_version, properties, context)
-  SELECT message_id, event, user_id, anonymous_id, session_id, event_time, sent_at, received_at,
-     current_timestamp, source, processor_version, properties, context
-  FROM staged_events;`;
+  INSERT INTO events (${EVENT_TABLE_COLUMNS}, loaded_at)
+  SELECT ${EVENT_TABLE_COLUMNS}, current_timestamp FROM staged_events;`;
 
 /** The same for failed events, keyed by a hash of what makes a failure the same failure. */
 export const STAGE_FAILED = `
@@ -164,21 +218,3 @@ export const recordLoadedFiles = (stagedTable: 'staged_events' | 'staged_failed'
   LEFT JOIN (SELECT lake_file, count(*) AS n FROM ${stagedTable} GROUP BY lake_file) c ON c.lake_file = f.abs;`;
 
 export const SELECT_LOADED_AMONG = `SELECT path FROM loaded_files WHERE path IN (SELECT unnest($1::VARCHAR[]));`;
-
-/** Allow-list: the only SQL a granularity can become. */
-export const BUCKET_UNIT = { HOUR: 'hour', DAY: 'day' } as const;
-export type BucketUnit = (typeof BUCKET_UNIT)[keyof typeof BUCKET_UNIT];
-
-/** `$1` from, `$2` to (ISO text); with a filter, `$3` the event names (VARCHAR[]). */
-export const eventCountsSql = (unit: BucketUnit, filtered: boolean): string => `
-  SELECT
-    epoch_ms(date_trunc('${unit}', event_time AT TIME ZONE 'UTC')) AS bucket_ms,
-    event,
-    count(*) AS n,
-    count(DISTINCT coalesce(user_id, anonymous_id)) AS users
-  FROM events
-  WHERE event_time >= CAST($1 AS TIMESTAMPTZ)
-    AND event_time < CAST($2 AS TIMESTAMPTZ)
-    ${filtered ? 'AND list_contains($3, event)' : ''}
-  GROUP BY ALL
-  ORDER BY bucket_ms, event;`;

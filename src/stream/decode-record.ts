@@ -1,4 +1,8 @@
+import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
+import { CANONICAL_ISO, cleanRecord } from '../events/clean-record';
+import { anonymiseIp } from '../events/enrich/ip';
+import type { ClientTimes, Enricher } from '../events/enrich/enrich-event';
 import {
   edgeFieldsFromRecord,
   envelopeErrors,
@@ -7,13 +11,22 @@ import {
   trackEventFromRecord,
 } from '../events/envelope';
 import { messageIdForRecord, toStoredEvent } from '../events/normalise';
+import { checkEventSchema } from '../events/schema-check';
+import type { SchemaRegistry } from '../events/schema-registry';
 import type { EventError, FailedEvent, FailureType, StoredEvent } from '../events/types';
 
 export type DecodedRecord =
   | { ok: true; event: StoredEvent; sequenceNumber: string; shardId: string }
   | { ok: false; failed: FailedEvent; sequenceNumber: string; shardId: string };
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+/** What checking a record needs; built once per process. */
+export interface RecordChecks {
+  processorVersion: string;
+  schemas: SchemaRegistry;
+  enrich: Enricher;
+}
+
+export const ENRICHMENT_FAILED = 'ENRICHMENT_FAILED';
 
 /** The shard a Lambda Kinesis record came from (its eventID is `<shardId>:<sequenceNumber>`). */
 export function shardOf(record: KinesisStreamRecord): string {
@@ -22,11 +35,14 @@ export function shardOf(record: KinesisStreamRecord): string {
   return colon > 0 ? eventID.slice(0, colon) : 'shardId-unknown';
 }
 
+type Json = Record<string, unknown>;
+
 /**
- * Decode → parse → check one stream record. Never throws: every problem becomes a FailedEvent
- * with a typed reason, so a poison record cannot block its shard.
+ * Decode → parse → envelope → schema → enrich, for one stream record. Never throws: every problem
+ * becomes a FailedEvent with a typed reason, so a poison record cannot block its shard.
  */
-export function decodeRecord(record: KinesisStreamRecord, processorVersion: string): DecodedRecord {
+export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks): DecodedRecord {
+  const { processorVersion } = checks;
   const { sequenceNumber, approximateArrivalTimestamp } = record.kinesis;
   const shardId = shardOf(record);
   const arrival = new Date(Math.round(approximateArrivalTimestamp * 1000));
@@ -35,7 +51,7 @@ export function decodeRecord(record: KinesisStreamRecord, processorVersion: stri
     failureType: FailureType,
     errors: EventError[],
     extra: Partial<
-      Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'payload' | 'payloadEncoding'>
+      Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'payload' | 'payloadEncoding' | 'schema'>
     > = {},
   ): DecodedRecord => ({
     ok: false,
@@ -55,12 +71,9 @@ export function decodeRecord(record: KinesisStreamRecord, processorVersion: stri
     },
   });
 
-  let text: string;
-  try {
-    text = utf8.decode(raw);
-  } catch {
+  if (!isUtf8(raw))
     return fail('malformed', [{ code: 'MALFORMED', path: null, message: 'record data is not valid UTF-8' }]);
-  }
+  const text = raw.toString('utf8');
   const asText = { payload: text, payloadEncoding: 'utf8' as const };
   if (raw.byteLength > MAX_EVENT_BYTES) return fail('size_exceeded', [sizeError(raw.byteLength)], asText);
 
@@ -82,26 +95,91 @@ export function decodeRecord(record: KinesisStreamRecord, processorVersion: stri
     );
   }
 
-  const json = body as Record<string, unknown>;
+  const json = body as Json;
   const edge = edgeFieldsFromRecord(json);
   const receivedAt =
     edge.receivedAt && !Number.isNaN(Date.parse(edge.receivedAt)) ? new Date(edge.receivedAt) : arrival;
-  const { input, errors } = trackEventFromRecord(json);
-  errors.push(...envelopeErrors(input));
-  const messageId = input.messageId ?? messageIdForRecord(shardId, sequenceNumber);
-  if (errors.length > 0) {
-    return fail('envelope_invalid', errors, {
-      ...asText,
-      messageId,
-      event: typeof input.event === 'string' ? input.event : null,
-      receivedAt: receivedAt.toISOString(),
-    });
+  const origin = { receivedAt, source: edge.source ?? 'kinesis', sourceIp: edge.sourceIp, processorVersion };
+  const fallbackId = () => messageIdForRecord(shardId, sequenceNumber);
+  const receivedIso =
+    edge.receivedAt !== undefined && CANONICAL_ISO.test(edge.receivedAt)
+      ? edge.receivedAt
+      : receivedAt.toISOString();
+  const clean = cleanRecord(json, fallbackId, { ...origin, receivedAt: receivedIso });
+  let checked: { event: StoredEvent; times: ClientTimes; schemaVersion?: string };
+  if (clean !== null) {
+    checked = clean;
+  } else {
+    const { input, errors } = trackEventFromRecord(json);
+    errors.push(...envelopeErrors(input));
+    const messageId = input.messageId ?? fallbackId();
+    if (errors.length > 0) {
+      const event = typeof input.event === 'string' ? input.event : null;
+      return fail('envelope_invalid', errors, failureContext(json, text, messageId, event, receivedAt));
+    }
+    checked = {
+      event: toStoredEvent(input, messageId, origin),
+      times: { timestampMs: input.timestamp?.getTime(), sentAtMs: input.sentAt?.getTime() },
+      schemaVersion: input.schemaVersion,
+    };
   }
-  const event = toStoredEvent(input, messageId, {
-    receivedAt,
-    source: edge.source ?? 'kinesis',
-    sourceIp: edge.sourceIp,
-    processorVersion,
+
+  const { event: base, times, schemaVersion } = checked;
+  const known = () => failureContext(json, text, base.messageId, base.event, receivedAt);
+  const check = checkEventSchema(checks.schemas, {
+    event: base.event,
+    schemaVersion,
+    properties: base.properties,
   });
-  return { ok: true, event, sequenceNumber, shardId };
+  if (!check.ok) return fail(check.failureType, check.errors, { ...known(), schema: check.schemaRef });
+  try {
+    const event = checks.enrich(base, times, check.schema);
+    return { ok: true, event, sequenceNumber, shardId };
+  } catch (error) {
+    const path = (error as { path?: unknown }).path;
+    return fail(
+      'enrichment_failed',
+      [
+        {
+          code: ENRICHMENT_FAILED,
+          path: typeof path === 'string' ? path : null,
+          message: error instanceof Error ? error.message : String(error),
+        },
+      ],
+      { ...known(), schema: check.schema?.ref ?? null },
+    );
+  }
+}
+
+// Built only on failure: re-serialising a payload to anonymise its IPs costs too much per valid record.
+function failureContext(json: Json, text: string, messageId: string, event: string | null, receivedAt: Date) {
+  return {
+    payload: scrubbedPayload(json, text),
+    payloadEncoding: 'utf8' as const,
+    messageId,
+    event,
+    receivedAt: receivedAt.toISOString(),
+  };
+}
+
+/**
+ * A failed event keeps its payload for replay, but not a client's full IP address: `context.ip`
+ * and `sourceIp` are anonymised (idempotently, so a replay is unaffected). A value that is not an
+ * IP address is left as it is, since it identifies no one.
+ */
+function scrubbedPayload(json: Json, text: string): string {
+  const context = json.context as Json | undefined;
+  const contextIp = typeof context === 'object' && context !== null ? context.ip : undefined;
+  if (typeof json.sourceIp !== 'string' && typeof contextIp !== 'string') return text;
+  const safe = (ip: unknown) => {
+    if (typeof ip !== 'string') return ip;
+    try {
+      return anonymiseIp(ip);
+    } catch {
+      return ip;
+    }
+  };
+  const scrubbed: Json = { ...json, sourceIp: safe(json.sourceIp) };
+  if (typeof contextIp === 'string') scrubbed.context = { ...context, ip: safe(contextIp) };
+  return JSON.stringify(scrubbed);
 }

@@ -1,16 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import {
-  DescribeStreamSummaryCommand,
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type GetShardIteratorCommandInput,
-  type KinesisClient,
-  ListShardsCommand,
-  type ListShardsCommandOutput,
-  type _Record,
-} from '@aws-sdk/client-kinesis';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
-import { PollerTimeoutError, translateKinesisError } from '../sinks/kinesis-errors';
+import { ExpiredIteratorError, KinesisError, PollerTimeoutError } from '../sinks/kinesis-errors';
+import type { ShardPosition, ShardRecord, StreamReader } from '../sinks/ports';
 import type { CheckpointStore } from './checkpoint-store';
 
 export interface PollerLogger {
@@ -24,8 +15,7 @@ export type KinesisBatchHandler = (
 ) => Promise<KinesisStreamBatchResponse | undefined | void>;
 
 export interface LocalPollerOptions {
-  client: KinesisClient;
-  streamName: string;
+  reader: StreamReader;
   /** The eventSourceARN put on records; read from the stream when omitted. */
   streamArn?: string;
   handler: KinesisBatchHandler;
@@ -45,8 +35,7 @@ export interface LocalPollerOptions {
   logger?: PollerLogger;
 }
 
-type Position =
-  { type: 'TRIM_HORIZON' } | { type: 'AFTER_SEQUENCE_NUMBER' | 'AT_SEQUENCE_NUMBER'; sequenceNumber: string };
+type Position = ShardPosition;
 
 interface ShardState {
   shardId: string;
@@ -78,7 +67,7 @@ function compareSequence(a: string, b: string): number {
  */
 export class LocalPoller {
   private readonly options: LocalPollerOptions;
-  private readonly client: KinesisClient;
+  private readonly reader: StreamReader;
   private readonly logger: PollerLogger;
   private readonly shards = new Map<string, ShardState>();
   private readonly abort = new AbortController();
@@ -92,7 +81,7 @@ export class LocalPoller {
   constructor(options: LocalPollerOptions) {
     if (options.batchSize < 1) throw new RangeError('batchSize must be at least 1');
     this.options = options;
-    this.client = options.client;
+    this.reader = options.reader;
     this.logger = options.logger ?? console;
   }
 
@@ -100,12 +89,9 @@ export class LocalPoller {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.awsRegion = await this.client.config.region();
-    this.eventSourceARN =
-      this.options.streamArn ??
-      (await this.client.send(new DescribeStreamSummaryCommand({ StreamName: this.options.streamName })))
-        .StreamDescriptionSummary?.StreamARN ??
-      '';
+    const stream = await this.reader.describe();
+    this.awsRegion = stream.region;
+    this.eventSourceARN = this.options.streamArn ?? stream.streamArn;
     await this.discover();
     this.discoveryLoop = this.runDiscovery();
   }
@@ -162,21 +148,9 @@ export class LocalPoller {
   }
 
   private async discover(): Promise<void> {
-    const listed: NonNullable<ListShardsCommandOutput['Shards']> = [];
-    let nextToken: string | undefined;
-    do {
-      const page = await this.client.send(
-        nextToken
-          ? new ListShardsCommand({ NextToken: nextToken })
-          : new ListShardsCommand({ StreamName: this.options.streamName }),
-      );
-      listed.push(...(page.Shards ?? []));
-      nextToken = page.NextToken;
-    } while (nextToken);
-    for (const shard of listed) {
-      if (!shard.ShardId || this.shards.has(shard.ShardId)) continue;
-      const parents = [shard.ParentShardId, shard.AdjacentParentShardId].filter((p): p is string => !!p);
-      this.shards.set(shard.ShardId, { shardId: shard.ShardId, parents, finished: false, caughtUpTick: 0 });
+    for (const { shardId, parentShardIds } of await this.reader.listShards()) {
+      if (this.shards.has(shardId)) continue;
+      this.shards.set(shardId, { shardId, parents: parentShardIds, finished: false, caughtUpTick: 0 });
     }
     this.launchReady();
   }
@@ -223,23 +197,15 @@ export class LocalPoller {
     }
   }
 
-  private async iterator(shardId: string, position: Position): Promise<string> {
-    const input: GetShardIteratorCommandInput = {
-      StreamName: this.options.streamName,
-      ShardId: shardId,
-      ShardIteratorType: position.type,
-      StartingSequenceNumber: position.type === 'TRIM_HORIZON' ? undefined : position.sequenceNumber,
-    };
-    const { ShardIterator } = await this.client.send(new GetShardIteratorCommand(input));
-    if (!ShardIterator) throw new Error(`no shard iterator for ${shardId}`);
-    return ShardIterator;
+  private iterator(shardId: string, position: Position): Promise<string> {
+    return this.reader.shardIterator(shardId, position);
   }
 
   /** Reads and processes batches until stopped; returns true once a closed shard is fully processed. */
   private async pollShard(shard: ShardState, cursor: ShardCursor): Promise<boolean> {
     const { batchSize, batchWindowMs, idleMs } = this.options;
     while (!this.stopping) {
-      const batch: _Record[] = [];
+      const batch: ShardRecord[] = [];
       let closed = false;
       let windowEnds: number | undefined;
       while (!this.stopping) {
@@ -248,30 +214,28 @@ export class LocalPoller {
         const limit = batchSize - batch.length;
         let response;
         try {
-          response = await this.client.send(
-            new GetRecordsCommand({ ShardIterator: cursor.iterator, Limit: limit }),
-          );
+          response = await this.reader.getRecords(cursor.iterator, limit);
         } catch (err) {
-          if ((err as { name?: unknown }).name === 'ExpiredIteratorException') {
-            const last = batch.at(-1)?.SequenceNumber;
+          if (err instanceof ExpiredIteratorError) {
+            const last = batch.at(-1)?.sequenceNumber;
             cursor.iterator = await this.iterator(shard.shardId, last ? after(last) : cursor.position);
             continue;
           }
-          if (translateKinesisError(err)?.retryable) {
+          if (err instanceof KinesisError && err.retryable) {
             await this.pause(idleMs);
             continue;
           }
           throw err;
         }
-        const records = response.Records ?? [];
+        const { records } = response;
         batch.push(...records);
-        cursor.iterator = response.NextShardIterator;
+        cursor.iterator = response.nextIterator;
         if (!cursor.iterator) {
           closed = true;
           break;
         }
         if (batch.length >= batchSize) break;
-        const atTip = records.length < limit && response.MillisBehindLatest === 0;
+        const atTip = records.length < limit && response.millisBehindLatest === 0;
         if (batch.length === 0) {
           if (atTip) shard.caughtUpTick = readTick;
           await this.pause(idleMs);
@@ -290,10 +254,10 @@ export class LocalPoller {
     return false;
   }
 
-  private async process(shard: ShardState, cursor: ShardCursor, batch: _Record[]): Promise<void> {
+  private async process(shard: ShardState, cursor: ShardCursor, batch: ShardRecord[]): Promise<void> {
     const failedAt = await this.invoke(shard, batch);
     if (failedAt === undefined) {
-      const last = batch.at(-1)?.SequenceNumber;
+      const last = batch.at(-1)?.sequenceNumber;
       if (last) {
         await this.options.checkpoints.set(shard.shardId, last);
         cursor.position = after(last);
@@ -301,8 +265,8 @@ export class LocalPoller {
       cursor.retries = 0;
       return;
     }
-    const index = batch.findIndex((r) => r.SequenceNumber === failedAt);
-    const done = index > 0 ? batch[index - 1]?.SequenceNumber : undefined;
+    const index = batch.findIndex((r) => r.sequenceNumber === failedAt);
+    const done = index > 0 ? batch[index - 1]?.sequenceNumber : undefined;
     if (done) await this.options.checkpoints.set(shard.shardId, done);
     cursor.position = { type: 'AT_SEQUENCE_NUMBER', sequenceNumber: failedAt };
     cursor.iterator = undefined;
@@ -317,8 +281,8 @@ export class LocalPoller {
   }
 
   /** Calls the handler; returns the sequence number to retry from, or undefined when the batch succeeded. */
-  private async invoke(shard: ShardState, batch: _Record[]): Promise<string | undefined> {
-    const first = batch[0]?.SequenceNumber ?? '';
+  private async invoke(shard: ShardState, batch: ShardRecord[]): Promise<string | undefined> {
+    const first = batch[0]?.sequenceNumber ?? '';
     let response: KinesisStreamBatchResponse | undefined | void;
     try {
       response = await this.options.handler({
@@ -330,23 +294,22 @@ export class LocalPoller {
     }
     const failures = response?.batchItemFailures ?? [];
     if (failures.length === 0) return undefined;
-    const inBatch = new Set(batch.map((r) => r.SequenceNumber));
+    const inBatch = new Set(batch.map((r) => r.sequenceNumber));
     // Lambda treats an identifier it cannot place in the batch as a failure of the whole batch.
     if (!failures.every((f) => typeof f.itemIdentifier === 'string' && inBatch.has(f.itemIdentifier)))
       return first;
     return failures.map((f) => f.itemIdentifier).sort(compareSequence)[0];
   }
 
-  private toLambdaRecord(shardId: string, record: _Record): KinesisStreamRecord {
-    const sequenceNumber = record.SequenceNumber ?? '';
-    const arrival = record.ApproximateArrivalTimestamp?.getTime() ?? Date.now();
+  private toLambdaRecord(shardId: string, record: ShardRecord): KinesisStreamRecord {
+    const { sequenceNumber } = record;
     return {
       kinesis: {
         kinesisSchemaVersion: '1.0',
-        partitionKey: record.PartitionKey ?? '',
+        partitionKey: record.partitionKey,
         sequenceNumber,
-        data: Buffer.from(record.Data ?? new Uint8Array()).toString('base64'),
-        approximateArrivalTimestamp: arrival / 1000,
+        data: Buffer.from(record.data).toString('base64'),
+        approximateArrivalTimestamp: record.approximateArrivalTimestamp.getTime() / 1000,
       },
       eventSource: 'aws:kinesis',
       eventVersion: '1.0',

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
+import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/enrich/enrich-event';
+import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery, HotStore } from '../sinks/ports';
 import { decodeRecord } from './decode-record';
@@ -9,6 +12,13 @@ export interface StreamProcessorDeps {
   failed: FailedDelivery;
   hotStore: HotStore;
   processorVersion: string;
+  /** Defaults to the project's schemas/ folder with unknown events accepted. */
+  schemas?: SchemaRegistry;
+  /**
+   * Defaults to an enricher keyed by a random per-process PII secret: pseudonyms are then stable
+   * only within the process, so deployments pass one built from TRIBUTARY_PII_SECRET.
+   */
+  enrich?: Enricher;
   logger?: Pick<Console, 'warn' | 'error'>;
 }
 
@@ -26,15 +36,29 @@ export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStre
  * One Kinesis batch, the same for Lambda and the local poller: decode, check, drop in-batch
  * duplicates, deliver valid events and failed events, update the hot tier, and report records
  * whose sinks failed by sequence number so only they (and what follows) are retried.
+ *
+ * This is deliberately not Powertools' BatchProcessor: that calls a handler per record, while
+ * the sinks here are batch-level (one PutRecordBatch per delivery, one aggregated hot-tier write
+ * per profile and shard), and the hot tier needs "only records before the first failure" — a
+ * shard-ordering rule a per-record processor cannot express. The response has the same
+ * `batchItemFailures` shape Powertools produces, and per-record poison never fails the batch:
+ * decodeRecord turns every bad record (including enrichment that throws) into a failed event.
  */
 export function createStreamProcessor(
   deps: StreamProcessorDeps,
   onBatch?: (summary: BatchSummary) => void,
 ): StreamProcessor {
   const logger = deps.logger ?? console;
+  const checks = {
+    processorVersion: deps.processorVersion,
+    schemas: deps.schemas ?? loadSchemaRegistry(),
+    enrich:
+      deps.enrich ??
+      createEnricher({ piiSecret: randomBytes(32), horizonMs: DEFAULT_HORIZON_DAYS * 86_400_000 }),
+  };
   return async (event) => {
     const records = event.Records;
-    const decoded = records.map((record) => decodeRecord(record, deps.processorVersion));
+    const decoded = records.map((record) => decodeRecord(record, checks));
 
     const valid: Array<{ index: number; event: StoredEvent }> = [];
     const invalid: Array<{ index: number; event: FailedEvent }> = [];
@@ -66,7 +90,7 @@ export function createStreamProcessor(
     }
     const activity = toHotActivity(delivered);
     try {
-      await deps.hotStore.applyProfileActivity(activity);
+      await deps.hotStore.applyActivity(activity);
     } catch (error) {
       logger.error('hot tier update failed; the batch will be retried', error);
       for (let index = 0; index < records.length; index++) failedIndices.add(index);

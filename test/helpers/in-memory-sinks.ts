@@ -1,8 +1,11 @@
+import type { NeighbourEntry } from '../../src/realtime/items';
+import type { TrendState } from '../../src/realtime/trending';
 import type {
   Delivery,
   DeliveryResult,
+  HotActivity,
   HotStore,
-  ProfileActivity,
+  ItemRecord,
   UserProfileRecord,
 } from '../../src/sinks/ports';
 
@@ -27,15 +30,27 @@ export class MemoryDelivery<T> implements Delivery<T> {
 
 /** Records every activity batch it is given; no idempotency of its own (the DynamoDB adapter has that). */
 export class RecordingHotStore implements HotStore {
-  readonly batches: ProfileActivity[][] = [];
+  readonly batches: HotActivity[][] = [];
   throwOnApply: Error | undefined;
 
-  async applyProfileActivity(activity: ProfileActivity[]): Promise<void> {
+  async applyActivity(activity: HotActivity[]): Promise<void> {
     if (this.throwOnApply) throw this.throwOnApply;
     this.batches.push(activity);
   }
 
   async getUser(_id: string): Promise<UserProfileRecord | null> {
+    return null;
+  }
+
+  async getItem(_id: string): Promise<ItemRecord | null> {
+    return null;
+  }
+
+  async getNeighbours(_itemIds: string[]): Promise<Map<string, NeighbourEntry[]>> {
+    return new Map();
+  }
+
+  async getTrend(): Promise<TrendState | null> {
     return null;
   }
 }

@@ -1,13 +1,18 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfig } from '../../infra/config';
 import { EventStream } from '../../infra/constructs/event-stream';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
+import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
+import { Warehouse } from '../../infra/constructs/warehouse';
+import { playgroundAsset } from '../../src/local/playground';
 import { TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<
@@ -221,7 +226,7 @@ describe('delivery', () => {
 });
 
 describe('lambda functions', () => {
-  it.each(['tributary-graphql', 'tributary-stream'])(
+  it.each(['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load'])(
     '%s: current Node runtime, arm64, JSON logs, tracing',
     (service) => {
       const { props } = functionByService(service);
@@ -253,25 +258,39 @@ describe('lambda functions', () => {
     });
   });
 
-  it('grants nothing on `*` except X-Ray, which has no resource-level permissions', () => {
+  it('grants on `*` only what has no resource-level permissions: X-Ray, and own Data API statements', () => {
     const policies = template.findResources('AWS::IAM::Policy') as Resources;
     const wildcard = Object.values(policies)
       .flatMap(
         (p) =>
-          (p.Properties.PolicyDocument as { Statement: { Action: string | string[]; Resource: unknown }[] })
-            .Statement,
+          (
+            p.Properties.PolicyDocument as {
+              Statement: { Action: string | string[]; Resource: unknown; Condition?: unknown }[];
+            }
+          ).Statement,
       )
       .filter((s) => s.Resource === '*');
     expect(wildcard.length).toBeGreaterThan(0);
     for (const statement of wildcard) {
-      expect(statement.Action).toEqual(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+      if (statement.Action.includes('xray:PutTraceSegments')) {
+        expect(statement.Action).toEqual(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+      } else {
+        expect(statement.Action).toEqual([
+          'redshift-data:DescribeStatement',
+          'redshift-data:GetStatementResult',
+          'redshift-data:CancelStatement',
+        ]);
+        expect(statement.Condition).toEqual({
+          StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' },
+        });
+      }
     }
     template.resourcePropertiesCountIs('AWS::IAM::Role', { ManagedPolicyArns: Match.anyValue() }, 0);
   });
 
   it('builds a bundle with a source map for each handler, which loads and exports `handler`', () => {
     const outdir = app.synth().directory;
-    for (const service of ['tributary-graphql', 'tributary-stream']) {
+    for (const service of ['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load']) {
       const assetPath = functionByService(service).metadata['aws:asset:path'];
       expect(typeof assetPath).toBe('string');
       const bundle = path.join(outdir, String(assetPath), 'index.js');
@@ -285,6 +304,7 @@ describe('lambda functions', () => {
           NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'),
           TRIBUTARY_API_KEY_SECRET_ARN:
             'arn:aws:secretsmanager:us-east-1:111111111111:secret:tributary-api-key',
+          TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-test',
         },
         encoding: 'utf8',
         timeout: 30_000,
@@ -295,11 +315,16 @@ describe('lambda functions', () => {
 });
 
 describe('ingest api', () => {
-  it('routes GET and POST /graphql and GET /playground to the graphql function', () => {
-    for (const routeKey of ['POST /graphql', 'GET /graphql', 'GET /playground']) {
+  it('routes GET and POST /graphql and GET /playground (page and assets) to the graphql function', () => {
+    for (const routeKey of [
+      'POST /graphql',
+      'GET /graphql',
+      'GET /playground',
+      'GET /playground/assets/{asset}',
+    ]) {
       template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 3);
+    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -353,11 +378,246 @@ describe('ingest api', () => {
   });
 });
 
+describe('playground on Lambda', () => {
+  it('copies the four assets into the graphql bundle, byte for byte what the local server serves', async () => {
+    const outdir = app.synth().directory;
+    const assetPath = String(functionByService('tributary-graphql').metadata['aws:asset:path']);
+    const names = Object.keys(PLAYGROUND_ASSETS);
+    expect(names.sort()).toEqual(['graphiql.css', 'graphiql.js', 'react-dom.js', 'react.js']);
+    for (const name of names) {
+      const served = await playgroundAsset(name);
+      expect(served).toBeDefined();
+      const bundled = fs.readFileSync(path.join(outdir, assetPath, PLAYGROUND_BUNDLE_DIR, name));
+      expect(bundled.equals(served!.body)).toBe(true);
+    }
+  });
+});
+
+describe('stream processor bundle', () => {
+  it('ships every event schema beside the handler, where findSchemasDir looks', () => {
+    const outdir = app.synth().directory;
+    const assetPath = String(functionByService('tributary-stream').metadata['aws:asset:path']);
+    const schemaFiles = fs
+      .readdirSync(path.join(PROJECT_ROOT, 'schemas'), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => path.relative(PROJECT_ROOT, path.join(entry.parentPath, entry.name)));
+    expect(schemaFiles.length).toBeGreaterThan(0);
+    for (const file of schemaFiles) {
+      expect(fs.readFileSync(path.join(outdir, assetPath, file))).toEqual(
+        fs.readFileSync(path.join(PROJECT_ROOT, file)),
+      );
+    }
+  });
+});
+
+describe('warehouse', () => {
+  it('is a Redshift Serverless namespace with a generated admin secret and a default COPY role', () => {
+    template.hasResourceProperties('AWS::RedshiftServerless::Namespace', {
+      NamespaceName: 'tributary-dev',
+      DbName: 'tributary',
+      AdminUsername: 'tributary_admin',
+      AdminUserPassword: {
+        'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('resolve:secretsmanager')])],
+      },
+      IamRoles: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseCopyRole'), 'Arn'] }],
+      DefaultIamRoleArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseCopyRole'), 'Arn'] },
+      LogExports: Match.arrayWith(['useractivitylog']),
+    });
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: Match.objectLike({
+        SecretStringTemplate: JSON.stringify({ username: 'tributary_admin' }),
+        GenerateStringKey: 'password',
+      }),
+    });
+    template.hasResourceProperties('AWS::IAM::Role', {
+      AssumeRolePolicyDocument: {
+        Statement: ['redshift.amazonaws.com', 'redshift-serverless.amazonaws.com'].map((service) =>
+          Match.objectLike({ Action: 'sts:AssumeRole', Principal: { Service: service } }),
+        ),
+      },
+      Description: Match.stringLikeRegexp('COPY'),
+    });
+  });
+
+  it('runs a private workgroup in three isolated subnets with no internet route', () => {
+    template.hasResourceProperties('AWS::RedshiftServerless::Workgroup', {
+      WorkgroupName: 'tributary-dev',
+      NamespaceName: 'tributary-dev',
+      BaseCapacity: 8,
+      PubliclyAccessible: false,
+      EnhancedVpcRouting: true,
+      SubnetIds: [0, 1, 2].map(() => ({ Ref: Match.stringLikeRegexp('^WarehouseVpcwarehouseSubnet') })),
+      SecurityGroupIds: [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseSecurityGroup'), 'GroupId'] }],
+      ConfigParameters: Match.arrayWith([{ ParameterKey: 'require_ssl', ParameterValue: 'true' }]),
+    });
+    template.resourceCountIs('AWS::EC2::Subnet', 3);
+    template.resourceCountIs('AWS::EC2::InternetGateway', 0);
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+  });
+
+  it('lets the COPY role read only the events/ and failed/ lake prefixes', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^WarehouseCopyRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith(
+          ['events/*', 'failed/*'].map((prefix) =>
+            Match.objectLike({
+              Action: Match.arrayWith(['s3:GetObject*']),
+              Resource: Match.arrayWith([
+                {
+                  'Fn::Join': [
+                    '',
+                    [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeBucket'), 'Arn'] }, `/${prefix}`],
+                  ],
+                },
+              ]),
+            }),
+          ),
+        ),
+      },
+    });
+  });
+
+  it('runs the load step on a schedule, with the warehouse coordinates and Data API access', () => {
+    const loader = functionByService('tributary-warehouse-load');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [loader.id, 'Arn'] } })],
+    });
+    expect((loader.props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-dev',
+        TRIBUTARY_REDSHIFT_DATABASE: 'tributary',
+        TRIBUTARY_REDSHIFT_SECRET_ARN: { Ref: expect.stringMatching(/^WarehouseAdminSecret/) },
+        TRIBUTARY_LAKE_BUCKET: { Ref: expect.stringMatching(/^LakeBucket/) },
+        TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: {
+          'Fn::GetAtt': [expect.stringMatching(/^WarehouseCopyRole/), 'Arn'],
+        },
+      }),
+    );
+    expect(loader.props.Timeout).toBe(360);
+  });
+
+  it.each([
+    ['graphql', '^IngestApiHandlerRole'],
+    ['warehouse load', '^WarehouseLoaderRole'],
+  ])('gives the %s function the Data API on the workgroup and the admin secret', (_name, role) => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp(role) }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+            Resource: {
+              'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseWorkgroup'), 'Workgroup.WorkgroupArn'],
+            },
+          }),
+          Match.objectLike({
+            Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            Resource: { Ref: Match.stringLikeRegexp('^WarehouseAdminSecret') },
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp(role) }]),
+      PolicyDocument: {
+        Statement: [Match.objectLike({ Action: Match.arrayWith(['redshift-data:GetStatementResult']) })],
+      },
+    });
+  });
+
+  it('passes the Redshift variables src/config.ts reads to the graphql function', () => {
+    const { props } = functionByService('tributary-graphql');
+    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-dev',
+        TRIBUTARY_REDSHIFT_DATABASE: 'tributary',
+        TRIBUTARY_REDSHIFT_SECRET_ARN: { Ref: expect.stringMatching(/^WarehouseAdminSecret/) },
+      }),
+    );
+  });
+
+  it('refuses a schedule shorter than a load, and a name Redshift would reject', () => {
+    const build = (name: string, loadInterval: Duration) => {
+      const scope = new Stack(new App(appProps), 'W');
+      return new Warehouse(scope, 'W', {
+        name,
+        loadInterval,
+        lake: new s3.Bucket(scope, 'Lake'),
+        database: 'tributary',
+        baseCapacity: 8,
+        logLevel: 'INFO',
+        logRetention: stageConfig('dev').logRetention,
+        removalPolicy: stageConfig('dev').removalPolicy,
+      });
+    };
+    expect(() => build('ok-name', Duration.minutes(2))).toThrow(/must exceed the load timeout/);
+    expect(() => build('Bad_Name', Duration.minutes(15))).toThrow(/must match/);
+  });
+});
+
+describe('observability', () => {
+  const alarmOn = (metricName: string, namespace: string) =>
+    template.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: metricName, Namespace: namespace },
+    }) as Resources;
+
+  it('alarms into an encrypted SNS topic', () => {
+    template.hasResourceProperties('AWS::SNS::Topic', {
+      KmsMasterKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ObservabilityTopicKey'), 'Arn'] },
+    });
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm') as Resources);
+    expect(alarms.length).toBeGreaterThanOrEqual(14);
+    for (const alarm of alarms) {
+      expect(alarm.Properties.AlarmActions).toEqual([
+        { Ref: expect.stringMatching(/^ObservabilityAlarmTopic/) },
+      ]);
+    }
+  });
+
+  it.each([
+    ['IteratorAge', 'AWS/Lambda', 1, 900_000, 'GreaterThanThreshold'],
+    ['ApproximateNumberOfMessagesVisible', 'AWS/SQS', 1, 1, 'GreaterThanOrEqualToThreshold'],
+    ['DeliveryToS3.Success', 'AWS/Firehose', 2, 1, 'LessThanThreshold'],
+    ['DeliveryToS3.DataFreshness', 'AWS/Firehose', 2, 900, 'GreaterThanThreshold'],
+    ['Errors', 'AWS/Lambda', 3, 10, 'GreaterThanThreshold'],
+    ['Throttles', 'AWS/Lambda', 3, 10, 'GreaterThanThreshold'],
+    ['5xx', 'AWS/ApiGateway', 1, 10, 'GreaterThanThreshold'],
+    ['Latency', 'AWS/ApiGateway', 1, 5000, 'GreaterThanThreshold'],
+  ])('alarms on %s (%s) with the dev threshold', (metric, namespace, count, threshold, operator) => {
+    const alarms = Object.values(alarmOn(metric, namespace));
+    expect(alarms).toHaveLength(count);
+    for (const alarm of alarms) {
+      expect(alarm.Properties).toEqual(
+        expect.objectContaining({ Threshold: threshold, ComparisonOperator: operator }),
+      );
+    }
+  });
+
+  it('has a dashboard named after the stage', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Tributary-dev' });
+  });
+});
+
 describe('outputs', () => {
   it('exposes what a client and an operator need', () => {
     const outputs = template.findOutputs('*');
     expect(Object.keys(outputs).sort()).toEqual(
-      ['ApiKeySecretArn', 'ApiUrl', 'LakeBucketName', 'PlaygroundUrl', 'StreamName', 'TableName'].sort(),
+      [
+        'AlarmTopicArn',
+        'ApiKeySecretArn',
+        'ApiUrl',
+        'DashboardUrl',
+        'LakeBucketName',
+        'PlaygroundUrl',
+        'StreamName',
+        'TableName',
+        'WarehouseAdminSecretArn',
+        'WarehouseWorkgroup',
+      ].sort(),
     );
     template.hasOutput('ApiUrl', {
       Value: { 'Fn::Join': ['', [Match.anyValue(), '/graphql']] },
@@ -374,6 +634,13 @@ describe('cdk-nag AwsSolutions', () => {
     );
     expect(findings).toEqual([]);
     expect(report.success).toBe(true);
+  });
+
+  it('does report an unacknowledged finding (the check is live)', () => {
+    const bare = new Stack(new App(appProps), 'Bare');
+    new secretsmanager.Secret(bare, 'Unrotated');
+    const report = new AwsSolutionsChecks().validateScope(bare);
+    expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-SMG4');
   });
 
   it('acknowledges every finding with a reason', () => {
@@ -409,6 +676,19 @@ describe('prod stage', () => {
       Properties: Match.objectLike({ VersioningConfiguration: { Status: 'Enabled' } }),
     });
     prod.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 168 });
+    prod.hasResourceProperties('AWS::RedshiftServerless::Workgroup', {
+      WorkgroupName: 'tributary-prod',
+      MaxCapacity: 64,
+    });
+    prod.hasResource('AWS::RedshiftServerless::Namespace', { DeletionPolicy: 'Retain' });
+    prod.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+    prod.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 60_000 });
+    prod.hasResourceProperties('AWS::ApiGatewayV2::Api', {
+      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'] }),
+    });
+    prod.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
+    });
     prod.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       ExtendedS3DestinationConfiguration: Match.objectLike({
         BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },

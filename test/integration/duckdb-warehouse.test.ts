@@ -40,6 +40,17 @@ function failed(messageId: string | null, payload: string): FailedEvent {
   };
 }
 
+/** An eventCounts row grouped by EVENT, the default. */
+function row(bucket: string, event: string, count: number, users: number) {
+  return {
+    bucket: new Date(bucket),
+    event,
+    count,
+    users,
+    dimensions: [{ dimension: 'EVENT', value: event }],
+  };
+}
+
 describe('DuckDbWarehouse', () => {
   let dir: string;
   let lakeDir: string;
@@ -135,6 +146,111 @@ describe('DuckDbWarehouse', () => {
     const files = await query<{ path: string; rows: bigint }>('SELECT path, rows FROM loaded_files');
     expect(files).toEqual([
       { path: 'events/year=2024/month=05/day=01/hour=10/events-0001.json.gz', rows: 2n },
+    ]);
+  });
+
+  it('loads enrichment, item and schema version into typed columns, missing fields as NULL', async () => {
+    await lakeFile('events', [
+      stored('rich', {
+        userId: 'u1',
+        schemaVersion: '1-0-2',
+        itemId: 'sku-9',
+        originalTimestamp: '2024-05-01T10:14:58.000Z',
+        enrichment: {
+          browser: 'Firefox',
+          browserVersion: '126.0',
+          os: 'Linux',
+          osVersion: null,
+          deviceType: 'desktop',
+          isBot: false,
+          utmSource: 'newsletter',
+          utmMedium: 'email',
+          utmCampaign: 'may',
+          utmTerm: null,
+          utmContent: 'hero',
+          referrerClass: 'email',
+          referrerHost: 'mail.example',
+          clockSkewMs: -2000,
+          timeFlag: null,
+        },
+      }),
+      stored('plain'),
+    ]);
+    await (await openWarehouse()).loadNew();
+    const rows = await query<Record<string, unknown>>(
+      `SELECT message_id, user_key, schema_version, item_id, original_timestamp, browser, browser_version, os,
+              os_version, device_type, is_bot, utm_source, utm_medium, utm_campaign, utm_term, utm_content,
+              referrer_class, referrer_host, clock_skew_ms, time_flag
+         FROM events ORDER BY message_id`,
+    );
+    expect(rows).toEqual([
+      {
+        message_id: 'plain',
+        user_key: 'anon-1',
+        schema_version: null,
+        item_id: null,
+        original_timestamp: null,
+        browser: null,
+        browser_version: null,
+        os: null,
+        os_version: null,
+        device_type: null,
+        is_bot: null,
+        utm_source: null,
+        utm_medium: null,
+        utm_campaign: null,
+        utm_term: null,
+        utm_content: null,
+        referrer_class: null,
+        referrer_host: null,
+        clock_skew_ms: null,
+        time_flag: null,
+      },
+      {
+        message_id: 'rich',
+        user_key: 'u1',
+        schema_version: '1-0-2',
+        item_id: 'sku-9',
+        original_timestamp: new Date('2024-05-01T10:14:58.000Z'),
+        browser: 'Firefox',
+        browser_version: '126.0',
+        os: 'Linux',
+        os_version: null,
+        device_type: 'desktop',
+        is_bot: false,
+        utm_source: 'newsletter',
+        utm_medium: 'email',
+        utm_campaign: 'may',
+        utm_term: null,
+        utm_content: 'hero',
+        referrer_class: 'email',
+        referrer_host: 'mail.example',
+        clock_skew_ms: -2000n,
+        time_flag: null,
+      },
+    ]);
+  });
+
+  it('upgrades a database created by migrations 1-3, keeping its rows and filling user_key', async () => {
+    await lakeFile('events', [stored('old1', { userId: 'u1' }), stored('old2')]);
+    (
+      await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir, migrations: MIGRATIONS.slice(0, 3) })
+    ).close();
+    // Loading with the old schema is not possible (the loader writes new columns), so seed rows by hand.
+    const instance = await DuckDBInstance.create(dbPath);
+    const connection = await instance.connect();
+    await connection.run(
+      "INSERT INTO events (message_id, event, user_id, anonymous_id, loaded_at) VALUES ('old1', 'e', 'u1', 'a1', now()), ('old2', 'e', NULL, 'a2', now())",
+    );
+    connection.closeSync();
+    instance.closeSync();
+    await openWarehouse();
+    const rows = await query<{ message_id: string; user_key: string }>(
+      'SELECT message_id, user_key FROM events ORDER BY message_id',
+    );
+    expect(rows).toEqual([
+      { message_id: 'old1', user_key: 'u1' },
+      { message_id: 'old2', user_key: 'a2' },
     ]);
   });
 
@@ -257,10 +373,10 @@ describe('DuckDbWarehouse', () => {
         granularity: 'HOUR',
       });
       expect(rows).toEqual([
-        { bucket: new Date('2024-05-01T10:00:00.000Z'), event: 'page_viewed', count: 4, users: 2 },
-        { bucket: new Date('2024-05-01T11:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
-        { bucket: new Date('2024-05-01T11:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
-        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+        row('2024-05-01T10:00:00.000Z', 'page_viewed', 4, 2),
+        row('2024-05-01T11:00:00.000Z', 'added_to_cart', 1, 1),
+        row('2024-05-01T11:00:00.000Z', 'page_viewed', 1, 1),
+        row('2024-05-02T00:00:00.000Z', 'page_viewed', 1, 1),
       ]);
     });
 
@@ -271,9 +387,9 @@ describe('DuckDbWarehouse', () => {
         granularity: 'DAY',
       });
       expect(rows).toEqual([
-        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
-        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'page_viewed', count: 5, users: 3 },
-        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
+        row('2024-05-01T00:00:00.000Z', 'added_to_cart', 1, 1),
+        row('2024-05-01T00:00:00.000Z', 'page_viewed', 5, 3),
+        row('2024-05-02T00:00:00.000Z', 'page_viewed', 1, 1),
       ]);
     });
 
@@ -283,9 +399,7 @@ describe('DuckDbWarehouse', () => {
         to: new Date('2024-05-01T11:00:00.000Z'),
         granularity: 'HOUR',
       });
-      expect(rows).toEqual([
-        { bucket: new Date('2024-05-01T10:00:00.000Z'), event: 'page_viewed', count: 4, users: 2 },
-      ]);
+      expect(rows).toEqual([row('2024-05-01T10:00:00.000Z', 'page_viewed', 4, 2)]);
       const edge = await (warehouse as DuckDbWarehouse).eventCounts({
         from: new Date('2024-05-01T10:59:59.999Z'),
         to: new Date('2024-05-01T11:00:00.001Z'),
@@ -302,9 +416,7 @@ describe('DuckDbWarehouse', () => {
       };
       expect(
         await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ['added_to_cart'] }),
-      ).toEqual([
-        { bucket: new Date('2024-05-01T00:00:00.000Z'), event: 'added_to_cart', count: 1, users: 1 },
-      ]);
+      ).toEqual([row('2024-05-01T00:00:00.000Z', 'added_to_cart', 1, 1)]);
       expect(
         await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ["x' OR '1'='1"] }),
       ).toEqual([]);
@@ -331,9 +443,7 @@ describe('DuckDbWarehouse', () => {
         to: new Date('2024-05-03T00:00:00.000Z'),
         granularity: 'DAY',
       });
-      expect(rows).toEqual([
-        { bucket: new Date('2024-05-02T00:00:00.000Z'), event: 'page_viewed', count: 1, users: 1 },
-      ]);
+      expect(rows).toEqual([row('2024-05-02T00:00:00.000Z', 'page_viewed', 1, 1)]);
     });
   });
 

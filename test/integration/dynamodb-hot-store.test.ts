@@ -4,12 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
 import { DynamoDbHotStore, ensureHotTable, hotTableDefinition } from '../../src/sinks/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/dynamodb-errors';
-import { padSequenceNumber, userProfileKey, watermarkAttribute } from '../../src/sinks/hot-store-keys';
-import type { ProfileActivity } from '../../src/sinks/ports';
-import dynalite from 'dynalite';
+import type { HotActivity } from '../../src/sinks/ports';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';
@@ -24,24 +23,37 @@ function at(minute: number): string {
   return new Date(Date.UTC(2025, 0, 1, 12, minute)).toISOString();
 }
 
-function activity(
-  profileId: string,
-  n: number,
-  minute: number,
-  shardId = SHARD_A,
-  event = `e${n}`,
-): ProfileActivity {
-  return { profileId, event, timestamp: at(minute), shardId, sequenceNumber: seq(n) };
+interface Options {
+  shardId?: string;
+  event?: string;
+  itemId?: string | null;
+  messageId?: string;
+  traits?: Record<string, unknown> | null;
 }
 
-describe('DynamoDbHotStore', () => {
-  const localClient = () =>
-    new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
+function activity(profileId: string, n: number, minute: number, options: Options = {}): HotActivity {
+  const shardId = options.shardId ?? SHARD_A;
+  return {
+    profileId,
+    messageId: options.messageId ?? `m-${shardId}-${n}`,
+    event: options.event ?? `e${n}`,
+    timestamp: at(minute),
+    receivedAt: at(minute),
+    shardId,
+    sequenceNumber: seq(n),
+    itemId: options.itemId ?? null,
+    traits: options.traits ?? null,
+  };
+}
 
+/** A user's session over items: views, then the given events, with consecutive sequence numbers. */
+function session(profileId: string, from: number, steps: Array<[string, string]>, shardId = SHARD_A) {
+  return steps.map(([event, itemId], i) => activity(profileId, from + i, i, { event, itemId, shardId }));
+}
+
+jest.setTimeout(20_000);
+
+describe('DynamoDbHotStore', () => {
   let server: Server;
   let dataDir: string;
   let endpoint: string;
@@ -51,13 +63,34 @@ describe('DynamoDbHotStore', () => {
   let tableName: string;
   let store: DynamoDbHotStore;
 
+  const localDoc = () =>
+    DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      }),
+    );
+
+  /** Everything in the table except claims' TTLs, which depend on the clock: the state to compare. */
+  async function snapshot(): Promise<unknown[]> {
+    const items = (await doc.send(new ScanCommand({ TableName: tableName }))).Items ?? [];
+    return items
+      .map((item) => (String(item.pk).startsWith('MSG#') ? { ...item, ttl: undefined } : item))
+      .sort((a, b) => `${a.pk}/${a.sk}`.localeCompare(`${b.pk}/${b.sk}`));
+  }
+
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'hot-store-'));
     server = dynalite({ path: dataDir, createTableMs: 0 });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     endpoint = `http://127.0.0.1:${port}`;
-    raw = localClient();
+    raw = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
     doc = DynamoDBDocumentClient.from(raw);
   });
 
@@ -84,183 +117,309 @@ describe('DynamoDbHotStore', () => {
     });
   });
 
-  it('returns null for an unknown profile', async () => {
-    await expect(store.getUser('nobody')).resolves.toBeNull();
-  });
-
-  it('aggregates counts, first/last seen and last event for several profiles and shards', async () => {
-    await store.applyProfileActivity([
-      activity('u1', 1, 0, SHARD_A, 'page'),
-      activity('u2', 2, 1, SHARD_A, 'signup'),
-      activity('u1', 3, 5, SHARD_A, 'click'),
-      activity('u1', 1, 2, SHARD_B, 'purchase'),
-      activity('u2', 2, 9, SHARD_B, 'logout'),
-      activity('u3', 3, 4, SHARD_B, 'page'),
-    ]);
-    await expect(store.getUser('u1')).resolves.toEqual({
-      id: 'u1',
-      eventCount: 3,
-      firstSeen: at(0),
-      lastSeen: at(5),
-      lastEvent: 'click',
+  describe('profiles', () => {
+    it('returns null for an unknown profile', async () => {
+      await expect(store.getUser('nobody')).resolves.toBeNull();
     });
-    await expect(store.getUser('u2')).resolves.toEqual({
-      id: 'u2',
-      eventCount: 2,
-      firstSeen: at(1),
-      lastSeen: at(9),
-      lastEvent: 'logout',
+
+    it('aggregates counts, first/last seen, last event and traits over profiles and shards', async () => {
+      await store.applyActivity([
+        activity('u1', 1, 0, { event: 'page' }),
+        activity('u2', 2, 1, { event: 'signup' }),
+        activity('u1', 3, 5, { event: 'click' }),
+        activity('u1', 1, 2, { shardId: SHARD_B, event: 'identify', traits: { plan: 'pro', age: 41 } }),
+        activity('u2', 2, 9, { shardId: SHARD_B, event: 'logout' }),
+      ]);
+      await expect(store.getUser('u1')).resolves.toMatchObject({
+        id: 'u1',
+        eventCount: 3,
+        counts: { page: 1, click: 1, identify: 1 },
+        firstSeen: at(0),
+        lastSeen: at(5),
+        lastEvent: 'click',
+        traits: { plan: 'pro', age: 41 },
+      });
+      await expect(store.getUser('u2')).resolves.toMatchObject({ eventCount: 2, lastEvent: 'logout' });
     });
-    await expect(store.getUser('u3')).resolves.toMatchObject({ eventCount: 1, lastEvent: 'page' });
-  });
 
-  it('changes nothing when the same batch is applied twice', async () => {
-    const batch = [activity('u1', 1, 0), activity('u1', 2, 1), activity('u2', 3, 2)];
-    await store.applyProfileActivity(batch);
-    const before = await Promise.all([store.getUser('u1'), store.getUser('u2')]);
-    await store.applyProfileActivity(batch);
-    await store.applyProfileActivity([...batch].reverse());
-    const after = await Promise.all([store.getUser('u1'), store.getUser('u2')]);
-    expect(after).toEqual(before);
-    expect(after[0]?.eventCount).toBe(2);
-  });
-
-  it('counts each record once when a retry starts in the middle and brings new records', async () => {
-    await store.applyProfileActivity([1, 2, 3, 4, 5].map((n) => activity('u1', n, n)));
-    await store.applyProfileActivity([3, 4, 5, 6, 7].map((n) => activity('u1', n, n)));
-    await expect(store.getUser('u1')).resolves.toMatchObject({
-      eventCount: 7,
-      lastSeen: at(7),
-      lastEvent: 'e7',
+    it('splits sessions after 30 minutes of inactivity and joins them when a late event bridges the gap', async () => {
+      await store.applyActivity([activity('u1', 1, 0), activity('u1', 2, 20), activity('u1', 3, 70)]);
+      const before = await store.getUser('u1');
+      expect(before?.sessionCount).toBe(2);
+      expect(before?.sessions).toEqual([
+        { start: at(0), end: at(20), events: 2 },
+        { start: at(70), end: at(70), events: 1 },
+      ]);
+      await store.applyActivity([activity('u1', 4, 45)]);
+      const after = await store.getUser('u1');
+      expect(after?.sessionCount).toBe(1);
+      expect(after?.sessions).toEqual([{ start: at(0), end: at(70), events: 4 }]);
     });
-    const item = await doc.send(new GetCommand({ TableName: tableName, Key: userProfileKey('u1') }));
-    expect(item.Item?.[watermarkAttribute(SHARD_A)]).toBe(padSequenceNumber(seq(7)));
-  });
 
-  it('recovers from a crash between two profiles: the applied one is not counted again', async () => {
-    // The first attempt only reached u1 before "crashing"; the redelivery carries both.
-    await store.applyProfileActivity([activity('u1', 1, 0), activity('u1', 3, 1)]);
-    await store.applyProfileActivity([activity('u1', 1, 0), activity('u2', 2, 0), activity('u1', 3, 1)]);
-    await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2 });
-    await expect(store.getUser('u2')).resolves.toMatchObject({ eventCount: 1 });
-  });
+    it('keeps recent events newest first, by event time', async () => {
+      await store.applyActivity([activity('u1', 1, 30), activity('u1', 2, 10, { itemId: 'i1' })]);
+      await store.applyActivity([activity('u1', 3, 20)]);
+      const user = await store.getUser('u1');
+      expect(user?.recentEvents.map((e) => [e.event, e.itemId, e.timestamp])).toEqual([
+        ['e1', null, at(30)],
+        ['e3', null, at(20)],
+        ['e2', 'i1', at(10)],
+      ]);
+      expect(user).toMatchObject({ firstSeen: at(10), lastSeen: at(30), lastEvent: 'e1' });
+    });
 
-  it('counts activity from two shards of one profile separately, with comparable sequence numbers', async () => {
-    await store.applyProfileActivity([activity('u1', 10, 0, SHARD_A)]);
-    // Shard B's sequence numbers are lower than shard A's watermark, yet they must count.
-    await store.applyProfileActivity([activity('u1', 1, 1, SHARD_B), activity('u1', 2, 2, SHARD_B)]);
-    await store.applyProfileActivity([activity('u1', 2, 2, SHARD_B), activity('u1', 11, 3, SHARD_A)]);
-    await expect(store.getUser('u1')).resolves.toMatchObject({
-      eventCount: 4,
-      lastSeen: at(3),
-      lastEvent: 'e11',
+    it('rejects invalid activity before writing anything', async () => {
+      const bad = [activity('u1', 1, 0), { ...activity('u2', 2, 0), sequenceNumber: 'abc' }];
+      await expect(store.applyActivity(bad)).rejects.toMatchObject({
+        name: 'HotStoreError',
+        code: 'HOT_STORE_INVALID_ACTIVITY',
+      });
+      await expect(
+        store.applyActivity([{ ...activity('u1', 1, 0), timestamp: 'yesterday' }]),
+      ).rejects.toThrow(HotStoreError);
+      expect(await snapshot()).toEqual([]);
     });
   });
 
-  it('keeps firstSeen earliest and lastEvent latest when events arrive out of order', async () => {
-    await store.applyProfileActivity([activity('u1', 1, 30, SHARD_A, 'middle')]);
-    // A late event (earlier event time) in a later batch, then an older-than-latest one.
-    await store.applyProfileActivity([activity('u1', 2, 10, SHARD_A, 'early')]);
-    await store.applyProfileActivity([
-      activity('u1', 3, 50, SHARD_B, 'latest'),
-      activity('u1', 4, 40, SHARD_B, 'x'),
-    ]);
-    await store.applyProfileActivity([activity('u1', 5, 20, SHARD_A, 'late')]);
-    await expect(store.getUser('u1')).resolves.toEqual({
-      id: 'u1',
-      eventCount: 5,
-      firstSeen: at(10),
-      lastSeen: at(50),
-      lastEvent: 'latest',
+  describe('items, neighbours and trending', () => {
+    it('counts item events, weights purchases above views and finds co-occurring items', async () => {
+      await store.applyActivity([
+        ...session('u1', 1, [
+          ['product_viewed', 'a'],
+          ['product_viewed', 'b'],
+          ['order_completed', 'b'],
+        ]),
+        ...session('u2', 10, [
+          ['product_viewed', 'a'],
+          ['product_added_to_cart', 'b'],
+          ['product_viewed', 'c'],
+        ]),
+      ]);
+      const a = await store.getItem('a');
+      expect(a?.stats).toEqual({ counts: { product_viewed: 2 }, weight: 2 });
+      const b = await store.getItem('b');
+      // u1 bought b (weight 5), u2 carted it (weight 3); the view is absorbed by the purchase.
+      expect(b?.stats).toEqual({
+        counts: { product_viewed: 1, order_completed: 1, product_added_to_cart: 1 },
+        weight: 8,
+      });
+      expect(a?.neighbours.map((n) => [n.id, n.co])).toEqual([
+        ['b', 2],
+        ['c', 1],
+      ]);
+      expect(a?.neighbours[0]?.score).toBeGreaterThan(a?.neighbours[1]?.score ?? Infinity);
+      const neighbours = await store.getNeighbours(['a', 'c', 'unknown']);
+      expect([...neighbours.keys()].sort()).toEqual(['a', 'c']);
+      await expect(store.getItem('unknown')).resolves.toBeNull();
+    });
+
+    it('keeps a trend per event and for every item event, in both windows', async () => {
+      await store.applyActivity([
+        ...session('u1', 1, [
+          ['product_viewed', 'a'],
+          ['product_viewed', 'b'],
+          ['order_completed', 'b'],
+        ]),
+        activity('u2', 10, 1, { event: 'product_viewed', itemId: 'b' }),
+      ]);
+      const views = await store.getTrend('product_viewed', 'HOUR');
+      expect(views?.items.map((i) => [i.id, i.c])).toEqual([
+        ['b', 2],
+        ['a', 1],
+      ]);
+      const all = await store.getTrend(null, 'DAY');
+      expect(all?.items.map((i) => [i.id, i.c])).toEqual([
+        ['b', 3],
+        ['a', 1],
+      ]);
+      await expect(store.getTrend('order_completed', 'HOUR')).resolves.toMatchObject({
+        items: [expect.objectContaining({ id: 'b', c: 1 })],
+      });
     });
   });
 
-  it('breaks timestamp ties by sequence number, within and across batches', async () => {
-    await store.applyProfileActivity([
-      activity('u1', 2, 5, SHARD_A, 'second'),
-      activity('u1', 1, 5, SHARD_A, 'first'),
-    ]);
-    await expect(store.getUser('u1')).resolves.toMatchObject({ lastEvent: 'second' });
-    await store.applyProfileActivity([activity('u1', 3, 5, SHARD_A, 'third')]);
-    await expect(store.getUser('u1')).resolves.toMatchObject({ lastEvent: 'third', eventCount: 3 });
-  });
+  describe('idempotency', () => {
+    const traffic = (): HotActivity[] => [
+      ...session('u1', 1, [
+        ['product_viewed', 'a'],
+        ['product_viewed', 'b'],
+        ['order_completed', 'b'],
+      ]),
+      ...session(
+        'u2',
+        1,
+        [
+          ['product_viewed', 'a'],
+          ['product_added_to_cart', 'b'],
+          ['identify', ''],
+        ],
+        SHARD_B,
+      ).map((a) => (a.itemId === '' ? { ...a, itemId: null, traits: { vip: true } } : a)),
+    ];
 
-  it('normalises timestamps with offsets so they compare chronologically', async () => {
-    await store.applyProfileActivity([
-      {
-        profileId: 'u1',
-        event: 'a',
-        timestamp: '2025-01-01T13:00:00+02:00',
-        shardId: SHARD_A,
-        sequenceNumber: seq(1),
-      },
-      {
-        profileId: 'u1',
-        event: 'b',
-        timestamp: '2025-01-01T12:00:00Z',
-        shardId: SHARD_A,
-        sequenceNumber: seq(2),
-      },
-    ]);
-    await expect(store.getUser('u1')).resolves.toMatchObject({
-      firstSeen: '2025-01-01T11:00:00.000Z',
-      lastSeen: '2025-01-01T12:00:00.000Z',
-      lastEvent: 'b',
+    it('changes nothing when the same batch is applied twice, in any order', async () => {
+      await store.applyActivity(traffic());
+      const before = await snapshot();
+      await store.applyActivity(traffic());
+      await store.applyActivity(traffic().reverse());
+      expect(await snapshot()).toEqual(before);
+    });
+
+    it('counts each record once when a retry starts in the middle and brings new records', async () => {
+      const all = session('u1', 1, [
+        ['product_viewed', 'a'],
+        ['product_viewed', 'b'],
+        ['product_viewed', 'c'],
+        ['product_viewed', 'd'],
+      ]);
+      await store.applyActivity(all);
+      const reference = await snapshot();
+      await store.applyActivity(all.slice(0, 2).map((a) => ({ ...a, profileId: 'u9' })));
+      // Same records for u9, delivered in two overlapping batches.
+      await store.applyActivity(all.slice(1).map((a) => ({ ...a, profileId: 'u9' })));
+      const u1 = await store.getUser('u1');
+      const u9 = await store.getUser('u9');
+      expect({ ...u9, id: 'u1' }).toEqual(u1);
+      expect(reference.length).toBeGreaterThan(0);
+    });
+
+    it('drops a resent messageId carried by a new stream record, but not a redelivery of the original', async () => {
+      await store.applyActivity(traffic());
+      const before = await snapshot();
+      // A client resend: same messageIds, new records further down the stream.
+      const resend = traffic().map((a) => ({
+        ...a,
+        sequenceNumber: seq(Number(a.sequenceNumber.slice(-3)) + 500),
+      }));
+      await store.applyActivity(resend);
+      expect(await snapshot()).toEqual(before);
+      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 3 });
+    });
+
+    it.each([1, 3, 6, 9])('recovers exactly from a crash after %i writes', async (writes) => {
+      const reference = new DynamoDbHotStore({ client: doc, tableName });
+      await reference.applyActivity(traffic());
+      const expected = await snapshot();
+
+      tableName = `hot-${++tableCounter}`;
+      await ensureHotTable(raw, tableName);
+      const client = localDoc();
+      let remaining = writes;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'PutItemCommand' && remaining-- <= 0) {
+            throw Object.assign(new Error('process crashed'), { name: 'InjectedCrash' });
+          }
+          return next(args);
+        },
+        { step: 'build' },
+      );
+      const crashing = new DynamoDbHotStore({ client, tableName, concurrency: 1 });
+      await expect(crashing.applyActivity(traffic())).rejects.toThrow(HotStoreError);
+      client.destroy();
+      await new DynamoDbHotStore({ client: doc, tableName }).applyActivity(traffic());
+      expect(await snapshot()).toEqual(expected);
+    });
+
+    it('stays exact when shards and their redeliveries write the same keys at the same time', async () => {
+      const shardA = session('u1', 1, [
+        ['product_viewed', 'a'],
+        ['product_viewed', 'b'],
+      ]);
+      const shardB = session(
+        'u2',
+        1,
+        [
+          ['product_viewed', 'a'],
+          ['product_viewed', 'b'],
+        ],
+        SHARD_B,
+      );
+      await Promise.all([
+        store.applyActivity(shardA),
+        store.applyActivity(shardB),
+        store.applyActivity(shardA),
+        store.applyActivity(shardB),
+      ]);
+      const a = await store.getItem('a');
+      expect(a?.stats).toEqual({ counts: { product_viewed: 2 }, weight: 2 });
+      expect(a?.neighbours).toEqual([expect.objectContaining({ id: 'b', co: 2 })]);
+      await expect(store.getTrend(null, 'HOUR')).resolves.toMatchObject({
+        items: expect.arrayContaining([expect.objectContaining({ id: 'a', c: 2 })]),
+      });
     });
   });
 
-  it('writes more than 25 profiles in one call', async () => {
-    const batch = Array.from({ length: 30 }, (_, i) => [
-      activity(`p${i}`, 2 * i, i),
-      activity(`p${i}`, 2 * i + 1, i + 1),
-    ]).flat();
-    await store.applyProfileActivity(batch);
-    await store.applyProfileActivity(batch.slice(20));
-    const profiles = await Promise.all(Array.from({ length: 30 }, (_, i) => store.getUser(`p${i}`)));
-    expect(profiles.map((p) => p?.eventCount)).toEqual(Array(30).fill(2));
-    expect(profiles[29]).toMatchObject({ firstSeen: at(29), lastSeen: at(30), lastEvent: 'e59' });
-  });
-
-  it('rejects invalid activity before writing anything', async () => {
-    const bad = [activity('u1', 1, 0), { ...activity('u2', 2, 0), sequenceNumber: 'abc' }];
-    await expect(store.applyProfileActivity(bad)).rejects.toMatchObject({
-      name: 'HotStoreError',
-      code: 'HOT_STORE_INVALID_ACTIVITY',
+  describe('DynamoDB limits', () => {
+    it('reads and writes more than 100 keys in one call', async () => {
+      // 130 claims and profiles: two BatchGets of claims and profiles, six BatchWrites of claims.
+      const batch = Array.from({ length: 130 }, (_, i) =>
+        activity(`p${i}`, i, i % 50, { event: 'product_viewed', itemId: `sku-${i % 3}` }),
+      );
+      await store.applyActivity(batch);
+      await store.applyActivity(batch.slice(100));
+      const profiles = await Promise.all(batch.map((a) => store.getUser(a.profileId)));
+      expect(profiles.map((p) => p?.eventCount)).toEqual(Array(130).fill(1));
+      const item = await store.getItem('sku-1');
+      expect(item?.stats).toEqual({ counts: { product_viewed: 43 }, weight: 43 });
+      const ids = Array.from({ length: 120 }, (_, i) => `sku-${i}`);
+      expect([...(await store.getNeighbours(ids)).keys()].sort()).toEqual(['sku-0', 'sku-1', 'sku-2']);
     });
-    await expect(
-      store.applyProfileActivity([{ ...activity('u1', 1, 0), timestamp: 'yesterday' }]),
-    ).rejects.toThrow(HotStoreError);
-    await expect(store.getUser('u1')).resolves.toBeNull();
-  });
 
-  it('stays exact when two calls write the same profile at the same time', async () => {
-    const shardA = [1, 2, 3, 4, 5].map((n) => activity('u1', n, 10 + n, SHARD_A, `a${n}`));
-    const shardB = [1, 2, 3, 4, 5].map((n) => activity('u1', n, n, SHARD_B, `b${n}`));
-    await Promise.all([
-      store.applyProfileActivity(shardA),
-      store.applyProfileActivity(shardB),
-      store.applyProfileActivity(shardA.slice(2)),
-      store.applyProfileActivity(shardB.slice(0, 3)),
-    ]);
-    await expect(store.getUser('u1')).resolves.toEqual({
-      id: 'u1',
-      eventCount: 10,
-      firstSeen: at(1),
-      lastSeen: at(15),
-      lastEvent: 'a5',
+    it('retries keys and items that DynamoDB leaves unprocessed', async () => {
+      const client = localDoc();
+      let injected = 0;
+      // dynalite processes every key, so half of each batch request is sent and the rest is handed
+      // back as unprocessed, the way DynamoDB does under load.
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { RequestItems?: Record<string, { Keys: unknown[] } | unknown[]> };
+          const requests = input.RequestItems?.[tableName];
+          const list = Array.isArray(requests) ? requests : requests?.Keys;
+          if (
+            !context.commandName?.startsWith('Batch') ||
+            requests === undefined ||
+            !list ||
+            list.length < 2
+          ) {
+            return next(args);
+          }
+          injected++;
+          const half = Math.ceil(list.length / 2);
+          const part = (items: unknown[]) => (Array.isArray(requests) ? items : { ...requests, Keys: items });
+          const result = await next({
+            ...args,
+            input: { RequestItems: { [tableName]: part(list.slice(0, half)) } },
+          });
+          const output = result.output as Record<string, unknown>;
+          output[Array.isArray(requests) ? 'UnprocessedItems' : 'UnprocessedKeys'] = {
+            [tableName]: part(list.slice(half)),
+          };
+          return result;
+        },
+        { step: 'serialize', priority: 'high' },
+      );
+      const flaky = new DynamoDbHotStore({ client, tableName, throttleAttempts: 10, throttleBaseDelayMs: 1 });
+      const batch = Array.from({ length: 40 }, (_, i) => activity(`p${i}`, i, 0, { itemId: `sku-${i % 7}` }));
+      await flaky.applyActivity(batch);
+      expect(injected).toBeGreaterThan(2);
+      const profiles = await Promise.all(batch.map((a) => flaky.getUser(a.profileId)));
+      expect(profiles.every((p) => p?.eventCount === 1)).toBe(true);
+      const all = await store.getTrend(null, 'HOUR');
+      expect(all?.items.reduce((sum, i) => sum + i.c, 0)).toBe(40);
+      client.destroy();
     });
   });
 
   describe('throttling', () => {
     // dynalite never throttles, so the real client gets a middleware that fails the first calls.
     function throttledStore(failures: number, throttleAttempts: number): DynamoDbHotStore {
-      const client = DynamoDBDocumentClient.from(localClient());
+      const client = localDoc();
       let remaining = failures;
       client.middlewareStack.add(
         (next) => async (args) => {
-          if (remaining-- > 0) {
+          if (remaining-- > 0)
             throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
-          }
           return next(args);
         },
         { step: 'initialize' },
@@ -269,12 +428,12 @@ describe('DynamoDbHotStore', () => {
     }
 
     it('retries throttled calls with backoff', async () => {
-      await throttledStore(3, 5).applyProfileActivity([activity('u1', 1, 0)]);
+      await throttledStore(3, 5).applyActivity([activity('u1', 1, 0)]);
       await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 1 });
     });
 
     it('gives up after the bounded attempts with HOT_STORE_THROTTLED', async () => {
-      await expect(throttledStore(10, 3).applyProfileActivity([activity('u1', 1, 0)])).rejects.toMatchObject({
+      await expect(throttledStore(10, 3).applyActivity([activity('u1', 1, 0)])).rejects.toMatchObject({
         code: 'HOT_STORE_THROTTLED',
         cause: { name: 'ThrottlingException' },
       });
@@ -284,7 +443,7 @@ describe('DynamoDbHotStore', () => {
 
   it('wraps unknown SDK errors with their cause', async () => {
     const missing = new DynamoDbHotStore({ client: doc, tableName: 'no-such-table' });
-    const error = await missing.applyProfileActivity([activity('u1', 1, 0)]).catch((e: unknown) => e);
+    const error = await missing.applyActivity([activity('u1', 1, 0)]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HotStoreError);
     expect((error as HotStoreError).code).toBe('HOT_STORE_FAILED');
     expect(((error as HotStoreError).cause as Error).name).toBe('ResourceNotFoundException');

@@ -3,6 +3,7 @@ import path from 'node:path';
 import {
   ExpiredIteratorException,
   type GetRecordsCommandInput,
+  type KinesisClient,
   ListShardsCommand,
   PutRecordsCommand,
   SplitShardCommand,
@@ -14,13 +15,9 @@ import { createKinesisClient } from '../../src/sinks/aws-clients';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ensureStream } from '../../src/local/emulators';
 import { FileCheckpointStore } from '../../src/stream/checkpoint-store';
-import {
-  type KinesisBatchHandler,
-  LocalPoller,
-  type LocalPollerOptions,
-  type PollerLogger,
-} from '../../src/stream/local-poller';
+import { type KinesisBatchHandler, LocalPoller, type PollerLogger } from '../../src/stream/local-poller';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
+import { KinesisStreamReader } from '../../src/sinks/kinesis-stream-reader';
 
 const quiet: PollerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');
@@ -61,11 +58,10 @@ describe('LocalPoller', () => {
 
   function poller(
     handler: KinesisBatchHandler,
-    overrides: { batchSize?: number; client?: LocalPollerOptions['client'] } = {},
+    overrides: { batchSize?: number; client?: KinesisClient } = {},
   ): LocalPoller {
     const p = new LocalPoller({
-      client: overrides.client ?? env.kinesis,
-      streamName,
+      reader: new KinesisStreamReader({ client: overrides.client ?? env.kinesis, streamName }),
       handler,
       checkpoints: new FileCheckpointStore(checkpointDir, streamName),
       batchSize: overrides.batchSize ?? 100,

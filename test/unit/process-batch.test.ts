@@ -26,6 +26,7 @@ const valid = (messageId: string, userId = 'u1', event = 'page_viewed') => ({
   timestamp: '2026-01-02T03:00:00.000Z',
   receivedAt: '2026-01-02T03:00:01.000Z',
   source: 'graphql',
+  properties: { product_id: 'sku-1' },
 });
 
 describe('createStreamProcessor', () => {
@@ -144,5 +145,103 @@ describe('createStreamProcessor', () => {
       kinesisEvent([kinesisRecord(valid('m1'), '1'), kinesisRecord(valid('m2'), '2')]),
     );
     expect(both.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: '2' }]);
+  });
+
+  it('sends schema violations and unknown pinned versions to failed events with the schema checked', async () => {
+    const { events, failed, process } = setup();
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord({ ...valid('s1', 'u1', 'product_viewed'), properties: { price: -1 } }, '1'),
+        kinesisRecord({ ...valid('s2', 'u1', 'product_viewed'), schemaVersion: '9-0-0' }, '2'),
+        kinesisRecord({ ...valid('s3', 'u1', 'product_viewed'), schemaVersion: '1-0-0' }, '3'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(events.records.map((e) => [e.messageId, e.schemaVersion, e.itemId])).toEqual([
+      ['s3', '1-0-0', 'sku-1'],
+    ]);
+    const [violation, unknown] = failed.records;
+    expect(violation).toMatchObject({ failureType: 'schema_violation', schema: 'product_viewed/1-1-0' });
+    expect(violation?.errors.map((e) => [e.code, e.path])).toEqual([
+      ['SCHEMA_VIOLATION', '/properties/product_id'],
+      ['SCHEMA_VIOLATION', '/properties/price'],
+    ]);
+    expect(unknown).toMatchObject({ failureType: 'schema_unknown', schema: 'product_viewed/9-0-0' });
+    expect(unknown?.errors[0]).toMatchObject({ code: 'SCHEMA_UNKNOWN', path: '/schemaVersion' });
+  });
+
+  it('sends an event whose enrichment throws to failed events and delivers its neighbours', async () => {
+    const { events, failed, process } = setup();
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord({ ...valid('e1'), context: { ip: 'not-an-ip' } }, '1'),
+        kinesisRecord({ ...valid('e2'), context: { ip: '203.0.113.77' } }, '2'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(failed.records).toHaveLength(1);
+    expect(failed.records[0]).toMatchObject({
+      failureType: 'enrichment_failed',
+      messageId: 'e1',
+      schema: 'page_viewed/1-0-0',
+      errors: [
+        { code: 'ENRICHMENT_FAILED', path: '/context/ip', message: expect.stringContaining('not-an-ip') },
+      ],
+    });
+    expect(events.records.map((e) => [e.messageId, e.context.ip])).toEqual([['e2', '203.0.113.0']]);
+  });
+
+  it('never stores a full IP address, not even in a failed payload', async () => {
+    const { failed, process } = setup();
+    await process(
+      kinesisEvent([
+        kinesisRecord(
+          { ...valid('p1', 'u1', 'product_viewed'), properties: {}, sourceIp: '2001:db8:1234:5678::1' },
+          '1',
+        ),
+      ]),
+    );
+    const payload = JSON.parse(failed.records[0]?.payload ?? '{}') as { sourceIp?: string };
+    expect(payload.sourceIp).toBe('2001:db8:1234::');
+  });
+
+  it('enriches delivered events: user agent, campaign, referrer, skew-corrected time', async () => {
+    const { events, process } = setup();
+    await process(
+      kinesisEvent([
+        kinesisRecord(
+          {
+            ...valid('x1'),
+            timestamp: '2026-01-02T01:59:30.000Z',
+            sentAt: '2026-01-02T02:00:00.000Z',
+            context: {
+              userAgent:
+                'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+              page: {
+                url: 'https://shop.example/p/1?utm_source=news&utm_medium=email&utm_campaign=spring',
+                referrer: 'https://www.google.com/search?q=shoes',
+              },
+            },
+          },
+          '1',
+        ),
+      ]),
+    );
+    const [event] = events.records;
+    // The client clock is an hour (and a second of latency) behind: its event time moves forward by that much.
+    expect(event?.timestamp).toBe('2026-01-02T02:59:31.000Z');
+    expect(event?.originalTimestamp).toBe('2026-01-02T01:59:30.000Z');
+    expect(event?.enrichment).toMatchObject({
+      browser: 'Chrome',
+      os: 'Windows',
+      deviceType: 'desktop',
+      isBot: false,
+      utmSource: 'news',
+      utmMedium: 'email',
+      utmCampaign: 'spring',
+      referrerClass: 'search',
+      referrerHost: 'www.google.com',
+      clockSkewMs: 3_600_000 + 1000,
+    });
   });
 });

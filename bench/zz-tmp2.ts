@@ -1,0 +1,27 @@
+import 'reflect-metadata';
+import { createEnricher } from '../src/events/enrich/enrich-event';
+import { loadSchemaRegistry } from '../src/events/schema-registry';
+import { decodeRecord } from '../src/stream/decode-record';
+import { cleanRecord } from '../src/events/clean-record';
+import { checkEventSchema } from '../src/events/schema-check';
+const checks = { processorVersion: 'x', schemas: loadSchemaRegistry(), enrich: createEnricher({ piiSecret: 's', horizonMs: 1e12 }) };
+const body = { messageId: 'm1', event: 'product_viewed', userId: 'u1', timestamp: '2026-05-04T10:00:00.000Z', sentAt: '2026-05-04T10:00:00.100Z', properties: { product_id: 'sku-1', price: 3, currency: 'EUR' }, context: { page: { url: 'https://shop.example/p/1', referrer: 'https://www.google.com/' }, userAgent: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', locale: 'en-GB' }, receivedAt: '2026-05-04T10:00:00.200Z', source: 'graphql', sourceIp: '203.0.113.4' };
+const data = Buffer.from(JSON.stringify(body)).toString('base64');
+const rec: any = { kinesis: { sequenceNumber: '1', data, approximateArrivalTimestamp: 1 }, eventID: 'shardId-0:1' };
+function time(name: string, fn: () => unknown, n = 20000) { for (let i = 0; i < 1000; i++) fn(); const t = performance.now(); for (let i = 0; i < n; i++) fn(); console.log(name, ((performance.now() - t) * 1000 / n).toFixed(2), 'µs'); }
+time('parse', () => JSON.parse(Buffer.from(data, 'base64').toString()));
+time('decode', () => decodeRecord(rec, checks));
+const origin = { receivedAt: new Date(), source: 'g', processorVersion: 'x' };
+time('clean', () => cleanRecord(body, () => 'x', origin));
+time('schema', () => checkEventSchema(checks.schemas, body as any));
+const c = cleanRecord(body, () => 'x', origin)!;
+time('enrich', () => checks.enrich(c.event, c.times, null));
+import { createUserAgentParser } from '../src/events/enrich/user-agent';
+import { classifyReferrer } from '../src/events/enrich/referrer';
+import { correctEventTime } from '../src/events/enrich/event-time';
+import { campaignFromUrl } from '../src/events/enrich/campaign';
+const ua = createUserAgentParser();
+time('ua', () => ua(body.context.userAgent));
+time('ref', () => classifyReferrer(body.context.page.referrer, body.context.page.url));
+time('time', () => correctEventTime({ receivedAt: new Date(), timestamp: new Date(), sentAt: new Date() }, 1e9));
+time('utm', () => campaignFromUrl('https://x.com/?utm_source=a'));

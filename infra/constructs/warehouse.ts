@@ -1,0 +1,239 @@
+import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT } from './delivery';
+import { TributaryFunction } from './lambda-function';
+
+export interface WarehouseProps {
+  /** Namespace and workgroup name: lowercase letters, digits and hyphens, unique in the account and region. */
+  readonly name: string;
+  readonly lake: s3.IBucket;
+  readonly database: string;
+  readonly baseCapacity: number;
+  readonly maxCapacity?: number;
+  readonly loadInterval: Duration;
+  readonly logLevel: string;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** What a Lambda needs to query the warehouse through the Redshift Data API. */
+export interface WarehouseAccess {
+  /** TRIBUTARY_REDSHIFT_* variables, read by src/config.ts. */
+  readonly environment: Record<string, string>;
+  /** Lets the role run statements on the workgroup, read their results and sign in with the admin secret. */
+  grantDataApi(role: iam.IRole): void;
+}
+
+/** The load step only waits on Data API statements (the cost model reads it too). */
+export const LOADER_MEMORY_MB = 256;
+export const ADMIN_USERNAME = 'tributary_admin';
+/**
+ * Longer than the load step's own merge timeout (5 minutes, src/handlers/warehouse-load.ts), and shorter than
+ * the schedule so that loads never overlap (checked below).
+ */
+export const LOAD_TIMEOUT = Duration.minutes(6);
+
+const NAME_PATTERN = /^[a-z0-9-]{3,64}$/;
+
+/**
+ * Redshift Serverless in a VPC of private (isolated) subnets, plus the scheduled load step.
+ *
+ * Events reach Redshift through S3 COPY run by the load step, not through a Firehose Redshift destination:
+ * Firehose connects to Redshift from its public CIDR ranges, so the workgroup would have to be publicly
+ * accessible; and a Firehose COPY appends blindly, while the warehouse must hold each messageId once, which
+ * the load step's staging-table merge guarantees. Nothing connects to the workgroup over the network: Lambdas
+ * use the Redshift Data API, and COPY reads the lake through the VPC's S3 gateway endpoint.
+ */
+export class Warehouse extends Construct implements WarehouseAccess {
+  readonly vpc: ec2.Vpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly adminSecret: secretsmanager.Secret;
+  readonly copyRole: iam.Role;
+  readonly namespace: redshiftserverless.CfnNamespace;
+  readonly workgroup: redshiftserverless.CfnWorkgroup;
+  readonly loader: TributaryFunction;
+  readonly schedule: events.Rule;
+  readonly environment: Record<string, string>;
+  /** Statement-level Data API calls, which take no resource ARN; one policy shared by every querying role. */
+  private readonly statementAccess: iam.Policy;
+
+  constructor(scope: Construct, id: string, props: WarehouseProps) {
+    super(scope, id);
+    if (!NAME_PATTERN.test(props.name)) {
+      throw new Error(`Warehouse name "${props.name}" must match ${NAME_PATTERN}`);
+    }
+    if (props.loadInterval.toSeconds() <= LOAD_TIMEOUT.toSeconds()) {
+      throw new Error(
+        `The warehouse load interval (${props.loadInterval.toHumanString()}) must exceed the load timeout (${LOAD_TIMEOUT.toHumanString()}) so that loads never overlap`,
+      );
+    }
+
+    this.vpc = new ec2.Vpc(this, 'Vpc', {
+      // Redshift Serverless wants subnets in three Availability Zones.
+      maxAzs: 3,
+      // No NAT, no internet gateway: the workgroup reaches only S3, through the free gateway endpoint.
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'warehouse', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
+      gatewayEndpoints: { S3: { service: ec2.GatewayVpcEndpointAwsService.S3 } },
+    });
+    const flowLogs = new logs.LogGroup(this, 'FlowLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.vpc.addFlowLog('FlowLog', {
+      destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs),
+      trafficType: ec2.FlowLogTrafficType.REJECT,
+    });
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: this.vpc,
+      description: 'Redshift Serverless workgroup: no inbound rules, clients use the Data API',
+      allowAllOutbound: true,
+    });
+
+    this.adminSecret = new secretsmanager.Secret(this, 'AdminSecret', {
+      description:
+        'Redshift Serverless admin user; the Tributary Lambdas sign in with it through the Data API',
+      generateSecretString: {
+        secretStringTemplate: JSON.stringify({ username: ADMIN_USERNAME }),
+        generateStringKey: 'password',
+        passwordLength: 32,
+        // Characters Redshift refuses in passwords.
+        excludeCharacters: `"'@/\\ `,
+        requireEachIncludedType: true,
+      },
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.adminSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the Redshift admin password needs a rotation Lambda inside the isolated VPC plus a Secrets Manager interface endpoint (about $22/month for three AZs); only Tributary Lambdas read the secret, through IAM. Rotate it by hand (new secret version, then ALTER USER).',
+    });
+
+    this.copyRole = new iam.Role(this, 'CopyRole', {
+      assumedBy: new iam.CompositePrincipal(
+        new iam.ServicePrincipal('redshift.amazonaws.com'),
+        new iam.ServicePrincipal('redshift-serverless.amazonaws.com'),
+      ),
+      description: 'Assumed by Redshift Serverless to COPY lake files',
+    });
+    this.grantLakeRead(this.copyRole, props.lake);
+
+    this.namespace = new redshiftserverless.CfnNamespace(this, 'Namespace', {
+      namespaceName: props.name,
+      dbName: props.database,
+      adminUsername: ADMIN_USERNAME,
+      adminUserPassword: this.adminSecret.secretValueFromJson('password').unsafeUnwrap(),
+      iamRoles: [this.copyRole.roleArn],
+      defaultIamRoleArn: this.copyRole.roleArn,
+      logExports: ['userlog', 'connectionlog', 'useractivitylog'],
+    });
+    this.namespace.applyRemovalPolicy(props.removalPolicy);
+
+    this.workgroup = new redshiftserverless.CfnWorkgroup(this, 'Workgroup', {
+      workgroupName: props.name,
+      namespaceName: props.name,
+      baseCapacity: props.baseCapacity,
+      maxCapacity: props.maxCapacity,
+      subnetIds: this.vpc.isolatedSubnets.map((subnet) => subnet.subnetId),
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      publiclyAccessible: false,
+      // COPY traffic goes through the VPC (and its S3 endpoint), where flow logs see it.
+      enhancedVpcRouting: true,
+      configParameters: [
+        { parameterKey: 'require_ssl', parameterValue: 'true' },
+        { parameterKey: 'enable_user_activity_logging', parameterValue: 'true' },
+      ],
+    });
+    this.workgroup.addResourceDependency(this.namespace);
+    this.workgroup.applyRemovalPolicy(props.removalPolicy);
+
+    this.environment = {
+      TRIBUTARY_REDSHIFT_WORKGROUP: props.name,
+      TRIBUTARY_REDSHIFT_DATABASE: props.database,
+      TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
+    };
+
+    this.statementAccess = new iam.Policy(this, 'StatementAccess', {
+      statements: [
+        new iam.PolicyStatement({
+          actions: [
+            'redshift-data:DescribeStatement',
+            'redshift-data:GetStatementResult',
+            'redshift-data:CancelStatement',
+          ],
+          resources: ['*'],
+          // Only statements the caller itself started.
+          conditions: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+        }),
+      ],
+    });
+    Validations.of(this.statementAccess).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'redshift-data DescribeStatement/GetStatementResult/CancelStatement take no resource ARN; the statement-owner-iam-userid condition limits them to statements the caller started.',
+    });
+
+    this.loader = new TributaryFunction(this, 'Loader', {
+      entry: 'src/handlers/warehouse-load.ts',
+      description: 'Tributary warehouse load: COPY new lake files into Redshift, each messageId once',
+      serviceName: 'tributary-warehouse-load',
+      logLevel: props.logLevel,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      memorySize: LOADER_MEMORY_MB,
+      timeout: LOAD_TIMEOUT,
+      environment: {
+        ...this.environment,
+        TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
+        TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: this.copyRole.roleArn,
+      },
+    });
+    this.grantDataApi(this.loader.role);
+    this.grantLakeRead(this.loader.role, props.lake);
+    // A failed load is not retried out of schedule: the next run loads every file not loaded yet.
+    this.loader.function.configureAsyncInvoke({ retryAttempts: 0 });
+
+    this.schedule = new events.Rule(this, 'LoadSchedule', {
+      description: 'Runs the warehouse load step',
+      schedule: events.Schedule.rate(props.loadInterval),
+      targets: [new targets.LambdaFunction(this.loader.function, { retryAttempts: 2 })],
+    });
+  }
+
+  grantDataApi(role: iam.IRole): void {
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+      resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
+    });
+    this.statementAccess.attachToRole(role);
+    this.adminSecret.grantRead(role);
+  }
+
+  /** Read access to the two lake prefixes the warehouse loads: events and failed events. */
+  private grantLakeRead(role: iam.Role, lake: s3.IBucket): void {
+    lake.grantRead(role, `${EVENTS_PREFIX_ROOT}*`);
+    lake.grantRead(role, `${FAILED_PREFIX_ROOT}*`);
+    const findings = ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*'];
+    const cfnBucket = lake.node.defaultChild;
+    if (cfnBucket instanceof CfnElement) {
+      const arn = `<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>`;
+      findings.push(`Resource::${arn}/${EVENTS_PREFIX_ROOT}*`, `Resource::${arn}/${FAILED_PREFIX_ROOT}*`);
+    }
+    for (const finding of findings) {
+      Validations.of(role).acknowledge({
+        id: `AwsSolutions-IAM5[${finding}]`,
+        reason:
+          "Generated by bucket.grantRead for the lake prefixes the warehouse loads: CDK's read action groups, scoped to the events/ and failed/ objects of the one lake bucket; the file names are Firehose's own.",
+      });
+    }
+  }
+}

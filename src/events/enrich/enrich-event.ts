@@ -1,0 +1,90 @@
+import type { CompiledSchema } from '../schema-registry';
+import type { StoredEvent } from '../types';
+import { campaignFromUrl } from './campaign';
+import { correctEventTime } from './event-time';
+import { anonymiseIp } from './ip';
+import { pseudonymise } from './pii';
+import { classifyReferrer, DEFAULT_REFERRERS, type ReferrerTable } from './referrer';
+import { createUserAgentParser } from './user-agent';
+
+export interface EnricherOptions {
+  /** Key of the HMAC-SHA-256 that pseudonymises `x-pii` fields. */
+  piiSecret: string | Buffer;
+  /** Event times further than this before receipt are flagged `too_old`. */
+  horizonMs: number;
+  referrers?: ReferrerTable;
+  userAgentCacheSize?: number;
+}
+
+/** The client's own clock readings (epoch ms); the stored event's timestamp already defaults to receipt. */
+export interface ClientTimes {
+  timestampMs?: number;
+  sentAtMs?: number;
+}
+
+/**
+ * Enriches one schema-valid event. Throws (EnrichmentError, or anything unexpected) for that one
+ * event only; the stream processor turns it into an `enrichment_failed` failed event.
+ */
+export type Enricher = (event: StoredEvent, times: ClientTimes, schema: CompiledSchema | null) => StoredEvent;
+
+export const DEFAULT_HORIZON_DAYS = 30;
+
+/** Builds the enricher once per process: the user-agent cache lives as long as it does. */
+export function createEnricher(options: EnricherOptions): Enricher {
+  const userAgent = createUserAgentParser(options.userAgentCacheSize);
+  const referrers = options.referrers ?? DEFAULT_REFERRERS;
+  // One object literal per event and no Date objects unless the time moved: this runs for every
+  // record of every batch, and allocation is most of its cost.
+  return (event, times, schema) => {
+    const { context } = event;
+    const page = context.page;
+    const time = correctEventTime(
+      { ...times, receivedAtMs: Date.parse(event.receivedAt) },
+      options.horizonMs,
+    );
+    const properties =
+      schema !== null && schema.piiPaths.length > 0
+        ? pseudonymise(event.properties, schema.piiPaths, options.piiSecret)
+        : event.properties;
+    const item = schema?.itemProperty != null ? properties[schema.itemProperty] : undefined;
+    const agent = userAgent(context.userAgent);
+    const campaign = campaignFromUrl(page?.url);
+    const referrer = classifyReferrer(page?.referrer, page?.url, referrers);
+    const moved = times.timestampMs !== undefined && time.timestampMs !== times.timestampMs;
+    return {
+      messageId: event.messageId,
+      event: event.event,
+      userId: event.userId,
+      anonymousId: event.anonymousId,
+      sessionId: event.sessionId,
+      timestamp: moved ? new Date(time.timestampMs).toISOString() : event.timestamp,
+      originalTimestamp: times.timestampMs === undefined ? null : event.timestamp,
+      sentAt: event.sentAt,
+      receivedAt: event.receivedAt,
+      source: event.source,
+      properties,
+      context: context.ip === undefined ? context : { ...context, ip: anonymiseIp(context.ip) },
+      processorVersion: event.processorVersion,
+      schemaVersion: schema?.version ?? null,
+      itemId: typeof item === 'string' || typeof item === 'number' ? String(item) : null,
+      enrichment: {
+        browser: agent.browser,
+        browserVersion: agent.browserVersion,
+        os: agent.os,
+        osVersion: agent.osVersion,
+        deviceType: agent.deviceType,
+        isBot: agent.isBot,
+        utmSource: campaign.utmSource,
+        utmMedium: campaign.utmMedium,
+        utmCampaign: campaign.utmCampaign,
+        utmTerm: campaign.utmTerm,
+        utmContent: campaign.utmContent,
+        referrerClass: referrer.referrerClass,
+        referrerHost: referrer.referrerHost,
+        clockSkewMs: time.clockSkewMs,
+        timeFlag: time.timeFlag,
+      },
+    };
+  };
+}

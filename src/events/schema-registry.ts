@@ -1,0 +1,252 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
+import addFormats from 'ajv-formats';
+import { SchemaRegistryError } from './errors';
+import { compareSchemaVer, formatSchemaVer, parseSchemaVer, type SchemaVer } from './schemaver';
+import type { EventError } from './types';
+
+/** What the pipeline does with an event name that has no schema at all. */
+export type UnknownEventPolicy = 'accept' | 'reject';
+
+/** One schema version, compiled once per process. */
+export interface CompiledSchema {
+  event: string;
+  version: string;
+  /** `<event>/<version>`, the name failed events and stored events carry. */
+  ref: string;
+  /** The property naming the item the event is about (`x-item-property`), if any. */
+  itemProperty: string | null;
+  /** Paths inside `properties` of fields marked `"x-pii": true`; `*` stands for every array element. */
+  piiPaths: string[][];
+  validate: ValidateFunction;
+}
+
+export type SchemaResolution =
+  | { kind: 'schema'; schema: CompiledSchema }
+  /** No schema exists for the event name and the policy accepts such events. */
+  | { kind: 'unchecked' }
+  | { kind: 'unknown'; error: EventError };
+
+/** The raw form a schema arrives in, from a directory or from a test. */
+export interface SchemaDocument {
+  event: string;
+  version: string;
+  schema: unknown;
+}
+
+export interface SchemaRegistryOptions {
+  unknownEvents: UnknownEventPolicy;
+}
+
+export const SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN';
+export const SCHEMA_VIOLATION = 'SCHEMA_VIOLATION';
+
+const EVENT_DIR = /^[a-z][a-z0-9_]{0,63}$/;
+const SCHEMA_FILE = /^(.+)\.json$/;
+
+type Json = Record<string, unknown>;
+const isJson = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function createAjv(): Ajv {
+  // allErrors: a sender should learn every problem of an event at once, not one per attempt.
+  const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+  addFormats(ajv);
+  ajv.addKeyword({ keyword: 'x-item-property', schemaType: 'string' });
+  ajv.addKeyword({ keyword: 'x-pii', schemaType: 'boolean' });
+  return ajv;
+}
+
+function piiPathsOf(node: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
+  if (!isJson(node)) return out;
+  if (node['x-pii'] === true) {
+    out.push(prefix);
+    return out;
+  }
+  if (isJson(node.properties)) {
+    for (const [name, child] of Object.entries(node.properties)) piiPathsOf(child, [...prefix, name], out);
+  }
+  if (node.items !== undefined) piiPathsOf(node.items, [...prefix, '*'], out);
+  return out;
+}
+
+/**
+ * Event schemas by name and SchemaVer version, compiled with ajv once when the registry is built.
+ * An event is checked against the version it pins, else the latest version of the newest MODEL.
+ */
+export class SchemaRegistry {
+  private readonly byEvent = new Map<string, CompiledSchema[]>();
+
+  constructor(
+    documents: SchemaDocument[],
+    readonly options: SchemaRegistryOptions,
+  ) {
+    const ajv = createAjv();
+    const parsed = new Map<string, Array<{ version: SchemaVer; compiled: CompiledSchema }>>();
+    for (const doc of documents) {
+      const ref = `${doc.event}/${doc.version}`;
+      const version = parseSchemaVer(doc.version);
+      if (!EVENT_DIR.test(doc.event)) throw new SchemaRegistryError(`${ref}: not a valid event name`);
+      if (!isJson(doc.schema) || doc.schema.type !== 'object')
+        throw new SchemaRegistryError(`${ref}: a schema must describe an object ("type": "object")`);
+      const itemProperty = doc.schema['x-item-property'];
+      if (
+        itemProperty !== undefined &&
+        !(
+          typeof itemProperty === 'string' &&
+          isJson(doc.schema.properties) &&
+          itemProperty in doc.schema.properties
+        )
+      )
+        throw new SchemaRegistryError(
+          `${ref}: x-item-property "${String(itemProperty)}" is not one of its properties`,
+        );
+      let validate: ValidateFunction;
+      try {
+        validate = ajv.compile(doc.schema);
+      } catch (cause) {
+        throw new SchemaRegistryError(`${ref}: ${(cause as Error).message}`, 'SCHEMA_FILE_INVALID', {
+          cause,
+        });
+      }
+      const compiled: CompiledSchema = {
+        event: doc.event,
+        version: formatSchemaVer(version),
+        ref,
+        itemProperty: typeof itemProperty === 'string' ? itemProperty : null,
+        piiPaths: piiPathsOf(doc.schema),
+        validate,
+      };
+      const list = parsed.get(doc.event) ?? [];
+      if (list.some((v) => compareSchemaVer(v.version, version) === 0))
+        throw new SchemaRegistryError(`${ref}: defined twice`);
+      list.push({ version, compiled });
+      parsed.set(doc.event, list);
+    }
+    for (const [event, list] of parsed) {
+      list.sort((a, b) => compareSchemaVer(b.version, a.version));
+      this.byEvent.set(
+        event,
+        list.map((v) => v.compiled),
+      );
+    }
+  }
+
+  /** Loads every `<event>/<MODEL-REVISION-ADDITION>.json` under a directory. */
+  static fromDirectory(dir: string, options: SchemaRegistryOptions): SchemaRegistry {
+    return new SchemaRegistry(readSchemaDirectory(dir), options);
+  }
+
+  /** Event names with at least one schema. */
+  events(): string[] {
+    return [...this.byEvent.keys()].sort();
+  }
+
+  /** The schema an event is checked against: its pinned version, else the newest. */
+  resolve(event: string, pinnedVersion?: string): SchemaResolution {
+    const versions = this.byEvent.get(event);
+    if (versions === undefined) {
+      if (this.options.unknownEvents === 'accept') return { kind: 'unchecked' };
+      return {
+        kind: 'unknown',
+        error: {
+          code: SCHEMA_UNKNOWN,
+          path: '/event',
+          message: `no schema is registered for event "${event}"`,
+        },
+      };
+    }
+    if (pinnedVersion === undefined) {
+      const latest = versions[0];
+      if (latest !== undefined) return { kind: 'schema', schema: latest };
+    }
+    const schema = versions.find((v) => v.version === pinnedVersion);
+    if (schema !== undefined) return { kind: 'schema', schema };
+    return {
+      kind: 'unknown',
+      error: {
+        code: SCHEMA_UNKNOWN,
+        path: '/schemaVersion',
+        message: `event "${event}" has no schema version ${String(pinnedVersion)}; known: ${versions.map((v) => v.version).join(', ')}`,
+      },
+    };
+  }
+}
+
+/** Validates an event's properties; every violation comes back with a JSON pointer into the event. */
+export function propertyErrors(schema: CompiledSchema, properties: Record<string, unknown>): EventError[] {
+  if (schema.validate(properties)) return [];
+  return (schema.validate.errors ?? []).map((error) => toEventError(error, schema.ref));
+}
+
+function toEventError(error: ErrorObject, ref: string): EventError {
+  const params = error.params as Record<string, unknown>;
+  let pointer = `/properties${error.instancePath}`;
+  let message = error.message ?? 'is invalid';
+  if (error.keyword === 'required') {
+    pointer += `/${escapePointer(String(params.missingProperty))}`;
+    message = 'is required';
+  } else if (error.keyword === 'additionalProperties') {
+    pointer += `/${escapePointer(String(params.additionalProperty))}`;
+    message = 'is not allowed';
+  } else if (error.keyword === 'enum' && Array.isArray(params.allowedValues)) {
+    message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  return { code: SCHEMA_VIOLATION, path: pointer, message: `${message} (schema ${ref})` };
+}
+
+const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** Reads `<dir>/<event>/<version>.json` files; a malformed file fails loudly at start-up. */
+export function readSchemaDirectory(dir: string): SchemaDocument[] {
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new SchemaRegistryError(`schema directory ${dir} does not exist`, 'SCHEMA_DIRECTORY_NOT_FOUND');
+  const documents: SchemaDocument[] = [];
+  for (const event of readdirSync(dir).sort()) {
+    const eventDir = path.join(dir, event);
+    if (!statSync(eventDir).isDirectory()) continue;
+    for (const file of readdirSync(eventDir).sort()) {
+      const match = SCHEMA_FILE.exec(file);
+      if (match === null) continue;
+      const full = path.join(eventDir, file);
+      let schema: unknown;
+      try {
+        schema = JSON.parse(readFileSync(full, 'utf8'));
+      } catch (cause) {
+        throw new SchemaRegistryError(`${full} is not valid JSON`, 'SCHEMA_FILE_INVALID', { cause });
+      }
+      documents.push({ event, version: match[1] ?? '', schema });
+    }
+  }
+  return documents;
+}
+
+/**
+ * The project's `schemas/` folder: the nearest one above this module, which holds for `src/`
+ * under tsx and jest, for `dist/`, and for a Lambda bundle that ships the folder beside it.
+ */
+export function findSchemasDir(start = __dirname): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'schemas');
+    if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
+    if (path.dirname(dir) === dir)
+      throw new SchemaRegistryError(
+        `no schemas/ folder above ${start}; set TRIBUTARY_SCHEMAS_DIR`,
+        'SCHEMA_DIRECTORY_NOT_FOUND',
+      );
+  }
+}
+
+const shared = new Map<string, SchemaRegistry>();
+
+/** One registry per folder and policy per process, so ajv compiles each schema once. */
+export function loadSchemaRegistry(
+  dir: string = findSchemasDir(),
+  options: SchemaRegistryOptions = { unknownEvents: 'accept' },
+): SchemaRegistry {
+  const key = `${path.resolve(dir)}\0${options.unknownEvents}`;
+  let registry = shared.get(key);
+  if (registry === undefined) shared.set(key, (registry = SchemaRegistry.fromDirectory(dir, options)));
+  return registry;
+}

@@ -1,0 +1,146 @@
+import { randomUUID } from 'node:crypto';
+import type { FailedEvent } from '../events/types';
+import type {
+  CohortRow,
+  EventCountRow,
+  EventCountsQuery,
+  FailedEventsQuery,
+  FunnelQuery,
+  FunnelStepRow,
+  ItemCountRow,
+  LoadReport,
+  RetentionQuery,
+  TopItemsQuery,
+  UniqueUsersQuery,
+  Warehouse,
+  WarehouseLoader,
+  WarehouseStatusRow,
+} from './ports';
+import type { RedshiftDataApi } from './redshift-data-api';
+import {
+  REDSHIFT_CREATE_SCHEMA_MIGRATIONS,
+  REDSHIFT_MIGRATIONS,
+  SELECT_LOAD,
+  SELECT_STATUS,
+  mergeBatch,
+  migrationBatch,
+} from './redshift-sql';
+import type { RedshiftMigration } from './redshift-sql';
+import { WarehouseError } from './sink-errors';
+import { REDSHIFT_DIALECT } from './warehouse-dialect';
+import { WarehouseQueries } from './warehouse-queries';
+
+export interface RedshiftWarehouseOptions {
+  api: RedshiftDataApi;
+  /** Applied by migrate(), in version order; defaults to the warehouse's own list. */
+  migrations?: readonly RedshiftMigration[];
+  newLoadId?: () => string;
+}
+
+/**
+ * The production warehouse on the Redshift Data API. Reads run the same SQL as DuckDB through
+ * the Redshift dialect; loadNew() is the scheduled merge of what Firehose staged.
+ */
+export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
+  private readonly api: RedshiftDataApi;
+  private readonly queries: WarehouseQueries;
+
+  constructor(private readonly options: RedshiftWarehouseOptions) {
+    this.api = options.api;
+    this.queries = new WarehouseQueries(REDSHIFT_DIALECT, (query) => this.api.query(query.sql, query.params));
+  }
+
+  /** Applies the migrations not applied yet, each as one transaction; returns the versions applied. */
+  async migrate(): Promise<number[]> {
+    await this.api.query(REDSHIFT_CREATE_SCHEMA_MIGRATIONS);
+    const applied = new Set(
+      (await this.api.query('SELECT version FROM schema_migrations')).map((row) => Number(row.version)),
+    );
+    const done: number[] = [];
+    const ordered = [...(this.options.migrations ?? REDSHIFT_MIGRATIONS)].sort(
+      (a, b) => a.version - b.version,
+    );
+    for (const migration of ordered) {
+      if (applied.has(migration.version)) continue;
+      try {
+        await this.api.batch(migrationBatch(migration));
+      } catch (cause) {
+        throw new WarehouseError(
+          `migration ${migration.version} (${migration.name}) failed`,
+          'WAREHOUSE_MIGRATION_FAILED',
+          { cause },
+        );
+      }
+      done.push(migration.version);
+    }
+    return done;
+  }
+
+  /** Merges everything staged into events and failed_events, logged in load_log under one id. */
+  async loadNew(): Promise<LoadReport> {
+    const loadId = (this.options.newLoadId ?? randomUUID)();
+    try {
+      await this.api.batch(mergeBatch(loadId));
+    } catch (cause) {
+      throw new WarehouseError(
+        `merge ${loadId} failed; staged rows stay for the next run`,
+        'WAREHOUSE_LOAD_FAILED',
+        {
+          cause,
+        },
+      );
+    }
+    const [row] = await this.api.query(SELECT_LOAD, { load_id: loadId });
+    return { files: 0, rows: Number(row?.inserted_events ?? 0) + Number(row?.inserted_failed ?? 0) };
+  }
+
+  /** Counts events and distinct users per UTC bucket and dimensions, in [from, to). */
+  eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
+    return this.queries.eventCounts(query);
+  }
+
+  /** Failed events received in [from, to), newest first. */
+  failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
+    return this.queries.failedEvents(query);
+  }
+
+  /** Distinct users with events in [from, to), optionally of one event. */
+  uniqueUsers(query: UniqueUsersQuery): Promise<number> {
+    return this.queries.uniqueUsers(query);
+  }
+
+  /** Users reaching each funnel step, in order and within the window. */
+  funnel(query: FunnelQuery): Promise<FunnelStepRow[]> {
+    return this.queries.funnel(query);
+  }
+
+  /** Retention cohorts by period. */
+  retention(query: RetentionQuery): Promise<CohortRow[]> {
+    return this.queries.retention(query);
+  }
+
+  /** The items with the most events of one name. */
+  topItems(query: TopItemsQuery): Promise<ItemCountRow[]> {
+    return this.queries.topItems(query);
+  }
+
+  /** Row count, and the start of the last merge as freshness. */
+  async status(): Promise<WarehouseStatusRow> {
+    const [row] = await this.api.query(SELECT_STATUS);
+    const asOf = row?.as_of_ms;
+    return {
+      rows: Number(row?.row_count ?? 0),
+      dataAsOf: asOf === null || asOf === undefined ? null : new Date(Number(asOf)),
+    };
+  }
+
+  /** Loads run in another Lambda, so this process cannot tell when data changes. */
+  dataVersion(): undefined {
+    return undefined;
+  }
+
+  /** The Data API client belongs to whoever built it; nothing to release here. */
+  async close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

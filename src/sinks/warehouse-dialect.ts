@@ -1,0 +1,39 @@
+/**
+ * The only SQL that differs between DuckDB (embedded) and Redshift (AWS). Analytics queries are
+ * written once in warehouse-queries.ts against this interface, so both engines answer the same
+ * questions with the same numbers.
+ */
+export interface SqlDialect {
+  readonly name: 'duckdb' | 'redshift';
+  /** A named placeholder; the value is bound by the driver, never spliced into the SQL. */
+  param(name: string): string;
+  /** A bound ISO-8601 parameter as a timestamp with time zone. */
+  timestampParam(name: string): string;
+  /** A bound parameter as a 64-bit integer (every parameter is sent as text, as the Data API requires). */
+  bigintParam(name: string): string;
+  /** Milliseconds since the epoch of a TIMESTAMPTZ expression, as BIGINT. */
+  epochMs(expr: string): string;
+  /** A JSON (DuckDB) or SUPER (Redshift) column as JSON text. */
+  jsonText(column: string): string;
+}
+
+export const DUCKDB_DIALECT: SqlDialect = {
+  name: 'duckdb',
+  param: (name) => `$${name}`,
+  timestampParam: (name) => `CAST($${name} AS TIMESTAMPTZ)`,
+  bigintParam: (name) => `CAST($${name} AS BIGINT)`,
+  epochMs: (expr) => `epoch_ms(${expr})`,
+  jsonText: (column) => `CAST(${column} AS VARCHAR)`,
+};
+
+export const REDSHIFT_DIALECT: SqlDialect = {
+  name: 'redshift',
+  param: (name) => `:${name}`,
+  timestampParam: (name) => `CAST(:${name} AS TIMESTAMPTZ)`,
+  bigintParam: (name) => `CAST(:${name} AS BIGINT)`,
+  // DATE_PART(epoch) drops or rounds the fraction depending on the type, so seconds are floored
+  // and the milliseconds added from DATE_PART(ms), which returns seconds * 1000 + milliseconds.
+  epochMs: (expr) =>
+    `(CAST(FLOOR(DATE_PART(epoch, ${expr})) AS BIGINT) * 1000 + CAST(DATE_PART(ms, ${expr}) AS BIGINT) % 1000)`,
+  jsonText: (column) => `JSON_SERIALIZE(${column})`,
+};

@@ -1,0 +1,139 @@
+import type { Contribution } from '../../src/realtime/contribution';
+import { reduceItem, similarity } from '../../src/realtime/items';
+import { reduceProfile } from '../../src/realtime/profile';
+import { userRecommendations } from '../../src/realtime/recommend';
+import { addToSessions } from '../../src/realtime/sessions';
+import { readTrend, reduceTrend } from '../../src/realtime/trending';
+
+const T0 = Date.UTC(2026, 0, 1, 12);
+const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
+
+let n = 0;
+function c(event: string, itemId: string | null, minute = n): Contribution {
+  n++;
+  return {
+    messageId: `m${n}`,
+    profileId: 'u1',
+    event,
+    timestamp: iso(minute),
+    receivedAt: iso(minute),
+    shardId: 's',
+    sequence: String(n).padStart(10, '0'),
+    itemId,
+    traits: null,
+  };
+}
+
+describe('sessions', () => {
+  it('opens a session after 30 minutes of inactivity and bridges two with a late event', () => {
+    let s = addToSessions([], iso(0)).sessions;
+    s = addToSessions(s, iso(29)).sessions;
+    const split = addToSessions(s, iso(61));
+    expect(split.change).toBe(1);
+    const bridged = addToSessions(split.sessions, iso(45));
+    expect(bridged).toEqual({ sessions: [{ start: iso(0), end: iso(61), events: 4 }], change: -1 });
+  });
+});
+
+describe('reduceProfile', () => {
+  it('grows co-occurrence by min(weights) once per user and pair, and remembers purchases', () => {
+    const { state, pairs, touches } = reduceProfile(null, [
+      c('product_viewed', 'a'),
+      c('product_viewed', 'b'),
+      c('product_viewed', 'b'),
+      c('product_purchased', 'b'),
+    ]);
+    const ab = pairs.filter((p) => p.itemId === 'a' && p.otherId === 'b').reduce((sum, p) => sum + p.co, 0);
+    // view a (1) with view b (1) → 1; the purchase of b lifts b to 5 but min(1, 5) stays 1.
+    expect(ab).toBe(1);
+    expect(touches.map((t) => t.weightDelta)).toEqual([1, 1, 0, 4]);
+    expect(state.purchased).toEqual(['b']);
+    expect(state.recentItems.map((i) => [i.id, i.weight])).toEqual([
+      ['b', 5],
+      ['a', 1],
+    ]);
+  });
+
+  it('is deterministic whatever order the contributions arrive in', () => {
+    const batch = [c('product_viewed', 'a'), c('product_added_to_cart', 'b'), c('identify', null)];
+    expect(reduceProfile(null, [...batch].reverse())).toEqual(reduceProfile(null, batch));
+  });
+});
+
+describe('item similarity', () => {
+  it('ranks a niche partner above an item everyone views', () => {
+    const pairs = [
+      { itemId: 'a', event: 'product_viewed', weightDelta: 20, receivedAt: iso(0), shardId: 's', sequence: '1' },
+      { itemId: 'a', otherId: 'niche', co: 8, shardId: 's', sequence: '1' },
+      { itemId: 'a', otherId: 'bestseller', co: 10, shardId: 's', sequence: '1' },
+    ];
+    const weights: Record<string, number> = { niche: 10, bestseller: 1000 };
+    const state = reduceItem(null, pairs, (id) => weights[id]);
+    expect(state.weight).toBe(20);
+    expect(state.neighbours.map((x) => x.id)).toEqual(['niche', 'bestseller']);
+    expect(similarity(1, 1, 1)).toBeLessThan(similarity(10, 10, 10));
+  });
+});
+
+describe('trending', () => {
+  const touch = (itemId: string, minute: number) => ({
+    itemId,
+    event: 'product_viewed',
+    weightDelta: 1,
+    receivedAt: iso(minute),
+    shardId: 's',
+    sequence: String(minute),
+  });
+
+  it('lets a recent burst overtake older, larger counts, and halves scores every window', () => {
+    let state = reduceTrend(
+      null,
+      Array.from({ length: 10 }, () => touch('old', 0)),
+      'HOUR',
+    );
+    state = reduceTrend(
+      state,
+      Array.from({ length: 6 }, () => touch('burst', 120)),
+      'HOUR',
+    );
+    const read = readTrend(state, 'HOUR', T0 + 120 * 60_000, 2);
+    expect(read.map((t) => t.itemId)).toEqual(['burst', 'old']);
+    expect(read[1]?.score).toBeCloseTo(2.5);
+    expect(read.map((t) => t.count)).toEqual([6, 0]);
+  });
+});
+
+describe('userRecommendations', () => {
+  const neighbours = new Map([
+    [
+      'a',
+      [
+        { id: 'x', co: 3, nb: 3, score: 0.6 },
+        { id: 'bought', co: 3, nb: 3, score: 0.9 },
+      ],
+    ],
+    ['b', [{ id: 'y', co: 3, nb: 3, score: 0.9 }]],
+  ]);
+
+  it('blends neighbours by recency, skips purchases and fills with trending', () => {
+    const recs = userRecommendations({
+      recentItems: [
+        { id: 'a', weight: 1, at: iso(2) },
+        { id: 'b', weight: 1, at: iso(1) },
+      ],
+      exclude: ['bought'],
+      neighbours,
+      trending: [
+        { itemId: 'x', score: 9, count: 9 },
+        { itemId: 't', score: 5, count: 5 },
+      ],
+      limit: 3,
+    });
+    expect(recs.map((r) => [r.itemId, r.reason])).toEqual([
+      ['y', 'co-occurs with b'],
+      ['x', 'co-occurs with a'],
+      ['t', 'trending'],
+    ]);
+    expect(recs[2]?.score).toBeLessThan(recs[1]?.score ?? 0);
+  });
+});
