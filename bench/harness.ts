@@ -57,3 +57,13 @@ export const fmt = (value: number, digits = 0): string =>
 
 export const ratio = (value: number, baseline: number): string =>
   baseline > 0 ? `${(value / baseline).toFixed(2)}×` : 'n/a';
+
+/** Puts a results section (`<!-- bench:name -->` … `<!-- /bench:name -->`) into RESULTS.md's text, replacing an older one. */
+export function upsertSection(results: string, name: string, about: string, table: string): string {
+  const section = `<!-- bench:${name} -->\n## ${name}\n\n${machineLine()}\n\n${about}\n\n${table}\n<!-- /bench:${name} -->`;
+  const pattern = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
+  // A function replacement: a table may contain `$&`-like sequences that replace() would expand.
+  return pattern.test(results)
+    ? results.replace(pattern, () => section)
+    : `${results.trimEnd()}\n\n${section}\n`;
+}

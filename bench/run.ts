@@ -1,8 +1,10 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { hotReadBenchmark } from './hot-read.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { streamBenchmark } from './stream.bench';
 import { warehouseBenchmark } from './warehouse.bench';
-import { benchDuration, machineLine } from './harness';
+import { benchDuration, upsertSection } from './harness';
 
 /** Every benchmark: a name, what it compares, and the function producing its markdown table. */
 const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string> }> = [
@@ -20,6 +22,23 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'exactly once by messageId, then the analytics queries on the loaded table, each run once, uncached.',
     run: warehouseBenchmark,
   },
+  {
+    name: 'hot-read',
+    about:
+      'Hot-tier reads through GraphQL on the embedded stack (dynalite), after loading it with `npm run simulate` traffic: ' +
+      '`recommendations(userId)` and `user(id)` with counts, sessions, recent events and recommendations, beside ' +
+      '`{ __typename }` on the same server. autocannon, 50 connections. Target p99 ≤ 10 ms.',
+    run: hotReadBenchmark,
+  },
+  {
+    name: 'stream',
+    about:
+      'The stream processor on one core: 500-record batches of realistic edge records (8 user agents, 300 products, ' +
+      'utm links, referrers, identify traits to pseudonymise, about 2 % schema violations) through decode → envelope → ' +
+      'schema → enrich → route into in-memory sinks, beside a baseline that only base64-decodes and JSON-parses the same ' +
+      'records. The two take turns batch by batch, so load from other processes weighs on both alike.',
+    run: streamBenchmark,
+  },
 ];
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
@@ -32,12 +51,8 @@ async function main(): Promise<void> {
   for (const bench of selected) {
     console.log(`running ${bench.name} (${benchDuration()} s per load run)…`);
     const table = await bench.run();
-    const section = `<!-- bench:${bench.name} -->\n## ${bench.name}\n\n${machineLine()}\n\n${bench.about}\n\n${table}\n<!-- /bench:${bench.name} -->`;
     console.log(`\n${table}\n`);
-    const pattern = new RegExp(`<!-- bench:${bench.name} -->[\\s\\S]*?<!-- /bench:${bench.name} -->`);
-    results = pattern.test(results)
-      ? results.replace(pattern, section)
-      : `${results.trimEnd()}\n\n${section}\n`;
+    results = upsertSection(results, bench.name, bench.about, table);
   }
   await writeFile(RESULTS, results);
   console.log(`results written to ${path.relative(process.cwd(), RESULTS)}`);

@@ -39,8 +39,23 @@ export interface Config {
   lake: { flushBytes: number; flushIntervalMs: number };
   loader: { intervalMs: number };
   maxQueryDepth: number;
+  /** Hot-tier reads served from memory for up to `ttlMs` (0: off), at most `maxEntries` per kind. */
+  hotCache: { ttlMs: number; maxEntries: number };
   logLevel: string;
   redshift?: { workgroupName: string; database: string; secretArn?: string };
+  /** Event schemas and what happens to events without one. */
+  events: {
+    /** Undefined: the schemas/ folder nearest the code. */
+    schemasDir?: string;
+    unknownEvents: 'accept' | 'reject';
+    /** HMAC key for `x-pii` fields; undefined locally means "generate one and keep it in the data folder". */
+    piiSecret?: string;
+    /** Event times further before receipt than this are flagged too_old. */
+    horizonDays: number;
+    /** Edge dedupe: a repeated messageId within the window answers DUPLICATE. */
+    edgeDedupe: boolean;
+    edgeDedupeTtlSeconds: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -65,11 +80,23 @@ function optional(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!(allowed as readonly string[]).includes(raw))
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 /** Reads and checks the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const apiKey = optional(env, 'TRIBUTARY_API_KEY');
   if (apiKey !== undefined && apiKey.length < 8) {
     throw new ConfigError('TRIBUTARY_API_KEY must be at least 8 characters long');
+  }
+  const piiSecret = optional(env, 'TRIBUTARY_PII_SECRET');
+  if (piiSecret !== undefined && piiSecret.length < 16) {
+    throw new ConfigError('TRIBUTARY_PII_SECRET must be at least 16 characters long');
   }
   const workgroupName = optional(env, 'TRIBUTARY_REDSHIFT_WORKGROUP');
   const config: Config = {
@@ -101,7 +128,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     loader: { intervalMs: int(env, 'TRIBUTARY_LOADER_INTERVAL_MS', 1000, 50, 3600000) },
     maxQueryDepth: int(env, 'TRIBUTARY_MAX_QUERY_DEPTH', 8, 2, 64),
+    hotCache: {
+      ttlMs: int(env, 'TRIBUTARY_HOT_CACHE_MS', 250, 0, 60000),
+      maxEntries: int(env, 'TRIBUTARY_HOT_CACHE_ENTRIES', 10000, 1, 1000000),
+    },
     logLevel: str(env, 'TRIBUTARY_LOG_LEVEL', 'INFO'),
+    events: {
+      schemasDir: optional(env, 'TRIBUTARY_SCHEMAS_DIR'),
+      unknownEvents: oneOf(env, 'TRIBUTARY_UNKNOWN_EVENTS', ['accept', 'reject'] as const, 'accept'),
+      piiSecret: optional(env, 'TRIBUTARY_PII_SECRET'),
+      horizonDays: int(env, 'TRIBUTARY_EVENT_HORIZON_DAYS', 30, 1, 3650),
+      edgeDedupe: oneOf(env, 'TRIBUTARY_EDGE_DEDUPE', ['on', 'off'] as const, 'off') === 'on',
+      edgeDedupeTtlSeconds: int(env, 'TRIBUTARY_EDGE_DEDUPE_TTL_SECONDS', 3 * 86400, 60, 30 * 86400),
+    },
     redshift: workgroupName
       ? {
           workgroupName,

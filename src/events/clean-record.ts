@@ -1,5 +1,6 @@
 import { EVENT_NAME_PATTERN } from '../schema/event.input';
 import type { ClientTimes } from './enrich/enrich-event';
+import { messageIdForRecord } from './normalise';
 import type { EventContext, StoredEvent } from './types';
 
 type Json = Record<string, unknown>;
@@ -62,12 +63,12 @@ const onlyKnownTexts = (value: unknown, fields: Record<string, number>): boolean
  * The stream's fast path. Most records are clean: every envelope field absent or a well-formed
  * string, no nulls, nested page/app objects holding only their known fields. For those this
  * builds exactly what trackEventFromRecord + envelopeErrors + toStoredEvent would, without
- * class-validator's per-record reflection. It is conservative: anything it is not sure of returns
+ * class-validator's per-record reflection. A record without messageId gets the one derived from its place. It is conservative: anything it is not sure of returns
  * null and takes the full path, which decides and explains.
  */
 export function cleanRecord(
   body: Json,
-  fallbackMessageId: () => string,
+  place: { shardId: string; sequenceNumber: string },
   origin: CleanOrigin,
 ): CleanRecord | null {
   const { messageId, event, userId, anonymousId, sessionId, schemaVersion, properties, context } = body;
@@ -103,7 +104,7 @@ export function cleanRecord(
 
   return {
     event: {
-      messageId: (messageId as string | undefined) ?? fallbackMessageId(),
+      messageId: (messageId as string | undefined) ?? messageIdForRecord(place.shardId, place.sequenceNumber),
       event,
       userId: (userId as string | undefined) ?? null,
       anonymousId: (anonymousId as string | undefined) ?? null,

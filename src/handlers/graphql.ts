@@ -6,7 +6,11 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import { createApiServer, createRequestContext } from '../api/apollo-server';
 import { loadConfig } from '../config';
 import type { Services } from '../resolvers/context';
+import { schemaRegistryFromConfig } from '../events/from-config';
 import { AnalyticsService } from '../services/analytics-service';
+import { FailedEventsService } from '../services/failed-events-service';
+import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
+import { CachedHotStore } from '../services/cached-hot-store';
 import { IngestService } from '../services/ingest-service';
 import { ProfileService } from '../services/profile-service';
 import { RecommendationService } from '../services/recommendation-service';
@@ -21,22 +25,34 @@ import { apiKeyLoader } from './api-key';
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-graphql' });
+const dynamoDoc = createDynamoDbDocumentClient(config);
 const hotStore = new DynamoDbHotStore({
-  client: createDynamoDbDocumentClient(config),
+  client: dynamoDoc,
   tableName: config.tableName,
 });
+// Per warm Lambda environment: repeated reads of a hot key within TRIBUTARY_HOT_CACHE_MS skip DynamoDB.
+const hotReads = new CachedHotStore(hotStore, config.hotCache);
+const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
+const warehouse = config.redshift
+  ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
+  : undefined;
 const services: Services = {
   ingest: new IngestService({
-    producer: new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName }),
-  }),
-  profiles: new ProfileService(hotStore),
-  recommendations: new RecommendationService(hotStore),
-  // Without a configured workgroup, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
-  analytics: new AnalyticsService(
-    config.redshift
-      ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
+    producer,
+    schemas: schemaRegistryFromConfig(config),
+    dedupe: config.events.edgeDedupe
+      ? new DynamoDbDedupeStore({
+          client: dynamoDoc,
+          tableName: config.tableName,
+          ttlSeconds: config.events.edgeDedupeTtlSeconds,
+        })
       : undefined,
-  ),
+  }),
+  profiles: new ProfileService(hotReads),
+  recommendations: new RecommendationService(hotReads),
+  // Without a configured workgroup, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
+  analytics: new AnalyticsService(warehouse),
+  failedEvents: new FailedEventsService(warehouse, producer),
 };
 const apiKey = apiKeyLoader(config);
 const server = createApiServer({ maxQueryDepth: config.maxQueryDepth, logger });

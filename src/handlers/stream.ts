@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamHandler } from 'aws-lambda';
-import { loadConfig } from '../config';
+import { ConfigError, loadConfig } from '../config';
+import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import { createDynamoDbDocumentClient, createFirehoseClient } from '../sinks/aws-clients';
@@ -12,6 +13,13 @@ import { createStreamProcessor } from '../stream/process-batch';
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-stream' });
 const firehose = createFirehoseClient(config);
+/** Pseudonyms must be stable across Lambda environments, so a deployment has to configure the key. */
+function piiSecret(secret: string | undefined): string {
+  if (secret === undefined)
+    throw new ConfigError('TRIBUTARY_PII_SECRET must be set for the stream processor');
+  return secret;
+}
+
 const processor = createStreamProcessor(
   {
     events: new FirehoseDelivery<StoredEvent>({
@@ -27,6 +35,8 @@ const processor = createStreamProcessor(
       tableName: config.tableName,
     }),
     processorVersion: PROCESSOR_VERSION,
+    schemas: schemaRegistryFromConfig(config),
+    enrich: enricherFromConfig(config, piiSecret(config.events.piiSecret)),
     logger,
   },
   (summary) => logger.info('batch processed', { ...summary }),

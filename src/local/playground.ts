@@ -75,7 +75,61 @@ query EventCounts {
   }
 }`,
     },
+    analyticsTab(),
   ];
+}
+
+/**
+ * Analysts' examples over the last 30 days (events up to 30 days old are accepted): every query
+ * the warehouse answers, on the event names the simulator and the end-to-end test send.
+ */
+function analyticsTab(): PlaygroundTab {
+  const range = `from: "${isoDaysFromNow(-30)}", to: "${isoDaysFromNow(1)}"`;
+  return {
+    query: `# Analytics: one operation per question; pick one with the ▶ button's menu.
+# Results may be cached for 30 s; dataAsOf says how fresh the warehouse is.
+query Warehouse {
+  warehouse { rows dataAsOf }
+}
+
+query DailyCountsBySource {
+  eventCounts(${range}, granularity: DAY, groupBy: [EVENT, UTM_SOURCE]) {
+    bucket count users dimensions { dimension value }
+  }
+}
+
+query WeeklyByDevice {
+  eventCounts(${range}, granularity: WEEK, groupBy: [DEVICE_TYPE, BROWSER]) {
+    bucket count users dimensions { dimension value }
+  }
+}
+
+query UniqueUsers {
+  all: uniqueUsers(${range}) { count dataAsOf }
+  buyers: uniqueUsers(${range}, event: "order_completed") { count }
+}
+
+query CheckoutFunnel {
+  funnel(steps: ["product_viewed", "product_added_to_cart", "order_completed"], ${range}, windowHours: 24) {
+    steps { event users conversion }
+    dataAsOf
+  }
+}
+
+query Retention {
+  retention(startEvent: "page_viewed", returnEvent: "page_viewed", ${range}, period: DAY) {
+    cohorts { start users returned }
+    dataAsOf
+  }
+}
+
+query TopProducts {
+  topItems(event: "product_viewed", ${range}, limit: 10) {
+    items { itemId count users }
+    dataAsOf
+  }
+}`,
+  };
 }
 
 const escapeForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');

@@ -6,7 +6,11 @@ import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import type { Services } from '../resolvers/context';
+import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
 import { AnalyticsService } from '../services/analytics-service';
+import { FailedEventsService } from '../services/failed-events-service';
+import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
+import { CachedHotStore } from '../services/cached-hot-store';
 import { IngestService } from '../services/ingest-service';
 import { ProfileService } from '../services/profile-service';
 import { RecommendationService } from '../services/recommendation-service';
@@ -46,6 +50,8 @@ export interface LocalStack {
 export async function startLocalStack(config: Config, host = '127.0.0.1'): Promise<LocalStack> {
   await mkdir(config.dataDir, { recursive: true });
   const apiKey = config.apiKey ?? (await persistedApiKey(config.dataDir));
+  const piiSecret = config.events.piiSecret ?? (await persistedPiiSecret(config.dataDir));
+  const schemas = schemaRegistryFromConfig(config);
 
   const emulators = await startEmulators({
     dataDir: config.dataDir,
@@ -84,12 +90,16 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     lakeDir,
   });
   const hotStore = new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName });
+  // GraphQL reads go through a short-lived cache; the stream processor writes to the store itself.
+  const hotReads = new CachedHotStore(hotStore, config.hotCache);
 
   const processor = createStreamProcessor({
     events: eventsDelivery,
     failed: failedDelivery,
     hotStore,
     processorVersion: PROCESSOR_VERSION,
+    schemas,
+    enrich: enricherFromConfig(config, piiSecret),
   });
   const poller = new LocalPoller({
     reader: new KinesisStreamReader({ client: kinesis, streamName: config.streamName }),
@@ -101,16 +111,26 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   });
   const loader = new WarehouseLoadLoop(warehouse, config.loader.intervalMs);
 
+  // kinesalite serialises calls, so concurrent requests share one PutRecords call.
+  const producer = new CoalescingProducer(
+    new KinesisProducer({ client: kinesis, streamName: config.streamName }),
+  );
   const services: Services = {
     ingest: new IngestService({
-      // kinesalite serialises calls, so concurrent requests share one PutRecords call.
-      producer: new CoalescingProducer(
-        new KinesisProducer({ client: kinesis, streamName: config.streamName }),
-      ),
+      producer,
+      schemas,
+      dedupe: config.events.edgeDedupe
+        ? new DynamoDbDedupeStore({
+            client: dynamoDoc,
+            tableName: config.tableName,
+            ttlSeconds: config.events.edgeDedupeTtlSeconds,
+          })
+        : undefined,
     }),
-    profiles: new ProfileService(hotStore),
-    recommendations: new RecommendationService(hotStore),
+    profiles: new ProfileService(hotReads),
+    recommendations: new RecommendationService(hotReads),
     analytics: new AnalyticsService(warehouse),
+    failedEvents: new FailedEventsService(warehouse, producer),
   };
   const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });
   await apollo.start();
@@ -165,4 +185,18 @@ async function persistedApiKey(dataDir: string): Promise<string> {
   const key = `trib_${randomBytes(18).toString('base64url')}`;
   await writeFile(file, `${key}\n`, { mode: 0o600 });
   return key;
+}
+
+/** Like the API key: a generated PII secret is kept so pseudonyms stay stable across restarts. */
+async function persistedPiiSecret(dataDir: string): Promise<string> {
+  const file = path.join(dataDir, 'pii-secret');
+  try {
+    const existing = (await readFile(file, 'utf8')).trim();
+    if (existing.length >= 16) return existing;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+  const secret = randomBytes(32).toString('base64url');
+  await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }

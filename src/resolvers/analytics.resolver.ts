@@ -59,10 +59,10 @@ export class AnalyticsResolver {
     @Arg('steps', () => [String]) steps: string[],
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
-    @Arg('windowHours', () => Int, { defaultValue: 24 }) windowHours: number,
+    @Arg('windowHours', () => Int, { nullable: true, defaultValue: 24 }) windowHours: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<Funnel> {
-    return services.analytics.funnel({ steps, from, to, windowHours });
+    return services.analytics.funnel({ steps, from, to, windowHours: windowHours ?? 24 });
   }
 
   @Query(() => Retention, {
@@ -73,10 +73,17 @@ export class AnalyticsResolver {
     @Arg('returnEvent', () => String) returnEvent: string,
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
-    @Arg('period', () => Granularity, { defaultValue: Granularity.DAY }) period: Granularity,
+    @Arg('period', () => Granularity, { nullable: true, defaultValue: Granularity.DAY })
+    period: Granularity | null,
     @Ctx() { services }: RequestContext,
   ): Promise<Retention> {
-    return services.analytics.retention({ startEvent, returnEvent, from, to, period });
+    return services.analytics.retention({
+      startEvent,
+      returnEvent,
+      from,
+      to,
+      period: period ?? Granularity.DAY,
+    });
   }
 
   @Query(() => TopItems, {
@@ -86,10 +93,10 @@ export class AnalyticsResolver {
     @Arg('event', () => String) event: string,
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('limit', () => Int, { nullable: true, defaultValue: 10 }) limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<TopItems> {
-    return services.analytics.topItems({ event, from, to, limit });
+    return services.analytics.topItems({ event, from, to, limit: limit ?? 10 });
   }
 
   @Query(() => WarehouseStatus, { description: 'How many events the warehouse holds and how fresh it is.' })

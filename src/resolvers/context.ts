@@ -1,4 +1,5 @@
 import type { AnalyticsService } from '../services/analytics-service';
+import type { FailedEventsService } from '../services/failed-events-service';
 import type { EdgeRequest, IngestService } from '../services/ingest-service';
 import type { ProfileService } from '../services/profile-service';
 import type { RecommendationService } from '../services/recommendation-service';
@@ -9,6 +10,7 @@ export interface Services {
   profiles: ProfileService;
   recommendations: RecommendationService;
   analytics: AnalyticsService;
+  failedEvents: FailedEventsService;
 }
 
 /** Per-request GraphQL context. */

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
+import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
 import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
 import { IngestResolver } from '../resolvers/ingest.resolver';
 
@@ -13,7 +14,7 @@ let schema: GraphQLSchema | undefined;
  */
 export function buildTributarySchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
-    resolvers: [IngestResolver, HotResolver, ItemResolver, AnalyticsResolver],
+    resolvers: [IngestResolver, HotResolver, ItemResolver, AnalyticsResolver, FailedEventsResolver],
     validate: false,
   });
   return schema;

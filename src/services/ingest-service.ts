@@ -3,7 +3,9 @@ import type { TrackEventInput } from '../schema/event.input';
 import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../events/envelope';
 import type { EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
-import type { EventStreamProducer } from '../sinks/ports';
+import { checkEventSchema } from '../events/schema-check';
+import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
+import type { DedupeStore, EventStreamProducer } from '../sinks/ports';
 
 /** What the edge knows about the HTTP request that carried a batch. */
 export interface EdgeRequest {
@@ -27,6 +29,11 @@ export const STREAM_WRITE_FAILED = 'STREAM_WRITE_FAILED';
 export interface IngestServiceOptions {
   producer: EventStreamProducer;
   newMessageId?: () => string;
+  /** The registry the stream uses too; defaults to the project's schemas/ with unknown events accepted. */
+  schemas?: SchemaRegistry;
+  /** Edge dedupe (TRIBUTARY_EDGE_DEDUPE=on); without it every valid event goes to the stream. */
+  dedupe?: DedupeStore;
+  logger?: Pick<Console, 'warn'>;
 }
 
 /**
@@ -36,59 +43,109 @@ export interface IngestServiceOptions {
 export class IngestService {
   private readonly producer: EventStreamProducer;
   private readonly newMessageId: () => string;
+  private readonly schemas: SchemaRegistry;
+  private readonly dedupe: DedupeStore | undefined;
+  private readonly logger: Pick<Console, 'warn'>;
 
   constructor(options: IngestServiceOptions) {
     this.producer = options.producer;
     this.newMessageId = options.newMessageId ?? randomUUID;
+    this.schemas = options.schemas ?? loadSchemaRegistry();
+    this.dedupe = options.dedupe;
+    this.logger = options.logger ?? console;
   }
 
-  /** Tracks events; outcomes are in input order. */
+  /**
+   * Tracks events; outcomes are in input order. A rejected event is still put on the stream (in
+   * the same call): the stream's own checks then record it in failed events with its reasons, so
+   * what clients send wrong is visible to operators, not only to the sender. Its outcome stays
+   * REJECTED whatever the stream answers.
+   */
   async track(inputs: TrackEventInput[], edge: EdgeRequest): Promise<TrackOutcome[]> {
     const outcomes: TrackOutcome[] = [];
     const pending: Array<{ index: number; body: StreamRecordBody }> = [];
+    const rejected: StreamRecordBody[] = [];
     inputs.forEach((input, index) => {
       const messageId = input.messageId ?? this.newMessageId();
-      const errors = envelopeErrors(input);
-      if (errors.length > 0) {
-        outcomes[index] = { messageId, status: 'REJECTED', errors, retryable: false };
-        return;
-      }
       const body = toRecordBody(input, messageId, edge);
+      const reject = (errors: EventError[]) => {
+        outcomes[index] = { messageId, status: 'REJECTED', errors, retryable: false };
+        rejected.push(body);
+      };
+      const errors = envelopeErrors(input);
+      if (errors.length > 0) return reject(errors);
+      const check = checkEventSchema(this.schemas, input);
+      if (!check.ok) return reject(check.errors);
       const bytes = serializedBytes(body);
-      if (bytes > MAX_EVENT_BYTES) {
-        outcomes[index] = { messageId, status: 'REJECTED', errors: [sizeError(bytes)], retryable: false };
-        return;
-      }
+      if (bytes > MAX_EVENT_BYTES) return reject([sizeError(bytes)]);
       pending.push({ index, body });
     });
 
-    if (pending.length > 0) {
-      const results = await this.producer.putRecords(
-        pending.map(({ body }) => ({
-          // The envelope rules guarantee one of the two ids is present.
-          partitionKey: profileId(body) ?? body.messageId,
-          data: Buffer.from(JSON.stringify(body), 'utf8'),
-        })),
-      );
-      pending.forEach(({ index, body }, i) => {
-        const result = results[i];
-        outcomes[index] = result?.ok
-          ? { messageId: body.messageId, status: 'ACCEPTED', errors: [], retryable: false }
-          : {
-              messageId: body.messageId,
-              status: 'REJECTED',
-              retryable: true,
-              errors: [
-                {
-                  code: STREAM_WRITE_FAILED,
-                  path: null,
-                  message: `the stream did not take the event (${result?.errorCode ?? 'unknown'}); resend it with the same messageId`,
-                },
-              ],
-            };
-      });
-    }
+    const fresh = await this.dropDuplicates(pending, outcomes);
+    const bodies = [...fresh.map(({ body }) => body), ...rejected];
+    if (bodies.length === 0) return outcomes;
+    const results = await this.producer.putRecords(
+      bodies.map((body) => ({
+        partitionKey: profileId(body) ?? body.messageId,
+        data: Buffer.from(JSON.stringify(body), 'utf8'),
+      })),
+    );
+    await this.releaseUnwritten(fresh.filter((_, i) => results[i]?.ok !== true));
+    fresh.forEach(({ index, body }, i) => {
+      const result = results[i];
+      outcomes[index] = result?.ok
+        ? { messageId: body.messageId, status: 'ACCEPTED', errors: [], retryable: false }
+        : {
+            messageId: body.messageId,
+            status: 'REJECTED',
+            retryable: true,
+            errors: [
+              {
+                code: STREAM_WRITE_FAILED,
+                path: null,
+                message: `the stream did not take the event (${result?.errorCode ?? 'unknown'}); resend it with the same messageId`,
+              },
+            ],
+          };
+    });
     return outcomes;
+  }
+
+  /**
+   * Claims each messageId (edge dedupe); a repeat within the window is answered DUPLICATE and not
+   * written. Dedupe only saves work — the warehouse keeps each messageId once regardless — so
+   * when the dedupe table cannot answer, the events go through rather than fail.
+   */
+  private async dropDuplicates(
+    pending: Array<{ index: number; body: StreamRecordBody }>,
+    outcomes: TrackOutcome[],
+  ): Promise<Array<{ index: number; body: StreamRecordBody }>> {
+    if (this.dedupe === undefined || pending.length === 0) return pending;
+    let claimed: boolean[];
+    try {
+      claimed = await this.dedupe.claim(pending.map(({ body }) => body.messageId));
+    } catch (error) {
+      this.logger.warn('edge dedupe unavailable; events go through undeduplicated', error);
+      return pending;
+    }
+    return pending.filter(({ index, body }, i) => {
+      if (claimed[i] !== false) return true;
+      outcomes[index] = { messageId: body.messageId, status: 'DUPLICATE', errors: [], retryable: false };
+      return false;
+    });
+  }
+
+  /** A claim of an event the stream did not take is given back, so its resend is not a DUPLICATE. */
+  private async releaseUnwritten(unwritten: Array<{ body: StreamRecordBody }>): Promise<void> {
+    if (this.dedupe === undefined || unwritten.length === 0) return;
+    try {
+      await this.dedupe.release(unwritten.map(({ body }) => body.messageId));
+    } catch (error) {
+      this.logger.warn(
+        'could not release edge dedupe claims; a resend within the window answers DUPLICATE',
+        error,
+      );
+    }
   }
 }
 

@@ -3,6 +3,14 @@ import type { ItemStatsState, NeighbourEntry } from '../realtime/items';
 import type { ProfileState } from '../realtime/profile';
 import type { TrendState, TrendWindow } from '../realtime/trending';
 
+/** Edge deduplication: messageIds remembered for a window (DynamoDB items with a TTL). */
+export interface DedupeStore {
+  /** Claims each messageId; true where the id was not claimed within the window (the event is new). */
+  claim(messageIds: string[]): Promise<boolean[]>;
+  /** Gives claims back (events the stream did not take), so their resend is not answered DUPLICATE. */
+  release(messageIds: string[]): Promise<void>;
+}
+
 /** One record to put on the event stream. */
 export interface StreamPutRecord {
   partitionKey: string;

@@ -1,8 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { CANONICAL_ISO, cleanRecord } from '../events/clean-record';
+import { CANONICAL_ISO, cleanRecord, type CleanRecord } from '../events/clean-record';
 import { anonymiseIp } from '../events/enrich/ip';
-import type { ClientTimes, Enricher } from '../events/enrich/enrich-event';
+import type { Enricher } from '../events/enrich/enrich-event';
 import {
   edgeFieldsFromRecord,
   envelopeErrors,
@@ -10,7 +10,7 @@ import {
   sizeError,
   trackEventFromRecord,
 } from '../events/envelope';
-import { messageIdForRecord, toStoredEvent } from '../events/normalise';
+import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/normalise';
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { EventError, FailedEvent, FailureType, StoredEvent } from '../events/types';
@@ -37,107 +37,109 @@ export function shardOf(record: KinesisStreamRecord): string {
 
 type Json = Record<string, unknown>;
 
+/** Where a record sits and how it arrived; failures are built from it without per-record closures. */
+interface RecordPlace {
+  sequenceNumber: string;
+  shardId: string;
+  raw: Buffer;
+  arrivalMs: number;
+  processorVersion: string;
+}
+
+type FailureDetails = Partial<
+  Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'payload' | 'payloadEncoding' | 'schema'>
+>;
+
+function failure(
+  place: RecordPlace,
+  failureType: FailureType,
+  errors: EventError[],
+  details: FailureDetails = {},
+): DecodedRecord {
+  return {
+    ok: false,
+    sequenceNumber: place.sequenceNumber,
+    shardId: place.shardId,
+    failed: {
+      messageId: null,
+      event: null,
+      payload: place.raw.toString('base64'),
+      payloadEncoding: 'base64',
+      schema: null,
+      receivedAt: new Date(place.arrivalMs).toISOString(),
+      processorVersion: place.processorVersion,
+      ...details,
+      failureType,
+      errors,
+    },
+  };
+}
+
+const malformed = (message: string): EventError[] => [{ code: 'MALFORMED', path: null, message }];
+
 /**
  * Decode → parse → envelope → schema → enrich, for one stream record. Never throws: every problem
  * becomes a FailedEvent with a typed reason, so a poison record cannot block its shard.
  */
 export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks): DecodedRecord {
   const { processorVersion } = checks;
-  const { sequenceNumber, approximateArrivalTimestamp } = record.kinesis;
-  const shardId = shardOf(record);
-  const arrival = new Date(Math.round(approximateArrivalTimestamp * 1000));
+  const { sequenceNumber } = record.kinesis;
   const raw = Buffer.from(record.kinesis.data, 'base64');
-  const fail = (
-    failureType: FailureType,
-    errors: EventError[],
-    extra: Partial<
-      Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'payload' | 'payloadEncoding' | 'schema'>
-    > = {},
-  ): DecodedRecord => ({
-    ok: false,
+  const place: RecordPlace = {
     sequenceNumber,
-    shardId,
-    failed: {
-      messageId: null,
-      event: null,
-      payload: raw.toString('base64'),
-      payloadEncoding: 'base64',
-      schema: null,
-      receivedAt: arrival.toISOString(),
-      processorVersion,
-      ...extra,
-      failureType,
-      errors,
-    },
-  });
+    shardId: shardOf(record),
+    raw,
+    arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
+    processorVersion,
+  };
 
-  if (!isUtf8(raw))
-    return fail('malformed', [{ code: 'MALFORMED', path: null, message: 'record data is not valid UTF-8' }]);
+  if (!isUtf8(raw)) return failure(place, 'malformed', malformed('record data is not valid UTF-8'));
   const text = raw.toString('utf8');
   const asText = { payload: text, payloadEncoding: 'utf8' as const };
-  if (raw.byteLength > MAX_EVENT_BYTES) return fail('size_exceeded', [sizeError(raw.byteLength)], asText);
+  if (raw.byteLength > MAX_EVENT_BYTES)
+    return failure(place, 'size_exceeded', [sizeError(raw.byteLength)], asText);
 
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return fail(
-      'malformed',
-      [{ code: 'MALFORMED', path: null, message: `record is not JSON: ${(error as Error).message}` }],
-      asText,
-    );
+    return failure(place, 'malformed', malformed(`record is not JSON: ${(error as Error).message}`), asText);
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    return fail(
-      'malformed',
-      [{ code: 'MALFORMED', path: null, message: 'record must be a JSON object' }],
-      asText,
-    );
-  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    return failure(place, 'malformed', malformed('record must be a JSON object'), asText);
 
   const json = body as Json;
   const edge = edgeFieldsFromRecord(json);
-  const receivedAt =
-    edge.receivedAt && !Number.isNaN(Date.parse(edge.receivedAt)) ? new Date(edge.receivedAt) : arrival;
+  const edgeReceivedMs = edge.receivedAt === undefined ? NaN : Date.parse(edge.receivedAt);
+  const receivedAt = new Date(Number.isNaN(edgeReceivedMs) ? place.arrivalMs : edgeReceivedMs);
   const origin = { receivedAt, source: edge.source ?? 'kinesis', sourceIp: edge.sourceIp, processorVersion };
-  const fallbackId = () => messageIdForRecord(shardId, sequenceNumber);
   const receivedIso =
     edge.receivedAt !== undefined && CANONICAL_ISO.test(edge.receivedAt)
       ? edge.receivedAt
       : receivedAt.toISOString();
-  const clean = cleanRecord(json, fallbackId, { ...origin, receivedAt: receivedIso });
-  let checked: { event: StoredEvent; times: ClientTimes; schemaVersion?: string };
-  if (clean !== null) {
-    checked = clean;
-  } else {
-    const { input, errors } = trackEventFromRecord(json);
-    errors.push(...envelopeErrors(input));
-    const messageId = input.messageId ?? fallbackId();
-    if (errors.length > 0) {
-      const event = typeof input.event === 'string' ? input.event : null;
-      return fail('envelope_invalid', errors, failureContext(json, text, messageId, event, receivedAt));
-    }
-    checked = {
-      event: toStoredEvent(input, messageId, origin),
-      times: { timestampMs: input.timestamp?.getTime(), sentAtMs: input.sentAt?.getTime() },
-      schemaVersion: input.schemaVersion,
-    };
-  }
+  const checked =
+    cleanRecord(json, place, { ...origin, receivedAt: receivedIso }) ?? slowPath(json, place, origin);
+  if ('failed' in checked) return checked.failed;
 
   const { event: base, times, schemaVersion } = checked;
-  const known = () => failureContext(json, text, base.messageId, base.event, receivedAt);
   const check = checkEventSchema(checks.schemas, {
     event: base.event,
     schemaVersion,
     properties: base.properties,
   });
-  if (!check.ok) return fail(check.failureType, check.errors, { ...known(), schema: check.schemaRef });
+  if (!check.ok) {
+    return failure(place, check.failureType, check.errors, {
+      ...failureContext(json, text, base.messageId, base.event, receivedAt),
+      schema: check.schemaRef,
+    });
+  }
   try {
     const event = checks.enrich(base, times, check.schema);
-    return { ok: true, event, sequenceNumber, shardId };
+    return { ok: true, event, sequenceNumber, shardId: place.shardId };
   } catch (error) {
     const path = (error as { path?: unknown }).path;
-    return fail(
+    return failure(
+      place,
       'enrichment_failed',
       [
         {
@@ -146,9 +148,40 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
           message: error instanceof Error ? error.message : String(error),
         },
       ],
-      { ...known(), schema: check.schema?.ref ?? null },
+      {
+        ...failureContext(json, text, base.messageId, base.event, receivedAt),
+        schema: check.schema?.ref ?? null,
+      },
     );
   }
+}
+
+/** The full envelope check with the edge's own class-validator rules, for records the fast path declined. */
+function slowPath(
+  json: Json,
+  place: RecordPlace,
+  origin: RecordOrigin,
+): CleanRecord | { failed: DecodedRecord } {
+  const { input, errors } = trackEventFromRecord(json);
+  errors.push(...envelopeErrors(input));
+  const messageId = input.messageId ?? messageIdForRecord(place.shardId, place.sequenceNumber);
+  if (errors.length > 0) {
+    const event = typeof input.event === 'string' ? input.event : null;
+    const text = place.raw.toString('utf8');
+    return {
+      failed: failure(
+        place,
+        'envelope_invalid',
+        errors,
+        failureContext(json, text, messageId, event, origin.receivedAt),
+      ),
+    };
+  }
+  return {
+    event: toStoredEvent(input, messageId, origin),
+    times: { timestampMs: input.timestamp?.getTime(), sentAtMs: input.sentAt?.getTime() },
+    schemaVersion: input.schemaVersion,
+  };
 }
 
 // Built only on failure: re-serialising a payload to anonymise its IPs costs too much per valid record.

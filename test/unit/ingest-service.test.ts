@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { TrackEventInput } from '../../src/schema/event.input';
+import { findSchemasDir, SchemaRegistry } from '../../src/events/schema-registry';
 import { IngestService } from '../../src/services/ingest-service';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/sinks/ports';
 
@@ -25,7 +26,7 @@ const edge = {
 const input = (fields: Partial<TrackEventInput>) => Object.assign(new TrackEventInput(), fields);
 
 describe('IngestService', () => {
-  it('puts valid events with edge fields, keyed by user, and rejects invalid ones without writing them', async () => {
+  it('puts valid events with edge fields, keyed by user, and rejects invalid ones (passed on for failed events)', async () => {
     const producer = new FakeProducer();
     let next = 0;
     const service = new IngestService({ producer, newMessageId: () => `gen-${++next}` });
@@ -33,7 +34,12 @@ describe('IngestService', () => {
       [
         input({ event: 'page_viewed', userId: 'u1', messageId: 'm1' }),
         input({ event: 'NOPE', userId: 'u1' }),
-        input({ event: 'product_viewed', anonymousId: 'a1', timestamp: new Date('2026-02-03T04:00:00Z') }),
+        input({
+          event: 'product_viewed',
+          anonymousId: 'a1',
+          timestamp: new Date('2026-02-03T04:00:00Z'),
+          properties: { product_id: 'sku-1' },
+        }),
       ],
       edge,
     );
@@ -63,6 +69,8 @@ describe('IngestService', () => {
         key: 'a1',
         body: expect.objectContaining({ messageId: 'gen-2', timestamp: '2026-02-03T04:00:00.000Z' }),
       },
+      // The rejected event goes last, so the stream records it in failed events.
+      { key: 'u1', body: expect.objectContaining({ messageId: 'gen-1', event: 'NOPE' }) },
     ]);
   });
 
@@ -96,6 +104,67 @@ describe('IngestService', () => {
       status: 'REJECTED',
       errors: [expect.objectContaining({ code: 'SIZE_EXCEEDED' })],
     });
-    expect(producer.calls).toHaveLength(0);
+    // Written once, for failed events; the stream refuses it again as size_exceeded.
+    expect(producer.calls.flat()).toHaveLength(1);
+  });
+
+  it('rejects a known event that breaks its schema with JSON-pointer paths, and an unknown pinned version', async () => {
+    const producer = new FakeProducer();
+    const service = new IngestService({ producer });
+    const outcomes = await service.track(
+      [
+        input({ event: 'product_viewed', userId: 'u1', properties: { price: 'free' } }),
+        input({
+          event: 'order_completed',
+          userId: 'u1',
+          schemaVersion: '7-0-0',
+          properties: { order_id: 'o1' },
+        }),
+        input({ event: 'my_custom_event', userId: 'u1' }),
+      ],
+      edge,
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['REJECTED', 'REJECTED', 'ACCEPTED']);
+    expect(outcomes[0]?.errors.map((e) => [e.code, e.path])).toEqual([
+      ['SCHEMA_VIOLATION', '/properties/product_id'],
+      ['SCHEMA_VIOLATION', '/properties/price'],
+    ]);
+    expect(outcomes[1]?.errors[0]).toMatchObject({ code: 'SCHEMA_UNKNOWN', path: '/schemaVersion' });
+    expect(producer.calls.flat()).toHaveLength(3);
+  });
+
+  it('rejects events without a schema when the policy is reject', async () => {
+    const schemas = SchemaRegistry.fromDirectory(findSchemasDir(), { unknownEvents: 'reject' });
+    const service = new IngestService({ producer: new FakeProducer(), schemas });
+    const [outcome] = await service.track([input({ event: 'my_custom_event', userId: 'u1' })], edge);
+    expect(outcome).toMatchObject({
+      status: 'REJECTED',
+      errors: [{ code: 'SCHEMA_UNKNOWN', path: '/event' }],
+    });
+  });
+
+  it('answers DUPLICATE for a claimed messageId and gives back claims of events the stream did not take', async () => {
+    const claimed = new Set<string>(['seen']);
+    const released: string[] = [];
+    const dedupe = {
+      async claim(ids: string[]) {
+        return ids.map((id) => (claimed.has(id) ? false : (claimed.add(id), true)));
+      },
+      async release(ids: string[]) {
+        released.push(...ids);
+        ids.forEach((id) => claimed.delete(id));
+      },
+    };
+    const producer = new FakeProducer();
+    producer.failIndices = new Set([1]);
+    const service = new IngestService({ producer, dedupe });
+    const events = ['seen', 'new-1', 'new-2'].map((messageId) =>
+      input({ event: 'page_viewed', userId: 'u', messageId }),
+    );
+    const outcomes = await service.track(events, edge);
+    expect(outcomes.map((o) => o.status)).toEqual(['DUPLICATE', 'ACCEPTED', 'REJECTED']);
+    expect(released).toEqual(['new-2']);
+    const again = await service.track([events[2]!], edge);
+    expect(again[0]?.status).toBe('ACCEPTED');
   });
 });

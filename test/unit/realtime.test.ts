@@ -63,7 +63,14 @@ describe('reduceProfile', () => {
 describe('item similarity', () => {
   it('ranks a niche partner above an item everyone views', () => {
     const pairs = [
-      { itemId: 'a', event: 'product_viewed', weightDelta: 20, receivedAt: iso(0), shardId: 's', sequence: '1' },
+      {
+        itemId: 'a',
+        event: 'product_viewed',
+        weightDelta: 20,
+        receivedAt: iso(0),
+        shardId: 's',
+        sequence: '1',
+      },
       { itemId: 'a', otherId: 'niche', co: 8, shardId: 's', sequence: '1' },
       { itemId: 'a', otherId: 'bestseller', co: 10, shardId: 's', sequence: '1' },
     ];

@@ -1,0 +1,69 @@
+/** The least an evaluation needs of an event: whose it is and which item, if any, it is about. */
+export interface Interaction {
+  profileId: string;
+  itemId: string | null;
+}
+
+export interface HoldoutSplit<E extends Interaction> {
+  /** Every event the engine may learn from, in the original order. */
+  train: E[];
+  /** Per evaluated profile, the item to predict. */
+  heldOut: Map<string, string>;
+}
+
+/**
+ * Leave-last-out: per profile, the item it came to last (the latest first interaction with an
+ * item) is held out, with everything that profile did from that moment on, so nothing the user did
+ * later leaks into training. Only profiles with an earlier item are evaluated (the others have
+ * nothing to recommend from); their events all stay in training. Events must be in time order.
+ */
+export function holdOutLastItem<E extends Interaction>(events: readonly E[]): HoldoutSplit<E> {
+  const firstTouch = new Map<string, Map<string, number>>();
+  events.forEach((e, index) => {
+    if (e.itemId === null) return;
+    const items = firstTouch.get(e.profileId) ?? new Map<string, number>();
+    if (!items.has(e.itemId)) items.set(e.itemId, index);
+    firstTouch.set(e.profileId, items);
+  });
+  const cutAt = new Map<string, number>();
+  const heldOut = new Map<string, string>();
+  for (const [profileId, items] of firstTouch) {
+    if (items.size < 2) continue;
+    const [itemId, index] = [...items].reduce((latest, entry) => (entry[1] > latest[1] ? entry : latest));
+    cutAt.set(profileId, index);
+    heldOut.set(profileId, itemId);
+  }
+  const train = events.filter((e, index) => index < (cutAt.get(e.profileId) ?? Infinity));
+  return { train, heldOut };
+}
+
+/** Share of profiles whose held-out item is among the first k recommended to them. */
+export function hitRate(
+  recommended: ReadonlyMap<string, readonly string[]>,
+  heldOut: ReadonlyMap<string, string>,
+  k: number,
+): number {
+  if (heldOut.size === 0) return 0;
+  let hits = 0;
+  for (const [profileId, itemId] of heldOut) {
+    if ((recommended.get(profileId) ?? []).slice(0, k).includes(itemId)) hits += 1;
+  }
+  return hits / heldOut.size;
+}
+
+/** Items by how many events name them, most first (ties by id, so the order is stable). */
+export function popularity(events: readonly Interaction[]): string[] {
+  const counts = new Map<string, number>();
+  for (const e of events) if (e.itemId !== null) counts.set(e.itemId, (counts.get(e.itemId) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
+}
+
+/** The most-popular baseline for one user: the top k, without what the engine would exclude too. */
+export function mostPopular(ranked: readonly string[], exclude: ReadonlySet<string>, k: number): string[] {
+  const result: string[] = [];
+  for (const id of ranked) {
+    if (result.length === k) break;
+    if (!exclude.has(id)) result.push(id);
+  }
+  return result;
+}

@@ -1,0 +1,185 @@
+import {
+  readSchemaDirectory,
+  findSchemasDir,
+  propertyErrors,
+  SchemaRegistry,
+} from '../../src/events/schema-registry';
+import { checkSchemaHistory, requiredStep, type SchemaVersionDocument } from '../../src/events/schema-compat';
+import { parseSchemaVer, stepBetween } from '../../src/events/schemaver';
+
+const object = (properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+  type: 'object',
+  properties,
+  ...extra,
+});
+
+describe('the shipped schemas/', () => {
+  const documents = readSchemaDirectory(findSchemasDir());
+  const byEvent = new Map<string, typeof documents>();
+  for (const doc of documents) byEvent.set(doc.event, [...(byEvent.get(doc.event) ?? []), doc]);
+
+  it('hold the e-commerce starter set and compile', () => {
+    const registry = new SchemaRegistry(documents, { unknownEvents: 'reject' });
+    expect(registry.events()).toEqual(
+      expect.arrayContaining([
+        'page_viewed',
+        'product_viewed',
+        'product_added_to_cart',
+        'product_removed_from_cart',
+        'checkout_started',
+        'order_completed',
+        'search_performed',
+        'identify',
+      ]),
+    );
+  });
+
+  it.each([...byEvent.keys()])('%s: every version bump keeps the rules of its SchemaVer step', (event) => {
+    const versions = (byEvent.get(event) ?? []).map((d) => ({
+      version: d.version,
+      schema: d.schema as SchemaVersionDocument['schema'],
+    }));
+    expect(checkSchemaHistory(event, versions)).toEqual([]);
+  });
+});
+
+describe('SchemaVer', () => {
+  it('parses versions and names the step between two', () => {
+    expect(parseSchemaVer('2-10-0')).toEqual({ model: 2, revision: 10, addition: 0 });
+    expect(() => parseSchemaVer('1.0.0')).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_VERSION_INVALID' }),
+    );
+    expect(stepBetween(parseSchemaVer('1-0-0'), parseSchemaVer('1-0-1'))).toBe('addition');
+    expect(stepBetween(parseSchemaVer('1-0-3'), parseSchemaVer('1-1-0'))).toBe('revision');
+    expect(stepBetween(parseSchemaVer('1-4-2'), parseSchemaVer('2-0-0'))).toBe('model');
+    expect(stepBetween(parseSchemaVer('1-0-0'), parseSchemaVer('1-0-2'))).toEqual({
+      invalid: expect.any(String),
+    });
+    expect(stepBetween(parseSchemaVer('1-0-1'), parseSchemaVer('1-1-1'))).toEqual({
+      invalid: expect.any(String),
+    });
+  });
+});
+
+describe('requiredStep', () => {
+  const closed = (properties: Record<string, unknown>, extra = {}) =>
+    object(properties, { additionalProperties: false, ...extra });
+
+  it('calls an optional field added to a closed object, or a widened bound, an ADDITION', () => {
+    expect(
+      requiredStep(
+        closed({ a: { type: 'string' } }),
+        closed({ a: { type: 'string' }, b: { type: 'integer' } }),
+      ).step,
+    ).toBe('addition');
+    expect(
+      requiredStep(
+        object({ n: { type: 'integer', maximum: 5 } }),
+        object({ n: { type: 'number', maximum: 9 } }),
+      ).step,
+    ).toBe('addition');
+    expect(requiredStep(object({ e: { enum: ['a'] } }), object({ e: { enum: ['a', 'b'] } })).step).toBe(
+      'addition',
+    );
+  });
+
+  it('calls narrowing, or a typed field added to an open object, a REVISION', () => {
+    expect(
+      requiredStep(
+        object({ a: { type: 'string' } }),
+        object({ a: { type: 'string' }, b: { type: 'integer' } }),
+      ).step,
+    ).toBe('revision');
+    expect(
+      requiredStep(object({ n: { type: 'number' } }), object({ n: { type: 'number', minimum: 0 } })).step,
+    ).toBe('revision');
+    expect(
+      requiredStep(object({ s: { type: ['string', 'integer'] } }), object({ s: { type: 'string' } })).step,
+    ).toBe('revision');
+    expect(requiredStep(object({ a: {} }), closed({ a: {} })).step).toBe('revision');
+    expect(
+      requiredStep(object({ a: { type: 'string' } }), object({ a: { type: 'string', 'x-pii': true } })).step,
+    ).toBe('revision');
+  });
+
+  it('calls a new required field or a moved item property a MODEL change, with the path', () => {
+    const { step, findings } = requiredStep(object({ a: {} }), object({ a: {} }, { required: ['a'] }));
+    expect(step).toBe('model');
+    expect(findings).toEqual([
+      expect.objectContaining({ path: '/properties/a', message: 'a became required' }),
+    ]);
+    expect(
+      requiredStep(
+        object({ a: {}, b: {} }, { 'x-item-property': 'a' }),
+        object({ a: {}, b: {} }, { 'x-item-property': 'b' }),
+      ).step,
+    ).toBe('model');
+  });
+
+  it('fails a history whose bump is smaller than its change needs', () => {
+    const history = [
+      { version: '1-0-0', schema: object({ a: { type: 'string' } }) },
+      { version: '1-0-1', schema: object({ a: { type: 'string' } }, { required: ['a'] }) },
+    ];
+    expect(checkSchemaHistory('x', history)).toEqual([
+      expect.stringContaining('ADDITION bump but the change needs a MODEL'),
+    ]);
+    expect(checkSchemaHistory('x', [{ version: '1-0-1', schema: object({}) }])).toEqual([
+      expect.stringContaining('must be 1-0-0'),
+    ]);
+  });
+});
+
+describe('SchemaRegistry', () => {
+  const v1 = object(
+    { sku: { type: 'string' }, email: { type: 'string', 'x-pii': true } },
+    { 'x-item-property': 'sku' },
+  );
+  const v2 = object(
+    { sku: { type: 'string' }, qty: { type: 'integer', minimum: 1 } },
+    { 'x-item-property': 'sku' },
+  );
+  const registry = new SchemaRegistry(
+    [
+      { event: 'thing', version: '1-0-0', schema: v1 },
+      { event: 'thing', version: '1-1-0', schema: v2 },
+    ],
+    { unknownEvents: 'reject' },
+  );
+
+  it('resolves the latest version unless one is pinned, and reports unknown ones', () => {
+    const latest = registry.resolve('thing');
+    expect(latest.kind === 'schema' && latest.schema.ref).toBe('thing/1-1-0');
+    const pinned = registry.resolve('thing', '1-0-0');
+    expect(pinned.kind === 'schema' && pinned.schema.piiPaths).toEqual([['email']]);
+    expect(registry.resolve('thing', '3-0-0')).toMatchObject({
+      kind: 'unknown',
+      error: { path: '/schemaVersion' },
+    });
+    expect(registry.resolve('other')).toMatchObject({
+      kind: 'unknown',
+      error: { code: 'SCHEMA_UNKNOWN', path: '/event' },
+    });
+    const lenient = new SchemaRegistry([], { unknownEvents: 'accept' });
+    expect(lenient.resolve('other')).toEqual({ kind: 'unchecked' });
+  });
+
+  it('reports every violation with a JSON pointer and the schema', () => {
+    const resolved = registry.resolve('thing');
+    if (resolved.kind !== 'schema') throw new Error('expected a schema');
+    expect(propertyErrors(resolved.schema, { sku: 5, qty: 0 })).toEqual([
+      { code: 'SCHEMA_VIOLATION', path: '/properties/sku', message: 'must be string (schema thing/1-1-0)' },
+      { code: 'SCHEMA_VIOLATION', path: '/properties/qty', message: 'must be >= 1 (schema thing/1-1-0)' },
+    ]);
+  });
+
+  it('refuses broken schema files at start-up', () => {
+    const load = (schema: unknown) => () =>
+      new SchemaRegistry([{ event: 'bad', version: '1-0-0', schema }], { unknownEvents: 'accept' });
+    expect(load({ type: 'array' })).toThrow(expect.objectContaining({ code: 'SCHEMA_FILE_INVALID' }));
+    expect(load(object({}, { 'x-item-property': 'missing' }))).toThrow(/x-item-property/);
+    expect(load(object({ a: { type: 'strnig' } }))).toThrow(
+      expect.objectContaining({ name: 'SchemaRegistryError' }),
+    );
+  });
+});
