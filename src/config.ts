@@ -50,6 +50,8 @@ export interface Config {
     unknownEvents: 'accept' | 'reject';
     /** HMAC key for `x-pii` fields; undefined locally means "generate one and keep it in the data folder". */
     piiSecret?: string;
+    /** In AWS: a Secrets Manager secret holding the HMAC key, read once at cold start. */
+    piiSecretArn?: string;
     /** Event times further before receipt than this are flagged too_old. */
     horizonDays: number;
     /** Edge dedupe: a repeated messageId within the window answers DUPLICATE. */
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       schemasDir: optional(env, 'TRIBUTARY_SCHEMAS_DIR'),
       unknownEvents: oneOf(env, 'TRIBUTARY_UNKNOWN_EVENTS', ['accept', 'reject'] as const, 'accept'),
       piiSecret: optional(env, 'TRIBUTARY_PII_SECRET'),
+      piiSecretArn: optional(env, 'TRIBUTARY_PII_SECRET_ARN'),
       horizonDays: int(env, 'TRIBUTARY_EVENT_HORIZON_DAYS', 30, 1, 3650),
       edgeDedupe: oneOf(env, 'TRIBUTARY_EDGE_DEDUPE', ['on', 'off'] as const, 'off') === 'on',
       edgeDedupeTtlSeconds: int(env, 'TRIBUTARY_EDGE_DEDUPE_TTL_SECONDS', 3 * 86400, 60, 30 * 86400),

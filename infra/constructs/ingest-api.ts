@@ -12,7 +12,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT, TributaryFunction } from './lambda-function';
+import { PROJECT_ROOT, TributaryFunction, directoryFiles } from './lambda-function';
 import { playgroundBundledFiles } from './playground-assets';
 import type { WarehouseAccess } from './warehouse';
 
@@ -80,7 +80,8 @@ export class IngestApi extends Construct {
         TRIBUTARY_API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
         ...props.warehouse?.environment,
       },
-      bundledFiles: playgroundBundledFiles(PROJECT_ROOT),
+      // The playground's assets, and the event schemas the edge validates against.
+      bundledFiles: [...playgroundBundledFiles(PROJECT_ROOT), ...directoryFiles('schemas')],
     });
     const fn = this.handler.function;
     props.stream.grantWrite(fn);

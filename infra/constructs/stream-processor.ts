@@ -5,6 +5,7 @@ import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { KinesisEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config';
@@ -32,9 +33,24 @@ export const STREAM_MEMORY_MB = 1024;
 export class StreamProcessor extends Construct {
   readonly handler: TributaryFunction;
   readonly deadLetterQueue: sqs.Queue;
+  /** The HMAC key for `x-pii` fields: pseudonyms must stay stable across Lambda environments. */
+  readonly piiSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: StreamProcessorProps) {
     super(scope, id);
+
+    this.piiSecret = new secretsmanager.Secret(this, 'PiiKey', {
+      description:
+        'Tributary HMAC-SHA-256 key that pseudonymises x-pii event fields; read by the stream Lambda',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      // Losing the key would change every pseudonym: keep it even when the stack goes.
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.piiSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating the PII key would give the same person a new pseudonym and split their history; it is rotated only deliberately, by hand.',
+    });
 
     this.handler = new TributaryFunction(this, 'Handler', {
       entry: 'src/handlers/stream.ts',
@@ -50,11 +66,13 @@ export class StreamProcessor extends Construct {
         TRIBUTARY_TABLE_NAME: props.table.tableName,
         TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
         TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
+        TRIBUTARY_PII_SECRET_ARN: this.piiSecret.secretArn,
       },
       // The event JSON Schemas, read at cold start from `schemas/` beside the bundle.
       bundledFiles: directoryFiles('schemas'),
     });
     const fn = this.handler.function;
+    this.piiSecret.grantRead(fn);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

@@ -20,7 +20,7 @@ import { KinesisProducer } from '../sinks/kinesis-producer';
 import { createRedshiftDataApi } from '../sinks/redshift-data-api';
 import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
 import { playgroundAsset, playgroundHtml } from '../local/playground';
-import { apiKeyLoader } from './api-key';
+import { secretLoader } from './secrets';
 
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
@@ -54,7 +54,12 @@ const services: Services = {
   analytics: new AnalyticsService(warehouse),
   failedEvents: new FailedEventsService(warehouse, producer),
 };
-const apiKey = apiKeyLoader(config);
+const apiKey = secretLoader({
+  names: { value: 'TRIBUTARY_API_KEY', arn: 'TRIBUTARY_API_KEY_SECRET_ARN' },
+  value: config.apiKey,
+  secretArn: config.apiKeySecretArn,
+  region: config.aws.region,
+});
 const server = createApiServer({ maxQueryDepth: config.maxQueryDepth, logger });
 
 const graphql = startServerAndCreateLambdaHandler(

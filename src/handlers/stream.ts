@@ -1,46 +1,58 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamHandler } from 'aws-lambda';
-import { ConfigError, loadConfig } from '../config';
+import { loadConfig } from '../config';
 import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import { createDynamoDbDocumentClient, createFirehoseClient } from '../sinks/aws-clients';
 import { DynamoDbHotStore } from '../sinks/dynamodb-hot-store';
 import { FirehoseDelivery } from '../sinks/firehose-delivery';
-import { createStreamProcessor } from '../stream/process-batch';
+import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
+import { secretLoader } from './secrets';
 
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-stream' });
 const firehose = createFirehoseClient(config);
-/** Pseudonyms must be stable across Lambda environments, so a deployment has to configure the key. */
-function piiSecret(secret: string | undefined): string {
-  if (secret === undefined)
-    throw new ConfigError('TRIBUTARY_PII_SECRET must be set for the stream processor');
-  return secret;
+// Pseudonyms must be stable across Lambda environments, so the key is configured, never generated.
+const piiSecret = secretLoader({
+  names: { value: 'TRIBUTARY_PII_SECRET', arn: 'TRIBUTARY_PII_SECRET_ARN' },
+  value: config.events.piiSecret,
+  secretArn: config.events.piiSecretArn,
+  region: config.aws.region,
+});
+
+async function buildProcessor(): Promise<StreamProcessor> {
+  return createStreamProcessor(
+    {
+      events: new FirehoseDelivery<StoredEvent>({
+        client: firehose,
+        deliveryStreamName: config.eventsDeliveryStream,
+      }),
+      failed: new FirehoseDelivery<FailedEvent>({
+        client: firehose,
+        deliveryStreamName: config.failedDeliveryStream,
+      }),
+      hotStore: new DynamoDbHotStore({
+        client: createDynamoDbDocumentClient(config),
+        tableName: config.tableName,
+      }),
+      processorVersion: PROCESSOR_VERSION,
+      schemas: schemaRegistryFromConfig(config),
+      enrich: enricherFromConfig(config, await piiSecret()),
+      logger,
+    },
+    (summary) => logger.info('batch processed', { ...summary }),
+  );
 }
 
-const processor = createStreamProcessor(
-  {
-    events: new FirehoseDelivery<StoredEvent>({
-      client: firehose,
-      deliveryStreamName: config.eventsDeliveryStream,
-    }),
-    failed: new FirehoseDelivery<FailedEvent>({
-      client: firehose,
-      deliveryStreamName: config.failedDeliveryStream,
-    }),
-    hotStore: new DynamoDbHotStore({
-      client: createDynamoDbDocumentClient(config),
-      tableName: config.tableName,
-    }),
-    processorVersion: PROCESSOR_VERSION,
-    schemas: schemaRegistryFromConfig(config),
-    enrich: enricherFromConfig(config, piiSecret(config.events.piiSecret)),
-    logger,
-  },
-  (summary) => logger.info('batch processed', { ...summary }),
-);
+let processor: Promise<StreamProcessor> | undefined;
 
 /** Kinesis event source mapping → stream processor; answers with partial batch failures. */
-export const handler: KinesisStreamHandler = async (event) => processor(event);
+export const handler: KinesisStreamHandler = async (event) => {
+  processor ??= buildProcessor().catch((error: unknown) => {
+    processor = undefined;
+    throw error;
+  });
+  return (await processor)(event);
+};

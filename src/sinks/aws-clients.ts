@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { FirehoseClient } from '@aws-sdk/client-firehose';
 import { KinesisClient } from '@aws-sdk/client-kinesis';
+import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../config';
@@ -28,4 +29,9 @@ export function createDynamoDbDocumentClient(config: Pick<Config, 'aws'>): Dynam
 /** Builds the Firehose client. */
 export function createFirehoseClient(config: Pick<Config, 'aws'>): FirehoseClient {
   return new FirehoseClient(common(config.aws.region, config.aws.firehoseEndpoint));
+}
+
+/** Builds the S3 client the warehouse load step lists the lake with (AWS only: the embedded lake is a folder). */
+export function createS3Client(config: Pick<Config, 'aws'>): S3Client {
+  return new S3Client({ region: config.aws.region });
 }

@@ -105,6 +105,21 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
       SORTKEY (started_at)`,
     ],
   },
+  {
+    version: 4,
+    name: 'lake_files',
+    // The load step COPYs lake files itself (Firehose delivers to S3 only); each key is recorded in
+    // the transaction that COPYs it, so a file is staged once. S3 keys are at most 1,024 bytes.
+    statements: [
+      `CREATE TABLE lake_files (
+        s3_key VARCHAR(1024) NOT NULL,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (s3_key)
+      )
+      DISTSTYLE ALL
+      SORTKEY (s3_key)`,
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -187,8 +202,9 @@ const selects = (fields: ReadonlyArray<readonly [string, string]>) =>
 /**
  * The scheduled merge, as one transaction: staged rows become `events` rows (one per messageId,
  * the earliest receivedAt winning, none that `events` already holds) and `failed_events` rows,
- * the load is logged, and the staging tables are emptied. A COPY that commits meanwhile makes the
- * transaction fail with a serialization error; the next run merges everything, nothing twice.
+ * the load is logged, and the staging tables are emptied. A COPY that commits meanwhile (another
+ * loader, a manual COPY) makes it fail with a serialization error; the next run merges
+ * everything, nothing twice.
  */
 export function mergeBatch(loadId: string): string[] {
   if (!/^[0-9a-f-]{36}$/.test(loadId)) throw new Error(`load ids are UUIDs, got "${loadId}"`);
@@ -237,3 +253,66 @@ export const SELECT_LOAD = `
 export const SELECT_STATUS = `
   SELECT (SELECT COUNT(*) FROM events) AS row_count,
          (SELECT ${REDSHIFT_DIALECT.epochMs('MAX(started_at)')} FROM load_log) AS as_of_ms`;
+
+/** The staging table each lake root is COPYed into. */
+export type StagingTable = 'staging_events' | 'staging_failed';
+
+/** The role Redshift assumes to read S3: an ARN, or the namespace's default IAM role. */
+export type CopyRole = { arn: string } | 'default';
+
+/** Control characters have no business in a lake key, and would hide what a statement says. */
+export function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * A Redshift string literal. Redshift treats a backslash in a literal as an escape, so both it and
+ * the quote are doubled, as QUOTE_LITERAL does; control characters are refused.
+ */
+export function sqlLiteral(value: string): string {
+  if (hasControlCharacter(value)) {
+    throw new Error(`refusing a string with control characters in SQL: ${JSON.stringify(value)}`);
+  }
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * COPY of one gzip NDJSON lake file, each record whole into the staging table's single SUPER column
+ * ('noshred' wants a one-column table, so no column list). COPY's FROM takes no bind parameters,
+ * hence the literal. FROM is a key prefix to COPY: Firehose's file names end in a UUID and `.gz`,
+ * so no other object starts with one of them.
+ */
+export function copyStatement(table: StagingTable, bucket: string, key: string, role: CopyRole): string {
+  const iamRole = role === 'default' ? 'default' : sqlLiteral(role.arn);
+  return `COPY ${table} FROM ${sqlLiteral(`s3://${bucket}/${key}`)} IAM_ROLE ${iamRole} FORMAT JSON 'noshred' GZIP`;
+}
+
+/** Records lake files as loaded; runs in the transaction of their COPYs. */
+export function recordLakeFilesStatement(keys: readonly string[]): string {
+  if (keys.length === 0) throw new Error('no lake files to record');
+  return `INSERT INTO lake_files (s3_key, loaded_at) VALUES ${keys.map((key) => `(${sqlLiteral(key)}, SYSDATE)`).join(', ')}`;
+}
+
+/** How many files were ever loaded, and when the last one was. */
+export const SELECT_LAKE_FILES_STATE = `
+  SELECT COUNT(*) AS file_count,
+         ${REDSHIFT_DIALECT.epochMs('MAX(loaded_at)')} AS last_loaded_ms
+  FROM lake_files`;
+
+/**
+ * The loaded keys under the given prefixes (all of them without any), with the bound parameters.
+ * The prefixes are LIKE patterns, so their own wildcards and escapes are escaped.
+ */
+export function selectLoadedKeys(prefixes: readonly string[]): { sql: string; params: Record<string, string> } {
+  if (prefixes.length === 0) return { sql: 'SELECT s3_key FROM lake_files', params: {} };
+  const params: Record<string, string> = {};
+  const conditions = prefixes.map((prefix, i) => {
+    params[`p${i}`] = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return `s3_key LIKE :p${i}`;
+  });
+  return { sql: `SELECT s3_key FROM lake_files WHERE ${conditions.join(' OR ')}`, params };
+}

@@ -378,6 +378,20 @@ describe('ingest api', () => {
   });
 });
 
+describe('pii key', () => {
+  it('is a retained generated secret that only the stream Lambda reads, by ARN', () => {
+    const piiSecret = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) =>
+      id.startsWith('StreamProcessorPiiKey'),
+    );
+    expect(piiSecret).toBeDefined();
+    expect(piiSecret?.[1].DeletionPolicy).toBe('Retain');
+    const variables = (service: string) =>
+      (functionByService(service).props.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(variables('tributary-stream').TRIBUTARY_PII_SECRET_ARN).toEqual({ Ref: piiSecret?.[0] });
+    expect(variables('tributary-graphql').TRIBUTARY_PII_SECRET_ARN).toBeUndefined();
+  });
+});
+
 describe('playground on Lambda', () => {
   it('copies the four assets into the graphql bundle, byte for byte what the local server serves', async () => {
     const outdir = app.synth().directory;
@@ -393,21 +407,24 @@ describe('playground on Lambda', () => {
   });
 });
 
-describe('stream processor bundle', () => {
-  it('ships every event schema beside the handler, where findSchemasDir looks', () => {
-    const outdir = app.synth().directory;
-    const assetPath = String(functionByService('tributary-stream').metadata['aws:asset:path']);
-    const schemaFiles = fs
-      .readdirSync(path.join(PROJECT_ROOT, 'schemas'), { recursive: true, withFileTypes: true })
-      .filter((entry) => entry.isFile())
-      .map((entry) => path.relative(PROJECT_ROOT, path.join(entry.parentPath, entry.name)));
-    expect(schemaFiles.length).toBeGreaterThan(0);
-    for (const file of schemaFiles) {
-      expect(fs.readFileSync(path.join(outdir, assetPath, file))).toEqual(
-        fs.readFileSync(path.join(PROJECT_ROOT, file)),
-      );
-    }
-  });
+describe('schemas in the bundles', () => {
+  it.each(['tributary-stream', 'tributary-graphql'])(
+    '%s ships every event schema beside the handler',
+    (service) => {
+      const outdir = app.synth().directory;
+      const assetPath = String(functionByService(service).metadata['aws:asset:path']);
+      const schemaFiles = fs
+        .readdirSync(path.join(PROJECT_ROOT, 'schemas'), { recursive: true, withFileTypes: true })
+        .filter((entry) => entry.isFile())
+        .map((entry) => path.relative(PROJECT_ROOT, path.join(entry.parentPath, entry.name)));
+      expect(schemaFiles.length).toBeGreaterThan(0);
+      for (const file of schemaFiles) {
+        expect(fs.readFileSync(path.join(outdir, assetPath, file))).toEqual(
+          fs.readFileSync(path.join(PROJECT_ROOT, file)),
+        );
+      }
+    },
+  );
 });
 
 describe('warehouse', () => {
