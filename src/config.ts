@@ -42,7 +42,19 @@ export interface Config {
   /** Hot-tier reads served from memory for up to `ttlMs` (0: off), at most `maxEntries` per kind. */
   hotCache: { ttlMs: number; maxEntries: number };
   logLevel: string;
-  redshift?: { workgroupName: string; database: string; secretArn?: string };
+  redshift?: {
+    workgroupName: string;
+    database: string;
+    secretArn?: string;
+    /** The S3 lake the load step COPYs from; undefined where only queries run. */
+    lakeBucket?: string;
+    /** The role COPY assumes to read the lake; undefined: the namespace's default IAM role. */
+    copyRoleArn?: string;
+    /** The load step looks for new lake files this long before the newest it loaded. */
+    lakeLookbackHours: number;
+    /** Lake files COPYed per load run at most; a backlog drains over several runs. */
+    copyMaxFiles: number;
+  };
   /** Event schemas and what happens to events without one. */
   events: {
     /** Undefined: the schemas/ folder nearest the code. */
@@ -80,6 +92,17 @@ function str(env: Env, name: string, fallback: string): string {
 function optional(env: Env, name: string): string | undefined {
   const raw = env[name];
   return raw === undefined || raw === '' ? undefined : raw;
+}
+
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+
+function matching(env: Env, name: string, pattern: RegExp): string | undefined {
+  const value = optional(env, name);
+  if (value !== undefined && !pattern.test(value)) {
+    throw new ConfigError(`${name} must match ${pattern}, got "${value}"`);
+  }
+  return value;
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
@@ -149,6 +172,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           workgroupName,
           database: str(env, 'TRIBUTARY_REDSHIFT_DATABASE', 'tributary'),
           secretArn: optional(env, 'TRIBUTARY_REDSHIFT_SECRET_ARN'),
+          lakeBucket: matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME),
+          copyRoleArn: matching(env, 'TRIBUTARY_REDSHIFT_COPY_ROLE_ARN', IAM_ROLE_ARN),
+          lakeLookbackHours: int(env, 'TRIBUTARY_REDSHIFT_LAKE_LOOKBACK_HOURS', 48, 1, 24 * 366),
+          copyMaxFiles: int(env, 'TRIBUTARY_REDSHIFT_COPY_MAX_FILES', 400, 1, 100000),
         }
       : undefined,
   };

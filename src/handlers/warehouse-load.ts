@@ -1,11 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigError, loadConfig } from '../config';
-import type { LoadReport } from '../sinks/ports';
+import { createS3Client } from '../sinks/aws-clients';
 import { createRedshiftDataApi } from '../sinks/redshift-data-api';
+import { RedshiftLakeCopy } from '../sinks/redshift-lake-copy';
 import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
+import type { RedshiftLoadReport } from '../sinks/redshift-warehouse';
+import { S3LakeLister } from '../sinks/s3-lake-lister';
 
 /** A merge may take minutes on a large backlog; the function's timeout must exceed this. */
 export const MERGE_TIMEOUT_MS = 5 * 60_000;
+
+/** What an on-demand invocation may ask for; the schedule's own event carries none of it. */
+export interface WarehouseLoadEvent {
+  /** List the whole lake instead of the recent partitions, to pick up files older than the lookback. */
+  fullListing?: boolean;
+}
 
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
@@ -13,17 +22,32 @@ const logger = new Logger({ serviceName: 'tributary-warehouse-load' });
 if (!config.redshift) {
   throw new ConfigError('TRIBUTARY_REDSHIFT_WORKGROUP must be set for the warehouse load function');
 }
+if (config.redshift.lakeBucket === undefined) {
+  throw new ConfigError('TRIBUTARY_LAKE_BUCKET must be set for the warehouse load function');
+}
+const api = createRedshiftDataApi(
+  { aws: config.aws, redshift: config.redshift },
+  { timeoutMs: MERGE_TIMEOUT_MS },
+);
 const warehouse = new RedshiftWarehouse({
-  api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }, { timeoutMs: MERGE_TIMEOUT_MS }),
+  api,
+  lakeCopy: new RedshiftLakeCopy({
+    api,
+    lister: new S3LakeLister({ client: createS3Client(config), bucket: config.redshift.lakeBucket }),
+    role: config.redshift.copyRoleArn === undefined ? 'default' : { arn: config.redshift.copyRoleArn },
+    lookbackHours: config.redshift.lakeLookbackHours,
+    maxFilesPerRun: config.redshift.copyMaxFiles,
+  }),
 });
 // Once per environment; a failed attempt is forgotten so the next invocation tries again.
 let migrated: Promise<void> | undefined;
 
 /**
- * The scheduled load step (EventBridge Scheduler): brings the schema up to date, then merges what
- * Firehose staged into events and failed_events. A failure leaves the staged rows for the next run.
+ * The scheduled load step (EventBridge): brings the schema up to date, COPYs the lake files not
+ * loaded yet into staging, then merges staging into events and failed_events. A failure leaves
+ * unrecorded files and staged rows for the next run.
  */
-export const handler = async (): Promise<LoadReport> => {
+export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadReport> => {
   migrated ??= warehouse.migrate().then(
     (versions) => {
       if (versions.length > 0) logger.info('applied warehouse migrations', { versions });
@@ -34,7 +58,10 @@ export const handler = async (): Promise<LoadReport> => {
     },
   );
   await migrated;
-  const report = await warehouse.loadNew();
-  logger.info('merged staged rows', { rows: report.rows });
+  const report = await warehouse.loadNew({ fullListing: event?.fullListing === true });
+  if (report.skippedKeys.length > 0) {
+    logger.warn('lake keys that are not Firehose data files were not loaded', { keys: report.skippedKeys });
+  }
+  logger.info('loaded lake files', { files: report.files, pendingFiles: report.pendingFiles, rows: report.rows });
   return report;
 };

@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import {
   CreateStreamCommand,
   DescribeStreamSummaryCommand,
@@ -10,8 +9,6 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
 } from '@aws-sdk/client-kinesis';
-import dynalite from 'dynalite';
-import kinesalite from 'kinesalite';
 
 export interface EmulatorOptions {
   /** Both emulators persist under this folder (`kinesis/`, `dynamodb/`), so data survives a restart. */
@@ -31,30 +28,57 @@ export interface Emulators {
   close(): Promise<void>;
 }
 
-function listen(server: Server, port: number, host: string): Promise<number> {
+type WorkerMessage =
+  | { type: 'listening'; port: number }
+  | { type: 'error'; message: string; code?: string }
+  | { type: 'closed' };
+
+interface RunningEmulator {
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Starts one emulator in a worker thread and resolves with the port it listens on. */
+function startInWorker(
+  kind: 'kinesis' | 'dynamodb',
+  options: Record<string, unknown>,
+  port: number,
+  host: string,
+): Promise<RunningEmulator> {
+  const worker = new Worker(path.join(__dirname, 'emulator-worker.js'), {
+    workerData: { kind, options, port, host },
+  });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
+    const fail = (error: Error) => {
+      void worker.terminate();
+      reject(error);
+    };
+    worker.once('error', fail);
+    worker.on('message', (message: WorkerMessage) => {
+      if (message.type === 'error') {
+        fail(Object.assign(new Error(`${kind} emulator: ${message.message}`), { code: message.code }));
+      } else if (message.type === 'listening') {
+        worker.off('error', fail);
+        let closing: Promise<void> | undefined;
+        resolve({
+          port: message.port,
+          close: () =>
+            (closing ??= new Promise<void>((done) => {
+              worker.on('message', (m: WorkerMessage) => {
+                if (m.type === 'closed') void worker.terminate().then(() => done());
+              });
+              worker.postMessage('close');
+            })),
+        });
+      }
     });
   });
 }
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    // SDK clients keep connections alive, which would hold server.close open forever.
-    const reaper = setInterval(() => server.closeAllConnections(), 10);
-    server.close((err) => {
-      clearInterval(reaper);
-      if (err) reject(err);
-      else resolve();
-    });
-    server.closeAllConnections();
-  });
-}
-
-/** Starts kinesalite and dynalite in-process; resource creation is instant so tests and start-up never wait. */
+/**
+ * Starts kinesalite and dynalite, each on its own worker thread so the API's event loop does not
+ * do their work; resource creation is instant so tests and start-up never wait.
+ */
 export async function startEmulators(options: EmulatorOptions): Promise<Emulators> {
   const host = options.host ?? '127.0.0.1';
   const kinesisDir = path.join(options.dataDir, 'kinesis');
@@ -62,38 +86,36 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
   await mkdir(kinesisDir, { recursive: true });
   await mkdir(dynamodbDir, { recursive: true });
 
-  // kinesalite's default 10-shard account limit would make tests that create many streams fail.
-  const kinesis = kinesalite({
-    path: kinesisDir,
-    createStreamMs: 0,
-    deleteStreamMs: 0,
-    updateStreamMs: 0,
-    shardLimit: 10_000,
-  });
-  const dynamodb = dynalite({ path: dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  let kinesisPort: number;
-  try {
-    kinesisPort = await listen(kinesis, options.kinesisPort, host);
-  } catch (err) {
-    await Promise.allSettled([close(kinesis), close(dynamodb)]);
-    throw err;
-  }
-  let dynamodbPort: number;
-  try {
-    dynamodbPort = await listen(dynamodb, options.dynamodbPort, host);
-  } catch (err) {
-    await Promise.allSettled([close(kinesis), close(dynamodb)]);
-    throw err;
+  const [kinesis, dynamodb] = await Promise.allSettled([
+    // kinesalite's default 10-shard account limit would make tests that create many streams fail.
+    startInWorker(
+      'kinesis',
+      { path: kinesisDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10_000 },
+      options.kinesisPort,
+      host,
+    ),
+    startInWorker(
+      'dynamodb',
+      { path: dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 },
+      options.dynamodbPort,
+      host,
+    ),
+  ]);
+  if (kinesis.status === 'rejected' || dynamodb.status === 'rejected') {
+    await Promise.allSettled(
+      [kinesis, dynamodb].map((r) => (r.status === 'fulfilled' ? r.value.close() : undefined)),
+    );
+    throw kinesis.status === 'rejected' ? kinesis.reason : (dynamodb as PromiseRejectedResult).reason;
   }
   const urlHost = host.includes(':') ? `[${host}]` : host;
   let closing: Promise<void> | undefined;
   return {
-    kinesisEndpoint: `http://${urlHost}:${kinesisPort}`,
-    dynamodbEndpoint: `http://${urlHost}:${dynamodbPort}`,
-    kinesisPort,
-    dynamodbPort,
+    kinesisEndpoint: `http://${urlHost}:${kinesis.value.port}`,
+    dynamodbEndpoint: `http://${urlHost}:${dynamodb.value.port}`,
+    kinesisPort: kinesis.value.port,
+    dynamodbPort: dynamodb.value.port,
     close() {
-      closing ??= Promise.all([close(kinesis), close(dynamodb)]).then(() => undefined);
+      closing ??= Promise.all([kinesis.value.close(), dynamodb.value.close()]).then(() => undefined);
       return closing;
     },
   };

@@ -297,10 +297,14 @@ export function recordLakeFilesStatement(keys: readonly string[]): string {
   return `INSERT INTO lake_files (s3_key, loaded_at) VALUES ${keys.map((key) => `(${sqlLiteral(key)}, SYSDATE)`).join(', ')}`;
 }
 
-/** How many files were ever loaded, and when the last one was. */
+/**
+ * How many files were ever loaded, and the newest hourly partition among them
+ * (`year=YYYY/month=MM/day=DD/hour=HH`, the same below every root, so MAX orders them by time).
+ */
 export const SELECT_LAKE_FILES_STATE = `
   SELECT COUNT(*) AS file_count,
-         ${REDSHIFT_DIALECT.epochMs('MAX(loaded_at)')} AS last_loaded_ms
+         MAX(SPLIT_PART(s3_key, '/', 2) || '/' || SPLIT_PART(s3_key, '/', 3) || '/' ||
+             SPLIT_PART(s3_key, '/', 4) || '/' || SPLIT_PART(s3_key, '/', 5)) AS newest_partition
   FROM lake_files`;
 
 /**

@@ -17,6 +17,7 @@ import type {
   WarehouseStatusRow,
 } from './ports';
 import type { RedshiftDataApi } from './redshift-data-api';
+import type { CopyOptions, LakeCopyReport, RedshiftLakeCopy } from './redshift-lake-copy';
 import {
   REDSHIFT_CREATE_SCHEMA_MIGRATIONS,
   REDSHIFT_MIGRATIONS,
@@ -34,12 +35,18 @@ export interface RedshiftWarehouseOptions {
   api: RedshiftDataApi;
   /** Applied by migrate(), in version order; defaults to the warehouse's own list. */
   migrations?: readonly RedshiftMigration[];
+  /** Stages new lake files before each merge; without it, loadNew() merges what others staged. */
+  lakeCopy?: RedshiftLakeCopy;
   newLoadId?: () => string;
 }
 
+/** A load: the files COPYed and rows merged, plus what the lake copy left or refused. */
+export type RedshiftLoadReport = LoadReport & Pick<LakeCopyReport, 'pendingFiles' | 'skippedKeys'>;
+
 /**
  * The production warehouse on the Redshift Data API. Reads run the same SQL as DuckDB through
- * the Redshift dialect; loadNew() is the scheduled merge of what Firehose staged.
+ * the Redshift dialect; loadNew() is the scheduled load: COPY new lake files into staging, then
+ * merge staging into events and failed_events.
  */
 export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
   private readonly api: RedshiftDataApi;
@@ -76,8 +83,12 @@ export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
     return done;
   }
 
-  /** Merges everything staged into events and failed_events, logged in load_log under one id. */
-  async loadNew(): Promise<LoadReport> {
+  /**
+   * Stages the lake files not loaded yet, then merges everything staged into events and
+   * failed_events, logged in load_log under one id.
+   */
+  async loadNew(copy: CopyOptions = {}): Promise<RedshiftLoadReport> {
+    const staged = await this.copyLake(copy);
     const loadId = (this.options.newLoadId ?? randomUUID)();
     try {
       await this.api.batch(mergeBatch(loadId));
@@ -91,7 +102,23 @@ export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
       );
     }
     const [row] = await this.api.query(SELECT_LOAD, { load_id: loadId });
-    return { files: 0, rows: Number(row?.inserted_events ?? 0) + Number(row?.inserted_failed ?? 0) };
+    return {
+      ...staged,
+      rows: Number(row?.inserted_events ?? 0) + Number(row?.inserted_failed ?? 0),
+    };
+  }
+
+  private async copyLake(copy: CopyOptions): Promise<LakeCopyReport> {
+    if (this.options.lakeCopy === undefined) return { files: 0, pendingFiles: 0, skippedKeys: [] };
+    try {
+      return await this.options.lakeCopy.copyNew(copy);
+    } catch (cause) {
+      throw new WarehouseError(
+        'copying lake files into staging failed; files of the failed batch stay unrecorded for the next run',
+        'WAREHOUSE_LOAD_FAILED',
+        { cause },
+      );
+    }
   }
 
   /** Counts events and distinct users per UTC bucket and dimensions, in [from, to). */
