@@ -175,7 +175,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           lakeBucket: matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME),
           copyRoleArn: matching(env, 'TRIBUTARY_REDSHIFT_COPY_ROLE_ARN', IAM_ROLE_ARN),
           lakeLookbackHours: int(env, 'TRIBUTARY_REDSHIFT_LAKE_LOOKBACK_HOURS', 48, 1, 24 * 366),
-          copyMaxFiles: int(env, 'TRIBUTARY_REDSHIFT_COPY_MAX_FILES', 400, 1, 100000),
+          copyMaxFiles: int(env, 'TRIBUTARY_REDSHIFT_COPY_MAX_FILES', 100, 1, 100000),
         }
       : undefined,
   };

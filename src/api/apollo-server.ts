@@ -24,6 +24,9 @@ export function createApiServer(options: ApiServerOptions): ApolloServer<Request
     csrfPrevention: { requestHeaders: CSRF_HEADERS },
     validationRules: [depthLimit(options.maxQueryDepth)],
     introspection: true,
+    // Whoever runs the server owns shutdown (the local stack flushes and checkpoints first);
+    // Apollo's own signal handlers would race it.
+    stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
     plugins: options.plugins ?? [],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {

@@ -62,6 +62,10 @@ export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadR
   if (report.skippedKeys.length > 0) {
     logger.warn('lake keys that are not Firehose data files were not loaded', { keys: report.skippedKeys });
   }
-  logger.info('loaded lake files', { files: report.files, pendingFiles: report.pendingFiles, rows: report.rows });
+  logger.info('loaded lake files', {
+    files: report.files,
+    pendingFiles: report.pendingFiles,
+    rows: report.rows,
+  });
   return report;
 };

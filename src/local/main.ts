@@ -16,6 +16,7 @@ Tributary is running (data in ${config.dataDir})
 
   GraphQL     ${stack.graphqlUrl}
   Playground  ${stack.playgroundUrl}
+  Demo shop   ${stack.url}/demo
   API key     ${stack.apiKey}
   Kinesis     ${stack.kinesisEndpoint}  (stream "${config.streamName}")
   DynamoDB    ${stack.dynamodbEndpoint}  (table "${config.tableName}")

@@ -246,7 +246,7 @@ export interface Warehouse {
 }
 
 export interface LoadReport {
-  /** Lake files read; 0 where the engine loads from a staging table (Redshift). */
+  /** Lake files read (DuckDB) or COPYed into staging (Redshift). */
   files: number;
   /** Rows inserted into `events` and `failed_events` (duplicates are not counted). */
   rows: number;
@@ -254,7 +254,7 @@ export interface LoadReport {
 
 /**
  * Loads what was delivered into the warehouse, rows unique by messageId: lake files, each once,
- * locally; the staging table Firehose COPYs into, in Redshift.
+ * locally; in Redshift, new lake files COPYed into staging tables, then merged.
  */
 export interface WarehouseLoader {
   /** Loads everything delivered and not loaded before. */

@@ -80,7 +80,7 @@ export class RedshiftLakeCopy {
 
   constructor(private readonly options: RedshiftLakeCopyOptions) {
     this.lookbackMs = (options.lookbackHours ?? 48) * HOUR_MS;
-    this.maxFilesPerRun = options.maxFilesPerRun ?? 400;
+    this.maxFilesPerRun = options.maxFilesPerRun ?? 100;
     this.now = options.now ?? Date.now;
     if (!(this.lookbackMs > 0) || !Number.isSafeInteger(this.maxFilesPerRun) || this.maxFilesPerRun < 1) {
       throw new RangeError('lookbackHours must be positive and maxFilesPerRun a positive integer');

@@ -311,7 +311,10 @@ export const SELECT_LAKE_FILES_STATE = `
  * The loaded keys under the given prefixes (all of them without any), with the bound parameters.
  * The prefixes are LIKE patterns, so their own wildcards and escapes are escaped.
  */
-export function selectLoadedKeys(prefixes: readonly string[]): { sql: string; params: Record<string, string> } {
+export function selectLoadedKeys(prefixes: readonly string[]): {
+  sql: string;
+  params: Record<string, string>;
+} {
   if (prefixes.length === 0) return { sql: 'SELECT s3_key FROM lake_files', params: {} };
   const params: Record<string, string> = {};
   const conditions = prefixes.map((prefix, i) => {

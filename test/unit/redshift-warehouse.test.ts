@@ -71,6 +71,16 @@ describe('RedshiftWarehouse', () => {
     );
   });
 
+  it('appends lake_files as a new migration rather than editing an applied one', () => {
+    expect(REDSHIFT_MIGRATIONS.map((m) => [m.version, m.name])).toEqual([
+      [1, 'events'],
+      [2, 'failed_events'],
+      [3, 'staging_and_load_log'],
+      [4, 'lake_files'],
+    ]);
+    expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
+  });
+
   it('keys events for the queries: DISTKEY(user_key), COMPOUND SORTKEY(event_time, event), SUPER JSON', () => {
     const ddl = REDSHIFT_MIGRATIONS[0]?.statements.join('\n') ?? '';
     expect(ddl).toMatch(/DISTKEY \(user_key\)/);
@@ -79,7 +89,7 @@ describe('RedshiftWarehouse', () => {
     expect(ddl).toMatch(/context SUPER/);
   });
 
-  it('merges staging in one transaction, logs the load and reports inserted rows', async () => {
+  it('without a lake copy, merges what is staged in one transaction, logs the load and reports inserted rows', async () => {
     answer([
       {
         match: /FROM load_log WHERE load_id = :load_id/,
@@ -88,7 +98,7 @@ describe('RedshiftWarehouse', () => {
       },
     ]);
     redshift.on(BatchExecuteStatementCommand).resolves({ Id: 'merge' });
-    expect(await warehouse().loadNew()).toEqual({ files: 0, rows: 123 });
+    expect(await warehouse().loadNew()).toEqual({ files: 0, rows: 123, pendingFiles: 0, skippedKeys: [] });
     const sqls = redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? [];
     expect(sqls).toEqual(mergeBatch(LOAD_ID));
     const merge = sqls.join('\n');

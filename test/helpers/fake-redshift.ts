@@ -1,0 +1,148 @@
+import {
+  BatchExecuteStatementCommand,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  RedshiftDataClient,
+} from '@aws-sdk/client-redshift-data';
+import type { Field } from '@aws-sdk/client-redshift-data';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+
+/**
+ * Redshift (Data API) and S3 (ListObjectsV2) as far as the lake load needs them, on
+ * aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files` and applies
+ * a BatchExecuteStatement all or nothing, as Redshift's transaction does, so tests see what a run
+ * left recorded. Every call is kept in `log`, in order.
+ */
+export class FakeRedshiftLake {
+  readonly redshift = mockClient(RedshiftDataClient);
+  readonly s3 = mockClient(S3Client);
+  /** Keys recorded in lake_files. */
+  readonly lakeFiles = new Set<string>();
+  /** Objects in the bucket. */
+  objects: string[] = [];
+  /** Keys per ListObjectsV2 page; small, so that tests paginate. */
+  pageSize = 2;
+  /** Batches for which this returns true fail (DescribeStatement FAILED) and change nothing. */
+  failBatch: (sqls: string[]) => boolean = () => false;
+  /** Rows for ExecuteStatements the fake does not answer itself. */
+  rowsFor: (sql: string) => Array<Record<string, Field>> | undefined = () => undefined;
+  /** `sql:<statement>`, `batch:<n statements>`, `list:<prefix>`, in call order. */
+  readonly log: string[] = [];
+  readonly batches: string[][] = [];
+  readonly listCalls: Array<{ prefix: string; token: string | undefined }> = [];
+
+  private readonly results = new Map<string, { failed: boolean; rows?: Array<Record<string, Field>> }>();
+
+  constructor() {
+    this.install();
+  }
+
+  reset(): void {
+    this.redshift.reset();
+    this.s3.reset();
+    this.lakeFiles.clear();
+    this.objects = [];
+    this.failBatch = () => false;
+    this.rowsFor = () => undefined;
+    this.log.length = 0;
+    this.batches.length = 0;
+    this.listCalls.length = 0;
+    this.results.clear();
+    this.install();
+  }
+
+  restore(): void {
+    this.redshift.restore();
+    this.s3.restore();
+  }
+
+  private install(): void {
+    let n = 0;
+    this.redshift
+      .on(ExecuteStatementCommand)
+      .callsFake((input: { Sql: string; Parameters?: Array<{ name: string; value: string }> }) => {
+        n += 1;
+        const id = `st-${n}`;
+        this.log.push(`sql:${input.Sql.trim().replace(/\s+/g, ' ')}`);
+        this.results.set(id, { failed: false, rows: this.answer(input.Sql, input.Parameters ?? []) });
+        return { Id: id };
+      });
+    this.redshift.on(BatchExecuteStatementCommand).callsFake((input: { Sqls: string[] }) => {
+      n += 1;
+      const id = `batch-${n}`;
+      this.log.push(`batch:${input.Sqls.length}`);
+      this.batches.push(input.Sqls);
+      const failed = this.failBatch(input.Sqls);
+      if (!failed) for (const sql of input.Sqls) recordedKeys(sql).forEach((key) => this.lakeFiles.add(key));
+      this.results.set(id, { failed });
+      return { Id: id };
+    });
+    this.redshift.on(DescribeStatementCommand).callsFake((input: { Id: string }) => {
+      const result = this.results.get(input.Id);
+      return result?.failed === true
+        ? { Status: 'FAILED', Error: 'ERROR: Load into table failed' }
+        : { Status: 'FINISHED', HasResultSet: result?.rows !== undefined };
+    });
+    this.redshift.on(GetStatementResultCommand).callsFake((input: { Id: string }) => {
+      const rows = this.results.get(input.Id)?.rows ?? [];
+      const names = Object.keys(rows[0] ?? {});
+      return {
+        ColumnMetadata: names.map((name) => ({ name })),
+        Records: rows.map((row) => names.map((name) => row[name] ?? { isNull: true })),
+      };
+    });
+    this.s3.on(ListObjectsV2Command).callsFake((input: { Prefix?: string; ContinuationToken?: string }) => {
+      const prefix = input.Prefix ?? '';
+      this.log.push(`list:${prefix}`);
+      this.listCalls.push({ prefix, token: input.ContinuationToken });
+      const matching = [...this.objects].sort().filter((key) => key.startsWith(prefix));
+      const start = input.ContinuationToken === undefined ? 0 : Number(input.ContinuationToken);
+      const page = matching.slice(start, start + this.pageSize);
+      const more = start + this.pageSize < matching.length;
+      return {
+        Contents: page.map((key) => ({ Key: key, Size: 100 })),
+        IsTruncated: more,
+        NextContinuationToken: more ? String(start + this.pageSize) : undefined,
+      };
+    });
+  }
+
+  private answer(
+    sql: string,
+    params: Array<{ name: string; value: string }>,
+  ): Array<Record<string, Field>> | undefined {
+    if (/FROM lake_files\s*$/.test(sql) && /file_count/.test(sql)) {
+      const partitions = [...this.lakeFiles].map((key) => key.split('/').slice(1, 5).join('/')).sort();
+      const newest = partitions.at(-1);
+      return [
+        {
+          file_count: { longValue: this.lakeFiles.size },
+          newest_partition: newest === undefined ? { isNull: true } : { stringValue: newest },
+        },
+      ];
+    }
+    if (/^SELECT s3_key FROM lake_files/.test(sql)) {
+      const patterns = params.map((p) => likePrefix(p.value));
+      return [...this.lakeFiles]
+        .filter((key) => patterns.length === 0 || patterns.some((prefix) => key.startsWith(prefix)))
+        .map((key) => ({ s3_key: { stringValue: key } }));
+    }
+    return this.rowsFor(sql);
+  }
+}
+
+/** The keys an `INSERT INTO lake_files` statement records, literals unquoted. */
+export function recordedKeys(sql: string): string[] {
+  if (!sql.startsWith('INSERT INTO lake_files')) return [];
+  return [...sql.matchAll(/\('((?:[^'\\]|''|\\\\)*)', SYSDATE\)/g)].map((m) =>
+    (m[1] ?? '').replace(/''/g, "'").replace(/\\\\/g, '\\'),
+  );
+}
+
+/** The literal prefix of a `prefix%` LIKE pattern whose wildcards are backslash-escaped. */
+function likePrefix(pattern: string): string {
+  if (!pattern.endsWith('%')) throw new Error(`expected a prefix pattern, got ${pattern}`);
+  return pattern.slice(0, -1).replace(/\\(.)/g, '$1');
+}

@@ -1,0 +1,96 @@
+import type * as WarehouseLoad from '../../src/handlers/warehouse-load';
+import type * as FakeModule from '../helpers/fake-redshift';
+import type { FakeRedshiftLake } from '../helpers/fake-redshift';
+
+const BUCKET = 'tributary-lake-123';
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/tributary-copy';
+const KEY = 'events/year=2024/month=05/day=10/hour=10/tributary-events-1-2024-05-10-10-00-00-0f8fad5b.gz';
+
+const savedEnv = { ...process.env };
+let fake: FakeRedshiftLake;
+
+afterEach(() => {
+  fake.restore();
+  process.env = { ...savedEnv };
+});
+
+/**
+ * The handler module reads its configuration on import, so each test imports a fresh copy; the
+ * fake is built in the same module registry, so that it mocks the SDK classes the handler uses.
+ */
+function loadHandler(env: Record<string, string>): typeof WarehouseLoad {
+  process.env = { ...savedEnv, AWS_REGION: 'eu-west-1', POWERTOOLS_LOG_LEVEL: 'SILENT', ...env };
+  let module: typeof WarehouseLoad | undefined;
+  jest.isolateModules(() => {
+    fake = new (jest.requireActual<typeof FakeModule>('../helpers/fake-redshift').FakeRedshiftLake)();
+    module = jest.requireActual<typeof WarehouseLoad>('../../src/handlers/warehouse-load');
+  });
+  if (module === undefined) throw new Error('handler module did not load');
+  return module;
+}
+
+/** Each Redshift or S3 call as the load phase it belongs to, repeats collapsed. */
+function phases(): string[] {
+  let batch = 0;
+  const named = fake.log.map((entry) => {
+    if (entry.startsWith('list:')) return 'list';
+    if (entry.startsWith('batch:')) {
+      const sqls = fake.batches[batch++] ?? [];
+      if (sqls.some((sql) => sql.startsWith('INSERT INTO schema_migrations'))) return 'migrate';
+      if (sqls.every((sql) => sql.startsWith('COPY') || sql.startsWith('INSERT INTO lake_files')))
+        return 'copy';
+      if (sqls.includes('DELETE FROM staging_events')) return 'merge';
+      return 'other batch';
+    }
+    if (/schema_migrations/.test(entry)) return 'migrate';
+    if (/lake_files/.test(entry)) return 'find new files';
+    if (/FROM load_log/.test(entry)) return 'report';
+    return entry;
+  });
+  return named.filter((name, i) => name !== named[i - 1]);
+}
+
+describe('warehouse load handler', () => {
+  it('migrates, then COPYs new lake files, then merges, in that order; migrations only once', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: ROLE_ARN,
+    });
+    fake.objects = [KEY];
+    fake.rowsFor = (sql) =>
+      /FROM load_log WHERE load_id/.test(sql)
+        ? [{ inserted_events: { longValue: 7 }, inserted_failed: { longValue: 1 } }]
+        : undefined;
+
+    await expect(handler({})).resolves.toEqual({ files: 1, rows: 8, pendingFiles: 0, skippedKeys: [] });
+    expect(phases()).toEqual(['migrate', 'find new files', 'list', 'copy', 'merge', 'report']);
+    expect(fake.batches.flat()).toContain(
+      `COPY staging_events FROM 's3://${BUCKET}/${KEY}' IAM_ROLE '${ROLE_ARN}' FORMAT JSON 'noshred' GZIP`,
+    );
+    expect(fake.lakeFiles).toEqual(new Set([KEY]));
+
+    fake.log.length = 0;
+    fake.batches.length = 0;
+    await expect(handler({})).resolves.toMatchObject({ files: 0 });
+    expect(phases()).toEqual(['find new files', 'list', 'merge', 'report']);
+  });
+
+  it('does not merge when the COPY fails, and reports the load as failed', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+    });
+    fake.objects = [KEY];
+    fake.failBatch = (sqls) => sqls.some((sql) => sql.startsWith('COPY'));
+    await expect(handler({})).rejects.toMatchObject({ code: 'WAREHOUSE_LOAD_FAILED' });
+    expect(phases()).not.toContain('merge');
+    expect(fake.lakeFiles.size).toBe(0);
+    // Without a role ARN, COPY uses the namespace's default IAM role.
+    expect(fake.batches.flat().find((sql) => sql.startsWith('COPY'))).toMatch(/IAM_ROLE default FORMAT/);
+  });
+
+  it('refuses to start without the lake bucket', () => {
+    expect(() => loadHandler({ TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics' })).toThrow(/TRIBUTARY_LAKE_BUCKET/);
+  });
+});
