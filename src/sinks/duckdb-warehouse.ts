@@ -3,25 +3,10 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
-import type { FailedEvent } from '../events/types';
-import type {
-  CohortRow,
-  EventCountRow,
-  EventCountsQuery,
-  FailedEventsQuery,
-  FunnelQuery,
-  FunnelStepRow,
-  ItemCountRow,
-  LoadReport,
-  RetentionQuery,
-  TopItemsQuery,
-  UniqueUsersQuery,
-  Warehouse,
-  WarehouseLoader,
-  WarehouseStatusRow,
-} from './ports';
+import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from './ports';
 import { WarehouseError } from './sink-errors';
 import { DUCKDB_DIALECT } from './warehouse-dialect';
+import { SqlWarehouse } from './sql-warehouse';
 import { WarehouseQueries } from './warehouse-queries';
 import type { SqlQuery, SqlRow } from './warehouse-queries';
 import {
@@ -68,11 +53,11 @@ interface LakeFile {
  * The embedded warehouse: DuckDB in-process, loading the local lake exactly once per messageId.
  * DuckDB allows one writing process per file, so keep one instance per process.
  */
-export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
+export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, WarehouseLoader {
   // Loads run one at a time on their own connection, so their transactions never interleave.
   private loadChain: Promise<unknown> = Promise.resolve();
   private readonly reads = new Set<Promise<unknown>>();
-  private readonly queries = new WarehouseQueries(DUCKDB_DIALECT, (query) => this.runQuery(query));
+  protected override readonly queries = new WarehouseQueries(DUCKDB_DIALECT, (query) => this.runQuery(query));
   private closed = false;
   private version = 0;
   private lastLoadStartedAt: Date | null = null;
@@ -82,7 +67,9 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
     private readonly writer: DuckDBConnection,
     private readonly lakeDir: string,
     private readonly filesPerLoad: number,
-  ) {}
+  ) {
+    super();
+  }
 
   /** Opens (or creates) the database and brings its schema up to date. */
   static async open(options: DuckDbWarehouseOptions): Promise<DuckDbWarehouse> {
@@ -120,36 +107,6 @@ export class DuckDbWarehouse implements Warehouse, WarehouseLoader {
     const run = this.loadChain.then(() => this.loadAll());
     this.loadChain = run.catch(() => undefined);
     return run;
-  }
-
-  /** Counts events and distinct users (userId, else anonymousId) per UTC bucket and dimensions, in [from, to). */
-  eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
-    return this.queries.eventCounts(query);
-  }
-
-  /** Failed events received in [from, to), newest first, optionally of one type or event. */
-  failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
-    return this.queries.failedEvents(query);
-  }
-
-  /** Distinct users with events in [from, to), optionally of one event. */
-  uniqueUsers(query: UniqueUsersQuery): Promise<number> {
-    return this.queries.uniqueUsers(query);
-  }
-
-  /** Users reaching each funnel step, in order and within the window. */
-  funnel(query: FunnelQuery): Promise<FunnelStepRow[]> {
-    return this.queries.funnel(query);
-  }
-
-  /** Retention cohorts by period. */
-  retention(query: RetentionQuery): Promise<CohortRow[]> {
-    return this.queries.retention(query);
-  }
-
-  /** The items with the most events of one name. */
-  topItems(query: TopItemsQuery): Promise<ItemCountRow[]> {
-    return this.queries.topItems(query);
   }
 
   /** Row count and freshness. */

@@ -1,21 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FailedEvent } from '../events/types';
-import type {
-  CohortRow,
-  EventCountRow,
-  EventCountsQuery,
-  FailedEventsQuery,
-  FunnelQuery,
-  FunnelStepRow,
-  ItemCountRow,
-  LoadReport,
-  RetentionQuery,
-  TopItemsQuery,
-  UniqueUsersQuery,
-  Warehouse,
-  WarehouseLoader,
-  WarehouseStatusRow,
-} from './ports';
+import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from './ports';
 import type { RedshiftDataApi } from './redshift-data-api';
 import type { CopyOptions, LakeCopyReport, RedshiftLakeCopy } from './redshift-lake-copy';
 import {
@@ -29,6 +13,7 @@ import {
 import type { RedshiftMigration } from './redshift-sql';
 import { WarehouseError } from './sink-errors';
 import { REDSHIFT_DIALECT } from './warehouse-dialect';
+import { SqlWarehouse } from './sql-warehouse';
 import { WarehouseQueries } from './warehouse-queries';
 
 export interface RedshiftWarehouseOptions {
@@ -48,11 +33,12 @@ export type RedshiftLoadReport = LoadReport & Pick<LakeCopyReport, 'pendingFiles
  * the Redshift dialect; loadNew() is the scheduled load: COPY new lake files into staging, then
  * merge staging into events and failed_events.
  */
-export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
+export class RedshiftWarehouse extends SqlWarehouse implements Warehouse, WarehouseLoader {
   private readonly api: RedshiftDataApi;
-  private readonly queries: WarehouseQueries;
+  protected override readonly queries: WarehouseQueries;
 
   constructor(private readonly options: RedshiftWarehouseOptions) {
+    super();
     this.api = options.api;
     this.queries = new WarehouseQueries(REDSHIFT_DIALECT, (query) => this.api.query(query.sql, query.params));
   }
@@ -119,36 +105,6 @@ export class RedshiftWarehouse implements Warehouse, WarehouseLoader {
         { cause },
       );
     }
-  }
-
-  /** Counts events and distinct users per UTC bucket and dimensions, in [from, to). */
-  eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
-    return this.queries.eventCounts(query);
-  }
-
-  /** Failed events received in [from, to), newest first. */
-  failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]> {
-    return this.queries.failedEvents(query);
-  }
-
-  /** Distinct users with events in [from, to), optionally of one event. */
-  uniqueUsers(query: UniqueUsersQuery): Promise<number> {
-    return this.queries.uniqueUsers(query);
-  }
-
-  /** Users reaching each funnel step, in order and within the window. */
-  funnel(query: FunnelQuery): Promise<FunnelStepRow[]> {
-    return this.queries.funnel(query);
-  }
-
-  /** Retention cohorts by period. */
-  retention(query: RetentionQuery): Promise<CohortRow[]> {
-    return this.queries.retention(query);
-  }
-
-  /** The items with the most events of one name. */
-  topItems(query: TopItemsQuery): Promise<ItemCountRow[]> {
-    return this.queries.topItems(query);
   }
 
   /** Row count, and the start of the last merge as freshness. */
