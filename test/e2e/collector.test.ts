@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { loadConfig } from '../../src/config';
 import type { StoredEvent } from '../../src/events/types';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { createKinesisClient } from '../../src/sinks/aws-clients';
 import { gql } from '../helpers/graphql-client';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(60_000);
 
@@ -121,14 +121,7 @@ describe('the collector, end to end: schema policing, enrichment, dedupe, failed
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-collector-'));
     stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
+      testConfig(dataDir, API_KEY, {
         TRIBUTARY_PII_SECRET: 'collector-e2e-pii-secret',
         TRIBUTARY_EDGE_DEDUPE: 'on',
       }),
@@ -250,18 +243,7 @@ describe('replaying failed events after a schema fix', () => {
   let dataDir: string;
   let stack: LocalStack;
   const start = (unknownEvents: 'accept' | 'reject') =>
-    startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-        TRIBUTARY_UNKNOWN_EVENTS: unknownEvents,
-      }),
-    );
+    startLocalStack(testConfig(dataDir, API_KEY, { TRIBUTARY_UNKNOWN_EVENTS: unknownEvents }));
   const REPLAY = `mutation($from: DateTimeISO!, $to: DateTimeISO!) {
     replayFailedEvents(from: $from, to: $to, type: SCHEMA_UNKNOWN) { replayed skipped notWritten truncated }
   }`;

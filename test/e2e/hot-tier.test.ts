@@ -2,9 +2,9 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { loadConfig } from '../../src/config';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { gql } from '../helpers/graphql-client';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(60_000);
 
@@ -59,17 +59,7 @@ describe('hot tier and recommendations, end to end', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-hot-e2e-'));
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-      }),
-    );
+    stack = await startLocalStack(testConfig(dataDir, API_KEY));
     // Shoppers who view the camera mostly go on to the planted partner, the tripod; the
     // background traffic views popular items at random.
     const events = [];

@@ -3,8 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { auditServer } from 'graphql-http';
-import { loadConfig } from '../../src/config';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(60_000);
 
@@ -16,15 +16,7 @@ describe('GraphQL over HTTP conformance of /graphql', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-audit-'));
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-      }),
-    );
+    stack = await startLocalStack(testConfig(dataDir, API_KEY));
   });
 
   afterAll(async () => {

@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
-import { loadConfig } from '../../src/config';
 import { createKinesisClient } from '../../src/sinks/aws-clients';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { gql } from '../helpers/graphql-client';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(60_000);
 
@@ -22,18 +22,7 @@ const COUNTS = `query($from: DateTimeISO!, $to: DateTimeISO!) {
 describe('the embedded stack, end to end', () => {
   let dataDir: string;
   let stack: LocalStack;
-  const start = () =>
-    startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-      }),
-    );
+  const start = () => startLocalStack(testConfig(dataDir, API_KEY));
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-e2e-'));

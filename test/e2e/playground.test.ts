@@ -3,9 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
-import { loadConfig } from '../../src/config';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { launchChromium } from '../helpers/browser';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(90_000);
 
@@ -16,15 +16,7 @@ describe('the playground', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-playground-'));
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: 'playground-key-0123',
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-      }),
-    );
+    stack = await startLocalStack(testConfig(dataDir, 'playground-key-0123'));
     browser = await launchChromium();
   });
 

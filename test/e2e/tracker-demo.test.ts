@@ -3,10 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { loadConfig } from '../../src/config';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { launchChromium } from '../helpers/browser';
 import { gql } from '../helpers/graphql-client';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(90_000);
 
@@ -23,17 +23,7 @@ describe('the demo shop at /demo', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-demo-'));
-    stack = await startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-      }),
-    );
+    stack = await startLocalStack(testConfig(dataDir, API_KEY));
     browser = await launchChromium();
   });
 

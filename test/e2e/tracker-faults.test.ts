@@ -4,11 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createNodeTracker, type Tracker } from '../../src/client/node';
-import { loadConfig } from '../../src/config';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { startFaultyProxy, type FaultyProxy } from '../helpers/faulty-proxy';
 import { gql } from '../helpers/graphql-client';
 import { faultSeed, seededRandom } from '../helpers/seeded-random';
+import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(90_000);
 
@@ -40,18 +40,7 @@ describe(`the tracker through a faulty network (TRIBUTARY_FAULT_SEED=${SEED})`, 
   let queueDir: string;
   let stack: LocalStack | undefined;
   let proxy: FaultyProxy;
-  const startStack = () =>
-    startLocalStack(
-      loadConfig({
-        PORT: '0',
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-        TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
-        TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-      }),
-    );
+  const startStack = () => startLocalStack(testConfig(dataDir, API_KEY));
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-faults-'));
