@@ -305,6 +305,7 @@ describe('lambda functions', () => {
           TRIBUTARY_API_KEY_SECRET_ARN:
             'arn:aws:secretsmanager:us-east-1:111111111111:secret:tributary-api-key',
           TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-test',
+          TRIBUTARY_LAKE_BUCKET: 'tributary-test-lake',
         },
         encoding: 'utf8',
         timeout: 30_000,
