@@ -23,7 +23,7 @@ export interface UserRecommendationInput {
 /** How many of a user's latest items seed their recommendations. */
 export const SEED_ITEMS = 10;
 /** Each older seed counts this much less than the one after it: the latest interest leads. */
-export const RECENCY = 0.8;
+export const RECENCY = 0.5;
 
 /**
  * Blends the neighbours of a user's latest items, each weighted by how strongly and how recently

@@ -1,7 +1,7 @@
 import type { Contribution } from '../../src/realtime/contribution';
 import { reduceItem, similarity } from '../../src/realtime/items';
 import { reduceProfile } from '../../src/realtime/profile';
-import { userRecommendations } from '../../src/realtime/recommend';
+import { RECENCY, userRecommendations } from '../../src/realtime/recommend';
 import { addToSessions } from '../../src/realtime/sessions';
 import { readTrend, reduceTrend } from '../../src/realtime/trending';
 
@@ -115,7 +115,7 @@ describe('userRecommendations', () => {
     [
       'a',
       [
-        { id: 'x', co: 3, nb: 3, score: 0.6 },
+        { id: 'x', co: 3, nb: 3, score: 0.9 },
         { id: 'bought', co: 3, nb: 3, score: 0.9 },
       ],
     ],
@@ -136,11 +136,13 @@ describe('userRecommendations', () => {
       ],
       limit: 3,
     });
+    // Equally strong neighbours: the one of the newer item leads, the older one counts RECENCY times less.
     expect(recs.map((r) => [r.itemId, r.reason])).toEqual([
-      ['y', 'co-occurs with b'],
       ['x', 'co-occurs with a'],
+      ['y', 'co-occurs with b'],
       ['t', 'trending'],
     ]);
+    expect(recs[1]?.score).toBeCloseTo((recs[0]?.score ?? 0) * RECENCY);
     expect(recs[2]?.score).toBeLessThan(recs[1]?.score ?? 0);
   });
 });
