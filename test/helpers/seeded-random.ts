@@ -1,10 +1,8 @@
-import { uniformFloat64 } from 'pure-rand/distribution/uniformFloat64';
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { seededRandom as simulationRandom } from '../../scripts/simulation/random';
 
-/** A reproducible source of numbers in [0, 1). */
+/** A reproducible source of numbers in [0, 1): the simulator's generator. */
 export function seededRandom(seed: number): () => number {
-  const rng = xoroshiro128plus(seed);
-  return () => uniformFloat64(rng);
+  return simulationRandom(seed).next;
 }
 
 /** The seed of fault-injection tests: TRIBUTARY_FAULT_SEED when set, so a failing run can be replayed. */

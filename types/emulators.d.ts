@@ -1,4 +1,4 @@
-// kinesalite and dynalite ship no types; only the factory options used here are declared.
+// kinesalite and dynalite ship no types; only the factory options used here (emulator worker, tests) are declared.
 declare module 'kinesalite' {
   import type { Server } from 'node:http';
   interface KinesaliteOptions {
