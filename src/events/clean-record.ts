@@ -1,7 +1,9 @@
 import { EVENT_NAME_PATTERN } from '../schema/event.input';
 import type { ClientTimes } from './enrich/enrich-event';
+import { canonicalIsoMs, msToIso } from './iso-time';
 import { messageIdForRecord } from './normalise';
 import type { EventContext, StoredEvent } from './types';
+import { withProperty } from './with-property';
 
 type Json = Record<string, unknown>;
 
@@ -39,16 +41,19 @@ const isObject = (value: unknown): value is Json =>
 const optionalText = (value: unknown, max: number, min = 0): boolean =>
   value === undefined || (typeof value === 'string' && value.length >= min && value.length <= max);
 
-// toISOString's own form; a string already in it is kept as it is instead of re-formatted.
+// toISOString's pattern, looser than canonicalIsoMs (it lets through days past their month's end).
 export const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** Epoch ms and the canonical ISO form, or false when it is not an ISO 8601 date-time. */
 function optionalDate(value: unknown): { ms: number; iso: string } | undefined | false {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !ISO_DATE_TIME.test(value)) return false;
+  if (typeof value !== 'string') return false;
+  const canonical = canonicalIsoMs(value);
+  if (!Number.isNaN(canonical)) return { ms: canonical, iso: value };
+  if (!ISO_DATE_TIME.test(value)) return false;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return false;
-  return { ms, iso: CANONICAL_ISO.test(value) ? value : new Date(ms).toISOString() };
+  return { ms, iso: CANONICAL_ISO.test(value) ? value : msToIso(ms) };
 }
 
 const onlyKnownTexts = (value: unknown, fields: Record<string, number>): boolean =>
@@ -100,7 +105,7 @@ export function cleanRecord(
   }
   const { receivedAt } = origin;
   if (storedContext.ip === undefined && origin.sourceIp !== undefined)
-    storedContext = { ...storedContext, ip: origin.sourceIp };
+    storedContext = withProperty(storedContext, 'ip', origin.sourceIp) as EventContext;
 
   return {
     event: {

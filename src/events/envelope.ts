@@ -122,6 +122,12 @@ function contextFromRecord(
 export function edgeFieldsFromRecord(
   body: Json,
 ): Pick<StreamRecordBody, 'receivedAt' | 'source' | 'sourceIp'> {
-  const pick = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : undefined);
-  return { receivedAt: pick('receivedAt'), source: pick('source'), sourceIp: pick('sourceIp') };
+  return {
+    receivedAt: stringOrUndefined(body.receivedAt),
+    source: stringOrUndefined(body.source),
+    sourceIp: stringOrUndefined(body.sourceIp),
+  };
 }
+
+const stringOrUndefined = (value: unknown): string | undefined =>
+  typeof value === 'string' ? value : undefined;

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
-import { CANONICAL_ISO, cleanRecord, type CleanRecord } from '../events/clean-record';
+import { cleanRecord, type CleanRecord } from '../events/clean-record';
 import { anonymiseIp } from '../events/enrich/ip';
 import type { Enricher } from '../events/enrich/enrich-event';
 import {
@@ -10,6 +10,7 @@ import {
   sizeError,
   trackEventFromRecord,
 } from '../events/envelope';
+import { canonicalIsoMs, msToIso } from '../events/iso-time';
 import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/normalise';
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
@@ -66,7 +67,7 @@ function failure(
       payload: place.raw.toString('base64'),
       payloadEncoding: 'base64',
       schema: null,
-      receivedAt: new Date(place.arrivalMs).toISOString(),
+      receivedAt: msToIso(place.arrivalMs),
       processorVersion: place.processorVersion,
       ...details,
       failureType,
@@ -110,15 +111,21 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
 
   const json = body as Json;
   const edge = edgeFieldsFromRecord(json);
-  const edgeReceivedMs = edge.receivedAt === undefined ? NaN : Date.parse(edge.receivedAt);
-  const receivedAt = new Date(Number.isNaN(edgeReceivedMs) ? place.arrivalMs : edgeReceivedMs);
-  const origin = { receivedAt, source: edge.source ?? 'kinesis', sourceIp: edge.sourceIp, processorVersion };
-  const receivedIso =
-    edge.receivedAt !== undefined && CANONICAL_ISO.test(edge.receivedAt)
-      ? edge.receivedAt
-      : receivedAt.toISOString();
+  const received = receipt(edge.receivedAt, place.arrivalMs);
+  const source = edge.source ?? 'kinesis';
   const checked =
-    cleanRecord(json, place, { ...origin, receivedAt: receivedIso }) ?? slowPath(json, place, origin);
+    cleanRecord(json, place, {
+      receivedAt: received.iso,
+      source,
+      sourceIp: edge.sourceIp,
+      processorVersion,
+    }) ??
+    slowPath(json, place, {
+      receivedAt: new Date(received.ms),
+      source,
+      sourceIp: edge.sourceIp,
+      processorVersion,
+    });
   if ('failed' in checked) return checked.failed;
 
   const { event: base, times, schemaVersion } = checked;
@@ -129,7 +136,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   });
   if (!check.ok) {
     return failure(place, check.failureType, check.errors, {
-      ...failureContext(json, text, base.messageId, base.event, receivedAt),
+      ...failureContext(json, text, base.messageId, base.event, received.ms),
       schema: check.schemaRef,
     });
   }
@@ -149,11 +156,26 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
         },
       ],
       {
-        ...failureContext(json, text, base.messageId, base.event, receivedAt),
+        ...failureContext(json, text, base.messageId, base.event, received.ms),
         schema: check.schema?.ref ?? null,
       },
     );
   }
+}
+
+/**
+ * When the edge received the record (its `receivedAt`, else the stream's arrival time), as epoch ms
+ * and as the ISO text stored. A canonical `receivedAt` is kept as sent, without a Date round trip.
+ */
+function receipt(edgeReceivedAt: string | undefined, arrivalMs: number): { ms: number; iso: string } {
+  if (edgeReceivedAt === undefined) return { ms: arrivalMs, iso: msToIso(arrivalMs) };
+  const canonical = canonicalIsoMs(edgeReceivedAt);
+  if (!Number.isNaN(canonical)) return { ms: canonical, iso: edgeReceivedAt };
+  // Not a real instant in canonical form (another offset, or a shape with impossible values such as
+  // month 13): store the instant actually used, never the text as sent.
+  const parsed = Date.parse(edgeReceivedAt);
+  const ms = Number.isNaN(parsed) ? arrivalMs : parsed;
+  return { ms, iso: msToIso(ms) };
 }
 
 /** The full envelope check with the edge's own class-validator rules, for records the fast path declined. */
@@ -173,7 +195,7 @@ function slowPath(
         place,
         'envelope_invalid',
         errors,
-        failureContext(json, text, messageId, event, origin.receivedAt),
+        failureContext(json, text, messageId, event, origin.receivedAt.getTime()),
       ),
     };
   }
@@ -185,13 +207,19 @@ function slowPath(
 }
 
 // Built only on failure: re-serialising a payload to anonymise its IPs costs too much per valid record.
-function failureContext(json: Json, text: string, messageId: string, event: string | null, receivedAt: Date) {
+function failureContext(
+  json: Json,
+  text: string,
+  messageId: string,
+  event: string | null,
+  receivedMs: number,
+) {
   return {
     payload: scrubbedPayload(json, text),
     payloadEncoding: 'utf8' as const,
     messageId,
     event,
-    receivedAt: receivedAt.toISOString(),
+    receivedAt: msToIso(receivedMs),
   };
 }
 

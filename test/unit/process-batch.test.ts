@@ -117,6 +117,19 @@ describe('createStreamProcessor', () => {
     expect(a?.source).toBe('kinesis');
   });
 
+  it.each([
+    ['an impossible date in canonical form', '2026-13-45T00:00:00.000Z', '2026-03-01T00:00:00.000Z'],
+    ['no date at all', 'yesterday', '2026-03-01T00:00:00.000Z'],
+    ['another offset', '2026-03-01T02:00:00+02:00', '2026-03-01T00:00:00.000Z'],
+  ])('stores the instant it used as receivedAt for %s', async (_case, receivedAt, stored) => {
+    const { events, process } = setup();
+    const record = kinesisRecord({ event: 'page_viewed', anonymousId: 'a1', receivedAt }, '778', {
+      arrival: new Date('2026-03-01T00:00:00Z'),
+    });
+    await process(kinesisEvent([record]));
+    expect(events.records[0]?.receivedAt).toBe(stored);
+  });
+
   it('reports records whose delivery failed and keeps the hot tier to the records before the first failure', async () => {
     const { events, hotStore, process } = setup();
     events.failWhen = (e) => e.messageId === 'm2';

@@ -1,9 +1,11 @@
 import type { CompiledSchema } from '../schema-registry';
-import type { StoredEvent } from '../types';
+import { isoToMs, msToIso } from '../iso-time';
+import type { EventContext, StoredEvent } from '../types';
+import { withProperty } from '../with-property';
 import { campaignFromUrl } from './campaign';
 import { correctEventTime } from './event-time';
 import { anonymiseIp } from './ip';
-import { pseudonymise } from './pii';
+import { createPseudonymiser, pseudonymise } from './pii';
 import { classifyReferrer, DEFAULT_REFERRERS, type ReferrerTable } from './referrer';
 import { createUserAgentParser } from './user-agent';
 
@@ -34,18 +36,19 @@ export const DEFAULT_HORIZON_DAYS = 30;
 export function createEnricher(options: EnricherOptions): Enricher {
   const userAgent = createUserAgentParser(options.userAgentCacheSize);
   const referrers = options.referrers ?? DEFAULT_REFERRERS;
-  // One object literal per event and no Date objects unless the time moved: this runs for every
-  // record of every batch, and allocation is most of its cost.
+  const pseudonymiser = createPseudonymiser(options.piiSecret);
+  // One object literal per event and no Date objects: this runs for every record of every batch,
+  // and allocation is most of its cost.
   return (event, times, schema) => {
     const { context } = event;
     const page = context.page;
     const time = correctEventTime(
-      { ...times, receivedAtMs: Date.parse(event.receivedAt) },
+      { timestampMs: times.timestampMs, sentAtMs: times.sentAtMs, receivedAtMs: isoToMs(event.receivedAt) },
       options.horizonMs,
     );
     const properties =
       schema !== null && schema.piiPaths.length > 0
-        ? pseudonymise(event.properties, schema.piiPaths, options.piiSecret)
+        ? pseudonymise(event.properties, schema.piiPaths, pseudonymiser)
         : event.properties;
     const item = schema?.itemProperty != null ? properties[schema.itemProperty] : undefined;
     const agent = userAgent(context.userAgent);
@@ -58,13 +61,16 @@ export function createEnricher(options: EnricherOptions): Enricher {
       userId: event.userId,
       anonymousId: event.anonymousId,
       sessionId: event.sessionId,
-      timestamp: moved ? new Date(time.timestampMs).toISOString() : event.timestamp,
+      timestamp: moved ? msToIso(time.timestampMs) : event.timestamp,
       originalTimestamp: times.timestampMs === undefined ? null : event.timestamp,
       sentAt: event.sentAt,
       receivedAt: event.receivedAt,
       source: event.source,
       properties,
-      context: context.ip === undefined ? context : { ...context, ip: anonymiseIp(context.ip) },
+      context:
+        context.ip === undefined
+          ? context
+          : (withProperty(context, 'ip', anonymiseIp(context.ip)) as EventContext),
       processorVersion: event.processorVersion,
       schemaVersion: schema?.version ?? null,
       itemId: typeof item === 'string' || typeof item === 'number' ? String(item) : null,

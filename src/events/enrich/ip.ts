@@ -1,4 +1,4 @@
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv6 } from 'node:net';
 import { EnrichmentError } from '../errors';
 
 /**
@@ -8,7 +8,8 @@ import { EnrichmentError } from '../errors';
  */
 export function anonymiseIp(ip: string): string {
   const address = ip.trim();
-  if (isIPv4(address)) return address.replace(/\.\d+$/, '.0');
+  const lastDot = ipv4LastDot(address);
+  if (lastDot > 0) return `${address.slice(0, lastDot)}.0`;
   const zoneless = address.replace(/%.*$/, '');
   if (!isIPv6(zoneless)) throw new EnrichmentError(`"${ip}" is not an IPv4 or IPv6 address`, '/context/ip');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(zoneless);
@@ -16,6 +17,30 @@ export function anonymiseIp(ip: string): string {
   const hextets = expandIPv6(zoneless);
   const kept = hextets.slice(0, 3).map((h) => h.toString(16));
   return `${kept.join(':')}::`;
+}
+
+/**
+ * Where the last octet of a dotted-quad IPv4 address starts (the index of its last dot), or -1
+ * when it is not one. Accepts exactly what net.isIPv4 does (0-255, no leading zeros), by a scan
+ * instead of its regex: every stored event carries an address.
+ */
+function ipv4LastDot(address: string): number {
+  let octets = 0;
+  let start = 0;
+  let value = 0;
+  for (let i = 0; i <= address.length; i++) {
+    const code = i < address.length ? address.charCodeAt(i) : 46;
+    if (code === 46) {
+      const digits = i - start;
+      if (digits === 0 || digits > 3 || value > 255 || (digits > 1 && address.charCodeAt(start) === 48))
+        return -1;
+      if (++octets === 4) return i === address.length ? start - 1 : -1;
+      start = i + 1;
+      value = 0;
+    } else if (code >= 48 && code <= 57) value = value * 10 + code - 48;
+    else return -1;
+  }
+  return -1;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address (which may end in a dotted IPv4 part). */
