@@ -8,7 +8,7 @@ import type { BundledFile } from './lambda-function';
  */
 export const PLAYGROUND_BUNDLE_DIR = 'playground/assets';
 
-/** Public name → installed file; the same four files the embedded stack serves (src/local/playground.ts). */
+/** Public name → installed file; the same four files the embedded stack serves (src/api/playground.ts). */
 export const PLAYGROUND_ASSETS: Readonly<Record<string, { module: string; file: string }>> = {
   'react.js': { module: 'react', file: 'umd/react.production.min.js' },
   'react-dom.js': { module: 'react-dom', file: 'umd/react-dom.production.min.js' },

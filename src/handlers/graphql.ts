@@ -5,21 +5,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
 import { loadConfig } from '../config';
-import type { Services } from '../resolvers/context';
 import { schemaRegistryFromConfig } from '../events/from-config';
-import { AnalyticsService } from '../services/analytics-service';
-import { FailedEventsService } from '../services/failed-events-service';
-import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
-import { CachedHotStore } from '../services/cached-hot-store';
-import { IngestService } from '../services/ingest-service';
-import { ProfileService } from '../services/profile-service';
-import { RecommendationService } from '../services/recommendation-service';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DynamoDbHotStore } from '../sinks/dynamodb-hot-store';
 import { KinesisProducer } from '../sinks/kinesis-producer';
 import { createRedshiftDataApi } from '../sinks/redshift-data-api';
 import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
-import { playgroundAsset, playgroundHtml } from '../local/playground';
+import { playgroundAsset, playgroundHtml } from '../api/playground';
+import { createServices } from '../services/create-services';
 import { secretLoader } from './secrets';
 
 // Built once per execution environment, reused by every invocation.
@@ -30,30 +23,18 @@ const hotStore = new DynamoDbHotStore({
   client: dynamoDoc,
   tableName: config.tableName,
 });
-// Per warm Lambda environment: repeated reads of a hot key within TRIBUTARY_HOT_CACHE_MS skip DynamoDB.
-const hotReads = new CachedHotStore(hotStore, config.hotCache);
 const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
-const warehouse = config.redshift
-  ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
-  : undefined;
-const services: Services = {
-  ingest: new IngestService({
-    producer,
-    schemas: schemaRegistryFromConfig(config),
-    dedupe: config.events.edgeDedupe
-      ? new DynamoDbDedupeStore({
-          client: dynamoDoc,
-          tableName: config.tableName,
-          ttlSeconds: config.events.edgeDedupeTtlSeconds,
-        })
-      : undefined,
-  }),
-  profiles: new ProfileService(hotReads),
-  recommendations: new RecommendationService(hotReads),
+const services = createServices({
+  config,
+  producer,
+  schemas: schemaRegistryFromConfig(config),
+  hotStore,
+  dynamoDoc,
   // Without a configured workgroup, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
-  analytics: new AnalyticsService(warehouse),
-  failedEvents: new FailedEventsService(warehouse, producer),
-};
+  warehouse: config.redshift
+    ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
+    : undefined,
+});
 const apiKey = secretLoader({
   names: { value: 'TRIBUTARY_API_KEY', arn: 'TRIBUTARY_API_KEY_SECRET_ARN' },
   value: config.apiKey,

@@ -2,7 +2,7 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from '../resolvers/context';
-import { playgroundAsset, playgroundHtml } from './playground';
+import { playgroundAsset, playgroundHtml } from '../api/playground';
 import { demoHtml } from './demo/demo-page';
 import { trackerBundle } from './demo/tracker-bundle';
 

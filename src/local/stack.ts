@@ -5,15 +5,8 @@ import { createApiServer, createRequestContext } from '../api/apollo-server';
 import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
-import type { Services } from '../resolvers/context';
 import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
-import { AnalyticsService } from '../services/analytics-service';
-import { FailedEventsService } from '../services/failed-events-service';
-import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
-import { CachedHotStore } from '../services/cached-hot-store';
-import { IngestService } from '../services/ingest-service';
-import { ProfileService } from '../services/profile-service';
-import { RecommendationService } from '../services/recommendation-service';
+import { createServices } from '../services/create-services';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DuckDbWarehouse } from '../sinks/duckdb-warehouse';
 import { DynamoDbHotStore, ensureHotTable } from '../sinks/dynamodb-hot-store';
@@ -90,8 +83,6 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     lakeDir,
   });
   const hotStore = new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName });
-  // GraphQL reads go through a short-lived cache; the stream processor writes to the store itself.
-  const hotReads = new CachedHotStore(hotStore, config.hotCache);
 
   const processor = createStreamProcessor({
     events: eventsDelivery,
@@ -115,23 +106,7 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   const producer = new CoalescingProducer(
     new KinesisProducer({ client: kinesis, streamName: config.streamName }),
   );
-  const services: Services = {
-    ingest: new IngestService({
-      producer,
-      schemas,
-      dedupe: config.events.edgeDedupe
-        ? new DynamoDbDedupeStore({
-            client: dynamoDoc,
-            tableName: config.tableName,
-            ttlSeconds: config.events.edgeDedupeTtlSeconds,
-          })
-        : undefined,
-    }),
-    profiles: new ProfileService(hotReads),
-    recommendations: new RecommendationService(hotReads),
-    analytics: new AnalyticsService(warehouse),
-    failedEvents: new FailedEventsService(warehouse, producer),
-  };
+  const services = createServices({ config, producer, schemas, hotStore, dynamoDoc, warehouse });
   const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });
   await apollo.start();
   const http = await startHttpServer({

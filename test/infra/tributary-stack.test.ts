@@ -12,7 +12,7 @@ import { EventStream } from '../../infra/constructs/event-stream';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
-import { playgroundAsset } from '../../src/local/playground';
+import { playgroundAsset } from '../../src/api/playground';
 import { TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<

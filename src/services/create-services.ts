@@ -1,0 +1,46 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config';
+import type { SchemaRegistry } from '../events/schema-registry';
+import type { Services } from '../resolvers/context';
+import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
+import type { EventStreamProducer, HotStore, Warehouse } from '../sinks/ports';
+import { AnalyticsService } from './analytics-service';
+import { CachedHotStore } from './cached-hot-store';
+import { FailedEventsService } from './failed-events-service';
+import { IngestService } from './ingest-service';
+import { ProfileService } from './profile-service';
+import { RecommendationService } from './recommendation-service';
+
+export interface ServiceDeps {
+  config: Pick<Config, 'events' | 'hotCache' | 'tableName'>;
+  producer: EventStreamProducer;
+  schemas: SchemaRegistry;
+  hotStore: HotStore;
+  dynamoDoc: DynamoDBDocumentClient;
+  /** Undefined where no warehouse is configured: analytics then answer WAREHOUSE_UNAVAILABLE. */
+  warehouse: Warehouse | undefined;
+}
+
+/** The services resolvers call, wired the same way for the Lambda handler and the local stack. */
+export function createServices(deps: ServiceDeps): Services {
+  const { config, producer, warehouse } = deps;
+  // Repeated reads of a hot key within TRIBUTARY_HOT_CACHE_MS skip DynamoDB.
+  const hotReads = new CachedHotStore(deps.hotStore, config.hotCache);
+  return {
+    ingest: new IngestService({
+      producer,
+      schemas: deps.schemas,
+      dedupe: config.events.edgeDedupe
+        ? new DynamoDbDedupeStore({
+            client: deps.dynamoDoc,
+            tableName: config.tableName,
+            ttlSeconds: config.events.edgeDedupeTtlSeconds,
+          })
+        : undefined,
+    }),
+    profiles: new ProfileService(hotReads),
+    recommendations: new RecommendationService(hotReads),
+    analytics: new AnalyticsService(warehouse),
+    failedEvents: new FailedEventsService(warehouse, producer),
+  };
+}
