@@ -233,9 +233,13 @@ describe('DuckDbWarehouse', () => {
 
   it('upgrades a database created by migrations 1-3, keeping its rows and filling user_key', async () => {
     await lakeFile('events', [stored('old1', { userId: 'u1' }), stored('old2')]);
-    (
-      await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir, migrations: MIGRATIONS.slice(0, 3) })
-    ).close();
+    const old = await DuckDbWarehouse.open({
+      databasePath: dbPath,
+      lakeDir,
+      migrations: MIGRATIONS.slice(0, 3),
+    });
+    // The file must be released before another instance opens it.
+    await old.close();
     // Loading with the old schema is not possible (the loader writes new columns), so seed rows by hand.
     const instance = await DuckDBInstance.create(dbPath);
     const connection = await instance.connect();
