@@ -13,21 +13,24 @@ export interface LoadResult {
 
 export interface LoadOptions {
   url: string;
-  body: string;
+  /** JSON request bodies, sent in rotation (one body: every request the same). */
+  bodies: string[];
   headers?: Record<string, string>;
   connections?: number;
   durationSec?: number;
 }
 
-/** Runs autocannon against one endpoint with a fixed JSON body. */
+/** Runs autocannon against one endpoint, POSTing the given JSON bodies in rotation. */
 export async function load(options: LoadOptions): Promise<LoadResult> {
+  let next = 0;
+  const { bodies } = options;
   const result = await autocannon({
     url: options.url,
     method: 'POST',
-    body: options.body,
     headers: { 'content-type': 'application/json', ...options.headers },
     connections: options.connections ?? 10,
     duration: options.durationSec ?? benchDuration(),
+    requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
   });
   return {
     requestsPerSec: result.requests.average,

@@ -2,12 +2,11 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import autocannon from 'autocannon';
 import { loadConfig } from '../src/config';
 import { startLocalStack } from '../src/local/stack';
 import { generateTraffic } from '../scripts/simulation/generate';
 import { sendEvents } from '../scripts/simulation/send';
-import { benchDuration, fmt, ratio, type LoadResult } from './harness';
+import { fmt, load, ratio, type LoadResult } from './harness';
 
 const CONNECTIONS = 50;
 /** Distinct users the requests rotate over, so the cache sees many keys, not one. */
@@ -24,31 +23,6 @@ const USER = `query($u: ID!) {
     recommendations(limit: 10) { itemId score reason }
   }
 }`;
-
-/** autocannon over a rotating list of request bodies. */
-async function loadRotating(
-  url: string,
-  bodies: string[],
-  headers: Record<string, string>,
-): Promise<LoadResult> {
-  let next = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    connections: CONNECTIONS,
-    duration: benchDuration(),
-    requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
-  });
-  return {
-    requestsPerSec: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-  };
-}
 
 /**
  * Hot reads through GraphQL on the embedded stack loaded by the simulator, beside `{ __typename }`
@@ -88,7 +62,12 @@ export async function hotReadBenchmark(): Promise<string> {
     );
     const bodiesOf = (query: string) => users.map((u) => JSON.stringify({ query, variables: { u } }));
     const headers = { 'x-api-key': apiKey };
-    const baseline = await loadRotating(stack.graphqlUrl, [JSON.stringify({ query: TYPENAME })], headers);
+    const baseline = await load({
+      url: stack.graphqlUrl,
+      bodies: [JSON.stringify({ query: TYPENAME })],
+      headers,
+      connections: CONNECTIONS,
+    });
     const rows: Array<[string, LoadResult]> = [];
     for (const [name, bodies] of [
       [`recommendations(userId), ${users.length} users`, bodiesOf(RECOMMENDATIONS)],
@@ -97,7 +76,7 @@ export async function hotReadBenchmark(): Promise<string> {
       ['recommendations(userId), 1 user', bodiesOf(RECOMMENDATIONS).slice(0, 1)],
       ['user(id) { … recommendations }, 1 user', bodiesOf(USER).slice(0, 1)],
     ] as const) {
-      const result = await loadRotating(stack.graphqlUrl, bodies, headers);
+      const result = await load({ url: stack.graphqlUrl, bodies, headers, connections: CONNECTIONS });
       if (result.errors + result.non2xx > 0) {
         throw new Error(`${name}: ${result.errors} errors and ${result.non2xx} non-2xx answers`);
       }

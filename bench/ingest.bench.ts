@@ -70,8 +70,8 @@ export async function ingestBenchmark(): Promise<string> {
       ['trackEvent (1 event)', one, 1],
       ['trackEvents (100 events)', many, 100],
     ] as const) {
-      const baseline = await load({ url: raw.url, body });
-      const tributary = await load({ url: stack.graphqlUrl, body, headers });
+      const baseline = await load({ url: raw.url, bodies: [body] });
+      const tributary = await load({ url: stack.graphqlUrl, bodies: [body], headers });
       if (tributary.errors + tributary.non2xx > 0) {
         throw new Error(`${name}: ${tributary.errors} errors and ${tributary.non2xx} non-2xx answers`);
       }
