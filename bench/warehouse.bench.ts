@@ -6,6 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { DuckDbWarehouse } from '../src/sinks/duckdb-warehouse';
 import { fmt, ratio } from './harness';
+import { seededRandom } from '../scripts/simulation/random';
 
 const DAY = 86_400_000;
 const START = Date.parse('2024-05-01T00:00:00.000Z');
@@ -21,16 +22,8 @@ export function warehouseRows(): number {
   return Number.isInteger(value) && value > 0 ? value : 10_000_000;
 }
 
-/** A cheap deterministic generator: the same lake on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The simulator's seeded generator: the same data on every run. */
+const random = (seed: number): (() => number) => seededRandom(seed).next;
 
 /**
  * Writes `rows` lake records shaped like the stream processor's (enrichment, properties, context)

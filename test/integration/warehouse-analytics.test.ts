@@ -9,6 +9,7 @@ import type { StoredEvent } from '../../src/events/types';
 import { AnalyticsResolver } from '../../src/resolvers/analytics.resolver';
 import { AnalyticsService } from '../../src/services/analytics-service';
 import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
+import { seededRandom } from '../../scripts/simulation/random';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -18,16 +19,8 @@ const EVENTS = ['page_viewed', 'product_viewed', 'product_added_to_cart', 'order
 const SOURCES = [null, 'newsletter', 'google'] as const;
 const BROWSERS = ['Chrome', 'Firefox', 'Safari'] as const;
 
-/** mulberry32: a small seeded generator, so the dataset is the same on every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The simulator's seeded generator: the same data on every run. */
+const random = (seed: number): (() => number) => seededRandom(seed).next;
 
 function pick<T>(rand: () => number, values: readonly T[]): T {
   return values[Math.floor(rand() * values.length)] as T;
