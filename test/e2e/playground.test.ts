@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, newOfflinePage } from '../helpers/browser';
 import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(90_000);
@@ -27,15 +27,8 @@ describe('the playground', () => {
   });
 
   it('renders offline from / and runs an example operation against the API', async () => {
-    const page = await browser.newPage();
-    const external: string[] = [];
     // Only the stack itself may be reached: anything else is recorded and refused, as with no network.
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1') return route.continue();
-      external.push(url.href);
-      return route.abort();
-    });
+    const { page, external } = await newOfflinePage(browser);
     await page.goto(stack.url, { waitUntil: 'load' });
     expect(new URL(page.url()).pathname).toBe('/playground');
     await page.waitForSelector('.graphiql-container', { timeout: 30_000 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
-import { launchChromium } from '../helpers/browser';
+import { launchChromium, newOfflinePage } from '../helpers/browser';
 import { gql } from '../helpers/graphql-client';
 import { testConfig } from '../helpers/test-config';
 
@@ -36,14 +36,7 @@ describe('the demo shop at /demo', () => {
   const stats = (page: Page) => page.locator('#stats').innerText();
 
   it('tracks clicks, keeps them across a reload while the API is unreachable, and delivers them', async () => {
-    const page = await browser.newPage();
-    const external: string[] = [];
-    await page.route('**/*', (route) => {
-      const url = new URL(route.request().url());
-      if (url.hostname === '127.0.0.1') return route.continue();
-      external.push(url.href);
-      return route.abort();
-    });
+    const { page, external } = await newOfflinePage(browser);
     await page.goto(`${stack.url}/demo`, { waitUntil: 'load' });
     await page.waitForFunction(() =>
       /^[0-9a-f-]{36}$/.test(document.getElementById('visitor')?.textContent ?? ''),
