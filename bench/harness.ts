@@ -1,5 +1,8 @@
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
-import autocannon from 'autocannon';
+import path from 'node:path';
 
 /** What one autocannon run measured. */
 export interface LoadResult {
@@ -18,27 +21,48 @@ export interface LoadOptions {
   headers?: Record<string, string>;
   connections?: number;
   durationSec?: number;
+  /**
+   * Requests per second over all connections; unset, every connection sends its next request as
+   * soon as the last is answered (a saturation test, where latency is mostly queueing).
+   */
+  overallRate?: number;
 }
 
-/** Runs autocannon against one endpoint, POSTing the given JSON bodies in rotation. */
+/**
+ * Runs autocannon against one endpoint, POSTing the given JSON bodies in rotation. The load runs
+ * in a child process: in this one it would share the event loop of the embedded server it measures.
+ */
 export async function load(options: LoadOptions): Promise<LoadResult> {
-  let next = 0;
-  const { bodies } = options;
-  const result = await autocannon({
-    url: options.url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...options.headers },
-    connections: options.connections ?? 10,
-    duration: options.durationSec ?? benchDuration(),
-    requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
+  // fork() passes on this process's execArgv, so the child runs TypeScript the way this one does.
+  const child = fork(path.join(__dirname, 'load-process.ts'));
+  return new Promise<LoadResult>((resolve, reject) => {
+    child.once('message', (result) => resolve(result as LoadResult));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`load process exited with ${code} before answering`)));
+    child.send({ ...options, durationSec: options.durationSec ?? benchDuration() });
   });
+}
+
+/** A bare node:http server that reads and parses a JSON body, then answers: the floor of any endpoint. */
+export async function startRawServer(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { variables?: unknown };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data: { ok: body.variables !== undefined } }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
   return {
-    requestsPerSec: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
+    url: `http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }
 

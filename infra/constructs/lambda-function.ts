@@ -123,6 +123,8 @@ export class TributaryFunction extends Construct {
         // type-graphql names GraphQL types after their classes; minified class names would rename the schema.
         keepNames: true,
         sourceMap: true,
+        // graphql-js and others drop development-only checks (graphql's costs every resolved value).
+        define: { 'process.env.NODE_ENV': JSON.stringify('production') },
         // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
         externalModules: ['@aws-sdk/*'],
         inject: [REFLECT_METADATA],

@@ -1,5 +1,6 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import depthLimit from 'graphql-depth-limit';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { buildTributarySchema } from '../schema/build-schema';
@@ -28,7 +29,9 @@ export function createApiServer(options: ApiServerOptions): ApolloServer<Request
     // Apollo's own signal handlers would race it.
     stopOnTerminationSignals: false,
     includeStacktraceInErrorResponses: false,
-    plugins: options.plugins ?? [],
+    // No field carries cache hints (analytics cache on the server, see AnalyticsService); without
+    // this plugin Apollo stops wrapping every resolver to compute them.
+    plugins: [ApolloServerPluginCacheControlDisabled(), ...(options.plugins ?? [])],
     formatError: (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
       const original = unwrapResolverError(error);
       if (original instanceof GraphQLError) return formatted;

@@ -12,6 +12,7 @@ import { KinesisProducer } from '../sinks/kinesis-producer';
 import { createRedshiftDataApi } from '../sinks/redshift-data-api';
 import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
+import { CachedHotStore } from '../services/cached-hot-store';
 import { createServices } from '../services/create-services';
 import { secretLoader } from './secrets';
 
@@ -19,16 +20,17 @@ import { secretLoader } from './secrets';
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-graphql' });
 const dynamoDoc = createDynamoDbDocumentClient(config);
-const hotStore = new DynamoDbHotStore({
-  client: dynamoDoc,
-  tableName: config.tableName,
-});
+// The stream Lambda writes the table from elsewhere, so only the TTL bounds how stale a read is.
+const hotReads = new CachedHotStore(
+  new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
+  config.hotCache,
+);
 const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
 const services = createServices({
   config,
   producer,
   schemas: schemaRegistryFromConfig(config),
-  hotStore,
+  hotReads,
   dynamoDoc,
   // Without a configured workgroup, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
   warehouse: config.redshift

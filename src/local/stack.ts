@@ -6,6 +6,7 @@ import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
+import { CachedHotStore } from '../services/cached-hot-store';
 import { createServices } from '../services/create-services';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
 import { DuckDbWarehouse } from '../sinks/duckdb-warehouse';
@@ -82,7 +83,15 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     databasePath: path.join(config.dataDir, 'warehouse.duckdb'),
     lakeDir,
   });
-  const hotStore = new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName });
+  // The stream processor below is the table's only writer and writes through this cache, which
+  // forgets what each batch changed: reads are never stale, so entries need no expiry.
+  const hotStore = new CachedHotStore(
+    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
+    {
+      ...config.hotCache,
+      ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
+    },
+  );
 
   const processor = createStreamProcessor({
     events: eventsDelivery,
@@ -106,7 +115,7 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   const producer = new CoalescingProducer(
     new KinesisProducer({ client: kinesis, streamName: config.streamName }),
   );
-  const services = createServices({ config, producer, schemas, hotStore, dynamoDoc, warehouse });
+  const services = createServices({ config, producer, schemas, hotReads: hotStore, dynamoDoc, warehouse });
   const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });
   await apollo.start();
   const http = await startHttpServer({

@@ -4,7 +4,11 @@ import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../si
 import { ReadCache } from './read-cache';
 
 export interface HotReadCacheOptions {
-  /** How stale a read may be served; 0 reads the store every time. */
+  /**
+   * How stale a read may be served; 0 reads the store every time. Infinity suits a cache that
+   * every write to the table goes through (the embedded stack): entries then live until a write
+   * invalidates them or the bound evicts them.
+   */
   ttlMs: number;
   /** Entries kept per kind of key (profiles, items, neighbour lists, trends). */
   maxEntries: number;
@@ -12,10 +16,15 @@ export interface HotReadCacheOptions {
 }
 
 /**
- * The hot store's reads behind a short-lived cache, for the read side (GraphQL). A popular profile,
- * item or trend is read from the table once per TTL instead of once per request, and whatever is
- * served reflects the table as of at most `ttlMs` ago. Absent keys are cached too, so unknown
- * visitors do not bypass it. Writes pass straight through and never see the cache.
+ * The hot store's reads behind a cache, for the read side (GraphQL). A popular profile, item or
+ * trend is read from the table once per TTL instead of once per request, and whatever is served
+ * reflects the table as of at most `ttlMs` ago. Absent keys are cached too, so unknown visitors do
+ * not bypass it.
+ *
+ * Writes made through this instance invalidate what they may have changed, so where every writer
+ * shares it (the embedded stack's stream processor and GraphQL server live in one process) reads
+ * are never stale and the TTL can be unbounded. Where writers run elsewhere (the stream Lambda),
+ * only the TTL bounds staleness.
  */
 export class CachedHotStore implements HotStore {
   private readonly users: ReadCache<UserProfileRecord | null>;
@@ -34,9 +43,21 @@ export class CachedHotStore implements HotStore {
     this.trends = cache();
   }
 
-  /** Applies a batch of activity on the underlying store (never cached). */
-  applyActivity(activity: HotActivity[]): Promise<void> {
-    return this.store.applyActivity(activity);
+  /**
+   * Applies a batch of activity on the underlying store, then forgets what it may have changed:
+   * the profiles it names, and every item, neighbour list and trend (one interaction re-scores
+   * the neighbours of all the user's recent items, which only the store knows). Also after a
+   * failure, which may have written some keys.
+   */
+  async applyActivity(activity: HotActivity[]): Promise<void> {
+    try {
+      await this.store.applyActivity(activity);
+    } finally {
+      for (const { profileId } of activity) this.users.delete(profileId);
+      this.items.clear();
+      this.neighbours.clear();
+      this.trends.clear();
+    }
   }
 
   /** Reads one profile, at most `ttlMs` stale. */

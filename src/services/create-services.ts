@@ -5,17 +5,17 @@ import type { Services } from '../resolvers/context';
 import { DynamoDbDedupeStore } from '../sinks/dynamodb-dedupe-store';
 import type { EventStreamProducer, HotStore, Warehouse } from '../sinks/ports';
 import { AnalyticsService } from './analytics-service';
-import { CachedHotStore } from './cached-hot-store';
 import { FailedEventsService } from './failed-events-service';
 import { IngestService } from './ingest-service';
 import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
 export interface ServiceDeps {
-  config: Pick<Config, 'events' | 'hotCache' | 'tableName'>;
+  config: Pick<Config, 'events' | 'tableName'>;
   producer: EventStreamProducer;
   schemas: SchemaRegistry;
-  hotStore: HotStore;
+  /** What GraphQL reads the hot tier through; usually a CachedHotStore (see hotReadCache). */
+  hotReads: HotStore;
   dynamoDoc: DynamoDBDocumentClient;
   /** Undefined where no warehouse is configured: analytics then answer WAREHOUSE_UNAVAILABLE. */
   warehouse: Warehouse | undefined;
@@ -23,9 +23,7 @@ export interface ServiceDeps {
 
 /** The services resolvers call, wired the same way for the Lambda handler and the local stack. */
 export function createServices(deps: ServiceDeps): Services {
-  const { config, producer, warehouse } = deps;
-  // Repeated reads of a hot key within TRIBUTARY_HOT_CACHE_MS skip DynamoDB.
-  const hotReads = new CachedHotStore(deps.hotStore, config.hotCache);
+  const { config, producer, warehouse, hotReads } = deps;
   return {
     ingest: new IngestService({
       producer,

@@ -7,7 +7,8 @@ export class ReadCache<V> {
   private readonly entries = new Map<string, { value: Promise<V>; expiresAt: number }>();
 
   /**
-   * @param ttlMs how long a read is served; 0 disables the cache (every call reads).
+   * @param ttlMs how long a read is served; 0 disables the cache (every call reads), Infinity
+   *   keeps entries until they are deleted or evicted (for a cache told about every write).
    * @param maxEntries the bound; the least recently used entry goes first.
    * @param now the clock, injectable for tests.
    */
@@ -16,7 +17,7 @@ export class ReadCache<V> {
     private readonly maxEntries: number,
     private readonly now: () => number = Date.now,
   ) {
-    if (!Number.isFinite(ttlMs) || ttlMs < 0) throw new RangeError(`ttlMs must be >= 0, got ${ttlMs}`);
+    if (Number.isNaN(ttlMs) || ttlMs < 0) throw new RangeError(`ttlMs must be >= 0, got ${ttlMs}`);
     if (!Number.isInteger(maxEntries) || maxEntries < 1) {
       throw new RangeError(`maxEntries must be a positive integer, got ${maxEntries}`);
     }
@@ -62,6 +63,19 @@ export class ReadCache<V> {
       if (this.entries.get(key) === entry) this.entries.delete(key);
     });
     return value;
+  }
+
+  /**
+   * Forgets one key. A read of it still in flight goes on for those already waiting, but is no
+   * longer handed out, so whoever asks next reads again.
+   */
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  /** Forgets every key, in the same way as delete. */
+  clear(): void {
+    this.entries.clear();
   }
 
   get size(): number {

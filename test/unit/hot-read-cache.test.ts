@@ -1,7 +1,7 @@
 import type { NeighbourEntry } from '../../src/realtime/items';
 import { CachedHotStore } from '../../src/services/cached-hot-store';
 import { ReadCache } from '../../src/services/read-cache';
-import type { HotStore, UserProfileRecord } from '../../src/sinks/ports';
+import type { HotActivity, HotStore, UserProfileRecord } from '../../src/sinks/ports';
 
 /** A hot store whose reads answer from mutable state and count the calls. */
 function countingStore() {
@@ -64,6 +64,34 @@ describe('ReadCache', () => {
     expect(await cache.get('b', async () => 'b2')).toBe('b2');
   });
 
+  it('keeps entries without expiry when the TTL is Infinity, until deleted or cleared', async () => {
+    let now = 0;
+    const cache = new ReadCache<number>(Number.POSITIVE_INFINITY, 10, () => now);
+    let reads = 0;
+    const read = async () => ++reads;
+    await cache.get('a', read);
+    await cache.get('b', read);
+    now = 1e12;
+    expect(await cache.get('a', read)).toBe(1);
+    cache.delete('a');
+    expect(await cache.get('a', read)).toBe(3);
+    expect(await cache.get('b', read)).toBe(2);
+    cache.clear();
+    expect(await cache.get('b', read)).toBe(4);
+  });
+
+  it('does not hand out a read that was in flight when its key was deleted', async () => {
+    const cache = new ReadCache<string>(Number.POSITIVE_INFINITY, 10);
+    let release: (value: string) => void = () => undefined;
+    const inFlight = cache.get('k', () => new Promise<string>((resolve) => (release = resolve)));
+    cache.delete('k');
+    const after = cache.get('k', async () => 'fresh');
+    release('stale');
+    expect(await inFlight).toBe('stale');
+    expect(await after).toBe('fresh');
+    expect(await cache.get('k', async () => 'never read')).toBe('fresh');
+  });
+
   it('reads every time when the TTL is 0', async () => {
     const cache = new ReadCache<number>(0, 10);
     let reads = 0;
@@ -98,6 +126,33 @@ describe('CachedHotStore', () => {
     expect(second.get('c')?.[0]?.id).toBe('c-n');
     expect([...second.keys()].sort()).toEqual(['a', 'b', 'c']);
     expect(calls.getNeighbours).toEqual([['a', 'b', 'unknown'], ['c']]);
+  });
+
+  it('forgets what a write through it may have changed, even when the write fails', async () => {
+    const { store, calls, state } = countingStore();
+    let failWrite = false;
+    store.applyActivity = async () => {
+      state.traits = { plan: 'plus' };
+      if (failWrite) throw new Error('throttled after some writes');
+    };
+    const cached = new CachedHotStore(store, { ttlMs: Number.POSITIVE_INFINITY, maxEntries: 100 });
+    await cached.getUser('u1');
+    await cached.getUser('u2');
+    await cached.getNeighbours(['a']);
+    await cached.getTrend(null, 'DAY');
+    expect(calls).toEqual({ getUser: 2, getNeighbours: [['a']], getTrend: 1 });
+
+    await cached.applyActivity([{ profileId: 'u1' } as HotActivity]);
+    expect((await cached.getUser('u1'))?.traits).toEqual({ plan: 'plus' });
+    await cached.getUser('u2'); // not named by the batch: still cached
+    await cached.getNeighbours(['a']);
+    await cached.getTrend(null, 'DAY');
+    expect(calls).toEqual({ getUser: 3, getNeighbours: [['a'], ['a']], getTrend: 2 });
+
+    failWrite = true;
+    await expect(cached.applyActivity([{ profileId: 'u2' } as HotActivity])).rejects.toThrow('throttled');
+    expect((await cached.getUser('u2'))?.traits).toEqual({ plan: 'plus' });
+    expect(calls.getUser).toBe(4);
   });
 
   it('passes every read through when disabled (TTL 0)', async () => {
