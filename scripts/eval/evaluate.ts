@@ -1,3 +1,4 @@
+import { itemIdsOf } from '../../src/events/event-items';
 import { loadSchemaRegistry, type SchemaRegistry } from '../../src/events/schema-registry';
 import { RecommendationService } from '../../src/services/recommendation-service';
 import type { HotActivity } from '../../src/sinks/ports';
@@ -22,14 +23,12 @@ export interface EvalResult {
 }
 
 /**
- * The item an event is about, from the property its schema names (`x-item-property`), as the
- * stream processor fills `itemId`; null for events whose schema names none.
+ * Every item an event is about, by its schema's item keywords (`x-item-property`, `x-item-list`),
+ * as the stream processor reads them; empty for events whose schema names none.
  */
-export function itemOf(registry: SchemaRegistry, event: SimulatedEvent): string | null {
+export function itemsOf(registry: SchemaRegistry, event: SimulatedEvent): string[] {
   const resolution = registry.resolve(event.event, undefined);
-  if (resolution.kind !== 'schema' || resolution.schema.itemProperty === null) return null;
-  const value = event.properties[resolution.schema.itemProperty];
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : null;
+  return itemIdsOf(resolution.kind === 'schema' ? resolution.schema : null, event.properties);
 }
 
 /** Simulated events as the stream hands them to the hot tier, one shard, in the given order. */
@@ -42,7 +41,7 @@ export function toActivity(events: readonly SimulatedEvent[], registry: SchemaRe
     receivedAt: e.timestamp,
     shardId: 'shardId-000000000000',
     sequenceNumber: String(index + 1),
-    itemId: itemOf(registry, e),
+    itemIds: itemsOf(registry, e),
     traits: e.event === 'identify' ? e.properties : null,
   }));
 }

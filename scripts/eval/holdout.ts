@@ -1,7 +1,7 @@
-/** The least an evaluation needs of an event: whose it is and which item, if any, it is about. */
+/** The least an evaluation needs of an event: whose it is and which items, if any, it is about. */
 export interface Interaction {
   profileId: string;
-  itemId: string | null;
+  itemIds: readonly string[];
 }
 
 export interface HoldoutSplit<E extends Interaction> {
@@ -15,14 +15,15 @@ export interface HoldoutSplit<E extends Interaction> {
  * Leave-last-out: per profile, the item it came to last (the latest first interaction with an
  * item) is held out, with everything that profile did from that moment on, so nothing the user did
  * later leaks into training. Only profiles with an earlier item are evaluated (the others have
- * nothing to recommend from); their events all stay in training. Events must be in time order.
+ * nothing to recommend from); their events all stay in training. When one event (an order) is the
+ * first touch of several items, the first it names is held out. Events must be in time order.
  */
 export function holdOutLastItem<E extends Interaction>(events: readonly E[]): HoldoutSplit<E> {
   const firstTouch = new Map<string, Map<string, number>>();
   events.forEach((e, index) => {
-    if (e.itemId === null) return;
+    if (e.itemIds.length === 0) return;
     const items = firstTouch.get(e.profileId) ?? new Map<string, number>();
-    if (!items.has(e.itemId)) items.set(e.itemId, index);
+    for (const itemId of e.itemIds) if (!items.has(itemId)) items.set(itemId, index);
     firstTouch.set(e.profileId, items);
   });
   const cutAt = new Map<string, number>();
@@ -54,7 +55,7 @@ export function hitRate(
 /** Items by how many events name them, most first (ties by id, so the order is stable). */
 export function popularity(events: readonly Interaction[]): string[] {
   const counts = new Map<string, number>();
-  for (const e of events) if (e.itemId !== null) counts.set(e.itemId, (counts.get(e.itemId) ?? 0) + 1);
+  for (const e of events) for (const id of e.itemIds) counts.set(id, (counts.get(id) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).map(([id]) => id);
 }
 

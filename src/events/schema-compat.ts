@@ -35,6 +35,7 @@ const UNDERSTOOD = new Set<string>([
   'items',
   'uniqueItems',
   'x-item-property',
+  'x-item-list',
   'x-pii',
 ]);
 
@@ -63,7 +64,7 @@ const acceptsAll = (node: SchemaNode): boolean =>
  * The smallest SchemaVer step a change from `before` to `after` needs, with its reasons.
  * ADDITION: every document valid before is still valid. REVISION: some may not be. MODEL: none
  * written for the old schema can be assumed valid (a new required field) or the meaning of the
- * data moved (the item property). Keywords it cannot reason about count as a REVISION when they change.
+ * data moved (the item property or item list). Keywords it cannot reason about count as a REVISION when they change.
  */
 export function requiredStep(
   before: SchemaNode,
@@ -120,6 +121,12 @@ function compareNode(a: SchemaNode, b: SchemaNode, path: string, out: CompatFind
       step: 'model',
       path: path || '/',
       message: 'x-item-property changed: the item an event is about moved',
+    });
+  if (!deepEqual(a['x-item-list'], b['x-item-list']))
+    out.push({
+      step: 'model',
+      path: path || '/',
+      message: 'x-item-list changed: the items an event is about moved',
     });
 
   const requiredBefore = new Set(Array.isArray(a.required) ? (a.required as string[]) : []);

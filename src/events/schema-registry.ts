@@ -3,20 +3,24 @@ import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { SchemaRegistryError } from './errors';
+import {
+  ITEM_LIST_KEYWORD,
+  ITEM_PROPERTY_KEYWORD,
+  readItemDeclaration,
+  type ItemDeclaration,
+} from './event-items';
 import { compareSchemaVer, formatSchemaVer, parseSchemaVer, type SchemaVer } from './schemaver';
 import type { EventError } from './types';
 
 /** What the pipeline does with an event name that has no schema at all. */
 export type UnknownEventPolicy = 'accept' | 'reject';
 
-/** One schema version, compiled once per process. */
-export interface CompiledSchema {
+/** One schema version, compiled once per process; its items are declared by `ItemDeclaration`. */
+export interface CompiledSchema extends ItemDeclaration {
   event: string;
   version: string;
   /** `<event>/<version>`, the name failed events and stored events carry. */
   ref: string;
-  /** The property naming the item the event is about (`x-item-property`), if any. */
-  itemProperty: string | null;
   /** Paths inside `properties` of fields marked `"x-pii": true`; `*` stands for every array element. */
   piiPaths: string[][];
   validate: ValidateFunction;
@@ -53,7 +57,9 @@ function createAjv(): Ajv {
   // allErrors: a sender should learn every problem of an event at once, not one per attempt.
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
   addFormats(ajv);
-  ajv.addKeyword({ keyword: 'x-item-property', schemaType: 'string' });
+  // Annotations for the pipeline, checked by readItemDeclaration; ajv only has to accept them.
+  ajv.addKeyword({ keyword: ITEM_PROPERTY_KEYWORD, schemaType: 'string' });
+  ajv.addKeyword({ keyword: ITEM_LIST_KEYWORD, schemaType: 'object' });
   ajv.addKeyword({ keyword: 'x-pii', schemaType: 'boolean' });
   return ajv;
 }
@@ -90,18 +96,7 @@ export class SchemaRegistry {
       if (!EVENT_DIR.test(doc.event)) throw new SchemaRegistryError(`${ref}: not a valid event name`);
       if (!isJson(doc.schema) || doc.schema.type !== 'object')
         throw new SchemaRegistryError(`${ref}: a schema must describe an object ("type": "object")`);
-      const itemProperty = doc.schema['x-item-property'];
-      if (
-        itemProperty !== undefined &&
-        !(
-          typeof itemProperty === 'string' &&
-          isJson(doc.schema.properties) &&
-          itemProperty in doc.schema.properties
-        )
-      )
-        throw new SchemaRegistryError(
-          `${ref}: x-item-property "${String(itemProperty)}" is not one of its properties`,
-        );
+      const items = readItemDeclaration(doc.schema, ref);
       let validate: ValidateFunction;
       try {
         validate = ajv.compile(doc.schema);
@@ -114,7 +109,8 @@ export class SchemaRegistry {
         event: doc.event,
         version: formatSchemaVer(version),
         ref,
-        itemProperty: typeof itemProperty === 'string' ? itemProperty : null,
+        itemProperty: items.itemProperty,
+        itemList: items.itemList,
         piiPaths: piiPathsOf(doc.schema),
         validate,
       };

@@ -12,7 +12,8 @@ export interface Contribution {
   receivedAt: string;
   shardId: string;
   sequence: string;
-  itemId: string | null;
+  /** Every item the event is about (an order names each of its products); empty for none. */
+  itemIds: readonly string[];
   /** Traits set by an `identify` event. */
   traits: Record<string, unknown> | null;
 }

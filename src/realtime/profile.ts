@@ -5,6 +5,10 @@ import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
 export interface RecentEvent {
   messageId: string;
   event: string;
+  /**
+   * The item, when the event is about exactly one. An order's products are not copied here: 50
+   * orders of up to 500 lines could outgrow DynamoDB's 400 KB item; recentItems holds them.
+   */
   itemId: string | null;
   timestamp: string;
 }
@@ -130,7 +134,9 @@ export function reduceProfile(
     state.sessions = added.sessions.slice(-limits.sessions);
 
     state.recentEvents = insertRecentEvent(state.recentEvents, c, limits.recentEvents);
-    if (c.itemId !== null) interact(state, c, c.itemId, model, limits, touches, pairs);
+    // The event counted once above; each item it names gets the interaction (an order: a purchase
+    // of every product), in the order named, a repeated item once.
+    for (const itemId of new Set(c.itemIds)) interact(state, c, itemId, model, limits, touches, pairs);
   }
   return { state, touches, pairs };
 }
@@ -139,7 +145,7 @@ function insertRecentEvent(events: RecentEvent[], c: Contribution, limit: number
   const entry: RecentEvent = {
     messageId: c.messageId,
     event: c.event,
-    itemId: c.itemId,
+    itemId: c.itemIds.length === 1 ? (c.itemIds[0] ?? null) : null,
     timestamp: c.timestamp,
   };
   const index = events.findIndex((e) => e.timestamp <= c.timestamp);

@@ -280,6 +280,12 @@ export class DynamoDbHotStore implements HotStore {
       if (a.traits !== null && (typeof a.traits !== 'object' || Array.isArray(a.traits))) {
         throw new HotStoreError(`Traits of ${a.messageId} are not an object`, 'HOT_STORE_INVALID_ACTIVITY');
       }
+      if (!Array.isArray(a.itemIds) || !a.itemIds.every((id) => typeof id === 'string')) {
+        throw new HotStoreError(
+          `Items of ${a.messageId} are not a list of ids`,
+          'HOT_STORE_INVALID_ACTIVITY',
+        );
+      }
       const c: Contribution = {
         messageId: a.messageId,
         profileId: a.profileId,
@@ -288,7 +294,7 @@ export class DynamoDbHotStore implements HotStore {
         receivedAt: normaliseTime(a.receivedAt, 'receivedAt', a.profileId),
         shardId: a.shardId,
         sequence: padSequenceNumber(a.sequenceNumber),
-        itemId: a.itemId,
+        itemIds: a.itemIds,
         traits: a.traits,
       };
       byPosition.set(`${c.shardId}/${c.sequence}`, c);

@@ -90,8 +90,11 @@ export interface HotActivity {
   receivedAt: string;
   shardId: string;
   sequenceNumber: string;
-  /** The item the event is about, from the property its schema names; null when none. */
-  itemId: string | null;
+  /**
+   * Every item the event is about, each once, from its schema's item keywords: one for a product
+   * view, each product of an order; empty when none. Each gets the event's interaction.
+   */
+  itemIds: string[];
   /** The traits an `identify` event sets; null for other events. */
   traits: Record<string, unknown> | null;
 }

@@ -10,6 +10,7 @@ import {
   sizeError,
   trackEventFromRecord,
 } from '../events/envelope';
+import { itemIdsOf } from '../events/event-items';
 import { canonicalIsoMs, msToIso } from '../events/iso-time';
 import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/normalise';
 import { checkEventSchema } from '../events/schema-check';
@@ -17,7 +18,14 @@ import type { SchemaRegistry } from '../events/schema-registry';
 import type { EventError, FailedEvent, FailureType, StoredEvent } from '../events/types';
 
 export type DecodedRecord =
-  | { ok: true; event: StoredEvent; sequenceNumber: string; shardId: string }
+  | {
+      ok: true;
+      event: StoredEvent;
+      /** Every item the event is about, by its schema's item keywords: what the hot tier learns from. */
+      itemIds: string[];
+      sequenceNumber: string;
+      shardId: string;
+    }
   | { ok: false; failed: FailedEvent; sequenceNumber: string; shardId: string };
 
 /** What checking a record needs; built once per process. */
@@ -142,7 +150,8 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   }
   try {
     const event = checks.enrich(base, times, check.schema);
-    return { ok: true, event, sequenceNumber, shardId: place.shardId };
+    const itemIds = itemIdsOf(check.schema, event.properties);
+    return { ok: true, event, itemIds, sequenceNumber, shardId: place.shardId };
   } catch (error) {
     const path = (error as { path?: unknown }).path;
     return failure(

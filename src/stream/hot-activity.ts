@@ -5,6 +5,8 @@ import type { HotActivity } from '../sinks/ports';
 /** A delivered event with its place in the stream. */
 export interface PositionedEvent {
   event: StoredEvent;
+  /** Every item the event is about, as the processor read them with the event's schema. */
+  itemIds: readonly string[];
   shardId: string;
   sequenceNumber: string;
 }
@@ -24,13 +26,14 @@ function traitsOf(event: StoredEvent): Record<string, unknown> | null {
 }
 
 /**
- * What the hot tier needs from a batch's delivered events, in stream order. The item comes from
- * `itemId`, which the processor fills from the property the event's schema names; the hot tier
- * never guesses it from property names.
+ * What the hot tier needs from a batch's delivered events, in stream order. The items are the ones
+ * the event's schema declares (`x-item-property`, or every element of an `x-item-list` such as an
+ * order's products), read by the processor; the hot tier never guesses them from property names.
+ * One event stays one activity however many items it names, so the profile counts it once.
  */
-export function toHotActivity(events: PositionedEvent[]): HotActivity[] {
+export function toHotActivity(events: readonly PositionedEvent[]): HotActivity[] {
   const activity: HotActivity[] = [];
-  for (const { event, shardId, sequenceNumber } of events) {
+  for (const { event, itemIds, shardId, sequenceNumber } of events) {
     const id = profileId(event);
     if (id === undefined) continue;
     activity.push({
@@ -41,7 +44,7 @@ export function toHotActivity(events: PositionedEvent[]): HotActivity[] {
       receivedAt: event.receivedAt,
       shardId,
       sequenceNumber,
-      itemId: event.itemId ?? null,
+      itemIds: [...itemIds],
       traits: traitsOf(event),
     });
   }

@@ -60,7 +60,7 @@ export function createStreamProcessor(
     const records = event.Records;
     const decoded = records.map((record) => decodeRecord(record, checks));
 
-    const valid: Array<{ index: number; event: StoredEvent }> = [];
+    const valid: Array<{ index: number; event: StoredEvent; itemIds: string[] }> = [];
     const invalid: Array<{ index: number; event: FailedEvent }> = [];
     const seen = new Set<string>();
     let duplicates = 0;
@@ -68,7 +68,7 @@ export function createStreamProcessor(
       if (!item.ok) return invalid.push({ index, event: item.failed });
       if (seen.has(item.event.messageId)) return duplicates++;
       seen.add(item.event.messageId);
-      valid.push({ index, event: item.event });
+      valid.push({ index, event: item.event, itemIds: item.itemIds });
     });
 
     const failedIndices = new Set<number>();
@@ -83,10 +83,10 @@ export function createStreamProcessor(
     // only the records before it may touch the hot tier now; the rest will come again.
     const firstFailure = failedIndices.size > 0 ? Math.min(...failedIndices) : records.length;
     const delivered: PositionedEvent[] = [];
-    for (const { index, event: stored } of valid) {
+    for (const { index, event: stored, itemIds } of valid) {
       const item = decoded[index];
       if (index >= firstFailure || !item) continue;
-      delivered.push({ event: stored, shardId: item.shardId, sequenceNumber: item.sequenceNumber });
+      delivered.push({ event: stored, itemIds, shardId: item.shardId, sequenceNumber: item.sequenceNumber });
     }
     const activity = toHotActivity(delivered);
     try {

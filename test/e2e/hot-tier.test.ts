@@ -150,6 +150,43 @@ describe('hot tier and recommendations, end to end', () => {
     expect(await counted()).toEqual(trendBefore);
   });
 
+  it('counts every product of an order as purchased, without per-product events', async () => {
+    await send([
+      event('orderer', 'product_viewed', 'kettle'),
+      event('orderer', 'order_completed', undefined, {
+        order_id: 'order-e2e-1',
+        products: [
+          { product_id: 'kettle', price: 49.9, quantity: 1 },
+          { product_id: 'teapot', price: 19, quantity: 2 },
+        ],
+      }),
+    ]);
+    await stack.settle();
+    const orderer = await query<{ user: Record<string, unknown> & { recommendations: Rec[] } }>(USER, {
+      id: 'orderer',
+    });
+    expect(orderer.user).toMatchObject({
+      eventCount: 2,
+      counts: expect.arrayContaining([{ event: 'order_completed', count: 1 }]),
+      recentEvents: [
+        { event: 'order_completed', itemId: null },
+        { event: 'product_viewed', itemId: 'kettle' },
+      ],
+    });
+    // Both were bought, so neither is recommended back to the buyer.
+    const recommended = orderer.user.recommendations.map((r) => r.itemId);
+    expect(recommended).not.toContain('kettle');
+    expect(recommended).not.toContain('teapot');
+    const teapot = await query<{
+      item: {
+        stats: { counts: Array<{ event: string; count: number }> };
+        alsoViewed: Array<{ itemId: string }>;
+      };
+    }>(ITEM, { id: 'teapot' });
+    expect(teapot.item.stats.counts).toEqual([{ event: 'order_completed', count: 1 }]);
+    expect(teapot.item.alsoViewed.map((n) => n.itemId)).toEqual(['kettle']);
+  });
+
   it('follows a burst in trending within seconds', async () => {
     const burst = Array.from({ length: 30 }, (_, i) => event(`fan-${i}`, 'product_viewed', 'viral-hat'));
     await send(burst);

@@ -26,7 +26,7 @@ function at(minute: number): string {
 interface Options {
   shardId?: string;
   event?: string;
-  itemId?: string | null;
+  itemIds?: string[];
   messageId?: string;
   traits?: Record<string, unknown> | null;
 }
@@ -41,14 +41,28 @@ function activity(profileId: string, n: number, minute: number, options: Options
     receivedAt: at(minute),
     shardId,
     sequenceNumber: seq(n),
-    itemId: options.itemId ?? null,
+    itemIds: options.itemIds ?? [],
     traits: options.traits ?? null,
   };
 }
 
-/** A user's session over items: views, then the given events, with consecutive sequence numbers. */
-function session(profileId: string, from: number, steps: Array<[string, string]>, shardId = SHARD_A) {
-  return steps.map(([event, itemId], i) => activity(profileId, from + i, i, { event, itemId, shardId }));
+/**
+ * A user's session: each step an event with its item, or with several (an order's products), at
+ * consecutive minutes and sequence numbers.
+ */
+function session(
+  profileId: string,
+  from: number,
+  steps: Array<[string, string | string[]]>,
+  shardId = SHARD_A,
+) {
+  return steps.map(([event, items], i) =>
+    activity(profileId, from + i, i, {
+      event,
+      itemIds: typeof items === 'string' ? [items] : items,
+      shardId,
+    }),
+  );
 }
 
 jest.setTimeout(20_000);
@@ -157,7 +171,7 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('keeps recent events newest first, by event time', async () => {
-      await store.applyActivity([activity('u1', 1, 30), activity('u1', 2, 10, { itemId: 'i1' })]);
+      await store.applyActivity([activity('u1', 1, 30), activity('u1', 2, 10, { itemIds: ['i1'] })]);
       await store.applyActivity([activity('u1', 3, 20)]);
       const user = await store.getUser('u1');
       expect(user?.recentEvents.map((e) => [e.event, e.itemId, e.timestamp])).toEqual([
@@ -220,7 +234,7 @@ describe('DynamoDbHotStore', () => {
           ['product_viewed', 'b'],
           ['order_completed', 'b'],
         ]),
-        activity('u2', 10, 1, { event: 'product_viewed', itemId: 'b' }),
+        activity('u2', 10, 1, { event: 'product_viewed', itemIds: ['b'] }),
       ]);
       const views = await store.getTrend('product_viewed', 'HOUR');
       expect(views?.items.map((i) => [i.id, i.c])).toEqual([
@@ -238,12 +252,76 @@ describe('DynamoDbHotStore', () => {
     });
   });
 
+  describe('an order listing several products', () => {
+    // u1 viewed a, then ordered a and b (b on two lines); u2 bought b on its own.
+    const orders = (): HotActivity[] => [
+      ...session('u1', 1, [
+        ['product_viewed', 'a'],
+        ['order_completed', ['a', 'b', 'b']],
+      ]),
+      activity('u2', 1, 3, { shardId: SHARD_B, event: 'product_purchased', itemIds: ['b'] }),
+    ];
+
+    it('is one event for the profile and a purchase of each product', async () => {
+      await store.applyActivity(orders());
+      const u1 = await store.getUser('u1');
+      expect(u1).toMatchObject({
+        eventCount: 2,
+        counts: { product_viewed: 1, order_completed: 1 },
+        sessionCount: 1,
+        sessions: [{ start: at(0), end: at(1), events: 2 }],
+        lastEvent: 'order_completed',
+      });
+      expect(u1?.recentEvents.map((e) => [e.event, e.itemId])).toEqual([
+        ['order_completed', null],
+        ['product_viewed', 'a'],
+      ]);
+      expect([...(u1?.purchased ?? [])].sort()).toEqual(['a', 'b']);
+      expect(u1?.recentItems.map((i) => [i.id, i.weight]).sort()).toEqual([
+        ['a', 5],
+        ['b', 5],
+      ]);
+
+      const a = await store.getItem('a');
+      const b = await store.getItem('b');
+      expect(a?.stats).toEqual({ counts: { product_viewed: 1, order_completed: 1 }, weight: 5 });
+      // Two lines of b in one order are one purchase; u2's purchase is another.
+      expect(b?.stats).toEqual({ counts: { order_completed: 1, product_purchased: 1 }, weight: 10 });
+      expect(a?.neighbours).toEqual([expect.objectContaining({ id: 'b', co: 5 })]);
+      expect(b?.neighbours).toEqual([expect.objectContaining({ id: 'a', co: 5 })]);
+
+      const ordered = await store.getTrend('order_completed', 'HOUR');
+      expect(ordered?.items.map((i) => [i.id, i.c]).sort()).toEqual([
+        ['a', 1],
+        ['b', 1],
+      ]);
+      const all = await store.getTrend(null, 'DAY');
+      expect(all?.items.map((i) => [i.id, i.c]).sort()).toEqual([
+        ['a', 2],
+        ['b', 2],
+      ]);
+    });
+
+    it('changes nothing when the batch is replayed or its messageIds are resent later', async () => {
+      await store.applyActivity(orders());
+      const before = await snapshot();
+      await store.applyActivity(orders());
+      await store.applyActivity(orders().slice(1));
+      expect(await snapshot()).toEqual(before);
+      const resent = orders().map((a, i) => ({ ...a, sequenceNumber: seq(100 + i) }));
+      await store.applyActivity(resent);
+      expect(await snapshot()).toEqual(before);
+      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2 });
+    });
+  });
+
   describe('idempotency', () => {
+    // u1's order lists two products, so one record writes several item keys and trend entries.
     const traffic = (): HotActivity[] => [
       ...session('u1', 1, [
         ['product_viewed', 'a'],
         ['product_viewed', 'b'],
-        ['order_completed', 'b'],
+        ['order_completed', ['b', 'c']],
       ]),
       ...session(
         'u2',
@@ -251,10 +329,10 @@ describe('DynamoDbHotStore', () => {
         [
           ['product_viewed', 'a'],
           ['product_added_to_cart', 'b'],
-          ['identify', ''],
+          ['identify', []],
         ],
         SHARD_B,
-      ).map((a) => (a.itemId === '' ? { ...a, itemId: null, traits: { vip: true } } : a)),
+      ).map((a) => (a.event === 'identify' ? { ...a, traits: { vip: true } } : a)),
     ];
 
     it('changes nothing when the same batch is applied twice, in any order', async () => {
@@ -296,7 +374,8 @@ describe('DynamoDbHotStore', () => {
       await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 3 });
     });
 
-    it.each([1, 3, 6, 9])('recovers exactly from a crash after %i writes', async (writes) => {
+    // 13 PutItems in all: items a, b, c; 8 trends (3 events and every item event, 2 windows); 2 profiles.
+    it.each([1, 3, 6, 9, 11, 12])('recovers exactly from a crash after %i writes', async (writes) => {
       const reference = new DynamoDbHotStore({ client: doc, tableName });
       await reference.applyActivity(traffic());
       const expected = await snapshot();
@@ -354,7 +433,7 @@ describe('DynamoDbHotStore', () => {
     it('reads and writes more than 100 keys in one call', async () => {
       // 130 claims and profiles: two BatchGets of claims and profiles, six BatchWrites of claims.
       const batch = Array.from({ length: 130 }, (_, i) =>
-        activity(`p${i}`, i, i % 50, { event: 'product_viewed', itemId: `sku-${i % 3}` }),
+        activity(`p${i}`, i, i % 50, { event: 'product_viewed', itemIds: [`sku-${i % 3}`] }),
       );
       await store.applyActivity(batch);
       await store.applyActivity(batch.slice(100));
@@ -400,7 +479,9 @@ describe('DynamoDbHotStore', () => {
         { step: 'serialize', priority: 'high' },
       );
       const flaky = new DynamoDbHotStore({ client, tableName, throttleAttempts: 10, throttleBaseDelayMs: 1 });
-      const batch = Array.from({ length: 40 }, (_, i) => activity(`p${i}`, i, 0, { itemId: `sku-${i % 7}` }));
+      const batch = Array.from({ length: 40 }, (_, i) =>
+        activity(`p${i}`, i, 0, { itemIds: [`sku-${i % 7}`] }),
+      );
       await flaky.applyActivity(batch);
       expect(injected).toBeGreaterThan(2);
       const profiles = await Promise.all(batch.map((a) => flaky.getUser(a.profileId)));

@@ -169,6 +169,7 @@ describe('createEnricher', () => {
       version: '1-0-0',
       ref: 'product_viewed/1-0-0',
       itemProperty: 'product_id',
+      itemList: null,
       piiPaths: [],
       validate: (() => true) as never,
     };

@@ -2,7 +2,7 @@ import { hitRate, holdOutLastItem, mostPopular, popularity } from '../../scripts
 import { evaluateRecommendations } from '../../scripts/eval/evaluate';
 import { generateTraffic } from '../../scripts/simulation/generate';
 
-const e = (profileId: string, itemId: string | null) => ({ profileId, itemId });
+const e = (profileId: string, ...itemIds: string[]) => ({ profileId, itemIds });
 
 describe('holdOutLastItem', () => {
   it('holds out the item each user came to last, with everything they did from then on', () => {
@@ -10,7 +10,7 @@ describe('holdOutLastItem', () => {
       e('u1', 'a'),
       e('u2', 'x'),
       e('u1', 'b'),
-      e('u1', null),
+      e('u1'),
       e('u1', 'a'), // a repeat of an earlier item is not "the last item"
       e('u1', 'c'),
       e('u1', 'b'),
@@ -23,11 +23,18 @@ describe('holdOutLastItem', () => {
         ['u2', 'y'],
       ]),
     );
-    expect(train).toEqual([e('u1', 'a'), e('u2', 'x'), e('u1', 'b'), e('u1', null), e('u1', 'a')]);
+    expect(train).toEqual([e('u1', 'a'), e('u2', 'x'), e('u1', 'b'), e('u1'), e('u1', 'a')]);
+  });
+
+  it('holds out the first item an order names when the order is the first touch of several', () => {
+    const events = [e('u1', 'a'), e('u1', 'b', 'c', 'a'), e('u1', 'c')];
+    const { train, heldOut } = holdOutLastItem(events);
+    expect(heldOut).toEqual(new Map([['u1', 'b']]));
+    expect(train).toEqual([e('u1', 'a')]);
   });
 
   it('evaluates nobody with a single item, and keeps their events for training', () => {
-    const events = [e('u1', 'a'), e('u1', 'a'), e('u2', null)];
+    const events = [e('u1', 'a'), e('u1', 'a'), e('u2')];
     const { train, heldOut } = holdOutLastItem(events);
     expect(heldOut.size).toBe(0);
     expect(train).toEqual(events);
@@ -56,8 +63,10 @@ describe('hitRate', () => {
 
 describe('most-popular baseline', () => {
   it('ranks by events per item, ties by id, and skips what is excluded', () => {
-    const ranked = popularity([e('u1', 'b'), e('u2', 'b'), e('u1', 'c'), e('u3', 'a'), e('u1', null)]);
+    const ranked = popularity([e('u1', 'b'), e('u2', 'b'), e('u1', 'c'), e('u3', 'a'), e('u1')]);
     expect(ranked).toEqual(['b', 'a', 'c']);
+    // Every product of an order is an event naming it.
+    expect(popularity([e('u1', 'c', 'a'), e('u2', 'a')])).toEqual(['a', 'c']);
     expect(mostPopular(ranked, new Set(['b']), 2)).toEqual(['a', 'c']);
   });
 });

@@ -183,6 +183,31 @@ describe('createStreamProcessor', () => {
     expect(unknown?.errors[0]).toMatchObject({ code: 'SCHEMA_UNKNOWN', path: '/schemaVersion' });
   });
 
+  it("hands the hot tier every product of an order as one activity; the warehouse's itemId stays empty", async () => {
+    const { events, hotStore, process } = setup();
+    const order = {
+      ...valid('o1', 'u1', 'order_completed'),
+      properties: {
+        order_id: 'order-1',
+        products: [{ product_id: 'sku-1' }, { product_id: 42, quantity: 2 }, { product_id: 'sku-1' }],
+      },
+    };
+    const response = await process(
+      kinesisEvent([kinesisRecord(order, '1'), kinesisRecord(valid('v1', 'u1', 'product_viewed'), '2')]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(events.records.map((e) => [e.messageId, e.itemId])).toEqual([
+      ['o1', null],
+      ['v1', 'sku-1'],
+    ]);
+    expect(hotStore.batches).toEqual([
+      [
+        expect.objectContaining({ messageId: 'o1', event: 'order_completed', itemIds: ['sku-1', '42'] }),
+        expect.objectContaining({ messageId: 'v1', event: 'product_viewed', itemIds: ['sku-1'] }),
+      ],
+    ]);
+  });
+
   it('sends an event whose enrichment throws to failed events and delivers its neighbours', async () => {
     const { events, failed, process } = setup();
     const response = await process(

@@ -9,7 +9,8 @@ const T0 = Date.UTC(2026, 0, 1, 12);
 const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
 
 let n = 0;
-function c(event: string, itemId: string | null, minute = n): Contribution {
+/** One contribution of u1 about the given items (none, one, or an order's products). */
+function c(event: string, itemIds: string | string[] | null, minute = n): Contribution {
   n++;
   return {
     messageId: `m${n}`,
@@ -19,7 +20,7 @@ function c(event: string, itemId: string | null, minute = n): Contribution {
     receivedAt: iso(minute),
     shardId: 's',
     sequence: String(n).padStart(10, '0'),
-    itemId,
+    itemIds: itemIds === null ? [] : typeof itemIds === 'string' ? [itemIds] : itemIds,
     traits: null,
   };
 }
@@ -52,6 +53,49 @@ describe('reduceProfile', () => {
       ['b', 5],
       ['a', 1],
     ]);
+  });
+
+  it('counts an order once but gives each of its products, once, a purchase', () => {
+    const view = c('product_viewed', 'a');
+    const order = c('order_completed', ['a', 'b', 'a']);
+    const { state, touches, pairs } = reduceProfile(null, [view, order]);
+    expect(state.eventCount).toBe(2);
+    expect(state.counts).toEqual({ product_viewed: 1, order_completed: 1 });
+    expect(state.sessions).toEqual([expect.objectContaining({ events: 2 })]);
+    expect(state.recentEvents.map((e) => [e.event, e.itemId])).toEqual([
+      // An order of several products names no single item.
+      ['order_completed', null],
+      ['product_viewed', 'a'],
+    ]);
+    expect(state.purchased).toEqual(['b', 'a']);
+    expect(state.recentItems.map((i) => [i.id, i.weight])).toEqual([
+      ['b', 5],
+      ['a', 5],
+    ]);
+    const ofOrder = touches.filter((t) => t.sequence === order.sequence);
+    expect(ofOrder.map((t) => [t.itemId, t.event, t.weightDelta])).toEqual([
+      ['a', 'order_completed', 4],
+      ['b', 'order_completed', 5],
+    ]);
+    // Bought together: b co-occurs with a as strongly as two purchases can, in both directions.
+    expect(pairs.map((p) => [p.itemId, p.otherId, p.co, p.sequence])).toEqual([
+      ['b', 'a', 5, order.sequence],
+      ['a', 'b', 5, order.sequence],
+    ]);
+  });
+
+  it('adds no weight or co-occurrence when a product_purchased repeats a purchase the order made', () => {
+    const order = reduceProfile(null, [c('order_completed', ['a', 'b'])]);
+    const again = reduceProfile(order.state, [c('product_purchased', 'a'), c('product_purchased', 'b')]);
+    expect(again.pairs).toEqual([]);
+    expect(again.touches.map((t) => t.weightDelta)).toEqual([0, 0]);
+    expect(again.state.purchased).toEqual(['b', 'a']);
+  });
+
+  it('names the item of a one-product order in its recent event', () => {
+    const { state } = reduceProfile(null, [c('order_completed', ['a'])]);
+    expect(state.recentEvents.map((e) => e.itemId)).toEqual(['a']);
+    expect(state.purchased).toEqual(['a']);
   });
 
   it('is deterministic whatever order the contributions arrive in', () => {

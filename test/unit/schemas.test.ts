@@ -34,6 +34,20 @@ describe('the shipped schemas/', () => {
     );
   });
 
+  it('declare the items of an order as its products, and of a product event as its product_id', () => {
+    const registry = new SchemaRegistry(documents, { unknownEvents: 'reject' });
+    const order = registry.resolve('order_completed');
+    expect(order.kind === 'schema' && order.schema).toMatchObject({
+      itemProperty: null,
+      itemList: { property: 'products', itemProperty: 'product_id' },
+    });
+    const purchase = registry.resolve('product_purchased');
+    expect(purchase.kind === 'schema' && purchase.schema).toMatchObject({
+      itemProperty: 'product_id',
+      itemList: null,
+    });
+  });
+
   it.each([...byEvent.keys()])('%s: every version bump keeps the rules of its SchemaVer step', (event) => {
     const versions = (byEvent.get(event) ?? []).map((d) => ({
       version: d.version,
@@ -114,6 +128,15 @@ describe('requiredStep', () => {
         object({ a: {}, b: {} }, { 'x-item-property': 'b' }),
       ).step,
     ).toBe('model');
+    const lines = { type: 'array', items: object({ id: {} }) };
+    expect(
+      requiredStep(
+        object({ lines }),
+        object({ lines }, { 'x-item-list': { property: 'lines', itemProperty: 'id' } }),
+      ).findings,
+    ).toEqual([
+      expect.objectContaining({ step: 'model', message: expect.stringMatching(/^x-item-list changed/) }),
+    ]);
   });
 
   it('fails a history whose bump is smaller than its change needs', () => {
@@ -173,11 +196,66 @@ describe('SchemaRegistry', () => {
     ]);
   });
 
+  describe('x-item-list', () => {
+    const products = { type: 'array', items: object({ product_id: { type: ['string', 'integer'] } }) };
+    const withList = (list: unknown, properties: Record<string, unknown> = { products }, extra = {}) =>
+      new SchemaRegistry(
+        [{ event: 'order', version: '1-0-0', schema: object(properties, { 'x-item-list': list, ...extra }) }],
+        { unknownEvents: 'reject' },
+      );
+
+    it('names the array property and the property of its elements that hold the items', () => {
+      const resolved = withList({ property: 'products', itemProperty: 'product_id' }).resolve('order');
+      expect(resolved.kind === 'schema' && resolved.schema).toMatchObject({
+        itemProperty: null,
+        itemList: { property: 'products', itemProperty: 'product_id' },
+      });
+    });
+
+    it.each([
+      ['a string', 'products', /x-item-list must be \{ "property"/],
+      ['a missing itemProperty', { property: 'products' }, /x-item-list must be/],
+      ['an unknown key', { property: 'products', itemProperty: 'product_id', max: 5 }, /x-item-list must be/],
+      [
+        'a property the event lacks',
+        { property: 'lines', itemProperty: 'product_id' },
+        /property "lines" is not one of its properties/,
+      ],
+      [
+        'an element property the elements lack',
+        { property: 'products', itemProperty: 'sku' },
+        /itemProperty "sku" is not a property of the elements of "products"/,
+      ],
+    ])('refuses %s with a clear error at load', (_case, list, message) => {
+      expect(() => withList(list)).toThrow(message);
+      expect(() => withList(list)).toThrow(
+        expect.objectContaining({ name: 'SchemaRegistryError', code: 'SCHEMA_FILE_INVALID' }),
+      );
+    });
+
+    it('refuses a property that is not an array of objects', () => {
+      expect(() =>
+        withList({ property: 'products', itemProperty: 'id' }, { products: { type: 'string' } }),
+      ).toThrow(/order\/1-0-0: x-item-list property "products" must be an array/);
+    });
+
+    it('refuses a schema declaring both one item and a list', () => {
+      expect(() =>
+        withList(
+          { property: 'products', itemProperty: 'product_id' },
+          { products, sku: {} },
+          { 'x-item-property': 'sku' },
+        ),
+      ).toThrow(/x-item-property and x-item-list both name items/);
+    });
+  });
+
   it('refuses broken schema files at start-up', () => {
     const load = (schema: unknown) => () =>
       new SchemaRegistry([{ event: 'bad', version: '1-0-0', schema }], { unknownEvents: 'accept' });
     expect(load({ type: 'array' })).toThrow(expect.objectContaining({ code: 'SCHEMA_FILE_INVALID' }));
     expect(load(object({}, { 'x-item-property': 'missing' }))).toThrow(/x-item-property/);
+    expect(load(object({ a: {} }, { 'x-item-property': 'a' }))).not.toThrow();
     expect(load(object({ a: { type: 'strnig' } }))).toThrow(
       expect.objectContaining({ name: 'SchemaRegistryError' }),
     );

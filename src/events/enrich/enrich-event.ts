@@ -1,3 +1,4 @@
+import { toItemId } from '../event-items';
 import type { CompiledSchema } from '../schema-registry';
 import { isoToMs, msToIso } from '../iso-time';
 import type { EventContext, StoredEvent } from '../types';
@@ -73,7 +74,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
           : (withProperty(context, 'ip', anonymiseIp(context.ip)) as EventContext),
       processorVersion: event.processorVersion,
       schemaVersion: schema?.version ?? null,
-      itemId: typeof item === 'string' || typeof item === 'number' ? String(item) : null,
+      itemId: toItemId(item),
       enrichment: {
         browser: agent.browser,
         browserVersion: agent.browserVersion,

@@ -83,7 +83,13 @@ export function demoHtml(options: { endpoint: string; apiKey?: string }): string
       $('checkout').addEventListener('click', () =>
         track('checkout_started', { value: total(), currency: 'EUR', products: cart.map((p) => ({ product_id: p.id })) }));
       $('order').addEventListener('click', () => {
-        track('order_completed', { order_id: 'order-' + Date.now(), total: total(), currency: 'EUR' });
+        // The order lists its products: the hot tier counts each as purchased (no per-line events).
+        track('order_completed', {
+          order_id: 'order-' + Date.now(),
+          total: total(),
+          currency: 'EUR',
+          products: cart.map((p) => ({ product_id: p.id, price: p.price, quantity: 1 })),
+        });
         cart.length = 0;
         $('cart').textContent = 'empty';
       });
