@@ -31,7 +31,11 @@ export class RecentEvent {
   @Field(() => String)
   event!: string;
 
-  @Field(() => ID, { nullable: true, description: 'The item the event is about, if any.' })
+  @Field(() => ID, {
+    nullable: true,
+    description:
+      'The item the event is about; null when it names none, or several (an order listing products).',
+  })
   itemId!: string | null;
 
   @Field(() => Date)
