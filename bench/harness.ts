@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** What one autocannon run measured. */
+/** What one load run measured; latencies in milliseconds. */
 export interface LoadResult {
   requestsPerSec: number;
   p50: number;
@@ -22,14 +22,15 @@ export interface LoadOptions {
   connections?: number;
   durationSec?: number;
   /**
-   * Requests per second over all connections; unset, every connection sends its next request as
-   * soon as the last is answered (a saturation test, where latency is mostly queueing).
+   * Requests per second over all connections, evenly paced (see paced-load.ts); unset, autocannon
+   * sends each connection's next request as soon as the last is answered (a saturation test,
+   * where latency is mostly queueing).
    */
   overallRate?: number;
 }
 
 /**
- * Runs autocannon against one endpoint, POSTing the given JSON bodies in rotation. The load runs
+ * Loads one endpoint, POSTing the given JSON bodies in rotation. The load runs
  * in a child process: in this one it would share the event loop of the embedded server it measures.
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {

@@ -1,10 +1,12 @@
 import autocannon from 'autocannon';
 import type { LoadOptions, LoadResult } from './harness';
+import { pacedLoad } from './paced-load';
 
-/** The child process `load()` forks: one autocannon run, its figures sent back to the parent. */
+/** The child process `load()` forks: one load run, its figures sent back to the parent. */
 process.once('message', (message) => {
   const options = message as Required<Pick<LoadOptions, 'durationSec'>> & LoadOptions;
-  run(options).then(
+  const { overallRate } = options;
+  (overallRate === undefined ? saturate(options) : pacedLoad({ ...options, overallRate })).then(
     (result) => process.send?.(result, () => process.exit(0)),
     (error: unknown) => {
       console.error(error);
@@ -13,7 +15,8 @@ process.once('message', (message) => {
   );
 });
 
-async function run(options: LoadOptions & { durationSec: number }): Promise<LoadResult> {
+/** Closed loop: every connection sends its next request as soon as the last is answered. */
+async function saturate(options: LoadOptions & { durationSec: number }): Promise<LoadResult> {
   let next = 0;
   const { bodies } = options;
   const result = await autocannon({
@@ -22,7 +25,6 @@ async function run(options: LoadOptions & { durationSec: number }): Promise<Load
     headers: { 'content-type': 'application/json', ...options.headers },
     connections: options.connections ?? 10,
     duration: options.durationSec,
-    ...(options.overallRate === undefined ? {} : { overallRate: options.overallRate }),
     requests: [{ setupRequest: (request) => ({ ...request, body: bodies[next++ % bodies.length] }) }],
   });
   return {
