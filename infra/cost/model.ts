@@ -1,4 +1,5 @@
 import type { StageConfig } from '../config';
+import { PARQUET_MIN_BUFFERING_SIZE } from '../constructs/delivery';
 import { GRAPHQL_MEMORY_MB } from '../constructs/ingest-api';
 import { STREAM_MEMORY_MB } from '../constructs/stream-processor';
 import { LOADER_MEMORY_MB } from '../constructs/warehouse';
@@ -224,15 +225,25 @@ export function estimateMonthlyCost(input: CostInput, table: PriceTable, stage: 
     'GB',
     tieredCost(firehoseGb, p.firehose.directPutIngestedGb),
   );
+  // The events stream converts its records to Parquet, billed on the same rounded volume.
+  const convertedGb = (deliveredEvents * firehoseRecordBytes) / GB;
+  add(
+    'Firehose',
+    'format conversion to Parquet, events (records rounded up to 5 KB)',
+    convertedGb,
+    'GB',
+    convertedGb * p.firehose.formatConversionGb,
+  );
 
   // S3 lake: objects written by both Firehose streams; storage for the month `storageMonths` of steady ingest.
   const bufferSeconds = stage.firehose.bufferingInterval.toSeconds();
   const bufferBytes = stage.firehose.bufferingSize.toBytes();
+  // Converting to Parquet needs a buffer of at least 64 MiB, so the events stream may fill it less often.
   const eventObjects = firehoseObjectsPerMonth(
     deliveredEvents * eventBytes,
     deliveredEvents,
     bufferSeconds,
-    bufferBytes,
+    Math.max(bufferBytes, PARQUET_MIN_BUFFERING_SIZE.toBytes()),
   );
   const failedObjects = firehoseObjectsPerMonth(
     failedEvents * eventBytes,

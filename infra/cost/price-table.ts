@@ -23,6 +23,8 @@ export interface Prices {
   };
   readonly firehose: {
     readonly directPutIngestedGb: readonly PriceTier[];
+    /** Record format conversion (JSON to Parquet), per GB converted. */
+    readonly formatConversionGb: number;
     readonly recordRoundingBytes: number;
   };
   readonly s3: {

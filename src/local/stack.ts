@@ -14,6 +14,7 @@ import { DynamoDbHotStore, ensureHotTable } from '../sinks/dynamodb-hot-store';
 import { CoalescingProducer } from '../sinks/coalescing-producer';
 import { KinesisProducer } from '../sinks/kinesis-producer';
 import { KinesisStreamReader } from '../sinks/kinesis-stream-reader';
+import { EventsParquetFormat } from '../sinks/lake-file-format';
 import { LocalLakeDelivery } from '../sinks/local-lake-delivery';
 import { FileCheckpointStore } from '../stream/checkpoint-store';
 import { LocalPoller } from '../stream/local-poller';
@@ -72,6 +73,8 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   const eventsDelivery = new LocalLakeDelivery<StoredEvent>({
     ...lakeOptions,
     prefix: 'events',
+    // Parquet, as Firehose's record format conversion writes events in AWS.
+    format: new EventsParquetFormat(),
     timeOf: (event) => new Date(event.receivedAt),
   });
   const failedDelivery = new LocalLakeDelivery<FailedEvent>({

@@ -11,12 +11,17 @@ import { WarehouseQueries } from './warehouse-queries';
 import type { SqlQuery, SqlRow } from './warehouse-queries';
 import {
   CREATE_SCHEMA_MIGRATIONS,
+  DROP_PARQUET_STAGING,
+  INSERT_PARQUET_EVENTS,
   INSERT_STAGED_EVENTS,
   INSERT_STAGED_FAILED,
   MIGRATIONS,
+  RECORD_PARQUET_FILES,
   SELECT_LOADED_AMONG,
   STAGE_EVENTS,
   STAGE_FAILED,
+  STAGE_PARQUET_KEYS,
+  STAGE_PARQUET_SKIPS,
   recordLoadedFiles,
 } from './warehouse-sql';
 import type { Migration } from './warehouse-sql';
@@ -32,12 +37,64 @@ export interface DuckDbWarehouseOptions {
   migrations?: readonly Migration[];
 }
 
-/** Which lake folder feeds which staging SQL. */
-const LAKE_KINDS = [
-  { folder: 'events', stage: STAGE_EVENTS, insert: INSERT_STAGED_EVENTS, staged: 'staged_events' },
-  { folder: 'failed', stage: STAGE_FAILED, insert: INSERT_STAGED_FAILED, staged: 'staged_failed' },
-] as const;
-type LakeKind = (typeof LAKE_KINDS)[number];
+/** One statement of a load; `paths` binds the batch's absolute paths as `$1`. */
+interface LoadStatement {
+  sql: string;
+  paths?: true;
+  /** Its changed-row count is the rows the batch inserted. */
+  inserts?: true;
+}
+
+/** A kind of lake file: where it lives, its suffix, and the statements that load a batch of it. */
+interface LakeKind {
+  folder: 'events' | 'failed';
+  extension: string;
+  load: readonly LoadStatement[];
+  /** Records the batch's files: `$1` absolute paths, `$2` relative ones. */
+  record: string;
+  cleanup: string;
+}
+
+/**
+ * Loaded in this order: gzip NDJSON events (what the lake held before Parquet) before Parquet ones,
+ * so that a data folder from before the change loads its older files first.
+ */
+const LAKE_KINDS: readonly LakeKind[] = [
+  {
+    folder: 'events',
+    extension: '.json.gz',
+    load: [
+      { sql: STAGE_EVENTS, paths: true },
+      { sql: INSERT_STAGED_EVENTS, inserts: true },
+    ],
+    record: recordLoadedFiles('staged_events'),
+    cleanup: 'DROP TABLE staged_events',
+  },
+  {
+    folder: 'events',
+    extension: '.parquet',
+    load: [
+      { sql: STAGE_PARQUET_KEYS, paths: true },
+      { sql: STAGE_PARQUET_SKIPS },
+      { sql: INSERT_PARQUET_EVENTS, paths: true, inserts: true },
+    ],
+    record: RECORD_PARQUET_FILES,
+    cleanup: DROP_PARQUET_STAGING,
+  },
+  {
+    folder: 'failed',
+    extension: '.json.gz',
+    load: [
+      { sql: STAGE_FAILED, paths: true },
+      { sql: INSERT_STAGED_FAILED, inserts: true },
+    ],
+    record: recordLoadedFiles('staged_failed'),
+    cleanup: 'DROP TABLE staged_failed',
+  },
+];
+
+/** The storage format of database files this warehouse creates (readable by DuckDB 1.5 and later). */
+export const STORAGE_VERSION = 'v1.5.0';
 
 // read_json treats these as a glob pattern; the lake delivery never writes such names.
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -79,8 +136,13 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     let instance: DuckDBInstance;
     try {
       // Loads and queries never rely on insertion order (every result has an ORDER BY), and
-      // keeping it costs bulk inserts a sort.
-      instance = await DuckDBInstance.create(options.databasePath, { preserve_insertion_order: 'false' });
+      // keeping it costs bulk inserts a sort. A database file created now uses DuckDB 1.5's storage
+      // format, whose string compression makes loads about a fifth cheaper than the default
+      // (1.0-compatible) format; a file keeps the format it was created with.
+      instance = await DuckDBInstance.create(options.databasePath, {
+        preserve_insertion_order: 'false',
+        storage_compatibility_version: STORAGE_VERSION,
+      });
     } catch (cause) {
       throw new WarehouseError(
         `could not open DuckDB database ${options.databasePath}`,
@@ -181,7 +243,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     const report: LoadReport = { files: 0, rows: 0 };
     const failures: Array<{ file: string; cause: unknown }> = [];
     for (const kind of LAKE_KINDS) {
-      const files = await this.newFiles(kind.folder);
+      const files = await this.newFiles(kind);
       for (let start = 0; start < files.length; start += this.filesPerLoad) {
         const batch = files.slice(start, start + this.filesPerLoad);
         try {
@@ -217,23 +279,28 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     const rel = listValue(files.map((f) => f.rel));
     await this.writer.run('BEGIN TRANSACTION');
     try {
-      await this.writer.run(kind.stage, [abs], [PATH_LIST]);
-      const inserted = await this.writer.run(kind.insert);
-      await this.writer.run(recordLoadedFiles(kind.staged), [abs, rel], [PATH_LIST, PATH_LIST]);
-      await this.writer.run(`DROP TABLE ${kind.staged}`);
+      let inserted = 0;
+      for (const statement of kind.load) {
+        const result = statement.paths
+          ? await this.writer.run(statement.sql, [abs], [PATH_LIST])
+          : await this.writer.run(statement.sql);
+        if (statement.inserts) inserted = Number(result.rowsChanged);
+      }
+      await this.writer.run(kind.record, [abs, rel], [PATH_LIST, PATH_LIST]);
+      await this.writer.run(kind.cleanup);
       await this.writer.run('COMMIT');
-      if (inserted.rowsChanged > 0) this.version += 1;
-      return inserted.rowsChanged;
+      if (inserted > 0) this.version += 1;
+      return inserted;
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
   }
 
-  /** Lake files under one folder that are not in loaded_files yet, oldest name first. */
-  private async newFiles(folder: string): Promise<LakeFile[]> {
-    const root = path.join(this.lakeDir, folder);
-    const files = (await listLakeFiles(root))
+  /** Lake files of one kind that are not in loaded_files yet, oldest name first. */
+  private async newFiles(kind: LakeKind): Promise<LakeFile[]> {
+    const root = path.join(this.lakeDir, kind.folder);
+    const files = (await listLakeFiles(root, kind.extension))
       .map((abs) => ({ abs, rel: path.relative(this.lakeDir, abs).split(path.sep).join('/') }))
       .filter((file) => !GLOB_CHARS.test(file.abs));
     if (files.length === 0) return [];
@@ -250,8 +317,8 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   }
 }
 
-/** Every `*.json.gz` below dir; dot files are a writer's temp files and are skipped. */
-async function listLakeFiles(dir: string, found: string[] = []): Promise<string[]> {
+/** Every file below dir whose name ends with extension; dot files are a writer's temp files and are skipped. */
+async function listLakeFiles(dir: string, extension: string, found: string[] = []): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -262,8 +329,8 @@ async function listLakeFiles(dir: string, found: string[] = []): Promise<string[
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await listLakeFiles(full, found);
-    else if (entry.isFile() && entry.name.endsWith('.json.gz')) found.push(full);
+    if (entry.isDirectory()) await listLakeFiles(full, extension, found);
+    else if (entry.isFile() && entry.name.endsWith(extension)) found.push(full);
   }
   return found;
 }

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
+import { NDJSON_GZIP } from './lake-file-format';
+import type { LakeFileFormat } from './lake-file-format';
 import type { Delivery, DeliveryResult } from './ports';
 import { LakeWriteError } from './sink-errors';
-
-const gzip = promisify(gzipCallback);
 
 export interface LocalLakeDeliveryOptions<T> {
   /** The lake folder, e.g. `<dataDir>/lake`. */
   rootDir: string;
   /** Top-level folder and file name prefix, e.g. `events` or `failed`. */
   prefix: string;
-  /** Flush once this many bytes of NDJSON are buffered. */
+  /** How a flush becomes a file: gzip NDJSON unless given (Firehose without format conversion). */
+  format?: LakeFileFormat;
+  /** Flush once this many bytes of JSON records are buffered. */
   flushBytes: number;
   /** Flush this long after the first record entered an empty buffer. */
   flushIntervalMs: number;
@@ -53,21 +53,23 @@ let fileSequence = 0;
  * A name that sorts by write time (timestamp, then an in-process sequence) and cannot collide
  * across processes (random suffix).
  */
-export function lakeFileName(prefix: string, now: Date): string {
+export function lakeFileName(prefix: string, now: Date, extension = NDJSON_GZIP.extension): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   fileSequence = (fileSequence + 1) % 0x1_0000_0000;
   const sequence = fileSequence.toString(16).padStart(8, '0');
-  return `${prefix}-${stamp}-${sequence}-${randomBytes(8).toString('hex')}.json.gz`;
+  return `${prefix}-${stamp}-${sequence}-${randomBytes(8).toString('hex')}${extension}`;
 }
 
 /**
  * Firehose's S3 delivery, played against a local folder: records are buffered, then written as
- * gzip NDJSON files under hourly partitions. A file appears atomically (temp file, fsync,
- * rename), so the warehouse loader never reads a partial one.
+ * files of the given format (gzip NDJSON, or Parquet as Firehose's record format conversion writes)
+ * under hourly partitions. A file appears atomically (temp file, fsync, rename), so the warehouse
+ * loader never reads a partial one.
  */
 export class LocalLakeDelivery<T> implements Delivery<T> {
   private readonly rootDir: string;
   private readonly prefix: string;
+  private readonly format: LakeFileFormat;
   private readonly flushBytes: number;
   private readonly flushIntervalMs: number;
   private readonly timeOf: (record: T) => Date;
@@ -87,6 +89,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
     }
     this.rootDir = options.rootDir;
     this.prefix = options.prefix;
+    this.format = options.format ?? NDJSON_GZIP;
     this.flushBytes = options.flushBytes;
     this.flushIntervalMs = options.flushIntervalMs;
     this.timeOf = options.timeOf;
@@ -145,6 +148,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
   async close(): Promise<void> {
     this.closed = true;
     await this.flush();
+    await this.format.close();
   }
 
   private flush(): Promise<void> {
@@ -197,23 +201,23 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
 
   private async writeFile(partition: string, group: BufferedLine[]): Promise<void> {
     const dir = path.join(this.rootDir, this.prefix, ...partition.split('/'));
-    const name = lakeFileName(this.prefix, this.now());
+    const name = lakeFileName(this.prefix, this.now(), this.format.extension);
     const finalPath = path.join(dir, name);
-    // A dot-prefixed name without the .json.gz suffix, so the loader never picks it up.
+    // Dot-prefixed names without the format's suffix, so the loader never picks them up.
     const tempPath = path.join(dir, `.${name}.tmp`);
-    const body = await gzip(Buffer.from(group.map((entry) => entry.line + '\n').join(''), 'utf8'));
     await fs.mkdir(dir, { recursive: true });
-    const handle = await fs.open(tempPath, 'wx');
     try {
-      await handle.writeFile(body);
-      await handle.sync();
-    } catch (error) {
-      await handle.close();
-      await fs.rm(tempPath, { force: true });
-      throw error;
-    }
-    await handle.close();
-    try {
+      await this.format.write(
+        tempPath,
+        group.map((entry) => entry.line),
+        path.join(dir, `.${name}.scratch.tmp`),
+      );
+      const handle = await fs.open(tempPath, 'r+');
+      try {
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
       await fs.rename(tempPath, finalPath);
     } catch (error) {
       await fs.rm(tempPath, { force: true });

@@ -9,21 +9,34 @@ import {
 import type { CopyRole, StagingTable } from './redshift-sql';
 import type { LakeLister } from './s3-lake-lister';
 
-/** The lake roots Firehose delivers to, and the staging table each is COPYed into. */
-export const LAKE_ROOTS: ReadonlyArray<{ prefix: string; table: StagingTable }> = [
-  { prefix: 'events/', table: 'staging_events' },
-  { prefix: 'failed/', table: 'staging_failed' },
+/**
+ * The lake roots Firehose delivers to, and the staging table each kind of data file below them is
+ * COPYed into, by name suffix. Events are Parquet (record format conversion); `.gz` events are gzip
+ * NDJSON from before that, and still load.
+ */
+export const LAKE_ROOTS: ReadonlyArray<{
+  prefix: string;
+  files: ReadonlyArray<{ suffix: string; table: StagingTable }>;
+}> = [
+  {
+    prefix: 'events/',
+    files: [
+      { suffix: '.parquet', table: 'staging_events_parquet' },
+      { suffix: '.gz', table: 'staging_events' },
+    ],
+  },
+  { prefix: 'failed/', files: [{ suffix: '.gz', table: 'staging_failed' }] },
 ];
 
 /** BatchExecuteStatement runs at most 40 statements; one of them records the batch's files. */
 export const MAX_STATEMENTS_PER_BATCH = 40;
 
 /**
- * A Firehose data file below a root: hourly partitions and gzip. Anything else (error output,
- * folder markers, files a person dropped there) is reported, never COPYed: a COPY that fails
- * would fail every run after it.
+ * A Firehose data file below a root: hourly partitions, then a file name. Only names with one of the
+ * root's suffixes are loaded; anything else (error output, folder markers, files a person dropped
+ * there) is reported, never COPYed: a COPY that fails would fail every run after it.
  */
-const DATA_FILE = /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/[^/]+\.gz$/;
+const DATA_FILE = /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/[^/]+$/;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
@@ -97,8 +110,12 @@ export class RedshiftLakeCopy {
       for (const { key } of await this.options.lister.list(prefix)) {
         if (loaded.has(key)) continue;
         const partitionPath = key.slice(root.prefix.length);
-        if (!DATA_FILE.test(partitionPath) || hasControlCharacter(key)) skippedKeys.push(key);
-        else fresh.push({ key, table: root.table, partitionPath });
+        const kind = root.files.find((file) => partitionPath.endsWith(file.suffix));
+        if (kind === undefined || !DATA_FILE.test(partitionPath) || hasControlCharacter(key)) {
+          skippedKeys.push(key);
+        } else {
+          fresh.push({ key, table: kind.table, partitionPath });
+        }
       }
     }
     // Oldest first, so the newest loaded partition is where an interrupted backlog resumes.

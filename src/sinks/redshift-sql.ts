@@ -120,6 +120,33 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
       SORTKEY (s3_key)`,
     ],
   },
+  {
+    version: 5,
+    name: 'staging_events_parquet',
+    // Firehose converts events to Parquet (src/sinks/lake-events-schema.ts). COPY from Parquet maps
+    // columns by position, so these follow the file's order. Text is as wide as Redshift allows: the
+    // merge narrows it to the events columns, so a long value never fails a COPY.
+    statements: [
+      `CREATE TABLE staging_events_parquet (
+        message_id VARCHAR(65535),
+        event VARCHAR(65535),
+        user_id VARCHAR(65535),
+        anonymous_id VARCHAR(65535),
+        session_id VARCHAR(65535),
+        event_time VARCHAR(65535),
+        original_timestamp VARCHAR(65535),
+        sent_at VARCHAR(65535),
+        received_at VARCHAR(65535),
+        source VARCHAR(65535),
+        processor_version VARCHAR(65535),
+        schema_version VARCHAR(65535),
+        item_id VARCHAR(65535),
+        properties VARCHAR(65535),
+        context VARCHAR(65535),
+        enrichment SUPER
+      ) DISTSTYLE EVEN`,
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -148,7 +175,7 @@ const enr = (field: string, width: number) =>
   `CAST(CAST(record."enrichment"."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
 const ts = (field: string) => `CAST(CAST(record."${field}" AS VARCHAR) AS TIMESTAMPTZ)`;
 
-/** The `events` columns a merge writes, and the expressions reading them from a staged record. */
+/** The `events` columns a merge writes, and the expressions reading them from a staged JSON record. */
 const EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['message_id', str('messageId', 128)],
   ['event', str('event', 256)],
@@ -183,6 +210,50 @@ const EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['context', 'record."context"'],
 ];
 
+const col = (column: string, width: number) => `CAST(${column} AS VARCHAR(${width}))`;
+const pEnr = (field: string, width: number) =>
+  `CAST(CAST(enrichment."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
+// JSON text that does not parse loads as NULL, as DuckDB's TRY_CAST does, rather than failing the merge.
+const json = (column: string) => `CASE WHEN CAN_JSON_PARSE(${column}) THEN JSON_PARSE(${column}) END`;
+
+/**
+ * The same columns from a row of staging_events_parquet, in EVENT_FIELDS' order. The enrichment
+ * struct's field names are lowercase, as Glue names them.
+ */
+const PARQUET_EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['message_id', col('message_id', 128)],
+  ['event', col('event', 256)],
+  ['user_id', col('user_id', 256)],
+  ['anonymous_id', col('anonymous_id', 256)],
+  ['user_key', `COALESCE(${col('user_id', 256)}, ${col('anonymous_id', 256)})`],
+  ['session_id', col('session_id', 256)],
+  ['event_time', 'CAST(event_time AS TIMESTAMPTZ)'],
+  ['original_timestamp', 'CAST(original_timestamp AS TIMESTAMPTZ)'],
+  ['sent_at', 'CAST(sent_at AS TIMESTAMPTZ)'],
+  ['received_at', 'CAST(received_at AS TIMESTAMPTZ)'],
+  ['source', col('source', 64)],
+  ['processor_version', col('processor_version', 64)],
+  ['schema_version', col('schema_version', 64)],
+  ['item_id', col('item_id', 256)],
+  ['browser', pEnr('browser', 128)],
+  ['browser_version', pEnr('browserversion', 64)],
+  ['os', pEnr('os', 128)],
+  ['os_version', pEnr('osversion', 64)],
+  ['device_type', pEnr('devicetype', 32)],
+  ['is_bot', 'CAST(enrichment."isbot" AS BOOLEAN)'],
+  ['utm_source', pEnr('utmsource', 512)],
+  ['utm_medium', pEnr('utmmedium', 512)],
+  ['utm_campaign', pEnr('utmcampaign', 512)],
+  ['utm_term', pEnr('utmterm', 512)],
+  ['utm_content', pEnr('utmcontent', 512)],
+  ['referrer_class', pEnr('referrerclass', 16)],
+  ['referrer_host', pEnr('referrerhost', 512)],
+  ['clock_skew_ms', 'CAST(enrichment."clockskewms" AS BIGINT)'],
+  ['time_flag', pEnr('timeflag', 16)],
+  ['properties', json('properties')],
+  ['context', json('context')],
+];
+
 const FAILED_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ['message_id', str('messageId', 128)],
   ['failure_type', str('failureType', 32)],
@@ -211,12 +282,20 @@ export function mergeBatch(loadId: string): string[] {
   return [
     // SUPER navigation lower-cases identifiers unless told otherwise; lake records are camelCase.
     'SET enable_case_sensitive_identifier TO true',
+    // Both staging tables feed one dedupe: JSON records from before the lake moved to Parquet, and
+    // Parquet rows. The tie-break only makes the choice between copies received at once stable.
     `CREATE TEMP TABLE merge_events DISTKEY (user_key) AS
      SELECT ${columns(EVENT_FIELDS)} FROM (
        SELECT s.*, ROW_NUMBER() OVER (
-         PARTITION BY s.message_id ORDER BY s.received_at ASC NULLS LAST, JSON_SERIALIZE(s.raw)
+         PARTITION BY s.message_id ORDER BY s.received_at ASC NULLS LAST, s.tie_break
        ) AS rn
-       FROM (SELECT ${selects(EVENT_FIELDS)}, record AS raw FROM staging_events) s
+       FROM (
+         SELECT ${selects(EVENT_FIELDS)}, JSON_SERIALIZE(record) AS tie_break FROM staging_events
+         UNION ALL
+         SELECT ${selects(PARQUET_EVENT_FIELDS)},
+                COALESCE(properties, '') || CHR(31) || COALESCE(context, '') AS tie_break
+         FROM staging_events_parquet
+       ) s
        WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
      ) d
      WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id)`,
@@ -238,9 +317,11 @@ export function mergeBatch(loadId: string): string[] {
     `INSERT INTO load_log
        (load_id, started_at, finished_at, staged_events, inserted_events, staged_failed, inserted_failed)
      SELECT '${loadId}', SYSDATE, GETDATE(),
-       (SELECT COUNT(*) FROM staging_events), (SELECT COUNT(*) FROM merge_events),
+       (SELECT COUNT(*) FROM staging_events) + (SELECT COUNT(*) FROM staging_events_parquet),
+       (SELECT COUNT(*) FROM merge_events),
        (SELECT COUNT(*) FROM staging_failed), (SELECT COUNT(*) FROM merge_failed)`,
     'DELETE FROM staging_events',
+    'DELETE FROM staging_events_parquet',
     'DELETE FROM staging_failed',
   ];
 }
@@ -254,8 +335,8 @@ export const SELECT_STATUS = `
   SELECT (SELECT COUNT(*) FROM events) AS row_count,
          (SELECT ${REDSHIFT_DIALECT.epochMs('MAX(started_at)')} FROM load_log) AS as_of_ms`;
 
-/** The staging table each lake root is COPYed into. */
-export type StagingTable = 'staging_events' | 'staging_failed';
+/** The staging table each kind of lake file is COPYed into. */
+export type StagingTable = 'staging_events' | 'staging_events_parquet' | 'staging_failed';
 
 /** The role Redshift assumes to read S3: an ARN, or the namespace's default IAM role. */
 export type CopyRole = { arn: string } | 'default';
@@ -281,14 +362,18 @@ export function sqlLiteral(value: string): string {
 }
 
 /**
- * COPY of one gzip NDJSON lake file, each record whole into the staging table's single SUPER column
- * ('noshred' wants a one-column table, so no column list). COPY's FROM takes no bind parameters,
- * hence the literal. FROM is a key prefix to COPY: Firehose's file names end in a UUID and `.gz`,
- * so no other object starts with one of them.
+ * COPY of one lake file. A Parquet events file loads column by column into staging_events_parquet
+ * (SERIALIZETOJSON is what lets its enrichment struct load into a SUPER column);
+ * a gzip NDJSON file (failed events, and events from before the lake moved to Parquet) loads each
+ * record whole into its table's single SUPER column ('noshred' wants a one-column table, so no
+ * column list). COPY's FROM takes no bind parameters, hence the literal. FROM is a key prefix to
+ * COPY: Firehose's file names end in a UUID and a suffix, so no other object starts with one of them.
  */
 export function copyStatement(table: StagingTable, bucket: string, key: string, role: CopyRole): string {
   const iamRole = role === 'default' ? 'default' : sqlLiteral(role.arn);
-  return `COPY ${table} FROM ${sqlLiteral(`s3://${bucket}/${key}`)} IAM_ROLE ${iamRole} FORMAT JSON 'noshred' GZIP`;
+  const format =
+    table === 'staging_events_parquet' ? 'FORMAT AS PARQUET SERIALIZETOJSON' : "FORMAT JSON 'noshred' GZIP";
+  return `COPY ${table} FROM ${sqlLiteral(`s3://${bucket}/${key}`)} IAM_ROLE ${iamRole} ${format}`;
 }
 
 /** Records lake files as loaded; runs in the transaction of their COPYs. */

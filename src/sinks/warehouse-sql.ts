@@ -84,6 +84,52 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE events ADD COLUMN time_flag VARCHAR;
       UPDATE events SET user_key = coalesce(user_id, anonymous_id);`,
   },
+  {
+    version: 5,
+    name: 'events_without_primary_key',
+    // The primary-key index cost the load about as much as all its other work. The loader is the
+    // table's only writer, loads run one at a time, and each load keeps one row per messageId that
+    // is not in the table yet, so uniqueness holds without it. DuckDB cannot drop a constraint, so
+    // the table is rebuilt, with its columns in the same order.
+    sql: `
+      CREATE TABLE events_rebuilt (
+        message_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        session_id VARCHAR,
+        event_time TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        source VARCHAR,
+        processor_version VARCHAR,
+        properties JSON,
+        context JSON,
+        user_key VARCHAR,
+        schema_version VARCHAR,
+        item_id VARCHAR,
+        original_timestamp TIMESTAMPTZ,
+        browser VARCHAR,
+        browser_version VARCHAR,
+        os VARCHAR,
+        os_version VARCHAR,
+        device_type VARCHAR,
+        is_bot BOOLEAN,
+        utm_source VARCHAR,
+        utm_medium VARCHAR,
+        utm_campaign VARCHAR,
+        utm_term VARCHAR,
+        utm_content VARCHAR,
+        referrer_class VARCHAR,
+        referrer_host VARCHAR,
+        clock_skew_ms BIGINT,
+        time_flag VARCHAR
+      );
+      INSERT INTO events_rebuilt BY NAME SELECT * FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_rebuilt RENAME TO events;`,
+  },
 ];
 
 export const CREATE_SCHEMA_MIGRATIONS = `
@@ -123,7 +169,8 @@ const EVENT_TABLE_COLUMNS = `message_id, event, user_id, anonymous_id, user_key,
   properties, context`;
 
 /**
- * Stages the new events of a batch of files: one row per messageId not yet in `events`, the
+ * Gzip NDJSON event files, which the lake held before it moved to Parquet; data folders written then
+ * still load. Stages the new events of a batch of files: one row per messageId not yet in `events`, the
  * earliest received copy winning (file name breaks ties so the choice is deterministic). Fields a
  * record lacks (older processors wrote no enrichment) load as NULL.
  */
@@ -218,3 +265,95 @@ export const recordLoadedFiles = (stagedTable: 'staged_events' | 'staged_failed'
   LEFT JOIN (SELECT lake_file, count(*) AS n FROM ${stagedTable} GROUP BY lake_file) c ON c.lake_file = f.abs;`;
 
 export const SELECT_LOADED_AMONG = `SELECT path FROM loaded_files WHERE path IN (SELECT unnest($1::VARCHAR[]));`;
+
+// ---- Parquet event files (see lake-events-schema.ts for their columns) ----
+
+/**
+ * The batch's Parquet files; `$1` is their absolute paths (VARCHAR[]). By name, so that files written
+ * before a column was added still load, with NULL there; the partition folders are not columns.
+ */
+const READ_PARQUET = `read_parquet($1, filename = true, file_row_number = true, union_by_name = true, hive_partitioning = false)`;
+
+/**
+ * A load reads the small key columns first and works out which rows not to insert, so the wide rows
+ * are read once, straight into `events`, with no sort or window over them. Rows without messageId
+ * or event are not keys, and never loaded.
+ */
+export const STAGE_PARQUET_KEYS = `
+  CREATE OR REPLACE TEMP TABLE load_keys AS
+  SELECT message_id, filename AS lake_file, file_row_number AS file_row,
+         TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at
+  FROM ${READ_PARQUET}
+  WHERE message_id IS NOT NULL AND event IS NOT NULL;`;
+
+/**
+ * The rows a load skips: those whose messageId `events` holds already, and every copy of a
+ * messageId the batch holds more than once but the earliest received (file name, then row, break
+ * ties). The window sorts only the duplicated keys, usually none.
+ */
+export const STAGE_PARQUET_SKIPS = `
+  CREATE OR REPLACE TEMP TABLE load_skip AS
+  SELECT k.lake_file, k.file_row FROM load_keys k SEMI JOIN events e ON e.message_id = k.message_id
+  UNION ALL
+  SELECT lake_file, file_row FROM (
+    SELECT k.* FROM load_keys k
+    SEMI JOIN (SELECT message_id FROM load_keys GROUP BY message_id HAVING count(*) > 1) d
+      ON d.message_id = k.message_id
+    QUALIFY row_number() OVER (
+      PARTITION BY message_id ORDER BY received_at NULLS LAST, lake_file, file_row
+    ) > 1
+  );`;
+
+const enrichment = (field: string): string => `r.enrichment.${field}`;
+
+export const INSERT_PARQUET_EVENTS = `
+  INSERT INTO events (${EVENT_TABLE_COLUMNS}, loaded_at)
+  SELECT
+    r.message_id,
+    r.event,
+    r.user_id,
+    r.anonymous_id,
+    coalesce(r.user_id, r.anonymous_id),
+    r.session_id,
+    TRY_CAST(r.event_time AS TIMESTAMPTZ),
+    TRY_CAST(r.original_timestamp AS TIMESTAMPTZ),
+    TRY_CAST(r.sent_at AS TIMESTAMPTZ),
+    TRY_CAST(r.received_at AS TIMESTAMPTZ),
+    r.source,
+    r.processor_version,
+    r.schema_version,
+    r.item_id,
+    ${enrichment('browser')},
+    ${enrichment('browserversion')},
+    ${enrichment('os')},
+    ${enrichment('osversion')},
+    ${enrichment('devicetype')},
+    ${enrichment('isbot')},
+    ${enrichment('utmsource')},
+    ${enrichment('utmmedium')},
+    ${enrichment('utmcampaign')},
+    ${enrichment('utmterm')},
+    ${enrichment('utmcontent')},
+    ${enrichment('referrerclass')},
+    ${enrichment('referrerhost')},
+    ${enrichment('clockskewms')},
+    ${enrichment('timeflag')},
+    TRY_CAST(r.properties AS JSON),
+    TRY_CAST(r.context AS JSON),
+    current_timestamp
+  FROM ${READ_PARQUET} r
+  ANTI JOIN load_skip s ON s.lake_file = r.filename AND s.file_row = r.file_row_number
+  WHERE r.message_id IS NOT NULL AND r.event IS NOT NULL;`;
+
+/** Records the batch's files with the rows each contributed; `$1` absolute paths, `$2` relative. */
+export const RECORD_PARQUET_FILES = `
+  INSERT INTO loaded_files (path, rows, loaded_at)
+  SELECT f.rel, coalesce(c.n, 0), current_timestamp
+  FROM (SELECT unnest($1::VARCHAR[]) AS abs, unnest($2::VARCHAR[]) AS rel) f
+  LEFT JOIN (
+    SELECT k.lake_file, count(*) AS n
+    FROM load_keys k ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row
+    GROUP BY k.lake_file
+  ) c ON c.lake_file = f.abs;`;
+
+export const DROP_PARQUET_STAGING = `DROP TABLE load_keys; DROP TABLE load_skip;`;

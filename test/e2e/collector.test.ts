@@ -1,13 +1,12 @@
 import 'reflect-metadata';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import type { StoredEvent } from '../../src/events/types';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { createKinesisClient } from '../../src/sinks/aws-clients';
 import { gql } from '../helpers/graphql-client';
+import { readLakeEvents } from '../helpers/lake-events';
 import { testConfig } from '../helpers/test-config';
 
 jest.setTimeout(60_000);
@@ -103,16 +102,7 @@ function invalidCorpus(prefix: string) {
   ];
 }
 
-async function lakeEvents(dataDir: string): Promise<StoredEvent[]> {
-  const root = path.join(dataDir, 'lake', 'events');
-  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.json.gz'));
-  const events: StoredEvent[] = [];
-  for (const file of files) {
-    const text = gunzipSync(await readFile(path.join(root, file))).toString('utf8');
-    for (const line of text.split('\n')) if (line.trim() !== '') events.push(JSON.parse(line) as StoredEvent);
-  }
-  return events;
-}
+const lakeEvents = readLakeEvents;
 
 describe('the collector, end to end: schema policing, enrichment, dedupe, failed events', () => {
   let dataDir: string;

@@ -1,12 +1,12 @@
 import 'reflect-metadata';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { createNodeTracker, type Tracker } from '../../src/client/node';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { startFaultyProxy, type FaultyProxy } from '../helpers/faulty-proxy';
 import { gql } from '../helpers/graphql-client';
+import { readLakeEvents } from '../helpers/lake-events';
 import { faultSeed, seededRandom } from '../helpers/seeded-random';
 import { testConfig } from '../helpers/test-config';
 
@@ -24,16 +24,8 @@ interface LakeEvent {
 }
 
 /** Every event in the lake's events folder, duplicates included (the lake is at-least-once). */
-async function lakeEvents(dataDir: string): Promise<LakeEvent[]> {
-  const root = path.join(dataDir, 'lake', 'events');
-  const files = (await readdir(root, { recursive: true })).filter((f) => f.endsWith('.gz'));
-  const events: LakeEvent[] = [];
-  for (const file of files) {
-    const text = gunzipSync(await readFile(path.join(root, file))).toString('utf8');
-    for (const line of text.split('\n')) if (line) events.push(JSON.parse(line) as LakeEvent);
-  }
-  return events;
-}
+const lakeEvents = async (dataDir: string): Promise<LakeEvent[]> =>
+  (await readLakeEvents(dataDir)) as unknown as LakeEvent[];
 
 describe(`the tracker through a faulty network (TRIBUTARY_FAULT_SEED=${SEED})`, () => {
   let dataDir: string;

@@ -124,6 +124,12 @@ describe('estimateMonthlyCost', () => {
     expect(cost(5121)).toBeCloseTo(2 * cost(5120), 12);
   });
 
+  it('charges converting the valid events to Parquet, on the same rounded volume', () => {
+    const estimate = estimateMonthlyCost({ eventsPerDay: 1_000_000, eventBytes: 1500 }, table, dev);
+    // 99 % of 30,416,667 records × 5 KiB = 143.5875 GB × $0.018.
+    expect(line(estimate, 'Firehose', /format conversion/).cost).toBeCloseTo(2.5846, 4);
+  });
+
   it('charges API Gateway per request and DynamoDB per write unit', () => {
     const estimate = estimateMonthlyCost({ eventsPerDay: 1_000_000, eventBytes: 1024 }, table, dev);
     // One request per event plus one read request per ten events: 1.1 × 30,416,667 requests at $1/M.

@@ -13,6 +13,7 @@ import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
 import { playgroundAsset } from '../../src/api/playground';
+import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
 import { TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<
@@ -206,22 +207,93 @@ describe('lake', () => {
 describe('delivery', () => {
   const hourly = 'year=!{timestamp:yyyy}/month=!{timestamp:MM}/day=!{timestamp:dd}/hour=!{timestamp:HH}/';
 
-  it.each([
-    ['events', `events/${hourly}`, `errors/events/!{firehose:error-output-type}/${hourly}`],
-    ['failed', `failed/${hourly}`, `errors/failed/!{firehose:error-output-type}/${hourly}`],
-  ])('%s: DirectPut, encrypted, GZIP into hourly partitions', (_name, prefix, errorPrefix) => {
+  const stream = (prefix: string) =>
     template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       DeliveryStreamType: 'DirectPut',
       DeliveryStreamEncryptionConfigurationInput: { KeyType: 'AWS_OWNED_CMK' },
       ExtendedS3DestinationConfiguration: Match.objectLike({
         BucketARN: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeBucket'), 'Arn'] },
-        Prefix: prefix,
-        ErrorOutputPrefix: errorPrefix,
-        CompressionFormat: 'GZIP',
-        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+        Prefix: `${prefix}/${hourly}`,
+        ErrorOutputPrefix: `errors/${prefix}/!{firehose:error-output-type}/${hourly}`,
         CloudWatchLoggingOptions: Match.objectLike({ Enabled: true }),
       }),
     });
+
+  it('failed: DirectPut, encrypted, GZIP NDJSON into hourly partitions', () => {
+    stream('failed');
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: `failed/${hourly}`,
+        CompressionFormat: 'GZIP',
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 5 },
+        DataFormatConversionConfiguration: Match.absent(),
+      }),
+    });
+  });
+
+  it('events: DirectPut, encrypted, converted to Snappy Parquet with the lake schema, hourly partitions', () => {
+    stream('events');
+    template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
+      ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: `events/${hourly}`,
+        // Parquet compresses itself; Firehose needs a 64 MiB buffer to convert.
+        CompressionFormat: Match.absent(),
+        BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 64 },
+        DataFormatConversionConfiguration: {
+          Enabled: true,
+          InputFormatConfiguration: {
+            Deserializer: {
+              OpenXJsonSerDe: {
+                CaseInsensitive: true,
+                ColumnToJsonKeyMappings: Match.objectLike({
+                  message_id: 'messageid',
+                  event_time: 'timestamp',
+                  received_at: 'receivedat',
+                }),
+              },
+            },
+          },
+          OutputFormatConfiguration: {
+            Serializer: { ParquetSerDe: Match.objectLike({ Compression: 'SNAPPY' }) },
+          },
+          SchemaConfiguration: Match.objectLike({
+            DatabaseName: Match.anyValue(),
+            TableName: Match.anyValue(),
+            RoleARN: Match.anyValue(),
+          }),
+        },
+      }),
+    });
+  });
+
+  it('describes the events Parquet files in a Glue table, columns in file order', () => {
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'events',
+        StorageDescriptor: Match.objectLike({
+          Columns: lakeEventGlueColumns().map((c) => ({ Name: c.name, Type: c.type })),
+          SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+        }),
+      }),
+    });
+    expect(lakeEventGlueColumns().map((c) => c.name)).toEqual([
+      'message_id',
+      'event',
+      'user_id',
+      'anonymous_id',
+      'session_id',
+      'event_time',
+      'original_timestamp',
+      'sent_at',
+      'received_at',
+      'source',
+      'processor_version',
+      'schema_version',
+      'item_id',
+      'properties',
+      'context',
+      'enrichment',
+    ]);
   });
 });
 
@@ -274,6 +346,9 @@ describe('lambda functions', () => {
     for (const statement of wildcard) {
       if (statement.Action.includes('xray:PutTraceSegments')) {
         expect(statement.Action).toEqual(['xray:PutTraceSegments', 'xray:PutTelemetryRecords']);
+      } else if (statement.Action === 'glue:GetSchemaVersion') {
+        // Firehose's Parquet conversion, as the CDK construct grants it; read-only schema metadata.
+        expect(statement.Condition).toBeUndefined();
       } else {
         expect(statement.Action).toEqual([
           'redshift-data:DescribeStatement',
@@ -709,6 +784,7 @@ describe('prod stage', () => {
     });
     prod.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
       ExtendedS3DestinationConfiguration: Match.objectLike({
+        Prefix: Match.stringLikeRegexp('^failed/'),
         BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },
       }),
     });

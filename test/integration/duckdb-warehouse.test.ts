@@ -1,10 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
+import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
 import { LocalLakeDelivery } from '../../src/sinks/local-lake-delivery';
 import { MIGRATIONS } from '../../src/sinks/warehouse-sql';
 
@@ -64,6 +65,25 @@ describe('DuckDbWarehouse', () => {
     fileNo += 1;
     const file = path.join(partition, name ?? `${prefix}-${String(fileNo).padStart(4, '0')}.json.gz`);
     await writeFile(file, gzipSync(records.map((r) => JSON.stringify(r) + '\n').join('')));
+    return file;
+  }
+
+  /** A Parquet events file, written by the format the local lake delivery uses. */
+  async function parquetFile(records: StoredEvent[], name?: string): Promise<string> {
+    const partition = path.join(lakeDir, 'events', 'year=2024', 'month=05', 'day=01', 'hour=10');
+    await mkdir(partition, { recursive: true });
+    fileNo += 1;
+    const file = path.join(partition, name ?? `events-${String(fileNo).padStart(4, '0')}.parquet`);
+    const format = new EventsParquetFormat();
+    try {
+      await format.write(
+        file,
+        records.map((r) => JSON.stringify(r)),
+        `${file}.scratch`,
+      );
+    } finally {
+      await format.close();
+    }
     return file;
   }
 
@@ -468,6 +488,227 @@ describe('DuckDbWarehouse', () => {
     const wh = await openWarehouse();
     expect(await wh.loadNew()).toEqual({ files: 6, rows: 2000 });
     expect(await wh.rowCount()).toBe(2000);
+  });
+
+  describe('Parquet lake files', () => {
+    const rich = (messageId: string, over: Partial<StoredEvent> = {}): StoredEvent =>
+      stored(messageId, {
+        userId: 'u1',
+        schemaVersion: '1-0-2',
+        itemId: 'sku-9',
+        originalTimestamp: '2024-05-01T10:14:58.000Z',
+        properties: { path: '/home', nested: { n: 1, list: [1, 'two', null] } },
+        enrichment: {
+          browser: 'Firefox',
+          browserVersion: '126.0',
+          os: 'Linux',
+          osVersion: null,
+          deviceType: 'desktop',
+          isBot: true,
+          utmSource: 'newsletter',
+          utmMedium: 'email',
+          utmCampaign: 'may',
+          utmTerm: null,
+          utmContent: "o'hero",
+          referrerClass: 'email',
+          referrerHost: 'mail.example',
+          clockSkewMs: -2000,
+          timeFlag: 'future',
+        },
+        ...over,
+      });
+
+    const everyColumn = (table = 'events') =>
+      `SELECT * EXCLUDE (loaded_at), properties::VARCHAR AS p, context::VARCHAR AS c FROM ${table} ORDER BY message_id`;
+
+    it('loads the same rows as the same records in gzip NDJSON', async () => {
+      const records = [rich('rich'), stored('plain'), stored('sent-null', { sentAt: null, userId: 'u2' })];
+      await lakeFile('events', records);
+      await (await openWarehouse()).loadNew();
+      const fromNdjson = await query(everyColumn());
+
+      await rm(lakeDir, { recursive: true, force: true });
+      await rm(path.dirname(dbPath), { recursive: true, force: true });
+      await parquetFile(records);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 3 });
+      const fromParquet = await query(everyColumn());
+      expect(fromParquet).toEqual(fromNdjson);
+      expect(fromParquet[0]).toMatchObject({
+        message_id: 'plain',
+        browser: null,
+        is_bot: null,
+        event_time: new Date('2024-05-01T10:15:00.000Z'),
+      });
+      expect(fromParquet[1]).toMatchObject({
+        message_id: 'rich',
+        user_key: 'u1',
+        browser_version: '126.0',
+        is_bot: true,
+        clock_skew_ms: -2000n,
+        utm_content: "o'hero",
+        time_flag: 'future',
+      });
+      expect(JSON.parse(String(fromParquet[1]?.p))).toEqual(records[0]?.properties);
+    });
+
+    it('stores duplicate messageIds once: within a file, across files of one load, and across loads', async () => {
+      await parquetFile([
+        stored('dup', { receivedAt: '2024-05-01T10:20:00.000Z', event: 'later' }),
+        stored('dup', { receivedAt: '2024-05-01T10:16:00.000Z', event: 'earliest' }),
+        stored('solo'),
+        stored('tie', { event: 'tie-a' }),
+      ]);
+      await parquetFile([
+        stored('dup', { receivedAt: '2024-05-01T10:18:00.000Z', event: 'middle' }),
+        stored('tie', { event: 'tie-b' }),
+      ]);
+      const wh = await openWarehouse();
+      expect(await wh.loadNew()).toEqual({ files: 2, rows: 3 });
+      await parquetFile([stored('dup', { event: 'redelivered' }), stored('new'), stored('new')]);
+      expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+      expect(await wh.loadNew()).toEqual({ files: 0, rows: 0 });
+      const rows = await query<{ message_id: string; event: string }>(
+        'SELECT message_id, event FROM events ORDER BY message_id',
+      );
+      expect(rows).toEqual([
+        { message_id: 'dup', event: 'earliest' },
+        { message_id: 'new', event: 'page_viewed' },
+        // Same receivedAt: the first file by name wins.
+        { message_id: 'solo', event: 'page_viewed' },
+        { message_id: 'tie', event: 'tie-a' },
+      ]);
+      const files = await query<{ path: string; rows: bigint }>(
+        'SELECT path, rows FROM loaded_files ORDER BY path',
+      );
+      // The files in name order: the first gave dup, solo and tie; the second only copies; the third new.
+      expect(files.map((f) => f.rows)).toEqual([3n, 0n, 1n]);
+    });
+
+    it('keeps a messageId once across gzip NDJSON and Parquet files', async () => {
+      await lakeFile('events', [stored('both', { event: 'from-ndjson' }), stored('json-only')]);
+      await parquetFile([stored('both', { event: 'from-parquet' }), stored('parquet-only')]);
+      const wh = await openWarehouse();
+      expect(await wh.loadNew()).toEqual({ files: 2, rows: 3 });
+      await parquetFile([stored('json-only'), stored('both')]);
+      await lakeFile('events', [stored('parquet-only')]);
+      expect(await wh.loadNew()).toEqual({ files: 2, rows: 0 });
+      const rows = await query<{ message_id: string; n: bigint }>(
+        'SELECT message_id, count(*) AS n FROM events GROUP BY message_id ORDER BY message_id',
+      );
+      expect(rows).toEqual([
+        { message_id: 'both', n: 1n },
+        { message_id: 'json-only', n: 1n },
+        { message_id: 'parquet-only', n: 1n },
+      ]);
+    });
+
+    it('skips records without messageId or event', async () => {
+      await parquetFile([
+        stored('ok'),
+        { ...stored('no-event'), event: null as unknown as string },
+        { ...stored('x'), messageId: null as unknown as string },
+      ]);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
+    });
+
+    it('keeps loading good files when one is corrupt, and loads the bad one once it is fixed', async () => {
+      await parquetFile([stored('good1')]);
+      const bad = await parquetFile([stored('late')], 'events-0002-bad.parquet');
+      const good = await readFile(bad);
+      await writeFile(bad, 'definitely not parquet');
+      await parquetFile([stored('good2')]);
+      const wh = await openWarehouse();
+      await expect(wh.loadNew()).rejects.toMatchObject({
+        name: 'WarehouseError',
+        code: 'WAREHOUSE_LOAD_FAILED',
+        message: expect.stringContaining('events-0002-bad.parquet'),
+      });
+      expect(await wh.rowCount()).toBe(2);
+      await writeFile(bad, good);
+      expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+      expect(await wh.rowCount()).toBe(3);
+    });
+
+    it('loads what LocalLakeDelivery writes as Parquet, end to end', async () => {
+      const delivery = new LocalLakeDelivery<StoredEvent>({
+        rootDir: lakeDir,
+        prefix: 'events',
+        format: new EventsParquetFormat(),
+        flushBytes: 1024 * 1024,
+        flushIntervalMs: 10,
+        timeOf: (record) => new Date(record.receivedAt),
+      });
+      const records = Array.from({ length: 2000 }, (_, i) =>
+        rich(`bulk-${i}`, { receivedAt: `2024-05-01T${String(10 + (i % 3)).padStart(2, '0')}:00:00.000Z` }),
+      );
+      expect((await delivery.deliver(records)).failed).toEqual([]);
+      expect((await delivery.deliver(records.slice(0, 100))).failed).toEqual([]);
+      await delivery.close();
+      const wh = await openWarehouse();
+      expect(await wh.loadNew()).toEqual({ files: 6, rows: 2000 });
+      expect(await wh.rowCount()).toBe(2000);
+    });
+  });
+
+  it('drops the primary key in a rebuild that keeps every row and column', async () => {
+    const old = await DuckDbWarehouse.open({
+      databasePath: dbPath,
+      lakeDir,
+      migrations: MIGRATIONS.slice(0, 4),
+    });
+    await old.close();
+    const instance = await DuckDBInstance.create(dbPath);
+    const connection = await instance.connect();
+    await connection.run(
+      `INSERT INTO events (message_id, event, user_id, anonymous_id, user_key, browser, properties, loaded_at)
+       VALUES ('kept', 'e', 'u1', 'a1', 'u1', 'Firefox', '{"a":1}', now())`,
+    );
+    const columnsBefore = (
+      await connection.runAndReadAll(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
+      )
+    ).getRowObjectsJS();
+    connection.closeSync();
+    instance.closeSync();
+    await lakeFile('events', [stored('kept', { event: 'again' }), stored('new')]);
+    expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
+    expect(
+      await query(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
+      ),
+    ).toEqual(columnsBefore);
+    expect(
+      await query(
+        "SELECT constraint_type FROM information_schema.table_constraints WHERE table_name = 'events' AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
+      ),
+    ).toEqual([]);
+    expect(
+      await query("SELECT message_id, event, browser, properties->>'a' AS a FROM events ORDER BY message_id"),
+    ).toEqual([
+      { message_id: 'kept', event: 'e', browser: 'Firefox', a: '1' },
+      { message_id: 'new', event: 'page_viewed', browser: null, a: null },
+    ]);
+  });
+
+  it('creates database files in the 1.5 storage format, and keeps an older file in its own', async () => {
+    const storageVersion = async () => {
+      const [row] = await query<{ tags: Array<{ key: string; value: string }> }>(
+        "SELECT tags FROM duckdb_databases() WHERE database_name = 'warehouse'",
+      );
+      return row?.tags.find((t) => t.key === 'storage_version')?.value;
+    };
+    await (await openWarehouse()).close();
+    expect(await storageVersion()).toBe('v1.5.0+');
+
+    await rm(path.dirname(dbPath), { recursive: true, force: true });
+    await mkdir(path.dirname(dbPath), { recursive: true });
+    const older = await DuckDBInstance.create(dbPath);
+    older.closeSync();
+    await lakeFile('events', [stored('o1')]);
+    await parquetFile([stored('o2')]);
+    expect(await (await openWarehouse()).loadNew()).toEqual({ files: 2, rows: 2 });
+    expect(await storageVersion()).toBe('v1.0.0+');
+    expect(await (await openWarehouse()).rowCount()).toBe(2);
   });
 
   it('works in memory', async () => {

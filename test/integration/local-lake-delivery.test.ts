@@ -2,6 +2,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { StoredEvent } from '../../src/events/types';
+import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
+import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
 import { LocalLakeDelivery, hourPartition, lakeFileName } from '../../src/sinks/local-lake-delivery';
 
 interface Rec {
@@ -95,6 +99,74 @@ describe('LocalLakeDelivery', () => {
     expect(await readLines(path.join(root, files[0]!))).toEqual([records[0], records[2]]);
     expect(await readLines(path.join(root, files[1]!))).toEqual([records[1]]);
     expect(files.some((f) => path.basename(f).startsWith('.'))).toBe(false);
+  });
+
+  it('writes events as Parquet with the lake columns when given that format, no temp files left', async () => {
+    const delivery = new LocalLakeDelivery<StoredEvent>({
+      rootDir: root,
+      prefix: 'events',
+      format: new EventsParquetFormat(),
+      flushBytes: 1024 * 1024,
+      flushIntervalMs: 20,
+      timeOf: (record) => new Date(record.receivedAt),
+    });
+    const event: StoredEvent = {
+      messageId: 'm1',
+      event: 'page_viewed',
+      userId: null,
+      anonymousId: 'a1',
+      sessionId: 's1',
+      timestamp: '2024-03-05T07:10:00.000Z',
+      sentAt: null,
+      receivedAt: '2024-03-05T07:10:01.000Z',
+      source: 'graphql',
+      properties: { path: '/home', n: 2 },
+      context: { locale: 'en-GB' },
+      processorVersion: '1.0.0',
+    };
+    try {
+      expect((await delivery.deliver([event, { ...event, messageId: 'm2' }])).failed).toEqual([]);
+    } finally {
+      await delivery.close();
+    }
+    const files = await walk(root);
+    expect(files.map((f) => path.relative(root, f).split(path.sep).join('/'))).toEqual([
+      expect.stringMatching(/^events\/year=2024\/month=03\/day=05\/hour=07\/events-[^/]+\.parquet$/),
+    ]);
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const read = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+      const file = `'${files[0]!.replace(/'/g, "''")}'`;
+      expect(
+        (await read(`DESCRIBE SELECT * FROM read_parquet(${file}, hive_partitioning = false)`)).map(
+          (c) => c.column_name,
+        ),
+      ).toEqual(lakeEventGlueColumns().map((c) => c.name));
+      expect(
+        await read(
+          `SELECT message_id, event_time, sent_at, properties, enrichment FROM read_parquet(${file}, hive_partitioning = false)`,
+        ),
+      ).toEqual([
+        {
+          message_id: 'm1',
+          event_time: event.timestamp,
+          sent_at: null,
+          properties: '{"path":"/home","n":2}',
+          enrichment: null,
+        },
+        {
+          message_id: 'm2',
+          event_time: event.timestamp,
+          sent_at: null,
+          properties: '{"path":"/home","n":2}',
+          enrichment: null,
+        },
+      ]);
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
   });
 
   it('flushes on size without waiting for the timer', async () => {

@@ -36,12 +36,12 @@ function lakeCopy(overrides: Partial<RedshiftLakeCopyOptions> = {}): RedshiftLak
 }
 
 /** A Firehose-style data file key in the hour partition of `time`. */
-function dataKey(root: 'events' | 'failed', time: string, name = 'a'): string {
+function dataKey(root: 'events' | 'failed', time: string, name = 'a', suffix = '.gz'): string {
   const t = new Date(time);
   const p = (n: number) => String(n).padStart(2, '0');
   return (
     `${root}/year=${t.getUTCFullYear()}/month=${p(t.getUTCMonth() + 1)}/day=${p(t.getUTCDate())}/` +
-    `hour=${p(t.getUTCHours())}/tributary-${root}-1-${name}-0f8fad5b.gz`
+    `hour=${p(t.getUTCHours())}/tributary-${root}-1-${name}-0f8fad5b${suffix}`
   );
 }
 
@@ -103,6 +103,12 @@ describe('Redshift COPY SQL', () => {
     );
   });
 
+  it('COPYs a Parquet events file column by column into the Parquet staging table', () => {
+    expect(copyStatement('staging_events_parquet', BUCKET, 'events/e.parquet', { arn: ROLE_ARN })).toBe(
+      `COPY staging_events_parquet FROM 's3://${BUCKET}/events/e.parquet' IAM_ROLE '${ROLE_ARN}' FORMAT AS PARQUET SERIALIZETOJSON`,
+    );
+  });
+
   it('records files with one multi-row insert whose keys read back unchanged', () => {
     const keys = ["events/it's.gz", 'events/back\\slash.gz'];
     expect(recordedKeys(recordLakeFilesStatement(keys))).toEqual(keys);
@@ -125,6 +131,19 @@ describe('RedshiftLakeCopy', () => {
       ],
     ]);
     expect([...fake.lakeFiles].sort()).toEqual([events, failed]);
+  });
+
+  it('COPYs Parquet events into the Parquet staging table and older gzip events into the JSON one', async () => {
+    const parquet = dataKey('events', '2024-05-01T05:00:00Z', 'new', '.parquet');
+    const ndjson = dataKey('events', '2024-05-01T03:00:00Z', 'old');
+    const failedParquet = dataKey('failed', '2024-05-01T04:00:00Z', 'odd', '.parquet');
+    fake.objects = [parquet, ndjson, failedParquet];
+    const report = await lakeCopy().copyNew();
+    expect(report).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [failedParquet] });
+    expect(copied()).toEqual([
+      copyStatement('staging_events', BUCKET, ndjson, { arn: ROLE_ARN }),
+      copyStatement('staging_events_parquet', BUCKET, parquet, { arn: ROLE_ARN }),
+    ]);
   });
 
   it('lists only the day partitions of the lookback before the newest loaded file, and skips loaded keys', async () => {

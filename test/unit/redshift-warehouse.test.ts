@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RedshiftDataApi } from '../../src/sinks/redshift-data-api';
+import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
 import { REDSHIFT_MIGRATIONS, mergeBatch } from '../../src/sinks/redshift-sql';
 import { RedshiftWarehouse } from '../../src/sinks/redshift-warehouse';
 
@@ -77,8 +78,16 @@ describe('RedshiftWarehouse', () => {
       [2, 'failed_events'],
       [3, 'staging_and_load_log'],
       [4, 'lake_files'],
+      [5, 'staging_events_parquet'],
     ]);
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
+  });
+
+  it('stages Parquet events in a table whose columns follow the lake files, as COPY maps them by position', () => {
+    const ddl = REDSHIFT_MIGRATIONS[4]?.statements.join('\n') ?? '';
+    const columns = [...ddl.matchAll(/^\s+([a-z_]+) (?:VARCHAR|SUPER)/gm)].map((m) => m[1]);
+    expect(columns).toEqual(lakeEventGlueColumns().map((c) => c.name));
+    expect(ddl).toMatch(/enrichment SUPER/);
   });
 
   it('keys events for the queries: DISTKEY(user_key), COMPOUND SORTKEY(event_time, event), SUPER JSON', () => {
@@ -105,7 +114,17 @@ describe('RedshiftWarehouse', () => {
     // One row per messageId, the earliest receivedAt winning, none already in events.
     expect(merge).toMatch(/PARTITION BY s\.message_id ORDER BY s\.received_at ASC/);
     expect(merge).toMatch(/NOT EXISTS \(SELECT 1 FROM events e WHERE e\.message_id = d\.message_id\)/);
-    expect(sqls.slice(-2)).toEqual(['DELETE FROM staging_events', 'DELETE FROM staging_failed']);
+    expect(sqls.slice(-3)).toEqual([
+      'DELETE FROM staging_events',
+      'DELETE FROM staging_events_parquet',
+      'DELETE FROM staging_failed',
+    ]);
+    // Parquet rows: JSON text parsed into SUPER, enrichment fields by their lowercase Parquet names.
+    expect(merge).toMatch(
+      /CASE WHEN CAN_JSON_PARSE\(properties\) THEN JSON_PARSE\(properties\) END AS properties/,
+    );
+    expect(merge).toMatch(/enrichment\."browserversion"/);
+    expect(merge).toMatch(/FROM staging_events_parquet/);
     expect(redshift.commandCalls(ExecuteStatementCommand)[0]?.args[0].input.Parameters).toEqual([
       { name: 'load_id', value: LOAD_ID },
     ]);
