@@ -3,6 +3,7 @@ import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
+import { EventsParquetFormat, NDJSON_GZIP } from './lake-file-format';
 import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from './ports';
 import { WarehouseError } from './sink-errors';
 import { DUCKDB_DIALECT } from './warehouse-dialect';
@@ -62,7 +63,7 @@ interface LakeKind {
 const LAKE_KINDS: readonly LakeKind[] = [
   {
     folder: 'events',
-    extension: '.json.gz',
+    extension: NDJSON_GZIP.extension,
     load: [
       { sql: STAGE_EVENTS, paths: true },
       { sql: INSERT_STAGED_EVENTS, inserts: true },
@@ -72,7 +73,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
   },
   {
     folder: 'events',
-    extension: '.parquet',
+    extension: EventsParquetFormat.extension,
     load: [
       { sql: STAGE_PARQUET_KEYS, paths: true },
       { sql: STAGE_PARQUET_SKIPS },
@@ -83,7 +84,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
   },
   {
     folder: 'failed',
-    extension: '.json.gz',
+    extension: NDJSON_GZIP.extension,
     load: [
       { sql: STAGE_FAILED, paths: true },
       { sql: INSERT_STAGED_FAILED, inserts: true },
@@ -92,6 +93,9 @@ const LAKE_KINDS: readonly LakeKind[] = [
     cleanup: 'DROP TABLE staged_failed',
   },
 ];
+
+/** Every suffix some kind of lake file has. */
+const LAKE_EXTENSIONS = [...new Set(LAKE_KINDS.map((kind) => kind.extension))];
 
 /** The storage format of database files this warehouse creates (readable by DuckDB 1.5 and later). */
 export const STORAGE_VERSION = 'v1.5.0';
@@ -242,8 +246,15 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     const startedAt = new Date();
     const report: LoadReport = { files: 0, rows: 0 };
     const failures: Array<{ file: string; cause: unknown }> = [];
+    // Each folder is listed once per load, whatever number of file kinds it holds.
+    const newByFolder = new Map<LakeKind['folder'], Promise<LakeFile[]>>();
     for (const kind of LAKE_KINDS) {
-      const files = await this.newFiles(kind);
+      let folderFiles = newByFolder.get(kind.folder);
+      if (folderFiles === undefined) {
+        folderFiles = this.newFiles(kind.folder);
+        newByFolder.set(kind.folder, folderFiles);
+      }
+      const files = (await folderFiles).filter((file) => file.rel.endsWith(kind.extension));
       for (let start = 0; start < files.length; start += this.filesPerLoad) {
         const batch = files.slice(start, start + this.filesPerLoad);
         try {
@@ -297,10 +308,10 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     }
   }
 
-  /** Lake files of one kind that are not in loaded_files yet, oldest name first. */
-  private async newFiles(kind: LakeKind): Promise<LakeFile[]> {
-    const root = path.join(this.lakeDir, kind.folder);
-    const files = (await listLakeFiles(root, kind.extension))
+  /** Lake data files under one folder that are not in loaded_files yet, oldest name first. */
+  private async newFiles(folder: LakeKind['folder']): Promise<LakeFile[]> {
+    const root = path.join(this.lakeDir, folder);
+    const files = (await listLakeFiles(root, LAKE_EXTENSIONS))
       .map((abs) => ({ abs, rel: path.relative(this.lakeDir, abs).split(path.sep).join('/') }))
       .filter((file) => !GLOB_CHARS.test(file.abs));
     if (files.length === 0) return [];
@@ -317,8 +328,12 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   }
 }
 
-/** Every file below dir whose name ends with extension; dot files are a writer's temp files and are skipped. */
-async function listLakeFiles(dir: string, extension: string, found: string[] = []): Promise<string[]> {
+/** Every file below dir whose name ends with one of extensions; dot files are a writer's temp files and are skipped. */
+async function listLakeFiles(
+  dir: string,
+  extensions: readonly string[],
+  found: string[] = [],
+): Promise<string[]> {
   let entries: Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
@@ -329,8 +344,9 @@ async function listLakeFiles(dir: string, extension: string, found: string[] = [
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) await listLakeFiles(full, extension, found);
-    else if (entry.isFile() && entry.name.endsWith(extension)) found.push(full);
+    if (entry.isDirectory()) await listLakeFiles(full, extensions, found);
+    else if (entry.isFile() && extensions.some((extension) => entry.name.endsWith(extension)))
+      found.push(full);
   }
   return found;
 }

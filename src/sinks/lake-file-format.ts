@@ -7,6 +7,9 @@ import type { LakeScalarColumn } from './lake-events-schema';
 
 const gzip = promisify(gzipCallback);
 
+/** Records as NDJSON text, one per line. */
+const ndjson = (lines: readonly string[]): string => lines.map((line) => line + '\n').join('');
+
 /** How a batch of JSON lake records becomes one lake file. */
 export interface LakeFileFormat {
   /** The file name suffix, e.g. `.json.gz`; the warehouse loader picks files by it. */
@@ -24,7 +27,7 @@ export interface LakeFileFormat {
 export const NDJSON_GZIP: LakeFileFormat = {
   extension: '.json.gz',
   async write(path, lines) {
-    const body = await gzip(Buffer.from(lines.map((line) => line + '\n').join(''), 'utf8'));
+    const body = await gzip(Buffer.from(ndjson(lines), 'utf8'));
     await fs.writeFile(path, body, { flag: 'wx' });
   },
   close: () => Promise.resolve(),
@@ -71,12 +74,14 @@ export function eventsParquetCopy(ndjsonPath: string, parquetPath: string): stri
  * as Firehose converts the JSON records it receives.
  */
 export class EventsParquetFormat implements LakeFileFormat {
-  readonly extension = '.parquet';
+  /** The suffix of its files, also for whoever only reads them. */
+  static readonly extension = '.parquet';
+  readonly extension = EventsParquetFormat.extension;
   private instance: Promise<DuckDBInstance> | undefined;
 
   async write(path: string, lines: readonly string[], scratchPath: string): Promise<void> {
     try {
-      await fs.writeFile(scratchPath, lines.map((line) => line + '\n').join(''), { flag: 'wx' });
+      await fs.writeFile(scratchPath, ndjson(lines), { flag: 'wx' });
       const instance = (this.instance ??= DuckDBInstance.create(':memory:'));
       // A failed start is not kept: the next flush tries again.
       instance.catch(() => {
