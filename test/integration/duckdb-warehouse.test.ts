@@ -52,6 +52,34 @@ function row(bucket: string, event: string, count: number, users: number) {
   };
 }
 
+/** An event with every optional field and every enrichment field set. */
+const rich = (messageId: string, over: Partial<StoredEvent> = {}): StoredEvent =>
+  stored(messageId, {
+    userId: 'u1',
+    schemaVersion: '1-0-2',
+    itemId: 'sku-9',
+    originalTimestamp: '2024-05-01T10:14:58.000Z',
+    properties: { path: '/home', nested: { n: 1, list: [1, 'two', null] } },
+    enrichment: {
+      browser: 'Firefox',
+      browserVersion: '126.0',
+      os: 'Linux',
+      osVersion: null,
+      deviceType: 'desktop',
+      isBot: true,
+      utmSource: 'newsletter',
+      utmMedium: 'email',
+      utmCampaign: 'may',
+      utmTerm: null,
+      utmContent: "o'hero",
+      referrerClass: 'email',
+      referrerHost: 'mail.example',
+      clockSkewMs: -2000,
+      timeFlag: 'future',
+    },
+    ...over,
+  });
+
 describe('DuckDbWarehouse', () => {
   let dir: string;
   let lakeDir: string;
@@ -471,16 +499,20 @@ describe('DuckDbWarehouse', () => {
     });
   });
 
-  it('loads what LocalLakeDelivery writes, end to end', async () => {
+  it.each([
+    ['gzip NDJSON', () => undefined, stored],
+    ['Parquet', () => new EventsParquetFormat(), rich],
+  ])('loads what LocalLakeDelivery writes as %s, end to end', async (_name, format, event) => {
     const delivery = new LocalLakeDelivery<StoredEvent>({
       rootDir: lakeDir,
       prefix: 'events',
+      format: format(),
       flushBytes: 1024 * 1024,
       flushIntervalMs: 10,
       timeOf: (record) => new Date(record.receivedAt),
     });
     const records = Array.from({ length: 2000 }, (_, i) =>
-      stored(`bulk-${i}`, { receivedAt: `2024-05-01T${String(10 + (i % 3)).padStart(2, '0')}:00:00.000Z` }),
+      event(`bulk-${i}`, { receivedAt: `2024-05-01T${String(10 + (i % 3)).padStart(2, '0')}:00:00.000Z` }),
     );
     expect((await delivery.deliver(records)).failed).toEqual([]);
     expect((await delivery.deliver(records.slice(0, 100))).failed).toEqual([]);
@@ -491,33 +523,6 @@ describe('DuckDbWarehouse', () => {
   });
 
   describe('Parquet lake files', () => {
-    const rich = (messageId: string, over: Partial<StoredEvent> = {}): StoredEvent =>
-      stored(messageId, {
-        userId: 'u1',
-        schemaVersion: '1-0-2',
-        itemId: 'sku-9',
-        originalTimestamp: '2024-05-01T10:14:58.000Z',
-        properties: { path: '/home', nested: { n: 1, list: [1, 'two', null] } },
-        enrichment: {
-          browser: 'Firefox',
-          browserVersion: '126.0',
-          os: 'Linux',
-          osVersion: null,
-          deviceType: 'desktop',
-          isBot: true,
-          utmSource: 'newsletter',
-          utmMedium: 'email',
-          utmCampaign: 'may',
-          utmTerm: null,
-          utmContent: "o'hero",
-          referrerClass: 'email',
-          referrerHost: 'mail.example',
-          clockSkewMs: -2000,
-          timeFlag: 'future',
-        },
-        ...over,
-      });
-
     const everyColumn = (table = 'events') =>
       `SELECT * EXCLUDE (loaded_at), properties::VARCHAR AS p, context::VARCHAR AS c FROM ${table} ORDER BY message_id`;
 
@@ -627,26 +632,6 @@ describe('DuckDbWarehouse', () => {
       await writeFile(bad, good);
       expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
       expect(await wh.rowCount()).toBe(3);
-    });
-
-    it('loads what LocalLakeDelivery writes as Parquet, end to end', async () => {
-      const delivery = new LocalLakeDelivery<StoredEvent>({
-        rootDir: lakeDir,
-        prefix: 'events',
-        format: new EventsParquetFormat(),
-        flushBytes: 1024 * 1024,
-        flushIntervalMs: 10,
-        timeOf: (record) => new Date(record.receivedAt),
-      });
-      const records = Array.from({ length: 2000 }, (_, i) =>
-        rich(`bulk-${i}`, { receivedAt: `2024-05-01T${String(10 + (i % 3)).padStart(2, '0')}:00:00.000Z` }),
-      );
-      expect((await delivery.deliver(records)).failed).toEqual([]);
-      expect((await delivery.deliver(records.slice(0, 100))).failed).toEqual([]);
-      await delivery.close();
-      const wh = await openWarehouse();
-      expect(await wh.loadNew()).toEqual({ files: 6, rows: 2000 });
-      expect(await wh.rowCount()).toBe(2000);
     });
   });
 
