@@ -49,6 +49,7 @@ export async function writeLake(lakeDir: string, rows: number): Promise<number> 
     timeOf: () => new Date(arrival),
   });
   let time = 0;
+  let user = 0;
   let files = 0;
   let pending: Promise<DeliveryResult> | undefined;
   const settle = async (result: Promise<DeliveryResult> | undefined) => {
@@ -59,10 +60,12 @@ export async function writeLake(lakeDir: string, rows: number): Promise<number> 
     for (let first = 0; first < rows; first += ROWS_PER_FILE) {
       const batch: StoredEvent[] = [];
       for (let i = first; i < Math.min(rows, first + ROWS_PER_FILE); i += 1) {
-        // A new session every few events: a random user at a random time; then seconds to minutes apart.
-        if (i % 5 === 0) time = START + Math.floor(rand() * DAYS * DAY);
-        else time += Math.floor(rand() * 600_000);
-        const user = Math.floor(rand() * users);
+        // A new session every few events: a random user at a random time; then the same user's
+        // events, seconds to minutes apart.
+        if (i % 5 === 0) {
+          time = START + Math.floor(rand() * DAYS * DAY);
+          user = Math.floor(rand() * users);
+        } else time += Math.floor(rand() * 600_000);
         const step = i % 5 === 0 ? 0 : Math.min(3, Math.floor(rand() * 4));
         const item = step === 0 ? null : `sku-${Math.floor(rand() * rand() * 5_000)}`;
         const ts = new Date(time).toISOString();

@@ -23,6 +23,7 @@ import {
   STAGE_FAILED,
   STAGE_PARQUET_KEYS,
   STAGE_PARQUET_SKIPS,
+  numberNewUsers,
   recordLoadedFiles,
 } from './warehouse-sql';
 import type { Migration } from './warehouse-sql';
@@ -66,6 +67,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
     extension: NDJSON_GZIP.extension,
     load: [
       { sql: STAGE_EVENTS, paths: true },
+      { sql: numberNewUsers('staged_events') },
       { sql: INSERT_STAGED_EVENTS, inserts: true },
     ],
     record: recordLoadedFiles('staged_events'),
@@ -77,6 +79,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
     load: [
       { sql: STAGE_PARQUET_KEYS, paths: true },
       { sql: STAGE_PARQUET_SKIPS },
+      { sql: numberNewUsers('load_keys') },
       { sql: INSERT_PARQUET_EVENTS, paths: true, inserts: true },
     ],
     record: RECORD_PARQUET_FILES,

@@ -152,7 +152,7 @@ export class WarehouseQueries {
     const keys = ['bucket_ms', ...columns.map((_, i) => `d${i}`)];
     const sql = `
       SELECT ${bucket} AS bucket_ms${columns.map((c, i) => `, ${c} AS d${i}`).join('')},
-             count(*) AS n, count(DISTINCT user_key) AS users
+             count(*) AS n, count(DISTINCT ${this.dialect.userColumn}) AS users
       FROM events
       WHERE ${where.join(' AND ')}
       GROUP BY ${keys.map((_, i) => i + 1).join(', ')}
@@ -175,7 +175,7 @@ export class WarehouseQueries {
     const where = [p.range(query.from, query.to)];
     if (query.event !== undefined) where.push(`event = ${p.text('event', query.event)}`);
     const [row] = await this.run({
-      sql: `SELECT count(DISTINCT user_key) AS users FROM events WHERE ${where.join(' AND ')}`,
+      sql: `SELECT count(DISTINCT ${this.dialect.userColumn}) AS users FROM events WHERE ${where.join(' AND ')}`,
       params: p.values,
     });
     return num(row?.users);
@@ -192,14 +192,15 @@ export class WarehouseQueries {
     checkInteger('number of steps', query.steps.length, 1, MAX_FUNNEL_STEPS);
     const windowMs = checkInteger('windowHours', query.windowHours, 1, 24 * 366) * 3_600_000;
     const p = new Params(this.dialect);
+    const user = this.dialect.userColumn;
     const names = [...new Set(query.steps)];
     const stepParam = (i: number) =>
       p.text(`s${names.indexOf(query.steps[i] as string)}`, query.steps[i] as string);
     const ctes = [
       `steps AS (
-        SELECT user_key, event, ${this.dialect.epochMs('event_time')} AS t
+        SELECT ${user} AS user_key, event, ${this.dialect.epochMs('event_time')} AS t
         FROM events
-        WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND user_key IS NOT NULL)`,
+        WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND ${user} IS NOT NULL)`,
       `f0 AS (SELECT user_key, t AS t0, t AS tk FROM steps WHERE event = ${stepParam(0)})`,
     ];
     const window = p.bigint('window_ms', windowMs);
@@ -229,15 +230,16 @@ export class WarehouseQueries {
     const ret = p.text('return_event', query.returnEvent);
     const inRange = p.range(query.from, query.to);
     const ms = this.dialect.epochMs;
+    const user = this.dialect.userColumn;
     const sql = `
       WITH starts AS (
-        SELECT user_key, min(event_time) AS first_time FROM events
-        WHERE ${inRange} AND event = ${start} AND user_key IS NOT NULL
-        GROUP BY user_key),
+        SELECT ${user} AS user_key, min(event_time) AS first_time FROM events
+        WHERE ${inRange} AND event = ${start} AND ${user} IS NOT NULL
+        GROUP BY ${user}),
       cohorts AS (SELECT user_key, ${bucketSql(ms('first_time'), query.period)} AS cohort_ms FROM starts),
       activity AS (
-        SELECT DISTINCT user_key, ${bucketSql(ms('event_time'), query.period)} AS period_ms FROM events
-        WHERE ${inRange} AND event = ${ret} AND user_key IS NOT NULL)
+        SELECT DISTINCT ${user} AS user_key, ${bucketSql(ms('event_time'), query.period)} AS period_ms FROM events
+        WHERE ${inRange} AND event = ${ret} AND ${user} IS NOT NULL)
       SELECT cohort_ms, CAST(NULL AS BIGINT) AS period_ms, count(*) AS users FROM cohorts GROUP BY cohort_ms
       UNION ALL
       SELECT c.cohort_ms, a.period_ms, count(*) AS users
@@ -270,7 +272,7 @@ export class WarehouseQueries {
     const p = new Params(this.dialect);
     const rows = await this.run({
       sql: `
-        SELECT item_id, count(*) AS n, count(DISTINCT user_key) AS users
+        SELECT item_id, count(*) AS n, count(DISTINCT ${this.dialect.userColumn}) AS users
         FROM events
         WHERE ${p.range(query.from, query.to)} AND event = ${p.text('event', query.event)} AND item_id IS NOT NULL
         GROUP BY item_id

@@ -135,6 +135,7 @@ describe('DuckDbWarehouse', () => {
   }
 
   beforeEach(async () => {
+    fileNo = 0;
     dir = await mkdtemp(path.join(tmpdir(), 'tributary-wh-'));
     lakeDir = path.join(dir, 'lake');
     dbPath = path.join(dir, 'db', 'warehouse.duckdb');
@@ -161,7 +162,35 @@ describe('DuckDbWarehouse', () => {
       'failed_events',
       'loaded_files',
       'schema_migrations',
+      'user_numbers',
     ]);
+  });
+
+  it('numbers each person once, across loads and file formats', async () => {
+    await lakeFile('events', [
+      stored('n1', { userId: 'u1', anonymousId: 'a1' }),
+      stored('n2', { userId: null, anonymousId: 'a2' }),
+      stored('n3', { userId: 'u1', anonymousId: 'a9' }),
+    ]);
+    const wh = await openWarehouse();
+    await wh.loadNew();
+    await parquetFile([
+      rich('n4', { userId: 'u1' }),
+      rich('n5', { userId: null, anonymousId: 'a2' }),
+      rich('n6', { userId: 'u3' }),
+    ]);
+    expect(await wh.loadNew()).toEqual({ files: 1, rows: 3 });
+    const numbers = await query<{ user_key: string; user_num: number }>(
+      'SELECT user_key, user_num FROM user_numbers ORDER BY user_key',
+    );
+    expect(numbers.map((n) => n.user_key)).toEqual(['a2', 'u1', 'u3']);
+    expect(new Set(numbers.map((n) => n.user_num)).size).toBe(3);
+    const numberOf = new Map(numbers.map((n) => [n.user_key, n.user_num]));
+    const rows = await query<{ message_id: string; user_key: string; user_num: number }>(
+      'SELECT message_id, user_key, user_num FROM events ORDER BY message_id',
+    );
+    expect(rows).toHaveLength(6);
+    for (const r of rows) expect(r.user_num).toBe(numberOf.get(r.user_key));
   });
 
   it('loads each file once, with typed columns', async () => {
@@ -523,8 +552,9 @@ describe('DuckDbWarehouse', () => {
   });
 
   describe('Parquet lake files', () => {
+    // user_num is a surrogate numbered in load order, so it is compared through user_key.
     const everyColumn = (table = 'events') =>
-      `SELECT * EXCLUDE (loaded_at), properties::VARCHAR AS p, context::VARCHAR AS c FROM ${table} ORDER BY message_id`;
+      `SELECT * EXCLUDE (loaded_at, user_num), properties::VARCHAR AS p, context::VARCHAR AS c FROM ${table} ORDER BY message_id`;
 
     it('loads the same rows as the same records in gzip NDJSON', async () => {
       const records = [rich('rich'), stored('plain'), stored('sent-null', { sentAt: null, userId: 'u2' })];
@@ -661,7 +691,7 @@ describe('DuckDbWarehouse', () => {
       await query(
         "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
       ),
-    ).toEqual(columnsBefore);
+    ).toEqual([...columnsBefore, { column_name: 'user_num', data_type: 'INTEGER' }]);
     expect(
       await query(
         "SELECT constraint_type FROM information_schema.table_constraints WHERE table_name = 'events' AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
@@ -672,6 +702,40 @@ describe('DuckDbWarehouse', () => {
     ).toEqual([
       { message_id: 'kept', event: 'e', browser: 'Firefox', a: '1' },
       { message_id: 'new', event: 'page_viewed', browser: null, a: null },
+    ]);
+  });
+
+  it('numbers the people of a database created before migration 6, and keeps their numbers', async () => {
+    await (
+      await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir, migrations: MIGRATIONS.slice(0, 5) })
+    ).close();
+    const instance = await DuckDBInstance.create(dbPath);
+    const connection = await instance.connect();
+    await connection.run(
+      `INSERT INTO events (message_id, event, user_key, loaded_at)
+       VALUES ('o1', 'e', 'u1', now()), ('o2', 'e', 'u1', now()), ('o3', 'e', 'a2', now()), ('o4', 'e', NULL, now())`,
+    );
+    connection.closeSync();
+    instance.closeSync();
+    await lakeFile('events', [stored('new', { userId: 'u1' })]);
+    expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
+    expect(
+      await query('SELECT user_key, count(*) AS n FROM user_numbers GROUP BY user_key ORDER BY user_key'),
+    ).toEqual([
+      { user_key: 'a2', n: 1n },
+      { user_key: 'u1', n: 1n },
+    ]);
+    expect(
+      await query(
+        `SELECT e.message_id, e.user_num = n.user_num AS same FROM events e
+         LEFT JOIN user_numbers n ON n.user_key = e.user_key ORDER BY e.message_id`,
+      ),
+    ).toEqual([
+      { message_id: 'new', same: true },
+      { message_id: 'o1', same: true },
+      { message_id: 'o2', same: true },
+      { message_id: 'o3', same: true },
+      { message_id: 'o4', same: null },
     ]);
   });
 
