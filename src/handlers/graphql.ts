@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
+import { hotResponseCachePlugin } from '../api/hot-response-cache';
 import { loadConfig } from '../config';
 import { schemaRegistryFromConfig } from '../events/from-config';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../sinks/aws-clients';
@@ -43,7 +44,11 @@ const apiKey = secretLoader({
   secretArn: config.apiKeySecretArn,
   region: config.aws.region,
 });
-const server = createApiServer({ maxQueryDepth: config.maxQueryDepth, logger });
+const server = createApiServer({
+  maxQueryDepth: config.maxQueryDepth,
+  logger,
+  plugins: [hotResponseCachePlugin({ ...config.hotCache, generation: () => hotReads.generation })],
+});
 
 const graphql = startServerAndCreateLambdaHandler(
   server,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
+import { hotResponseCachePlugin } from '../api/hot-response-cache';
 import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
@@ -88,12 +89,13 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
   });
   // The stream processor below is the table's only writer and writes through this cache, which
   // forgets what each batch changed: reads are never stale, so entries need no expiry.
+  const hotCache = {
+    ...config.hotCache,
+    ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
+  };
   const hotStore = new CachedHotStore(
     new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
-    {
-      ...config.hotCache,
-      ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
-    },
+    hotCache,
   );
 
   const processor = createStreamProcessor({
@@ -119,7 +121,11 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     new KinesisProducer({ client: kinesis, streamName: config.streamName }),
   );
   const services = createServices({ config, producer, schemas, hotReads: hotStore, dynamoDoc, warehouse });
-  const apollo = createApiServer({ maxQueryDepth: config.maxQueryDepth });
+  // Answers to repeated hot-tier queries are kept until the stream processor writes again.
+  const apollo = createApiServer({
+    maxQueryDepth: config.maxQueryDepth,
+    plugins: [hotResponseCachePlugin({ ...hotCache, generation: () => hotStore.generation })],
+  });
   await apollo.start();
   const http = await startHttpServer({
     host,

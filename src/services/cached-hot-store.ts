@@ -31,6 +31,7 @@ export class CachedHotStore implements HotStore {
   private readonly items: ReadCache<ItemRecord | null>;
   private readonly neighbours: ReadCache<NeighbourEntry[] | null>;
   private readonly trends: ReadCache<TrendState | null>;
+  private writes = 0;
 
   constructor(
     private readonly store: HotStore,
@@ -53,11 +54,21 @@ export class CachedHotStore implements HotStore {
     try {
       await this.store.applyActivity(activity);
     } finally {
+      this.writes += 1;
       for (const { profileId } of activity) this.users.delete(profileId);
       this.items.clear();
       this.neighbours.clear();
       this.trends.clear();
     }
+  }
+
+  /**
+   * Counts the batches applied through this instance (finished or failed): whatever was read
+   * before a change of generation may be stale, which is how answers computed from these reads
+   * are invalidated (see hotResponseCachePlugin).
+   */
+  get generation(): number {
+    return this.writes;
   }
 
   /** Reads one profile, at most `ttlMs` stale. */

@@ -1,0 +1,89 @@
+import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
+import type { FormattedExecutionResult, OperationDefinitionNode } from 'graphql';
+import type { RequestContext } from '../resolvers/context';
+import { ReadCache } from '../services/read-cache';
+
+/**
+ * Root fields whose answer is a function of the hot tier's stored data alone: profiles,
+ * recommendations (blended neighbour scores; trending fills in by ratios, which decay does not
+ * change) and item stats. `trending` is not among them: its scores decay with the clock.
+ */
+export const CACHEABLE_ROOT_FIELDS: ReadonlySet<string> = new Set([
+  'user',
+  'recommendations',
+  'item',
+  '__typename',
+]);
+
+export interface HotResponseCacheOptions {
+  /**
+   * Changes whenever the hot tier may have changed through this process (CachedHotStore's
+   * generation): a cached answer is only served while it stays the same.
+   */
+  generation: () => number;
+  /** How stale an answer may be served when writers run elsewhere; Infinity when `generation` sees every write. */
+  ttlMs: number;
+  maxEntries: number;
+  now?: () => number;
+}
+
+/** Whether an operation only reads root fields from CACHEABLE_ROOT_FIELDS. */
+export function isCacheableOperation(operation: OperationDefinitionNode): boolean {
+  return (
+    operation.operation === 'query' &&
+    operation.selectionSet.selections.every(
+      (selection) =>
+        selection.kind === 'Field' &&
+        CACHEABLE_ROOT_FIELDS.has(selection.name.value) &&
+        (selection.directives ?? []).length === 0,
+    )
+  );
+}
+
+/**
+ * Serves repeated hot-tier queries from their last answer. Frontends ask the same questions
+ * (this user's profile and recommendations) far more often than the hot tier changes, and
+ * executing a profile query costs the server more than everything else in the request together.
+ * An answer is kept per operation text, operation name and variables, for the generation it was
+ * computed in: any write through this process starts a new generation, so locally nothing stale
+ * is ever served; with writers elsewhere (AWS), `ttlMs` bounds staleness as the hot-store read
+ * cache does. Only answers without errors are kept. Authentication runs before this, per request.
+ */
+export function hotResponseCachePlugin(options: HotResponseCacheOptions): ApolloServerPlugin<RequestContext> {
+  const answers = new ReadCache<FormattedExecutionResult>(options.ttlMs, options.maxEntries, options.now);
+  let cachedGeneration = options.generation();
+  return {
+    async requestDidStart() {
+      if (!answers.enabled) return;
+      let key: string | undefined;
+      return {
+        async responseForOperation(requestContext): Promise<GraphQLResponse | null> {
+          if (!isCacheableOperation(requestContext.operation)) return null;
+          const generation = options.generation();
+          if (generation !== cachedGeneration) {
+            // Everything kept belongs to an older generation; none of it can be served again.
+            answers.clear();
+            cachedGeneration = generation;
+          }
+          key = JSON.stringify([
+            generation,
+            requestContext.source,
+            requestContext.operationName,
+            requestContext.request.variables ?? null,
+          ]);
+          const hit = answers.peek(key);
+          if (hit === undefined) return null;
+          return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: await hit } };
+        },
+        async willSendResponse(requestContext) {
+          const body = requestContext.response.body;
+          // An answer computed while a write landed is kept under the generation it started in,
+          // which no request asks for again.
+          if (key === undefined || body.kind !== 'single') return;
+          if (body.singleResult.errors !== undefined || answers.peek(key) !== undefined) return;
+          answers.set(key, Promise.resolve(body.singleResult));
+        },
+      };
+    },
+  };
+}

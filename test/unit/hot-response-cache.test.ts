@@ -1,0 +1,186 @@
+import 'reflect-metadata';
+import { parse, type OperationDefinitionNode } from 'graphql';
+import { createApiServer } from '../../src/api/apollo-server';
+import { hotResponseCachePlugin, isCacheableOperation } from '../../src/api/hot-response-cache';
+import type { RequestContext, Services } from '../../src/resolvers/context';
+import { CachedHotStore } from '../../src/services/cached-hot-store';
+import { ProfileService } from '../../src/services/profile-service';
+import { RecommendationService } from '../../src/services/recommendation-service';
+import type { HotStore, UserProfileRecord } from '../../src/sinks/ports';
+
+const operation = (source: string) => parse(source).definitions[0] as OperationDefinitionNode;
+
+function profile(id: string, eventCount: number): UserProfileRecord {
+  return {
+    id,
+    eventCount,
+    firstSeen: '2024-05-01T10:00:00.000Z',
+    lastSeen: '2024-05-01T10:05:00.000Z',
+    lastEvent: 'product_viewed',
+    lastSeq: '1',
+    counts: { product_viewed: eventCount },
+    traits: {},
+    sessions: [{ start: '2024-05-01T10:00:00.000Z', end: '2024-05-01T10:05:00.000Z', events: eventCount }],
+    sessionCount: 1,
+    recentEvents: [],
+    recentItems: [],
+    purchased: [],
+  };
+}
+
+/** A hot store over a mutable map of event counts per user, counting its profile reads. */
+function harness(options: { ttlMs?: number; now?: () => number; store?: 'uncached' } = {}) {
+  const counts = new Map<string, number>([['u1', 3]]);
+  const reads = { users: 0, trends: 0 };
+  const faults = { nextUserRead: false, afterUserRead: undefined as (() => Promise<void>) | undefined };
+  const errors: unknown[] = [];
+  const store: HotStore = {
+    applyActivity: async (activity) => {
+      for (const a of activity) counts.set(a.profileId, (counts.get(a.profileId) ?? 0) + 1);
+    },
+    getUser: async (id) => {
+      reads.users += 1;
+      if (faults.nextUserRead) {
+        faults.nextUserRead = false;
+        throw new Error('table unavailable');
+      }
+      const n = counts.get(id);
+      await faults.afterUserRead?.();
+      return n === undefined ? null : profile(id, n);
+    },
+    getItem: async () => null,
+    getNeighbours: async () => new Map(),
+    getTrend: async () => {
+      reads.trends += 1;
+      return null;
+    },
+  };
+  // With the response cache alone in front of the store, every executed query reads the store.
+  const hot = new CachedHotStore(store, { ttlMs: 0, maxEntries: 100 });
+  const server = createApiServer({
+    maxQueryDepth: 10,
+    logger: { error: (...args: unknown[]) => errors.push(args) },
+    plugins: [
+      hotResponseCachePlugin({
+        generation: () => hot.generation,
+        ttlMs: options.ttlMs ?? Number.POSITIVE_INFINITY,
+        maxEntries: 100,
+        now: options.now,
+      }),
+    ],
+  });
+  const services = {
+    profiles: new ProfileService(hot),
+    recommendations: new RecommendationService(hot),
+  } as unknown as Services;
+  const contextValue: RequestContext = { services, edge: { receivedAt: new Date() } };
+  const run = async (query: string, variables?: Record<string, unknown>) => {
+    const response = await server.executeOperation({ query, variables }, { contextValue });
+    if (response.body.kind !== 'single') throw new Error('expected a single result');
+    return response.body.singleResult;
+  };
+  const write = (profileId: string) =>
+    hot.applyActivity([{ profileId } as unknown as Parameters<HotStore['applyActivity']>[0][number]]);
+  return { server, run, write, reads, counts, faults, errors };
+}
+
+const USER = 'query ($id: ID!) { user(id: $id) { id eventCount } }';
+
+describe('hot response cache', () => {
+  it('caches queries that only read profiles, recommendations and items', () => {
+    expect(
+      isCacheableOperation(operation('{ user(id: "u") { id } recommendations(userId: "u") { itemId } }')),
+    ).toBe(true);
+    expect(isCacheableOperation(operation('{ item(id: "i") { id } __typename }'))).toBe(true);
+    // Trending scores decay with the clock; analytics and mutations are not hot-tier reads.
+    expect(isCacheableOperation(operation('{ trending { itemId } }'))).toBe(false);
+    expect(isCacheableOperation(operation('{ user(id: "u") { id } warehouse { rows } }'))).toBe(false);
+    expect(isCacheableOperation(operation('mutation { trackEvent(event: {}) { accepted } }'))).toBe(false);
+    expect(isCacheableOperation(operation('{ ...F } fragment F on Query { user(id: "u") { id } }'))).toBe(
+      false,
+    );
+    expect(
+      isCacheableOperation(operation('query ($s: Boolean!) { user(id: "u") @skip(if: $s) { id } }')),
+    ).toBe(false);
+  });
+
+  it('answers a repeated query without executing it, per set of variables', async () => {
+    const { run, reads, server } = harness();
+    await server.start();
+    try {
+      const first = await run(USER, { id: 'u1' });
+      expect(first).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+      expect(await run(USER, { id: 'u1' })).toEqual(first);
+      expect(reads.users).toBe(1);
+      expect(await run(USER, { id: 'nobody' })).toEqual({ data: { user: null } });
+      expect(reads.users).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('executes again after a write through the hot store, so nothing stale is served', async () => {
+    const { run, reads, write, server } = harness();
+    await server.start();
+    try {
+      await run(USER, { id: 'u1' });
+      await write('u1');
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
+      expect(reads.users).toBe(2);
+      await run(USER, { id: 'u1' });
+      expect(reads.users).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps no answer computed while a write landed', async () => {
+    const { run, reads, write, faults, server } = harness();
+    await server.start();
+    try {
+      // The write lands between the read of the old profile and the answer.
+      faults.afterUserRead = async () => {
+        faults.afterUserRead = undefined;
+        await write('u1');
+      };
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
+      expect(reads.users).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('expires answers after the TTL when writes happen elsewhere', async () => {
+    let now = 1_000;
+    const { run, reads, counts, server } = harness({ ttlMs: 250, now: () => now });
+    await server.start();
+    try {
+      await run(USER, { id: 'u1' });
+      counts.set('u1', 10); // written by another process: no generation change here
+      now += 249;
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+      now += 1;
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 10 } } });
+      expect(reads.users).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('keeps no answer with errors, and no answer to an uncacheable query', async () => {
+    const { run, reads, faults, errors, server } = harness();
+    await server.start();
+    try {
+      faults.nextUserRead = true;
+      expect((await run(USER, { id: 'u1' })).errors?.[0]?.message).toBe('internal error');
+      expect(errors).toHaveLength(1);
+      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+      await run('{ trending { itemId } }');
+      await run('{ trending { itemId } }');
+      expect(reads.trends).toBe(2);
+    } finally {
+      await server.stop();
+    }
+  });
+});
