@@ -11,6 +11,8 @@ import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
 const CONNECTIONS = 50;
 /** The paced runs' offered load: every client asking ten times a second. */
 const PACED_RATE = 500;
+/** Paced runs of every row, taking turns; the table shows medians. */
+const PACED_ROUNDS = 3;
 /** Distinct users the requests rotate over, so the cache sees many keys, not one. */
 const USERS_QUERIED = 200;
 
@@ -84,17 +86,35 @@ export async function hotReadBenchmark(): Promise<string> {
       return result;
     };
 
+    // Every query once per user before measuring: the figures are for a warm server, whose hot-tier
+    // reads and answers are in memory, not for the first read of each key from dynalite.
+    for (const q of queries) {
+      for (const body of q.bodies) {
+        const response = await fetch(stack.graphqlUrl, {
+          method: 'POST',
+          headers: { ...headers, 'content-type': 'application/json' },
+          body,
+        });
+        if (!response.ok) throw new Error(`warming ${q.name}: HTTP ${response.status}`);
+        await response.arrayBuffer();
+      }
+    }
+
     const rawResult = await load({ url: raw.url, bodies: ['{}'], connections: CONNECTIONS });
     const saturated: Array<[string, LoadResult]> = [['raw node:http (floor)', rawResult]];
     for (const q of queries) saturated.push([q.name, await measure(q.name, q.bodies)]);
-    const rawPaced = await load({
-      url: raw.url,
-      bodies: ['{}'],
-      connections: CONNECTIONS,
-      overallRate: PACED_RATE,
-    });
-    const paced: Array<[string, LoadResult]> = [['raw node:http (floor)', rawPaced]];
-    for (const q of queries) paced.push([q.name, await measure(q.name, q.bodies, PACED_RATE)]);
+    // Paced runs take turns, round by round, so that a slow spell of a shared machine weighs on
+    // the floor and the queries alike; each figure is the median over the rounds.
+    const pacedRounds = new Map<string, LoadResult[]>();
+    const record = (name: string, result: LoadResult) =>
+      pacedRounds.set(name, [...(pacedRounds.get(name) ?? []), result]);
+    for (let round = 0; round < PACED_ROUNDS; round += 1) {
+      record(
+        'raw node:http (floor)',
+        await load({ url: raw.url, bodies: ['{}'], connections: CONNECTIONS, overallRate: PACED_RATE }),
+      );
+      for (const q of queries) record(q.name, await measure(q.name, q.bodies, PACED_RATE));
+    }
 
     const header = [
       '| query | req/s | p50 ms | p90 ms | p99 ms | p99 ≤ 10 ms | req/s vs `{ __typename }` |',
@@ -107,17 +127,28 @@ export async function hotReadBenchmark(): Promise<string> {
         ([name, r]) =>
           `| ${name} | ${fmt(r.requestsPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p99 <= 10 ? 'yes' : 'no'} | ${ratio(r.requestsPerSec, baselineOf(rows))} |`,
       );
+    const pacedTable = [
+      '| query | req/s | p50 ms | p90 ms | p99 ms | p99 ≤ 10 ms | p99 per round ms |',
+      '| --- | ---: | ---: | ---: | ---: | :---: | ---: |',
+      ...[...pacedRounds].map(([name, results]) => {
+        const r = medianResult(results);
+        return `| ${name} | ${fmt(r.requestsPerSec)} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.p99 <= 10 ? 'yes' : 'no'} | ${results.map((x) => x.p99).join(', ')} |`;
+      }),
+    ];
     return [
       `Loaded with ${fmt(simulation.events.length)} simulated events, then queried in rotation over ${fmt(users.length)} users. ` +
-        'The load runs in its own process. The embedded stack reads the hot tier through a cache that its stream ' +
-        'processor invalidates on every write, so after the first read of a key these are memory reads.',
+        'The load runs in its own process. Each query is sent once per user before measuring. The embedded stack ' +
+        'reads the hot tier through a cache that its stream processor invalidates on every write, and answers a ' +
+        'repeated user, recommendations or item query from its last answer until the next write, so these ' +
+        'measure a warm server.',
       '',
-      `**${CONNECTIONS} clients at ${fmt(PACED_RATE)} requests/s in all** (${fmt(PACED_RATE / CONNECTIONS)} each): ` +
-        'the latency a frontend sees; target p99 ≤ 10 ms. The bare node:http server under the same load shows what ' +
-        'the machine and the load generator themselves add to the tail.',
+      `**${CONNECTIONS} clients at ${fmt(PACED_RATE)} requests/s in all** (${fmt(PACED_RATE / CONNECTIONS)} each), ` +
+        `${PACED_ROUNDS} rounds, medians: ` +
+        'the latency a frontend sees; target p99 ≤ 10 ms. The bare node:http server runs in the same process as ' +
+        'the embedded stack (its poller, loader and emulators go on working) under the same load: what the machine, ' +
+        'that process and the load generator add to the tail of any endpoint.',
       '',
-      ...header,
-      ...table(paced),
+      ...pacedTable,
       '',
       `**${CONNECTIONS} clients, each sending its next request as soon as the last is answered**: the throughput ` +
         `ceiling. Latency here is queueing (${CONNECTIONS} requests in flight ÷ throughput), so p99 ≤ 10 ms at ` +
@@ -131,4 +162,20 @@ export async function hotReadBenchmark(): Promise<string> {
     await stack.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/** Each figure the median of the rounds' (an odd number of rounds: a figure some round measured). */
+function medianResult(results: LoadResult[]): LoadResult {
+  const median = (pick: (r: LoadResult) => number) => {
+    const sorted = results.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  return {
+    requestsPerSec: median((r) => r.requestsPerSec),
+    p50: median((r) => r.p50),
+    p90: median((r) => r.p90),
+    p99: median((r) => r.p99),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+  };
 }

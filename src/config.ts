@@ -35,7 +35,7 @@ export interface Config {
   /** Shards of the local stream (the embedded stack creates it when missing). */
   localShards: number;
   aws: AwsConfig;
-  poller: { batchSize: number; batchWindowMs: number; idleMs: number };
+  poller: { batchSize: number; batchWindowMs: number; idleMs: number; maxIdleMs: number };
   lake: { flushBytes: number; flushIntervalMs: number };
   loader: { intervalMs: number };
   maxQueryDepth: number;
@@ -146,6 +146,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       batchSize: int(env, 'TRIBUTARY_POLLER_BATCH_SIZE', 500, 1, 10000),
       batchWindowMs: int(env, 'TRIBUTARY_POLLER_BATCH_WINDOW_MS', 200, 0, 300000),
       idleMs: int(env, 'TRIBUTARY_POLLER_IDLE_MS', 250, 10, 60000),
+      maxIdleMs: int(env, 'TRIBUTARY_POLLER_MAX_IDLE_MS', 1000, 10, 60000),
     },
     lake: {
       flushBytes: int(env, 'TRIBUTARY_LAKE_FLUSH_BYTES', 1024 * 1024, 1024),

@@ -5,6 +5,7 @@ import { createApiServer, createRequestContext } from '../api/apollo-server';
 import { hotResponseCachePlugin } from '../api/hot-response-cache';
 import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
+import type { EventStreamProducer } from '../sinks/ports';
 import { PROCESSOR_VERSION } from '../events/version';
 import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
 import { CachedHotStore } from '../services/cached-hot-store';
@@ -113,13 +114,22 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     batchSize: config.poller.batchSize,
     batchWindowMs: config.poller.batchWindowMs,
     idleMs: config.poller.idleMs,
+    maxIdleMs: config.poller.maxIdleMs,
   });
   const loader = new WarehouseLoadLoop(warehouse, config.loader.intervalMs);
 
   // kinesalite serialises calls, so concurrent requests share one PutRecords call.
-  const producer = new CoalescingProducer(
+  const coalescing = new CoalescingProducer(
     new KinesisProducer({ client: kinesis, streamName: config.streamName }),
   );
+  // An idle shard is read about once a second; records put through the API are read at once.
+  const producer: EventStreamProducer = {
+    putRecords: async (records) => {
+      const outcomes = await coalescing.putRecords(records);
+      poller.wake();
+      return outcomes;
+    },
+  };
   const services = createServices({ config, producer, schemas, hotReads: hotStore, dynamoDoc, warehouse });
   // Answers to repeated hot-tier queries are kept until the stream processor writes again.
   const apollo = createApiServer({

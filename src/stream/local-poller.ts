@@ -26,6 +26,13 @@ export interface LocalPollerOptions {
   batchWindowMs: number;
   /** Pause between reads of a shard that has nothing new. */
   idleMs: number;
+  /**
+   * Cap of that pause while the shard stays idle: each empty read at the tip doubles it, from
+   * idleMs up to this (Lambda reads an idle shard about once a second); a record resets it, and
+   * wake() ends it. Every read costs the process an SDK call, so an idle stack mostly sleeps.
+   * Defaults to idleMs (no backoff).
+   */
+  maxIdleMs?: number;
   /** Cap of the exponential backoff between retries of a failed batch. */
   maxRetryDelayMs?: number;
   retryBaseDelayMs?: number;
@@ -71,6 +78,7 @@ export class LocalPoller {
   private readonly logger: PollerLogger;
   private readonly shards = new Map<string, ShardState>();
   private readonly abort = new AbortController();
+  private readonly idleSleepers = new Set<AbortController>();
   private stopping = false;
   private started = false;
   private tick = 0;
@@ -112,6 +120,7 @@ export class LocalPoller {
     if (!this.started || this.stopping) throw new Error('drain() needs a running poller');
     await this.discover();
     const since = this.tick;
+    this.wake();
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const lagging = [...this.shards.values()].filter((s) => !s.finished && s.caughtUpTick <= since);
@@ -122,6 +131,28 @@ export class LocalPoller {
         );
       }
       await delay(5);
+    }
+  }
+
+  /**
+   * Ends the idle pauses of every shard, so that each reads now: after records were put (the
+   * local stack's ingest calls it), and when drain() starts.
+   */
+  wake(): void {
+    for (const sleeper of this.idleSleepers) sleeper.abort();
+    this.idleSleepers.clear();
+  }
+
+  /** An idle pause: like pause(), and also ended by wake(). */
+  private async idlePause(ms: number): Promise<void> {
+    const sleeper = new AbortController();
+    this.idleSleepers.add(sleeper);
+    try {
+      await delay(ms, undefined, { signal: AbortSignal.any([this.abort.signal, sleeper.signal]) });
+    } catch {
+      // Woken, or stopped.
+    } finally {
+      this.idleSleepers.delete(sleeper);
     }
   }
 
@@ -204,6 +235,8 @@ export class LocalPoller {
   /** Reads and processes batches until stopped; returns true once a closed shard is fully processed. */
   private async pollShard(shard: ShardState, cursor: ShardCursor): Promise<boolean> {
     const { batchSize, batchWindowMs, idleMs } = this.options;
+    const maxIdleMs = Math.max(idleMs, this.options.maxIdleMs ?? idleMs);
+    let idlePauseMs = idleMs;
     while (!this.stopping) {
       const batch: ShardRecord[] = [];
       let closed = false;
@@ -237,10 +270,14 @@ export class LocalPoller {
         if (batch.length >= batchSize) break;
         const atTip = records.length < limit && response.millisBehindLatest === 0;
         if (batch.length === 0) {
-          if (atTip) shard.caughtUpTick = readTick;
-          await this.pause(idleMs);
+          if (atTip) {
+            shard.caughtUpTick = readTick;
+            await this.idlePause(idlePauseMs);
+            idlePauseMs = Math.min(maxIdleMs, idlePauseMs * 2);
+          } else await this.pause(idleMs);
           continue;
         }
+        idlePauseMs = idleMs;
         windowEnds ??= Date.now() + batchWindowMs;
         const remaining = windowEnds - Date.now();
         if (remaining <= 0) break;

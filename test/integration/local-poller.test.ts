@@ -106,6 +106,50 @@ describe('LocalPoller', () => {
     expect(batches.flat().slice(-2)).toEqual(['late-1', 'late-2']);
   });
 
+  it('backs off while a shard stays idle, and reads at once when woken', async () => {
+    const inner = new KinesisStreamReader({ client: env.kinesis, streamName });
+    let reads = 0;
+    const reader = {
+      describe: () => inner.describe(),
+      listShards: () => inner.listShards(),
+      shardIterator: (shardId: string, position: Parameters<typeof inner.shardIterator>[1]) =>
+        inner.shardIterator(shardId, position),
+      getRecords: (iterator: string, limit: number) => {
+        reads += 1;
+        return inner.getRecords(iterator, limit);
+      },
+    };
+    const delivered: Array<{ value: string; at: number }> = [];
+    const p = new LocalPoller({
+      reader,
+      handler: async (event) => {
+        for (const value of payloads(event)) delivered.push({ value, at: Date.now() });
+      },
+      checkpoints: new FileCheckpointStore(checkpointDir, streamName),
+      batchSize: 100,
+      batchWindowMs: 20,
+      idleMs: 200,
+      maxIdleMs: 60_000,
+      shardDiscoveryMs: 60_000,
+      logger: quiet,
+    });
+    pollers.push(p);
+    await p.start();
+    // Reads at about 0, 200, 600 and 1400 ms; the next pause lasts 1.6 s. Without backoff: 8 reads.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(reads).toBeGreaterThanOrEqual(3);
+    expect(reads).toBeLessThanOrEqual(5);
+
+    await put(['woken']);
+    const putAt = Date.now();
+    p.wake();
+    while (delivered.length === 0 && Date.now() - putAt < 5_000) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(delivered.map((d) => d.value)).toEqual(['woken']);
+    expect((delivered[0]?.at ?? Infinity) - putAt).toBeLessThan(1_000);
+  });
+
   it('builds the event Lambda delivers', async () => {
     const [seq] = await put(['{"event":"page_view"}'], 'user-42');
     const events: KinesisStreamEvent[] = [];
