@@ -73,14 +73,14 @@ export function hotResponseCachePlugin(options: HotResponseCacheOptions): Apollo
           ]);
           const hit = answers.peek(key);
           if (hit === undefined) return null;
+          key = undefined; // served from the cache: nothing to keep afterwards
           return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: await hit } };
         },
         async willSendResponse(requestContext) {
           const body = requestContext.response.body;
           // An answer computed while a write landed is kept under the generation it started in,
           // which no request asks for again.
-          if (key === undefined || body.kind !== 'single') return;
-          if (body.singleResult.errors !== undefined || answers.peek(key) !== undefined) return;
+          if (key === undefined || body.kind !== 'single' || body.singleResult.errors !== undefined) return;
           answers.set(key, Promise.resolve(body.singleResult));
         },
       };

@@ -125,6 +125,12 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   private closed = false;
   private version = 0;
   private lastLoadStartedAt: Date | null = null;
+  /**
+   * Lake files known to be in loaded_files (this loader is their only writer), so that a load
+   * whose folders hold nothing new asks the database nothing and loads that find new files ask
+   * only about those.
+   */
+  private readonly loadedPaths = new Set<string>();
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -303,6 +309,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
       await this.writer.run(kind.record, [abs, rel], [PATH_LIST, PATH_LIST]);
       await this.writer.run(kind.cleanup);
       await this.writer.run('COMMIT');
+      for (const file of files) this.loadedPaths.add(file.rel);
       if (inserted > 0) this.version += 1;
       return inserted;
     } catch (error) {
@@ -317,16 +324,16 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     const files = (await listLakeFiles(root, LAKE_EXTENSIONS))
       .map((abs) => ({ abs, rel: path.relative(this.lakeDir, abs).split(path.sep).join('/') }))
       .filter((file) => !GLOB_CHARS.test(file.abs));
-    if (files.length === 0) return [];
-    const loaded = new Set<string>();
+    const unknown = files.filter((f) => !this.loadedPaths.has(f.rel));
+    if (unknown.length === 0) return [];
     const reader = await this.writer.runAndReadAll(
       SELECT_LOADED_AMONG,
-      [listValue(files.map((f) => f.rel))],
+      [listValue(unknown.map((f) => f.rel))],
       [PATH_LIST],
     );
-    for (const row of reader.getRowObjectsJS()) loaded.add(String(row.path));
-    return files
-      .filter((f) => !loaded.has(f.rel))
+    for (const row of reader.getRowObjectsJS()) this.loadedPaths.add(String(row.path));
+    return unknown
+      .filter((f) => !this.loadedPaths.has(f.rel))
       .sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
   }
 }

@@ -192,28 +192,29 @@ export class WarehouseQueries {
     checkInteger('number of steps', query.steps.length, 1, MAX_FUNNEL_STEPS);
     const windowMs = checkInteger('windowHours', query.windowHours, 1, 24 * 366) * 3_600_000;
     const p = new Params(this.dialect);
+    // `person` is the engine's user column (see SqlDialect.userColumn).
     const user = this.dialect.userColumn;
     const names = [...new Set(query.steps)];
     const stepParam = (i: number) =>
       p.text(`s${names.indexOf(query.steps[i] as string)}`, query.steps[i] as string);
     const ctes = [
       `steps AS (
-        SELECT ${user} AS user_key, event, ${this.dialect.epochMs('event_time')} AS t
+        SELECT ${user} AS person, event, ${this.dialect.epochMs('event_time')} AS t
         FROM events
         WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND ${user} IS NOT NULL)`,
-      `f0 AS (SELECT user_key, t AS t0, t AS tk FROM steps WHERE event = ${stepParam(0)})`,
+      `f0 AS (SELECT person, t AS t0, t AS tk FROM steps WHERE event = ${stepParam(0)})`,
     ];
     const window = p.bigint('window_ms', windowMs);
     for (let k = 1; k < query.steps.length; k += 1) {
       const after = query.steps.slice(0, k).includes(query.steps[k] as string) ? '>' : '>=';
       ctes.push(`f${k} AS (
-        SELECT f.user_key, f.t0, min(s.t) AS tk
+        SELECT f.person, f.t0, min(s.t) AS tk
         FROM f${k - 1} f JOIN steps s
-          ON s.user_key = f.user_key AND s.event = ${stepParam(k)}
+          ON s.person = f.person AND s.event = ${stepParam(k)}
          AND s.t ${after} f.tk AND s.t <= f.t0 + ${window}
-        GROUP BY f.user_key, f.t0)`);
+        GROUP BY f.person, f.t0)`);
     }
-    const counts = query.steps.map((_, k) => `(SELECT count(DISTINCT user_key) FROM f${k}) AS u${k}`);
+    const counts = query.steps.map((_, k) => `(SELECT count(DISTINCT person) FROM f${k}) AS u${k}`);
     const [row] = await this.run({
       sql: `WITH ${ctes.join(',\n')}\nSELECT ${counts.join(', ')}`,
       params: p.values,
@@ -233,17 +234,17 @@ export class WarehouseQueries {
     const user = this.dialect.userColumn;
     const sql = `
       WITH starts AS (
-        SELECT ${user} AS user_key, min(event_time) AS first_time FROM events
+        SELECT ${user} AS person, min(event_time) AS first_time FROM events
         WHERE ${inRange} AND event = ${start} AND ${user} IS NOT NULL
         GROUP BY ${user}),
-      cohorts AS (SELECT user_key, ${bucketSql(ms('first_time'), query.period)} AS cohort_ms FROM starts),
+      cohorts AS (SELECT person, ${bucketSql(ms('first_time'), query.period)} AS cohort_ms FROM starts),
       activity AS (
-        SELECT DISTINCT ${user} AS user_key, ${bucketSql(ms('event_time'), query.period)} AS period_ms FROM events
+        SELECT DISTINCT ${user} AS person, ${bucketSql(ms('event_time'), query.period)} AS period_ms FROM events
         WHERE ${inRange} AND event = ${ret} AND ${user} IS NOT NULL)
       SELECT cohort_ms, CAST(NULL AS BIGINT) AS period_ms, count(*) AS users FROM cohorts GROUP BY cohort_ms
       UNION ALL
       SELECT c.cohort_ms, a.period_ms, count(*) AS users
-      FROM cohorts c JOIN activity a ON a.user_key = c.user_key AND a.period_ms >= c.cohort_ms
+      FROM cohorts c JOIN activity a ON a.person = c.person AND a.period_ms >= c.cohort_ms
       GROUP BY c.cohort_ms, a.period_ms`;
     const rows = await this.run({ sql, params: p.values });
     const lastPeriod = bucketStartMs(query.to.getTime() - 1, query.period);
