@@ -120,6 +120,12 @@ describe('DuckDbWarehouse', () => {
     return warehouse;
   }
 
+  /** A database file whose schema stops at migration `version`, as an older release left it. */
+  async function databaseAtMigration(version: number): Promise<void> {
+    const migrations = MIGRATIONS.filter((m) => m.version <= version);
+    await (await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir, migrations })).close();
+  }
+
   async function query<T = Record<string, unknown>>(sql: string): Promise<T[]> {
     // A second instance on the same file is not allowed while the warehouse holds it.
     await warehouse?.close();
@@ -310,21 +316,11 @@ describe('DuckDbWarehouse', () => {
 
   it('upgrades a database created by migrations 1-3, keeping its rows and filling user_key', async () => {
     await lakeFile('events', [stored('old1', { userId: 'u1' }), stored('old2')]);
-    const old = await DuckDbWarehouse.open({
-      databasePath: dbPath,
-      lakeDir,
-      migrations: MIGRATIONS.slice(0, 3),
-    });
-    // The file must be released before another instance opens it.
-    await old.close();
+    await databaseAtMigration(3);
     // Loading with the old schema is not possible (the loader writes new columns), so seed rows by hand.
-    const instance = await DuckDBInstance.create(dbPath);
-    const connection = await instance.connect();
-    await connection.run(
+    await query(
       "INSERT INTO events (message_id, event, user_id, anonymous_id, loaded_at) VALUES ('old1', 'e', 'u1', 'a1', now()), ('old2', 'e', NULL, 'a2', now())",
     );
-    connection.closeSync();
-    instance.closeSync();
     await openWarehouse();
     const rows = await query<{ message_id: string; user_key: string }>(
       'SELECT message_id, user_key FROM events ORDER BY message_id',
@@ -666,32 +662,20 @@ describe('DuckDbWarehouse', () => {
   });
 
   it('drops the primary key in a rebuild that keeps every row and column', async () => {
-    const old = await DuckDbWarehouse.open({
-      databasePath: dbPath,
-      lakeDir,
-      migrations: MIGRATIONS.slice(0, 4),
-    });
-    await old.close();
-    const instance = await DuckDBInstance.create(dbPath);
-    const connection = await instance.connect();
-    await connection.run(
+    const eventsColumns =
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position";
+    await databaseAtMigration(4);
+    await query(
       `INSERT INTO events (message_id, event, user_id, anonymous_id, user_key, browser, properties, loaded_at)
        VALUES ('kept', 'e', 'u1', 'a1', 'u1', 'Firefox', '{"a":1}', now())`,
     );
-    const columnsBefore = (
-      await connection.runAndReadAll(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
-      )
-    ).getRowObjectsJS();
-    connection.closeSync();
-    instance.closeSync();
+    const columnsBefore = await query(eventsColumns);
     await lakeFile('events', [stored('kept', { event: 'again' }), stored('new')]);
     expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
-    expect(
-      await query(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'events' ORDER BY ordinal_position",
-      ),
-    ).toEqual([...columnsBefore, { column_name: 'user_num', data_type: 'INTEGER' }]);
+    expect(await query(eventsColumns)).toEqual([
+      ...columnsBefore,
+      { column_name: 'user_num', data_type: 'INTEGER' },
+    ]);
     expect(
       await query(
         "SELECT constraint_type FROM information_schema.table_constraints WHERE table_name = 'events' AND constraint_type IN ('PRIMARY KEY', 'UNIQUE')",
@@ -706,17 +690,11 @@ describe('DuckDbWarehouse', () => {
   });
 
   it('numbers the people of a database created before migration 6, and keeps their numbers', async () => {
-    await (
-      await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir, migrations: MIGRATIONS.slice(0, 5) })
-    ).close();
-    const instance = await DuckDBInstance.create(dbPath);
-    const connection = await instance.connect();
-    await connection.run(
+    await databaseAtMigration(5);
+    await query(
       `INSERT INTO events (message_id, event, user_key, loaded_at)
        VALUES ('o1', 'e', 'u1', now()), ('o2', 'e', 'u1', now()), ('o3', 'e', 'a2', now()), ('o4', 'e', NULL, now())`,
     );
-    connection.closeSync();
-    instance.closeSync();
     await lakeFile('events', [stored('new', { userId: 'u1' })]);
     expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
     expect(

@@ -28,8 +28,13 @@ function profile(id: string, eventCount: number): UserProfileRecord {
   };
 }
 
+const running: Array<{ stop(): Promise<void> }> = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((server) => server.stop()));
+});
+
 /** A hot store over a mutable map of event counts per user, counting its profile reads. */
-function harness(options: { ttlMs?: number; now?: () => number; store?: 'uncached' } = {}) {
+async function harness(options: { ttlMs?: number; now?: () => number } = {}) {
   const counts = new Map<string, number>([['u1', 3]]);
   const reads = { users: 0, trends: 0 };
   const faults = { nextUserRead: false, afterUserRead: undefined as (() => Promise<void>) | undefined };
@@ -73,6 +78,8 @@ function harness(options: { ttlMs?: number; now?: () => number; store?: 'uncache
     profiles: new ProfileService(hot),
     recommendations: new RecommendationService(hot),
   } as unknown as Services;
+  await server.start();
+  running.push(server);
   const contextValue: RequestContext = { services, edge: { receivedAt: new Date() } };
   const run = async (query: string, variables?: Record<string, unknown>) => {
     const response = await server.executeOperation({ query, variables }, { contextValue });
@@ -81,7 +88,7 @@ function harness(options: { ttlMs?: number; now?: () => number; store?: 'uncache
   };
   const write = (profileId: string) =>
     hot.applyActivity([{ profileId } as unknown as Parameters<HotStore['applyActivity']>[0][number]]);
-  return { server, run, write, reads, counts, faults, errors };
+  return { run, write, reads, counts, faults, errors };
 }
 
 const USER = 'query ($id: ID!) { user(id: $id) { id eventCount } }';
@@ -105,82 +112,57 @@ describe('hot response cache', () => {
   });
 
   it('answers a repeated query without executing it, per set of variables', async () => {
-    const { run, reads, server } = harness();
-    await server.start();
-    try {
-      const first = await run(USER, { id: 'u1' });
-      expect(first).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
-      expect(await run(USER, { id: 'u1' })).toEqual(first);
-      expect(reads.users).toBe(1);
-      expect(await run(USER, { id: 'nobody' })).toEqual({ data: { user: null } });
-      expect(reads.users).toBe(2);
-    } finally {
-      await server.stop();
-    }
+    const { run, reads } = await harness();
+    const first = await run(USER, { id: 'u1' });
+    expect(first).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+    expect(await run(USER, { id: 'u1' })).toEqual(first);
+    expect(reads.users).toBe(1);
+    expect(await run(USER, { id: 'nobody' })).toEqual({ data: { user: null } });
+    expect(reads.users).toBe(2);
   });
 
   it('executes again after a write through the hot store, so nothing stale is served', async () => {
-    const { run, reads, write, server } = harness();
-    await server.start();
-    try {
-      await run(USER, { id: 'u1' });
-      await write('u1');
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
-      expect(reads.users).toBe(2);
-      await run(USER, { id: 'u1' });
-      expect(reads.users).toBe(2);
-    } finally {
-      await server.stop();
-    }
+    const { run, reads, write } = await harness();
+    await run(USER, { id: 'u1' });
+    await write('u1');
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
+    expect(reads.users).toBe(2);
+    await run(USER, { id: 'u1' });
+    expect(reads.users).toBe(2);
   });
 
   it('keeps no answer computed while a write landed', async () => {
-    const { run, reads, write, faults, server } = harness();
-    await server.start();
-    try {
-      // The write lands between the read of the old profile and the answer.
-      faults.afterUserRead = async () => {
-        faults.afterUserRead = undefined;
-        await write('u1');
-      };
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
-      expect(reads.users).toBe(2);
-    } finally {
-      await server.stop();
-    }
+    const { run, reads, write, faults } = await harness();
+    // The write lands between the read of the old profile and the answer.
+    faults.afterUserRead = async () => {
+      faults.afterUserRead = undefined;
+      await write('u1');
+    };
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 4 } } });
+    expect(reads.users).toBe(2);
   });
 
   it('expires answers after the TTL when writes happen elsewhere', async () => {
     let now = 1_000;
-    const { run, reads, counts, server } = harness({ ttlMs: 250, now: () => now });
-    await server.start();
-    try {
-      await run(USER, { id: 'u1' });
-      counts.set('u1', 10); // written by another process: no generation change here
-      now += 249;
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
-      now += 1;
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 10 } } });
-      expect(reads.users).toBe(2);
-    } finally {
-      await server.stop();
-    }
+    const { run, reads, counts } = await harness({ ttlMs: 250, now: () => now });
+    await run(USER, { id: 'u1' });
+    counts.set('u1', 10); // written by another process: no generation change here
+    now += 249;
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+    now += 1;
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 10 } } });
+    expect(reads.users).toBe(2);
   });
 
   it('keeps no answer with errors, and no answer to an uncacheable query', async () => {
-    const { run, reads, faults, errors, server } = harness();
-    await server.start();
-    try {
-      faults.nextUserRead = true;
-      expect((await run(USER, { id: 'u1' })).errors?.[0]?.message).toBe('internal error');
-      expect(errors).toHaveLength(1);
-      expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
-      await run('{ trending { itemId } }');
-      await run('{ trending { itemId } }');
-      expect(reads.trends).toBe(2);
-    } finally {
-      await server.stop();
-    }
+    const { run, reads, faults, errors } = await harness();
+    faults.nextUserRead = true;
+    expect((await run(USER, { id: 'u1' })).errors?.[0]?.message).toBe('internal error');
+    expect(errors).toHaveLength(1);
+    expect(await run(USER, { id: 'u1' })).toEqual({ data: { user: { id: 'u1', eventCount: 3 } } });
+    await run('{ trending { itemId } }');
+    await run('{ trending { itemId } }');
+    expect(reads.trends).toBe(2);
   });
 });
