@@ -137,7 +137,9 @@ export async function hotReadBenchmark(): Promise<string> {
     ];
     return [
       `Loaded with ${fmt(simulation.events.length)} simulated events, then queried in rotation over ${fmt(users.length)} users. ` +
-        'The load runs in its own process. Each query is sent once per user before measuring. The embedded stack ' +
+        'The load runs in its own process. The embedded stack runs in the benchmark process with the young ' +
+        'generation `npm start` gives it (`--max-semi-space-size=64`). Each query is sent once per user before ' +
+        'measuring. The embedded stack ' +
         'reads the hot tier through a cache that its stream processor invalidates on every write, and answers a ' +
         'repeated user, recommendations or item query from its last answer until the next write, so these ' +
         'measure a warm server.',

@@ -185,6 +185,11 @@ export async function warehouseBenchmark(): Promise<string> {
       const queries: Array<[string, number, () => Promise<unknown>]> = [
         ['eventCounts by day', 1000, () => warehouse.eventCounts({ ...range, granularity: 'DAY' })],
         [
+          'eventCounts by day, without users',
+          1000,
+          () => warehouse.eventCounts({ ...range, granularity: 'DAY', users: false }),
+        ],
+        [
           'eventCounts by week × utm source × browser',
           1000,
           () => warehouse.eventCounts({ ...range, granularity: 'WEEK', groupBy: ['UTM_SOURCE', 'BROWSER'] }),

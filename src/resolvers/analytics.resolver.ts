@@ -1,4 +1,5 @@
-import { Arg, Ctx, Int, Query, Resolver } from 'type-graphql';
+import type { GraphQLResolveInfo } from 'graphql';
+import { Arg, Ctx, Info, Int, Query, Resolver } from 'type-graphql';
 import { CACHE_TTL_SECONDS } from '../services/analytics-service';
 import {
   Dimension,
@@ -10,6 +11,7 @@ import {
 } from '../schema/analytics.type';
 import { EventCount, Granularity } from '../schema/event-count.type';
 import type { RequestContext } from './context';
+import { selectsField } from './selection';
 
 const RANGE = 'All analytics count events by event time in [from, to) (UTC).';
 
@@ -29,6 +31,7 @@ export class AnalyticsResolver {
     })
     groupBy: Dimension[] | undefined,
     @Ctx() { services }: RequestContext,
+    @Info() info: GraphQLResolveInfo,
   ): Promise<EventCount[]> {
     const rows = await services.analytics.eventCounts({
       from,
@@ -36,6 +39,8 @@ export class AnalyticsResolver {
       granularity,
       events: events ?? undefined,
       groupBy: groupBy ?? undefined,
+      // Distinct users cost most of the query: counted only when the operation reads them.
+      users: selectsField(info, 'EventCount', 'users'),
     });
     return rows.map((row) => Object.assign(new EventCount(), row));
   }

@@ -147,6 +147,11 @@ export interface EventCountsQuery {
   events?: string[];
   /** Rows are grouped by bucket and exactly these dimensions; undefined means `['EVENT']`. */
   groupBy?: Dimension[];
+  /**
+   * Whether to count distinct users (default true). Counting them is most of the query's cost, as
+   * it deduplicates every (bucket, group, user); false leaves `users` null.
+   */
+  users?: boolean;
 }
 
 export interface DimensionValue {
@@ -159,7 +164,8 @@ export interface EventCountRow {
   /** The event name when the rows are grouped by EVENT, else null. */
   event: string | null;
   count: number;
-  users: number;
+  /** Distinct users; null when the query asked not to count them. */
+  users: number | null;
   /** One entry per grouped dimension, in the order asked for. */
   dimensions: DimensionValue[];
 }

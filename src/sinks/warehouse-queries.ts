@@ -150,9 +150,10 @@ export class WarehouseQueries {
     if (query.events !== undefined) where.push(p.inList('event', 'e', query.events));
     const bucket = bucketSql(this.dialect.epochMs('event_time'), query.granularity);
     const keys = ['bucket_ms', ...columns.map((_, i) => `d${i}`)];
+    const countUsers = query.users ?? true;
     const sql = `
       SELECT ${bucket} AS bucket_ms${columns.map((c, i) => `, ${c} AS d${i}`).join('')},
-             count(*) AS n, count(DISTINCT ${this.dialect.userColumn}) AS users
+             count(*) AS n${countUsers ? `, count(DISTINCT ${this.dialect.userColumn}) AS users` : ''}
       FROM events
       WHERE ${where.join(' AND ')}
       GROUP BY ${keys.map((_, i) => i + 1).join(', ')}
@@ -163,7 +164,7 @@ export class WarehouseQueries {
       bucket: new Date(num(row.bucket_ms)),
       event: eventIndex < 0 ? null : strOrNull(row[`d${eventIndex}`]),
       count: num(row.n),
-      users: num(row.users),
+      users: countUsers ? num(row.users) : null,
       dimensions: groupBy.map((dimension, i) => ({ dimension, value: strOrNull(row[`d${i}`]) })),
     }));
   }

@@ -293,6 +293,34 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
     expect(eventCounts.length).toBeGreaterThan(50);
   });
 
+  it('counts distinct users only when the operation reads them, however it asks', async () => {
+    const asked = jest.spyOn(warehouse, 'eventCounts');
+    const expected = expectedCounts(events, dayStart, (e) => [e.event]);
+    const withoutUsers = await run<{ eventCounts: Array<Record<string, unknown>> }>(
+      `query($from: DateTimeISO!, $to: DateTimeISO!) { eventCounts(from: $from, to: $to) { bucket event count } }`,
+      range,
+    );
+    expect(withoutUsers.eventCounts).toEqual(
+      expected.map((g) => ({ bucket: g.bucket, event: g.key[0], count: g.count })),
+    );
+    // Under an alias, in a fragment, and kept by @include: still counted, and right.
+    const spelled = await run<{ eventCounts: Array<Record<string, unknown>> }>(
+      `query($from: DateTimeISO!, $to: DateTimeISO!, $yes: Boolean!) {
+        eventCounts(from: $from, to: $to) { count ...People }
+      }
+      fragment People on EventCount { people: users @include(if: $yes) }`,
+      { ...range, yes: true },
+    );
+    expect(spelled.eventCounts).toEqual(expected.map((g) => ({ count: g.count, people: g.users })));
+    const skipped = await run<{ eventCounts: Array<Record<string, unknown>> }>(
+      `query($from: DateTimeISO!, $to: DateTimeISO!) { eventCounts(from: $from, to: $to) { count users @skip(if: true) } }`,
+      range,
+    );
+    expect(skipped.eventCounts).toEqual(expected.map((g) => ({ count: g.count })));
+    expect(asked.mock.calls.map(([query]) => query.users)).toEqual([false, true, false]);
+    asked.mockRestore();
+  });
+
   it('counts per ISO week grouped by utm source and browser, with null as a value', async () => {
     const { eventCounts } = await run<{ eventCounts: Array<Record<string, unknown>> }>(QUERIES.counts, {
       ...range,
