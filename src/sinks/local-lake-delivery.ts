@@ -53,7 +53,7 @@ let fileSequence = 0;
  * A name that sorts by write time (timestamp, then an in-process sequence) and cannot collide
  * across processes (random suffix).
  */
-export function lakeFileName(prefix: string, now: Date, extension = NDJSON_GZIP.extension): string {
+export function lakeFileName(prefix: string, now: Date, extension: string): string {
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   fileSequence = (fileSequence + 1) % 0x1_0000_0000;
   const sequence = fileSequence.toString(16).padStart(8, '0');

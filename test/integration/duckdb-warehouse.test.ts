@@ -2,7 +2,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBListValue } from '@duckdb/node-api';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
 import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
@@ -230,6 +231,44 @@ describe('DuckDbWarehouse', () => {
     expect(files).toEqual([
       { path: 'events/year=2024/month=05/day=01/hour=10/events-0001.json.gz', rows: 2n },
     ]);
+  });
+
+  it('asks the database only about lake files it has not seen, and after a restart about each once', async () => {
+    const asked: string[][] = [];
+    const original = DuckDBConnection.prototype.runAndReadAll;
+    const spy = jest.spyOn(DuckDBConnection.prototype, 'runAndReadAll').mockImplementation(function (
+      this: DuckDBConnection,
+      ...args
+    ) {
+      const [sql, values] = args;
+      if (sql.includes('FROM loaded_files WHERE path IN')) {
+        const [paths] = values as DuckDBListValue[];
+        asked.push((paths?.items ?? []).map((p) => path.basename(String(p))).sort());
+      }
+      return original.apply(this, args);
+    });
+    try {
+      await lakeFile('events', [stored('m1')]);
+      await lakeFile('events', [stored('m2')]);
+      const wh = await openWarehouse();
+      expect(await wh.loadNew()).toEqual({ files: 2, rows: 2 });
+      expect(asked).toEqual([['events-0001.json.gz', 'events-0002.json.gz']]);
+      expect(await wh.loadNew()).toEqual({ files: 0, rows: 0 });
+      expect(asked).toHaveLength(1);
+      await lakeFile('events', [stored('m3')]);
+      expect(await wh.loadNew()).toEqual({ files: 1, rows: 1 });
+      expect(asked[1]).toEqual(['events-0003.json.gz']);
+
+      await wh.close();
+      const reopened = await openWarehouse();
+      expect(await reopened.loadNew()).toEqual({ files: 0, rows: 0 });
+      expect(asked[2]).toEqual(['events-0001.json.gz', 'events-0002.json.gz', 'events-0003.json.gz']);
+      expect(await reopened.loadNew()).toEqual({ files: 0, rows: 0 });
+      expect(asked).toHaveLength(3);
+      expect(await reopened.rowCount()).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('loads enrichment, item and schema version into typed columns, missing fields as NULL', async () => {

@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../../src/events/types';
 import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
-import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
+import { EventsParquetFormat, NDJSON_GZIP } from '../../src/sinks/lake-file-format';
 import { LocalLakeDelivery, hourPartition, lakeFileName } from '../../src/sinks/local-lake-delivery';
 
 interface Rec {
@@ -72,12 +72,12 @@ describe('LocalLakeDelivery', () => {
   it('makes file names that sort by write time and do not collide', () => {
     const t = new Date('2024-01-01T00:00:00.000Z');
     const names = Array.from({ length: 50 }, (_, i) =>
-      lakeFileName('events', new Date(t.getTime() + (i % 3))),
+      lakeFileName('events', new Date(t.getTime() + (i % 3)), NDJSON_GZIP.extension),
     );
     const sameMs = names.filter((_, i) => i % 3 === 0);
     expect([...sameMs].sort()).toEqual(sameMs);
     expect(new Set(names).size).toBe(names.length);
-    expect(lakeFileName('failed', t)).toMatch(
+    expect(lakeFileName('failed', t, NDJSON_GZIP.extension)).toMatch(
       /^failed-2024-01-01T00-00-00-000Z-[0-9a-f]{8}-[0-9a-f]{16}\.json\.gz$/,
     );
   });
