@@ -12,7 +12,7 @@ const CONNECTIONS = 50;
 /** The paced runs' offered load: every client asking ten times a second. */
 const PACED_RATE = 500;
 /** Paced runs of every row, taking turns; the table shows medians. */
-const PACED_ROUNDS = 3;
+const PACED_ROUNDS = 5;
 /** Distinct users the requests rotate over, so the cache sees many keys, not one. */
 const USERS_QUERIED = 200;
 
