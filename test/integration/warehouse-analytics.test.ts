@@ -382,6 +382,15 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
     expect(expected[2]).toBeGreaterThan(0);
   });
 
+  it('computes a one-step funnel: everyone who did the step, conversion 1', async () => {
+    const { funnel } = await run<{
+      funnel: { steps: Array<{ event: string; users: number; conversion: number }> };
+    }>(QUERIES.funnel, { ...range, steps: ['product_added_to_cart'] });
+    const [users] = expectedFunnel(events, ['product_added_to_cart'], 24);
+    expect(users).toBeGreaterThan(0);
+    expect(funnel.steps).toEqual([{ event: 'product_added_to_cart', users, conversion: 1 }]);
+  });
+
   it('treats a repeated step as a later, different event', async () => {
     const steps = ['page_viewed', 'page_viewed', 'order_completed'];
     const { funnel } = await run<{ funnel: { steps: Array<{ users: number }> } }>(QUERIES.funnel, {
