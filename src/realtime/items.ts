@@ -1,3 +1,4 @@
+import { countOne } from './counts';
 import type { ItemTouch, PairDelta } from './profile';
 
 export interface ItemStatsState {
@@ -13,7 +14,7 @@ export function reduceItemStats(
 ): ItemStatsState {
   const state: ItemStatsState = structuredClone(stored ?? { counts: {}, weight: 0 });
   for (const touch of touches) {
-    state.counts[touch.event] = (state.counts[touch.event] ?? 0) + 1;
+    countOne(state.counts, touch.event);
     state.weight += touch.weightDelta;
   }
   return state;

@@ -1,3 +1,4 @@
+import { countOne } from './counts';
 import { byStreamOrder, isLater, type Contribution } from './contribution';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
@@ -120,7 +121,7 @@ export function reduceProfile(
 
   for (const c of ordered) {
     state.eventCount += 1;
-    state.counts[c.event] = (state.counts[c.event] ?? 0) + 1;
+    countOne(state.counts, c.event);
     if (c.timestamp < state.firstSeen) state.firstSeen = c.timestamp;
     if (state.lastSeq === '' || isLater(c, { timestamp: state.lastSeen, sequence: state.lastSeq })) {
       state.lastSeen = c.timestamp;

@@ -40,6 +40,15 @@ function bucketOf(window: TrendWindow, time: number): number {
 }
 
 /**
+ * Below this a score is dropped with its entry: it is about 30 windows old, and scores keep
+ * halving towards DynamoDB's smallest number (1e-130), which a write would refuse.
+ */
+const MIN_TREND_SCORE = 1e-9;
+
+/** Whether an entry still says something: a score worth keeping, or events in the last two buckets. */
+const isNoticeable = (entry: TrendEntry): boolean => entry.s >= MIN_TREND_SCORE || entry.c > 0 || entry.p > 0;
+
+/**
  * Applies touches to one event's trend (exponentially decayed counts by edge time). Items past the
  * cap fall off; the decayed score of a dropped item is small by construction.
  */
@@ -49,7 +58,9 @@ export function reduceTrend(
   window: TrendWindow,
   cap = TREND_CAP,
 ): TrendState {
-  const latest = Math.max(...touches.map((t) => Date.parse(t.receivedAt)));
+  // A loop, not Math.max(...): a batch of large orders can touch more items than a call takes arguments.
+  let latest = -Infinity;
+  for (const touch of touches) latest = Math.max(latest, Date.parse(touch.receivedAt));
   const oldRef = stored ? Date.parse(stored.ref) : latest;
   const ref = Math.max(oldRef, latest);
   const oldBucket = stored ? Date.parse(stored.bucket) : bucketOf(window, ref);
@@ -74,7 +85,10 @@ export function reduceTrend(
     else if (touchBucket === bucket - WINDOW_MS[window]) entry.p += 1;
     byId.set(touch.itemId, entry);
   }
-  const items = [...byId.values()].sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1)).slice(0, cap);
+  const items = [...byId.values()]
+    .filter(isNoticeable)
+    .sort((a, b) => b.s - a.s || (a.id < b.id ? -1 : 1))
+    .slice(0, cap);
   return { ref: new Date(ref).toISOString(), bucket: new Date(bucket).toISOString(), items };
 }
 

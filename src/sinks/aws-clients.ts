@@ -23,7 +23,11 @@ export function createKinesisClient(config: Pick<Config, 'aws'>): KinesisClient 
 /** Builds the DynamoDB document client; undefined attributes are dropped rather than rejected. */
 export function createDynamoDbDocumentClient(config: Pick<Config, 'aws'>): DynamoDBDocumentClient {
   const client = new DynamoDBClient(common(config.aws.region, config.aws.dynamodbEndpoint));
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return DynamoDBDocumentClient.from(client, {
+    // convertClassInstanceToMap: a map of counts or traits with a key named `constructor` would
+    // otherwise look like a class instance to the marshaller and be refused.
+    marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
+  });
 }
 
 /** Builds the Firehose client. */

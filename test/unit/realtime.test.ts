@@ -104,6 +104,17 @@ describe('reduceProfile', () => {
   });
 });
 
+describe('counts keyed by event name', () => {
+  it('counts an event named like an Object.prototype member from 0', () => {
+    const { state } = reduceProfile(null, [
+      c('constructor', 'i1'),
+      c('toString', null),
+      c('constructor', null),
+    ]);
+    expect(state.counts).toEqual({ constructor: 2, toString: 1 });
+  });
+});
+
 describe('item similarity', () => {
   it('ranks a niche partner above an item everyone views', () => {
     const pairs = [
@@ -151,6 +162,24 @@ describe('trending', () => {
     expect(read.map((t) => t.itemId)).toEqual(['burst', 'old']);
     expect(read[1]?.score).toBeCloseTo(2.5);
     expect(read.map((t) => t.count)).toEqual([6, 0]);
+  });
+
+  it('drops entries decayed past noticing, before their scores fall below what DynamoDB stores', () => {
+    const DAY_MINUTES = 24 * 60;
+    let state = reduceTrend(null, [touch('old', 0)], 'HOUR');
+    state = reduceTrend(state, [touch('day-later', DAY_MINUTES)], 'HOUR');
+    // A day is 24 halvings: still kept, and tiny.
+    expect(state.items.map((i) => i.id)).toEqual(['day-later', 'old']);
+    state = reduceTrend(state, [touch('weeks-later', 20 * DAY_MINUTES)], 'HOUR');
+    expect(state.items.map((i) => i.id)).toEqual(['weeks-later']);
+    expect(Math.min(...state.items.map((i) => i.s))).toBeGreaterThan(1e-130);
+  });
+
+  it('takes a batch touching more items than a function call takes arguments', () => {
+    const touches = Array.from({ length: 200_000 }, (_, i) => touch(`sku-${i % 150}`, i % 60));
+    const state = reduceTrend(null, touches, 'HOUR');
+    expect(state.ref).toBe(iso(59));
+    expect(state.items).toHaveLength(150);
   });
 });
 
