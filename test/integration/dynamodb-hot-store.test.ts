@@ -205,7 +205,7 @@ describe('DynamoDbHotStore', () => {
           constructor: 'x',
           plan: 'pro',
           score: 1.5,
-          big: '1152921504606846976',
+          big: '1152921504606847000',
           huge: '1e+200',
           tiny: '1e-200',
         });
