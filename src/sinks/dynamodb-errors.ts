@@ -52,3 +52,18 @@ export function toHotStoreError(error: unknown, action: string): HotStoreError {
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
   return new HotStoreError(`Hot store ${action} failed (${detail})`, 'HOT_STORE_FAILED', { cause: error });
 }
+
+/**
+ * Whether retrying can never help: DynamoDB refused the data itself (a number out of its range, an
+ * item past 400 KB, maps nested too deep), or the activity is malformed. Looks through causes,
+ * since the hot store wraps SDK errors.
+ */
+export function isRefusedData(error: unknown): boolean {
+  let current = error;
+  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
+    if (current.name === 'ValidationException') return true;
+    if (current instanceof HotStoreError && current.code === 'HOT_STORE_INVALID_ACTIVITY') return true;
+    current = current.cause;
+  }
+  return false;
+}

@@ -5,7 +5,7 @@ import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-regist
 import type { FailedEvent, StoredEvent } from '../events/types';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery, HotStore } from '../sinks/ports';
 import { decodeRecord } from './decode-record';
-import { toHotActivity, type PositionedEvent } from './hot-activity';
+import { updateHotTier, type IndexedEvent } from './hot-update';
 
 export interface StreamProcessorDeps {
   events: EventsDelivery;
@@ -28,6 +28,8 @@ export interface BatchSummary {
   failedEvents: number;
   duplicates: number;
   retried: number;
+  /** Delivered events the hot tier refused for good (see updateHotTier). */
+  hotRefused: number;
 }
 
 export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -82,18 +84,21 @@ export function createStreamProcessor(
     // Lambda resumes at the lowest failed sequence number and redelivers everything after it, so
     // only the records before it may touch the hot tier now; the rest will come again.
     const firstFailure = failedIndices.size > 0 ? Math.min(...failedIndices) : records.length;
-    const delivered: PositionedEvent[] = [];
+    const delivered: IndexedEvent[] = [];
     for (const { index, event: stored, itemIds } of valid) {
       const item = decoded[index];
       if (index >= firstFailure || !item) continue;
-      delivered.push({ event: stored, itemIds, shardId: item.shardId, sequenceNumber: item.sequenceNumber });
+      delivered.push({
+        index,
+        event: stored,
+        itemIds,
+        shardId: item.shardId,
+        sequenceNumber: item.sequenceNumber,
+      });
     }
-    const activity = toHotActivity(delivered);
-    try {
-      await deps.hotStore.applyActivity(activity);
-    } catch (error) {
-      logger.error('hot tier update failed; the batch will be retried', error);
-      for (let index = 0; index < records.length; index++) failedIndices.add(index);
+    const hot = await updateHotTier(deps.hotStore, delivered, logger);
+    if (hot.retryFrom !== undefined) {
+      for (let index = hot.retryFrom; index < records.length; index++) failedIndices.add(index);
     }
 
     onBatch?.({
@@ -102,6 +107,7 @@ export function createStreamProcessor(
       failedEvents: invalid.length - countIn(failedIndices, invalid),
       duplicates,
       retried: failedIndices.size,
+      hotRefused: hot.refused.length,
     });
     return {
       batchItemFailures: [...failedIndices]

@@ -10,7 +10,7 @@ import type { StoredEvent } from '../../src/events/types';
 import { createDynamoDbDocumentClient } from '../../src/sinks/aws-clients';
 import { DynamoDbHotStore, ensureHotTable, hotTableDefinition } from '../../src/sinks/dynamodb-hot-store';
 import { toHotActivity } from '../../src/stream/hot-activity';
-import { HotStoreError } from '../../src/sinks/dynamodb-errors';
+import { HotStoreError, isRefusedData } from '../../src/sinks/dynamodb-errors';
 import type { HotActivity } from '../../src/sinks/ports';
 
 const SHARD_A = 'shardId-000000000000';
@@ -213,6 +213,14 @@ describe('DynamoDbHotStore', () => {
       } finally {
         client.destroy();
       }
+    });
+
+    it('fails in a way the stream processor knows not to retry when DynamoDB refuses the data', async () => {
+      // A profile past DynamoDB's 400 KB item limit: no retry can ever write it.
+      const huge = activity('u1', 1, 0, { event: 'identify', traits: { bio: 'x'.repeat(500_000) } });
+      const error: unknown = await store.applyActivity([huge]).catch((e: unknown) => e);
+      expect(isRefusedData(error)).toBe(true);
+      await expect(store.getUser('u1')).resolves.toBeNull();
     });
 
     it('splits sessions after 30 minutes of inactivity and joins them when a late event bridges the gap', async () => {

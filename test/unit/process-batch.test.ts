@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
-import { createStreamProcessor } from '../../src/stream/process-batch';
+import { HotStoreError } from '../../src/sinks/dynamodb-errors';
+import type { HotActivity } from '../../src/sinks/ports';
+import { createStreamProcessor, type BatchSummary } from '../../src/stream/process-batch';
 import { MemoryDelivery, RecordingHotStore } from '../helpers/in-memory-sinks';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesis-events';
 
@@ -158,6 +160,68 @@ describe('createStreamProcessor', () => {
       kinesisEvent([kinesisRecord(valid('m1'), '1'), kinesisRecord(valid('m2'), '2')]),
     );
     expect(both.batchItemFailures).toEqual([{ itemIdentifier: '1' }, { itemIdentifier: '2' }]);
+  });
+
+  describe('when DynamoDB refuses an event for good', () => {
+    /** What DynamoDB answers for a number out of its range, wrapped as the hot store wraps it. */
+    const refusal = () =>
+      new HotStoreError('Hot store write failed', 'HOT_STORE_FAILED', {
+        cause: Object.assign(new Error('Number overflow'), { name: 'ValidationException' }),
+      });
+
+    function withHotStore(apply: (activity: HotActivity[]) => Promise<void>) {
+      const hotStore = new RecordingHotStore();
+      const applied = jest.fn(apply);
+      hotStore.applyActivity = applied;
+      const logger = { warn: jest.fn(), error: jest.fn() };
+      const summaries: BatchSummary[] = [];
+      const process = createStreamProcessor(
+        {
+          events: new MemoryDelivery<StoredEvent>(),
+          failed: new MemoryDelivery<FailedEvent>(),
+          hotStore,
+          processorVersion: 'tributary@test',
+          logger,
+        },
+        (summary) => summaries.push(summary),
+      );
+      return { applied, logger, summaries, process };
+    }
+    const batch = () =>
+      kinesisEvent([
+        kinesisRecord(valid('m1'), '1'),
+        kinesisRecord(valid('m2', 'u2'), '2'),
+        kinesisRecord(valid('m3', 'u3'), '3'),
+      ]);
+    const ids = (activity: HotActivity[]) => activity.map((a) => a.messageId);
+
+    it('skips that event, applies its neighbours one by one, and lets the shard move on', async () => {
+      const { applied, logger, summaries, process } = withHotStore(async (activity) => {
+        if (ids(activity).includes('m2')) throw refusal();
+      });
+      const response = await process(batch());
+      expect(response.batchItemFailures).toEqual([]);
+      expect(applied.mock.calls.map(([activity]) => ids(activity))).toEqual([
+        ['m1', 'm2', 'm3'],
+        ['m1'],
+        ['m2'],
+        ['m3'],
+      ]);
+      expect(summaries[0]).toMatchObject({ delivered: 3, retried: 0, hotRefused: 1 });
+      expect(logger.error).toHaveBeenCalledWith(
+        expect.stringContaining('refused event m2'),
+        expect.any(HotStoreError),
+      );
+    });
+
+    it('retries from the first event that then fails for another reason', async () => {
+      const { process } = withHotStore(async (activity) => {
+        if (activity.length > 1) throw refusal();
+        if (ids(activity).includes('m2')) throw new Error('socket hang up');
+      });
+      const response = await process(batch());
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+    });
   });
 
   it('sends schema violations and unknown pinned versions to failed events with the schema checked', async () => {
