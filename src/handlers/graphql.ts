@@ -21,10 +21,13 @@ import { secretLoader } from './secrets';
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-graphql' });
 const dynamoDoc = createDynamoDbDocumentClient(config);
-// The stream Lambda writes the table from elsewhere, so only the TTL bounds how stale a read is.
+// The stream Lambda writes the table from elsewhere, so only TTLs bound how stale an answer is. An
+// answer may be computed from reads already cached for a while, so reads and answers each get half
+// of TRIBUTARY_HOT_CACHE_MS: together they are never older than it.
+const halfTtl = { ...config.hotCache, ttlMs: config.hotCache.ttlMs / 2 };
 const hotReads = new CachedHotStore(
   new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
-  config.hotCache,
+  halfTtl,
 );
 const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
 const services = createServices({
@@ -47,7 +50,7 @@ const apiKey = secretLoader({
 const server = createApiServer({
   maxQueryDepth: config.maxQueryDepth,
   logger,
-  plugins: [hotResponseCachePlugin({ ...config.hotCache, generation: () => hotReads.generation })],
+  plugins: [hotResponseCachePlugin({ ...halfTtl, generation: () => hotReads.generation })],
 });
 
 const graphql = startServerAndCreateLambdaHandler(

@@ -5,8 +5,13 @@ import { badUserInput } from '../services/errors';
 import { MAX_LIMIT } from '../services/recommendation-service';
 import type { RequestContext } from './context';
 
-function checkLimit(limit: number): void {
+const DEFAULT_LIMIT = 10;
+/** `limit: Int = 10`: an explicit null means the default, as for an omitted argument. */
+const LIMIT = { nullable: true, defaultValue: DEFAULT_LIMIT } as const;
+
+function checkLimit(limit: number): number {
   if (limit < 1 || limit > MAX_LIMIT) throw badUserInput(`limit must be between 1 and ${MAX_LIMIT}`);
+  return limit;
 }
 
 const toRecommendations = (items: Recommendation[]) =>
@@ -31,11 +36,11 @@ export class HotResolver {
   })
   recentEvents(
     @Root() user: UserProfile,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('limit', () => Int, LIMIT) limit: number | null,
   ): RecentEvent[] {
-    checkLimit(limit);
+    const count = checkLimit(limit ?? DEFAULT_LIMIT);
     return user.record.recentEvents
-      .slice(0, limit)
+      .slice(0, count)
       .map((e) => Object.assign(new RecentEvent(), { ...e, timestamp: new Date(e.timestamp) }));
   }
 
@@ -45,10 +50,10 @@ export class HotResolver {
   })
   async userRecommendations(
     @Root() user: UserProfile,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('limit', () => Int, LIMIT) limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<Recommendation[]> {
-    return toRecommendations(await services.recommendations.forProfile(user.record, limit));
+    return toRecommendations(await services.recommendations.forProfile(user.record, limit ?? DEFAULT_LIMIT));
   }
 
   @Query(() => [Recommendation], {
@@ -58,14 +63,14 @@ export class HotResolver {
   async recommendations(
     @Arg('userId', () => ID, { nullable: true }) userId: string | undefined,
     @Arg('itemId', () => ID, { nullable: true }) itemId: string | undefined,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('limit', () => Int, LIMIT) limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<Recommendation[]> {
     return toRecommendations(
       await services.recommendations.recommend({
         userId: userId ?? undefined,
         itemId: itemId ?? undefined,
-        limit,
+        limit: limit ?? DEFAULT_LIMIT,
       }),
     );
   }
@@ -75,11 +80,16 @@ export class HotResolver {
   })
   async trending(
     @Arg('event', () => String, { nullable: true }) event: string | undefined,
-    @Arg('window', () => TrendWindow, { defaultValue: TrendWindow.HOUR }) window: TrendWindow,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
+    @Arg('window', () => TrendWindow, { nullable: true, defaultValue: TrendWindow.HOUR })
+    window: TrendWindow | null,
+    @Arg('limit', () => Int, LIMIT) limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<TrendingItem[]> {
-    const items = await services.recommendations.trending(event ?? undefined, window, limit);
+    const items = await services.recommendations.trending(
+      event ?? undefined,
+      window ?? TrendWindow.HOUR,
+      limit ?? DEFAULT_LIMIT,
+    );
     return items.map((t) => Object.assign(new TrendingItem(), t));
   }
 
@@ -95,15 +105,12 @@ export class ItemResolver {
   @FieldResolver(() => [Recommendation], {
     description: 'Items that co-occur with this one in users’ recent views, carts and purchases, best first.',
   })
-  alsoViewed(
-    @Root() item: Item,
-    @Arg('limit', () => Int, { defaultValue: 10 }) limit: number,
-  ): Recommendation[] {
-    checkLimit(limit);
+  alsoViewed(@Root() item: Item, @Arg('limit', () => Int, LIMIT) limit: number | null): Recommendation[] {
+    const count = checkLimit(limit ?? DEFAULT_LIMIT);
     return toRecommendations(
       item.record.neighbours
         .filter((n) => n.score > 0)
-        .slice(0, limit)
+        .slice(0, count)
         .map((n) => ({ itemId: n.id, score: n.score, reason: `co-occurs with ${item.id}` })),
     );
   }

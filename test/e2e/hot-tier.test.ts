@@ -105,6 +105,25 @@ describe('hot tier and recommendations, end to end', () => {
     expect(stranger.recommendations.every((r) => r.reason === 'trending')).toBe(true);
   });
 
+  it('takes limit and window as optional arguments: null or absent means the default', async () => {
+    const optional = `query($limit: Int, $window: TrendWindow) {
+      recommendations(limit: $limit) { itemId }
+      trending(window: $window, limit: $limit) { itemId }
+    }`;
+    const asNull = await query<{ recommendations: Rec[]; trending: Rec[] }>(optional, {
+      limit: null,
+      window: null,
+    });
+    const absent = await query<{ recommendations: Rec[]; trending: Rec[] }>(optional, {});
+    const explicit = await query<{ recommendations: Rec[]; trending: Rec[] }>(
+      `{ recommendations(limit: 10) { itemId } trending(window: HOUR, limit: 10) { itemId } }`,
+      {},
+    );
+    expect(asNull).toEqual(explicit);
+    expect(absent).toEqual(explicit);
+    expect(explicit.trending.length).toBeGreaterThan(3);
+  });
+
   it('counts what was sent, and a resent batch with the same messageIds changes no counter', async () => {
     const batch = [
       event('counter', 'identify', undefined, { traits: { plan: 'pro' } }),
