@@ -44,7 +44,8 @@ export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStre
  * per profile and shard), and the hot tier needs "only records before the first failure" — a
  * shard-ordering rule a per-record processor cannot express. The response has the same
  * `batchItemFailures` shape Powertools produces, and per-record poison never fails the batch:
- * decodeRecord turns every bad record (including enrichment that throws) into a failed event.
+ * decodeRecord turns every bad record (including enrichment that throws) into a failed event, and
+ * updateHotTier skips an event whose data DynamoDB refuses for good.
  */
 export function createStreamProcessor(
   deps: StreamProcessorDeps,
