@@ -161,6 +161,25 @@ function normaliseTime(value: string, what: string, profileId: string): string {
   return new Date(time).toISOString();
 }
 
+/**
+ * A JSON number DynamoDB can store as a number, else its text: DynamoDB refuses magnitudes past
+ * 1e126 or below 1e-130, and the SDK refuses integers past 2^53 as imprecise. Non-integers are
+ * always below 2^53, so only their small end needs checking.
+ */
+function storableNumber(n: number): number | string {
+  const storable = Number.isInteger(n) ? Number.isSafeInteger(n) : Math.abs(n) >= 1e-130;
+  return storable ? n : String(n);
+}
+
+/** Traits as the hot tier can store them, numbers out of DynamoDB's range kept as text. */
+function storableTraits(value: unknown): unknown {
+  if (typeof value === 'number') return storableNumber(value);
+  if (Array.isArray(value)) return value.map(storableTraits);
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storableTraits(v)]));
+  return value;
+}
+
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();
   for (const item of items) {
@@ -295,7 +314,7 @@ export class DynamoDbHotStore implements HotStore {
         shardId: a.shardId,
         sequence: padSequenceNumber(a.sequenceNumber),
         itemIds: a.itemIds,
-        traits: a.traits,
+        traits: a.traits === null ? null : (storableTraits(a.traits) as Record<string, unknown>),
       };
       byPosition.set(`${c.shardId}/${c.sequence}`, c);
     }

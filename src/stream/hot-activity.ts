@@ -18,30 +18,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/**
- * A JSON number DynamoDB can store as a number, else its text: DynamoDB refuses magnitudes past
- * 1e126 or below 1e-130, and the SDK refuses integers past 2^53 as imprecise. Non-integers are
- * always below 2^53, so only their small end needs checking.
- */
-function storableNumber(n: number): number | string {
-  const storable = Number.isInteger(n) ? Number.isSafeInteger(n) : Math.abs(n) >= 1e-130;
-  return storable ? n : String(n);
-}
-
-/** Traits as the hot tier can store them, numbers out of DynamoDB's range kept as text. */
-function storableTraits(value: unknown): unknown {
-  if (typeof value === 'number') return storableNumber(value);
-  if (Array.isArray(value)) return value.map(storableTraits);
-  if (isObject(value))
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storableTraits(v)]));
-  return value;
-}
-
 /** An identify event carries its traits in `properties.traits`, or as its properties. */
 function traitsOf(event: StoredEvent): Record<string, unknown> | null {
   if (event.event !== IDENTIFY_EVENT) return null;
   const nested = event.properties.traits;
-  return storableTraits(isObject(nested) ? nested : event.properties) as Record<string, unknown>;
+  return isObject(nested) ? nested : event.properties;
 }
 
 /**

@@ -6,10 +6,8 @@ import path from 'node:path';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import type { StoredEvent } from '../../src/events/types';
 import { createDynamoDbDocumentClient } from '../../src/sinks/aws-clients';
 import { DynamoDbHotStore, ensureHotTable, hotTableDefinition } from '../../src/sinks/dynamodb-hot-store';
-import { toHotActivity } from '../../src/stream/hot-activity';
 import { HotStoreError, isRefusedData } from '../../src/sinks/dynamodb-errors';
 import type { HotActivity } from '../../src/sinks/ports';
 
@@ -108,7 +106,15 @@ describe('DynamoDbHotStore', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
-    doc = DynamoDBDocumentClient.from(raw);
+    // The document client the stack and the Lambdas use, with their marshalling options.
+    doc = createDynamoDbDocumentClient({
+      aws: {
+        region: 'us-east-1',
+        dynamodbEndpoint: endpoint,
+        kinesisEndpoint: undefined,
+        firehoseEndpoint: undefined,
+      },
+    });
   });
 
   afterAll(async () => {
@@ -160,59 +166,25 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('stores names of Object.prototype members, and trait numbers DynamoDB cannot hold as text', async () => {
-      // The document client the stack and the Lambdas use, with their marshalling options.
-      const client = createDynamoDbDocumentClient({
-        aws: {
-          region: 'us-east-1',
-          dynamodbEndpoint: endpoint,
-          kinesisEndpoint: undefined,
-          firehoseEndpoint: undefined,
-        },
+      await store.applyActivity([
+        activity('u1', 1, 0, { event: 'constructor', itemIds: ['i1'] }),
+        activity('u1', 2, 0, { event: 'toString', itemIds: ['i1'] }),
+        activity('u1', 3, 1, {
+          event: 'identify',
+          traits: { constructor: 'x', plan: 'pro', score: 1.5, big: 2 ** 60, huge: 1e200, tiny: 1e-200 },
+        }),
+      ]);
+      const user = await store.getUser('u1');
+      expect(user?.counts).toEqual({ constructor: 1, toString: 1, identify: 1 });
+      expect(user?.traits).toEqual({
+        constructor: 'x',
+        plan: 'pro',
+        score: 1.5,
+        big: '1152921504606847000',
+        huge: '1e+200',
+        tiny: '1e-200',
       });
-      const production = new DynamoDbHotStore({ client, tableName });
-      const identify: StoredEvent = {
-        messageId: 'm-identify',
-        event: 'identify',
-        userId: 'u1',
-        anonymousId: null,
-        sessionId: null,
-        timestamp: at(1),
-        sentAt: at(1),
-        receivedAt: at(1),
-        source: 'graphql',
-        properties: {
-          traits: {
-            constructor: 'x',
-            plan: 'pro',
-            score: 1.5,
-            big: 2 ** 60,
-            huge: 1e200,
-            tiny: 1e-200,
-          },
-        },
-        context: {},
-        processorVersion: 'test',
-      };
-      try {
-        await production.applyActivity([
-          activity('u1', 1, 0, { event: 'constructor', itemIds: ['i1'] }),
-          activity('u1', 2, 0, { event: 'toString', itemIds: ['i1'] }),
-          ...toHotActivity([{ event: identify, itemIds: [], shardId: SHARD_A, sequenceNumber: seq(3) }]),
-        ]);
-        const user = await production.getUser('u1');
-        expect(user?.counts).toEqual({ constructor: 1, toString: 1, identify: 1 });
-        expect(user?.traits).toEqual({
-          constructor: 'x',
-          plan: 'pro',
-          score: 1.5,
-          big: '1152921504606847000',
-          huge: '1e+200',
-          tiny: '1e-200',
-        });
-        expect((await production.getItem('i1'))?.stats.counts).toEqual({ constructor: 1, toString: 1 });
-      } finally {
-        client.destroy();
-      }
+      expect((await store.getItem('i1'))?.stats.counts).toEqual({ constructor: 1, toString: 1 });
     });
 
     it('fails in a way the stream processor knows not to retry when DynamoDB refuses the data', async () => {
