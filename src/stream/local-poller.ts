@@ -143,25 +143,19 @@ export class LocalPoller {
     this.idleSleepers.clear();
   }
 
-  /** An idle pause: like pause(), and also ended by wake(). */
-  private async idlePause(ms: number): Promise<void> {
-    const sleeper = new AbortController();
-    this.idleSleepers.add(sleeper);
-    try {
-      await delay(ms, undefined, { signal: AbortSignal.any([this.abort.signal, sleeper.signal]) });
-    } catch {
-      // Woken, or stopped.
-    } finally {
-      this.idleSleepers.delete(sleeper);
-    }
-  }
-
-  private async pause(ms: number): Promise<void> {
+  /** Sleeps `ms` unless stopped first; a `wakeable` sleep (an idle shard's) also ends on wake(). */
+  private async pause(ms: number, wakeable = false): Promise<void> {
     if (ms <= 0 || this.stopping) return;
+    const sleeper = wakeable ? new AbortController() : undefined;
+    if (sleeper) this.idleSleepers.add(sleeper);
     try {
-      await delay(ms, undefined, { signal: this.abort.signal });
+      await delay(ms, undefined, {
+        signal: sleeper ? AbortSignal.any([this.abort.signal, sleeper.signal]) : this.abort.signal,
+      });
     } catch {
-      // Aborted by stop().
+      // Stopped, or woken.
+    } finally {
+      if (sleeper) this.idleSleepers.delete(sleeper);
     }
   }
 
@@ -272,7 +266,7 @@ export class LocalPoller {
         if (batch.length === 0) {
           if (atTip) {
             shard.caughtUpTick = readTick;
-            await this.idlePause(idlePauseMs);
+            await this.pause(idlePauseMs, true);
             idlePauseMs = Math.min(maxIdleMs, idlePauseMs * 2);
           } else await this.pause(idleMs);
           continue;
