@@ -205,9 +205,9 @@ export class WarehouseQueries {
         WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND ${user} IS NOT NULL)`,
       `f0 AS (SELECT person, t AS t0, t AS tk FROM steps WHERE event = ${stepParam(0)})`,
     ];
+    // Bound only when a step joins on it: DuckDB rejects a bound parameter the SQL never uses.
+    const window = query.steps.length > 1 ? p.bigint('window_ms', windowMs) : '';
     for (let k = 1; k < query.steps.length; k += 1) {
-      // Bound only when a step joins on it: DuckDB rejects a bound parameter the SQL never uses.
-      const window = p.bigint('window_ms', windowMs);
       const after = query.steps.slice(0, k).includes(query.steps[k] as string) ? '>' : '>=';
       ctes.push(`f${k} AS (
         SELECT f.person, f.t0, min(s.t) AS tk

@@ -185,6 +185,7 @@ const EVENT_TABLE_COLUMNS = `message_id, event, user_id, anonymous_id, user_key,
   browser, browser_version, os, os_version, device_type, is_bot, utm_source, utm_medium,
   utm_campaign, utm_term, utm_content, referrer_class, referrer_host, clock_skew_ms, time_flag,
   properties, context`;
+const EVENT_TABLE_COLUMN_NAMES = EVENT_TABLE_COLUMNS.split(/,\s*/);
 
 /**
  * Gzip NDJSON event files, which the lake held before it moved to Parquet; data folders written then
@@ -238,9 +239,7 @@ export const STAGE_EVENTS = `
 
 export const INSERT_STAGED_EVENTS = `
   INSERT INTO events (${EVENT_TABLE_COLUMNS}, user_num, loaded_at)
-  SELECT ${EVENT_TABLE_COLUMNS.split(',')
-    .map((column) => `s.${column.trim()}`)
-    .join(', ')}, n.user_num, current_timestamp
+  SELECT ${EVENT_TABLE_COLUMN_NAMES.map((column) => `s.${column}`).join(', ')}, n.user_num, current_timestamp
   FROM staged_events s LEFT JOIN user_numbers n ON n.user_key = s.user_key;`;
 
 /**
