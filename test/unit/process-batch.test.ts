@@ -11,14 +11,18 @@ function setup() {
   const failed = new MemoryDelivery<FailedEvent>();
   const hotStore = new RecordingHotStore();
   const logger = { warn: jest.fn(), error: jest.fn() };
-  const process = createStreamProcessor({
-    events,
-    failed,
-    hotStore,
-    processorVersion: 'tributary@test',
-    logger,
-  });
-  return { events, failed, hotStore, process };
+  const summaries: BatchSummary[] = [];
+  const process = createStreamProcessor(
+    {
+      events,
+      failed,
+      hotStore,
+      processorVersion: 'tributary@test',
+      logger,
+    },
+    (summary) => summaries.push(summary),
+  );
+  return { events, failed, hotStore, logger, summaries, process };
 }
 
 const valid = (messageId: string, userId = 'u1', event = 'page_viewed') => ({
@@ -169,23 +173,12 @@ describe('createStreamProcessor', () => {
         cause: Object.assign(new Error('Number overflow'), { name: 'ValidationException' }),
       });
 
+    /** The processor over a hot store that answers each write with `apply`. */
     function withHotStore(apply: (activity: HotActivity[]) => Promise<void>) {
-      const hotStore = new RecordingHotStore();
+      const stack = setup();
       const applied = jest.fn(apply);
-      hotStore.applyActivity = applied;
-      const logger = { warn: jest.fn(), error: jest.fn() };
-      const summaries: BatchSummary[] = [];
-      const process = createStreamProcessor(
-        {
-          events: new MemoryDelivery<StoredEvent>(),
-          failed: new MemoryDelivery<FailedEvent>(),
-          hotStore,
-          processorVersion: 'tributary@test',
-          logger,
-        },
-        (summary) => summaries.push(summary),
-      );
-      return { applied, logger, summaries, process };
+      stack.hotStore.applyActivity = applied;
+      return { ...stack, applied };
     }
     const batch = () =>
       kinesisEvent([
