@@ -71,6 +71,34 @@ export async function startRawServer(): Promise<{ url: string; close(): Promise<
   };
 }
 
+/**
+ * The bare node:http server of `startRawServer()`, alone in a child process: the floor of the
+ * machine itself, without the event loop, collections and neighbours of whatever process it would
+ * otherwise share.
+ */
+export async function startRawServerProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  // The child runs TypeScript the way this one does, but as a plain Node server: without the
+  // young-generation size `npm run bench` gives this process.
+  const child = fork(path.join(__dirname, 'raw-server-process.ts'), [], {
+    execArgv: process.execArgv.filter((arg) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)),
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('message', (message) => resolve(message as string));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`raw server process exited with ${code} before answering`)),
+    );
+  });
+  return {
+    url,
+    close: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+      await exited;
+    },
+  };
+}
+
 /** Seconds per load run; BENCH_DURATION shortens runs for a quick check. */
 export function benchDuration(): number {
   const value = Number(process.env.BENCH_DURATION ?? '10');

@@ -28,7 +28,7 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
     about:
       'Hot-tier reads through GraphQL on the embedded stack (dynalite), after loading it with `npm run simulate` traffic: ' +
       '`recommendations(userId)` and `user(id)` with counts, sessions, recent events and recommendations, beside ' +
-      '`{ __typename }` on the same server and a bare node:http server. 50 keep-alive clients, paced (open loop, latency ' +
+      '`{ __typename }` on the same server and two bare node:http servers (one alone in its own process, one in the stack’s). 50 keep-alive clients, paced (open loop, latency ' +
       'counted from when each request was due) and saturated (autocannon).',
     run: hotReadBenchmark,
   },

@@ -23,6 +23,7 @@ import {
   STAGE_FAILED,
   STAGE_PARQUET_KEYS,
   STAGE_PARQUET_SKIPS,
+  foldIntoEventUserDays,
   numberNewUsers,
   recordLoadedFiles,
 } from './warehouse-sql';
@@ -69,6 +70,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
       { sql: STAGE_EVENTS, paths: true },
       { sql: numberNewUsers('staged_events') },
       { sql: INSERT_STAGED_EVENTS, inserts: true },
+      { sql: foldIntoEventUserDays('staged_events') },
     ],
     record: recordLoadedFiles('staged_events'),
     cleanup: 'DROP TABLE staged_events',
@@ -81,6 +83,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
       { sql: STAGE_PARQUET_SKIPS },
       { sql: numberNewUsers('load_keys') },
       { sql: INSERT_PARQUET_EVENTS, paths: true, inserts: true },
+      { sql: foldIntoEventUserDays('load_keys') },
     ],
     record: RECORD_PARQUET_FILES,
     cleanup: DROP_PARQUET_STAGING,

@@ -139,25 +139,44 @@ export class WarehouseQueries {
     private readonly run: SqlRunner,
   ) {}
 
-  /** Events and distinct users per bucket and per combination of the grouped dimensions. */
+  /**
+   * Events and distinct users per bucket and per combination of the grouped dimensions. By day and
+   * event, on an engine whose loader keeps `eventUserDays`, the whole days of the range are read
+   * from that table and only the partial days at its ends from `events`.
+   */
   async eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
     checkRange(query.from, query.to);
     const groupBy = query.groupBy ?? ['EVENT'];
     const columns = groupBy.map(dimensionColumn);
     if (query.events !== undefined && query.events.length === 0) return [];
     const p = new Params(this.dialect);
-    const where = [p.range(query.from, query.to)];
-    if (query.events !== undefined) where.push(p.inList('event', 'e', query.events));
+    const eventFilter = query.events === undefined ? [] : [p.inList('event', 'e', query.events)];
+    const countUsers = query.users ?? true;
     const bucket = bucketSql(this.dialect.epochMs('event_time'), query.granularity);
     const keys = ['bucket_ms', ...columns.map((_, i) => `d${i}`)];
-    const countUsers = query.users ?? true;
-    const sql = `
+    const fromEvents = (range: string) => `
       SELECT ${bucket} AS bucket_ms${columns.map((c, i) => `, ${c} AS d${i}`).join('')},
              count(*) AS n${countUsers ? `, count(DISTINCT ${this.dialect.userColumn}) AS users` : ''}
       FROM events
-      WHERE ${where.join(' AND ')}
-      GROUP BY ${keys.map((_, i) => i + 1).join(', ')}
-      ORDER BY ${keys.map((k) => `${k} NULLS LAST`).join(', ')}`;
+      WHERE (${range})${eventFilter.map((f) => ` AND ${f}`).join('')}
+      GROUP BY ${keys.map((_, i) => i + 1).join(', ')}`;
+    const order = `ORDER BY ${keys.map((k) => `${k} NULLS LAST`).join(', ')}`;
+
+    const days = this.wholeDays(query, groupBy);
+    const sql =
+      days === undefined
+        ? `${fromEvents(p.range(query.from, query.to))} ${order}`
+        : `SELECT * FROM (
+             SELECT day_ms AS bucket_ms, event AS d0, sum(events) AS n${countUsers ? ', count(user_num) AS users' : ''}
+             FROM ${days.table}
+             WHERE day_ms >= ${p.bigint('fromDay', days.from)} AND day_ms < ${p.bigint('toDay', days.to)}${eventFilter.map((f) => ` AND ${f}`).join('')}
+             GROUP BY 1, 2
+             UNION ALL
+             ${fromEvents(
+               `event_time >= ${p.timestamp('from', query.from)} AND event_time < ${p.timestamp('fromDayStart', new Date(days.from))}` +
+                 ` OR event_time >= ${p.timestamp('toDayStart', new Date(days.to))} AND event_time < ${p.timestamp('to', query.to)}`,
+             )}
+           ) ${order}`;
     const rows = await this.run({ sql, params: p.values });
     const eventIndex = groupBy.indexOf('EVENT');
     return rows.map((row) => ({
@@ -167,6 +186,31 @@ export class WarehouseQueries {
       users: countUsers ? num(row.users) : null,
       dimensions: groupBy.map((dimension, i) => ({ dimension, value: strOrNull(row[`d${i}`]) })),
     }));
+  }
+
+  /**
+   * The whole UTC days of [from, to) that an eventCounts by day and event can read from the
+   * engine's `eventUserDays` table, as [from, to) in epoch milliseconds; undefined when the engine
+   * keeps no such table, the query asks for something else, or the range holds no whole day.
+   */
+  private wholeDays(
+    query: EventCountsQuery,
+    groupBy: readonly Dimension[],
+  ): { table: string; from: number; to: number } | undefined {
+    const table = this.dialect.eventUserDays;
+    if (
+      table === undefined ||
+      query.granularity !== 'DAY' ||
+      groupBy.length !== 1 ||
+      groupBy[0] !== 'EVENT'
+    ) {
+      return undefined;
+    }
+    const fromMs = query.from.getTime();
+    const firstDay = bucketStartMs(fromMs, 'DAY');
+    const from = firstDay === fromMs ? firstDay : firstDay + PERIODS.DAY.sizeMs;
+    const to = bucketStartMs(query.to.getTime(), 'DAY');
+    return from < to ? { table, from, to } : undefined;
   }
 
   /** Distinct users with events in [from, to), optionally of one event name. */

@@ -9,6 +9,19 @@ export interface Migration {
   sql: string;
 }
 
+/** The start of the UTC day of `event_time`, in epoch milliseconds, as the analytics queries cut days. */
+const EVENT_DAY_MS = `(epoch_ms(event_time) - (epoch_ms(event_time) % 86400000 + 86400000) % 86400000)`;
+
+/**
+ * `event_user_days` rows for some events: `rows` selects their event_time, event and user_num.
+ * Rows without an event time are in no day, as no range ever holds them.
+ */
+const eventUserDaysOf = (rows: string): string => `
+  SELECT ${EVENT_DAY_MS} AS day_ms, event, user_num, count(*) AS events
+  FROM (${rows})
+  WHERE event_time IS NOT NULL
+  GROUP BY ALL`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -147,6 +160,22 @@ export const MIGRATIONS: readonly Migration[] = [
       SELECT user_key, CAST(row_number() OVER (ORDER BY user_key) AS INTEGER)
       FROM (SELECT DISTINCT user_key FROM events WHERE user_key IS NOT NULL);
       UPDATE events SET user_num = n.user_num FROM user_numbers n WHERE n.user_key = events.user_key;`,
+  },
+  {
+    version: 7,
+    name: 'event_user_days',
+    // eventCounts by day and event counts distinct people per (day, event): millions of
+    // (day, event, person) combinations that no index spares a scan from deduplicating. The loader
+    // keeps them here instead, one row each with its number of events, so whole days are a sum over
+    // this table. Rows are never deleted from events, so the set only grows, as this table does.
+    sql: `
+      CREATE TABLE event_user_days (
+        day_ms BIGINT NOT NULL,
+        event VARCHAR NOT NULL,
+        user_num INTEGER,
+        events BIGINT NOT NULL
+      );
+      INSERT INTO event_user_days ${eventUserDaysOf('SELECT event_time, event, user_num FROM events')};`,
   },
 ];
 
@@ -313,7 +342,8 @@ const READ_PARQUET = `read_parquet($1, filename = true, file_row_number = true, 
 export const STAGE_PARQUET_KEYS = `
   CREATE OR REPLACE TEMP TABLE load_keys AS
   SELECT message_id, filename AS lake_file, file_row_number AS file_row,
-         TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at, coalesce(user_id, anonymous_id) AS user_key
+         TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at, coalesce(user_id, anonymous_id) AS user_key,
+         event, TRY_CAST(event_time AS TIMESTAMPTZ) AS event_time
   FROM ${READ_PARQUET}
   WHERE message_id IS NOT NULL AND event IS NOT NULL;`;
 
@@ -390,3 +420,27 @@ export const RECORD_PARQUET_FILES = `
   ) c ON c.lake_file = f.abs;`;
 
 export const DROP_PARQUET_STAGING = `DROP TABLE load_keys; DROP TABLE load_skip;`;
+
+/**
+ * Adds a load's rows to `event_user_days` (migration 7), in the load's transaction: the events of a
+ * (day, event, person) already there are added to its row, the others get a row. `staged` names
+ * the load's staging: its rows are exactly those the load inserted into `events`.
+ */
+export const foldIntoEventUserDays = (staged: 'staged_events' | 'load_keys'): string => `
+  CREATE OR REPLACE TEMP TABLE load_days AS ${eventUserDaysOf(
+    staged === 'staged_events'
+      ? `SELECT s.event_time, s.event, n.user_num
+         FROM staged_events s LEFT JOIN user_numbers n ON n.user_key = s.user_key`
+      : `SELECT k.event_time, k.event, n.user_num
+         FROM load_keys k
+         ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row
+         LEFT JOIN user_numbers n ON n.user_key = k.user_key`,
+  )};
+  UPDATE event_user_days d SET events = d.events + b.events
+  FROM load_days b
+  WHERE d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num;
+  INSERT INTO event_user_days
+  SELECT b.* FROM load_days b
+  ANTI JOIN event_user_days d
+    ON d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num;
+  DROP TABLE load_days;`;

@@ -165,6 +165,7 @@ describe('DuckDbWarehouse', () => {
       "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name",
     );
     expect(tables.map((t) => t.table_name)).toEqual([
+      'event_user_days',
       'events',
       'failed_events',
       'loaded_files',
@@ -560,6 +561,103 @@ describe('DuckDbWarehouse', () => {
         granularity: 'DAY',
       });
       expect(rows).toEqual([row('2024-05-02T00:00:00.000Z', 'page_viewed', 1, 1)]);
+    });
+  });
+
+  describe('event_user_days', () => {
+    /** event_user_days as it should be: events grouped by UTC day, event and person, computed from events. */
+    const fromEvents = `
+      SELECT epoch_ms(date_trunc('day', event_time AT TIME ZONE 'UTC')) AS day_ms, event, user_num, count(*) AS events
+      FROM events WHERE event_time IS NOT NULL GROUP BY ALL ORDER BY ALL`;
+    const kept = 'SELECT day_ms, event, user_num, events FROM event_user_days ORDER BY ALL';
+
+    it('holds events per UTC day, event and person across loads, formats, duplicates and late events', async () => {
+      await lakeFile('events', [
+        stored('d1', { userId: 'u1', timestamp: '2024-05-01T00:00:00.000Z' }),
+        stored('d2', { userId: 'u1', timestamp: '2024-05-01T23:59:59.999Z' }),
+        stored('d3', { userId: 'u2', timestamp: '2024-05-02T08:00:00.000Z' }),
+        stored('d3', { userId: 'u9', timestamp: '2024-05-03T08:00:00.000Z' }),
+        stored('d4', { userId: 'u1', event: 'added_to_cart', timestamp: '2024-05-01T12:00:00.000Z' }),
+        stored('d5', { userId: null, anonymousId: 'a7', timestamp: 'not a time' }),
+      ]);
+      const wh = await openWarehouse();
+      expect(await wh.loadNew()).toEqual({ files: 1, rows: 5 });
+      const afterFirst = await query(kept);
+      expect(afterFirst).toEqual(await query(fromEvents));
+      expect(afterFirst).toHaveLength(3);
+
+      // Parquet: new people, more events for a (day, event, person) already kept, a late event for
+      // an older day, and copies of loaded and of new messageIds.
+      await parquetFile([
+        rich('d1', { userId: 'u5', timestamp: '2024-05-09T00:00:00.000Z' }),
+        rich('p1', { userId: 'u1', timestamp: '2024-05-01T06:00:00.000Z' }),
+        rich('p2', { userId: 'u3', timestamp: '2024-05-02T06:00:00.000Z' }),
+        rich('p2', { userId: 'u3', timestamp: '2024-05-02T06:00:00.000Z' }),
+        rich('p3', { userId: 'u2', timestamp: '2024-04-20T06:00:00.000Z' }),
+      ]);
+      await parquetFile([rich('p1', { userId: 'u1', timestamp: '2024-05-01T06:00:00.000Z' })]);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 2, rows: 3 });
+      await lakeFile('events', [stored('g1', { userId: 'u3', timestamp: '2024-05-02T07:00:00.000Z' })]);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
+
+      const final = await query<{ events: bigint }>(kept);
+      expect(final).toEqual(await query(fromEvents));
+      expect(final.reduce((sum, r) => sum + Number(r.events), 0)).toBe(8);
+    });
+
+    it('fills itself from the events of a database created before migration 7', async () => {
+      await databaseAtMigration(6);
+      await query(
+        `INSERT INTO events (message_id, event, user_num, event_time, loaded_at) VALUES
+         ('o1', 'e', 1, '2024-05-01T01:00:00Z', now()), ('o2', 'e', 1, '2024-05-01T23:00:00Z', now()),
+         ('o3', 'e', 2, '2024-05-01T05:00:00Z', now()), ('o4', 'f', NULL, '2024-05-02T05:00:00Z', now()),
+         ('o5', 'e', 1, NULL, now())`,
+      );
+      await openWarehouse();
+      expect(await query(kept)).toEqual([
+        { day_ms: 1714521600000n, event: 'e', user_num: 1, events: 2n },
+        { day_ms: 1714521600000n, event: 'e', user_num: 2, events: 1n },
+        { day_ms: 1714608000000n, event: 'f', user_num: null, events: 1n },
+      ]);
+    });
+
+    it('answers whole days by day and event from it, and the partial days at the ends from events', async () => {
+      await lakeFile('events', [
+        stored('w1', { userId: 'u1', timestamp: '2024-05-01T10:00:00.000Z' }),
+        stored('w2', { userId: 'u1', timestamp: '2024-05-02T10:00:00.000Z' }),
+        stored('w3', { userId: 'u2', timestamp: '2024-05-02T11:00:00.000Z' }),
+        stored('w4', { userId: 'u1', timestamp: '2024-05-03T10:00:00.000Z' }),
+        stored('w5', { userId: 'u2', timestamp: '2024-05-03T20:00:00.000Z' }),
+      ]);
+      await (await openWarehouse()).loadNew();
+      // Every kept count made wrong on purpose: only what is read from the table changes.
+      await query('UPDATE event_user_days SET events = events + 100');
+      const rows = await (
+        await openWarehouse()
+      ).eventCounts({
+        from: new Date('2024-05-01T09:00:00.000Z'),
+        to: new Date('2024-05-03T12:00:00.000Z'),
+        granularity: 'DAY',
+      });
+      expect(rows).toEqual([
+        row('2024-05-01T00:00:00.000Z', 'page_viewed', 1, 1),
+        row('2024-05-02T00:00:00.000Z', 'page_viewed', 202, 2),
+        row('2024-05-03T00:00:00.000Z', 'page_viewed', 1, 1),
+      ]);
+      // Hours, and days grouped by something else, never read it.
+      const byHour = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-02T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'HOUR',
+      });
+      expect(byHour.map((r) => r.count)).toEqual([1, 1]);
+      const bySource = await (warehouse as DuckDbWarehouse).eventCounts({
+        from: new Date('2024-05-02T00:00:00.000Z'),
+        to: new Date('2024-05-03T00:00:00.000Z'),
+        granularity: 'DAY',
+        groupBy: ['UTM_SOURCE'],
+      });
+      expect(bySource.map((r) => [r.count, r.users])).toEqual([[2, 2]]);
     });
   });
 

@@ -97,9 +97,11 @@ function expectedCounts(
   events: StoredEvent[],
   bucketOf: (t: number) => number,
   keyOf: (e: StoredEvent) => string[],
+  from = FROM,
+  to = TO,
 ) {
   const groups = new Map<string, { bucket: number; key: string[]; count: number; users: Set<string> }>();
-  for (const e of inRange(events)) {
+  for (const e of inRange(events, from, to)) {
     const key = keyOf(e);
     const id = JSON.stringify([bucketOf(ms(e)), key]);
     const group = groups.get(id) ?? { bucket: bucketOf(ms(e)), key, count: 0, users: new Set<string>() };
@@ -291,6 +293,51 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
       })),
     );
     expect(eventCounts.length).toBeGreaterThan(50);
+  });
+
+  it('counts by day over ranges that start and end anywhere, for some or all events', async () => {
+    const rand = random(11);
+    const at = (day: number, ms: number) => new Date(FROM.getTime() + day * DAY + ms);
+    const ranges: Array<[Date, Date]> = [
+      [at(0, 0), at(21, 0)],
+      [at(2, 5 * HOUR + 7), at(9, 20 * HOUR)],
+      [at(3, 1), at(4, 0)],
+      [at(3, 0), at(4, 1)],
+      [at(5, HOUR), at(5, 9 * HOUR)],
+      [at(6, 12 * HOUR), at(7, 12 * HOUR)],
+      ...Array.from({ length: 6 }, (): [Date, Date] => {
+        const start = Math.floor(rand() * 20 * DAY);
+        return [at(0, start), at(0, start + Math.floor(rand() * 8 * DAY))];
+      }),
+    ];
+    for (const [from, to] of ranges) {
+      for (const only of [undefined, ['order_completed', 'page_viewed']]) {
+        const { eventCounts } = await run<{ eventCounts: Array<Record<string, unknown>> }>(QUERIES.counts, {
+          from: from.toISOString(),
+          to: to.toISOString(),
+          g: 'DAY',
+          events: only,
+        });
+        const expected = expectedCounts(
+          only === undefined ? events : events.filter((e) => only.includes(e.event)),
+          dayStart,
+          (e) => [e.event],
+          from,
+          to,
+        );
+        expect({
+          from,
+          to,
+          only,
+          rows: eventCounts.map((r) => [r.bucket, r.event, r.count, r.users]),
+        }).toEqual({
+          from,
+          to,
+          only,
+          rows: expected.map((g) => [g.bucket, g.key[0], g.count, g.users]),
+        });
+      }
+    }
   });
 
   it('counts distinct users only when the operation reads them, however it asks', async () => {
