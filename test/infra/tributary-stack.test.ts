@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
@@ -21,18 +22,25 @@ type Resources = Record<
   { Type: string; Properties: Record<string, unknown>; Metadata?: Record<string, unknown> }
 >;
 
+/** Every App below synthesizes into its own folder under this one, removed after the tests. */
+const outRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cdk-test-'));
+afterAll(() => fs.rmSync(outRoot, { recursive: true, force: true }));
+
 /**
  * One synthesized dev stack, bundling included (that is the slow part), shared by every test below.
  * CDK's built-in CloudFormation validation is off here only because it takes ~15 s per synth;
  * `npm run synth` still runs it.
  */
-const appProps = { builtinCloudFormationValidation: false };
+const appProps = () => ({
+  builtinCloudFormationValidation: false,
+  outdir: fs.mkdtempSync(path.join(outRoot, 'app-')),
+});
 let app: App;
 let stack: TributaryStack;
 let template: Template;
 
 beforeAll(() => {
-  app = new App({ ...appProps, context: { 'aws:cdk:enable-asset-metadata': true } });
+  app = new App({ ...appProps(), context: { 'aws:cdk:enable-asset-metadata': true } });
   stack = new TributaryStack(app, 'Tributary-test', { config: stageConfig('dev') });
   template = Template.fromStack(stack);
 }, 120_000);
@@ -69,7 +77,7 @@ describe('event stream', () => {
   });
 
   it('takes provisioned shards and an own key when asked', () => {
-    const own = new Stack(new App(appProps), 'Own');
+    const own = new Stack(new App(appProps()), 'Own');
     const key = new kms.Key(own, 'Key', { enableKeyRotation: true });
     new EventStream(own, 'Stream', {
       capacity: { mode: 'PROVISIONED', shardCount: 2 },
@@ -635,7 +643,7 @@ describe('warehouse', () => {
 
   it('refuses a schedule shorter than a load, and a name Redshift would reject', () => {
     const build = (name: string, loadInterval: Duration) => {
-      const scope = new Stack(new App(appProps), 'W');
+      const scope = new Stack(new App(appProps()), 'W');
       return new Warehouse(scope, 'W', {
         name,
         loadInterval,
@@ -730,7 +738,7 @@ describe('cdk-nag AwsSolutions', () => {
   });
 
   it('does report an unacknowledged finding (the check is live)', () => {
-    const bare = new Stack(new App(appProps), 'Bare');
+    const bare = new Stack(new App(appProps()), 'Bare');
     new secretsmanager.Secret(bare, 'Unrotated');
     const report = new AwsSolutionsChecks().validateScope(bare);
     expect(report.violations.map((v) => v.ruleName)).toContain('AwsSolutions-SMG4');
@@ -756,7 +764,7 @@ describe('cdk-nag AwsSolutions', () => {
 
 describe('prod stage', () => {
   it('retains stateful resources and protects the table', () => {
-    const prodApp = new App({ ...appProps, context: { 'aws:cdk:bundling-stacks': [] } });
+    const prodApp = new App({ ...appProps(), context: { 'aws:cdk:bundling-stacks': [] } });
     const prod = Template.fromStack(
       new TributaryStack(prodApp, 'Tributary-prod', { config: stageConfig('prod') }),
     );
