@@ -150,22 +150,24 @@ export class WarehouseQueries {
     const columns = groupBy.map(dimensionColumn);
     if (query.events !== undefined && query.events.length === 0) return [];
     const p = new Params(this.dialect);
+    // Bound first, so the parameters come in the order of the other queries: range, then events.
+    const range = p.range(query.from, query.to);
     const eventFilter = query.events === undefined ? [] : [p.inList('event', 'e', query.events)];
     const countUsers = query.users ?? true;
     const bucket = bucketSql(this.dialect.epochMs('event_time'), query.granularity);
     const keys = ['bucket_ms', ...columns.map((_, i) => `d${i}`)];
-    const fromEvents = (range: string) => `
+    const fromEvents = (times: string) => `
       SELECT ${bucket} AS bucket_ms${columns.map((c, i) => `, ${c} AS d${i}`).join('')},
              count(*) AS n${countUsers ? `, count(DISTINCT ${this.dialect.userColumn}) AS users` : ''}
       FROM events
-      WHERE (${range})${eventFilter.map((f) => ` AND ${f}`).join('')}
+      WHERE (${times})${eventFilter.map((f) => ` AND ${f}`).join('')}
       GROUP BY ${keys.map((_, i) => i + 1).join(', ')}`;
     const order = `ORDER BY ${keys.map((k) => `${k} NULLS LAST`).join(', ')}`;
 
     const days = this.wholeDays(query, groupBy);
     const sql =
       days === undefined
-        ? `${fromEvents(p.range(query.from, query.to))} ${order}`
+        ? `${fromEvents(range)} ${order}`
         : `SELECT * FROM (
              SELECT day_ms AS bucket_ms, event AS d0, sum(events) AS n${countUsers ? ', count(user_num) AS users' : ''}
              FROM ${days.table}
