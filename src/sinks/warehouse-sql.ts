@@ -424,7 +424,9 @@ export const DROP_PARQUET_STAGING = `DROP TABLE load_keys; DROP TABLE load_skip;
 /**
  * Adds a load's rows to `event_user_days` (migration 7), in the load's transaction: the events of a
  * (day, event, person) already there are added to its row, the others get a row. `staged` names
- * the load's staging: its rows are exactly those the load inserted into `events`.
+ * the load's staging: its rows are exactly those the load inserted into `events`. Only the days the
+ * table already holds can need an update, which leaves a load of new days (the first load of a
+ * lake, say) with no join to build over its millions of combinations.
  */
 export const foldIntoEventUserDays = (staged: 'staged_events' | 'load_keys'): string => `
   CREATE OR REPLACE TEMP TABLE load_days AS ${eventUserDaysOf(
@@ -437,7 +439,7 @@ export const foldIntoEventUserDays = (staged: 'staged_events' | 'load_keys'): st
          LEFT JOIN user_numbers n ON n.user_key = k.user_key`,
   )};
   UPDATE event_user_days d SET events = d.events + b.events
-  FROM load_days b
+  FROM (SELECT * FROM load_days SEMI JOIN (SELECT DISTINCT day_ms FROM event_user_days) k USING (day_ms)) b
   WHERE d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num;
   INSERT INTO event_user_days
   SELECT b.* FROM load_days b
