@@ -72,7 +72,8 @@ export function bucketStartMs(ms: number, granularity: Granularity): number {
   return ms - ((((ms - offsetMs) % sizeMs) + sizeMs) % sizeMs);
 }
 
-function bucketSql(msExpr: string, granularity: Granularity): string {
+/** The start of the bucket holding the epoch milliseconds `msExpr`, in SQL: bucketStartMs's twin. */
+export function bucketSql(msExpr: string, granularity: Granularity): string {
   const { sizeMs, offsetMs } = period(granularity);
   return `(${msExpr} - (((${msExpr} - ${offsetMs}) % ${sizeMs}) + ${sizeMs}) % ${sizeMs})`;
 }
@@ -151,6 +152,7 @@ export class WarehouseQueries {
     if (query.events !== undefined && query.events.length === 0) return [];
     const p = new Params(this.dialect);
     // Bound first, so the parameters come in the order of the other queries: range, then events.
+    // With whole days read elsewhere, `events` answers for the range minus those days.
     const range = p.range(query.from, query.to);
     const eventFilter = query.events === undefined ? [] : [p.inList('event', 'e', query.events)];
     const countUsers = query.users ?? true;
@@ -171,12 +173,12 @@ export class WarehouseQueries {
         : `SELECT * FROM (
              SELECT day_ms AS bucket_ms, event AS d0, sum(events) AS n${countUsers ? ', count(user_num) AS users' : ''}
              FROM ${days.table}
-             WHERE day_ms >= ${p.bigint('fromDay', days.from)} AND day_ms < ${p.bigint('toDay', days.to)}${eventFilter.map((f) => ` AND ${f}`).join('')}
+             WHERE day_ms >= ${p.bigint('fromDayMs', days.from)} AND day_ms < ${p.bigint('toDayMs', days.to)}${eventFilter.map((f) => ` AND ${f}`).join('')}
              GROUP BY 1, 2
              UNION ALL
              ${fromEvents(
-               `event_time >= ${p.timestamp('from', query.from)} AND event_time < ${p.timestamp('fromDayStart', new Date(days.from))}` +
-                 ` OR event_time >= ${p.timestamp('toDayStart', new Date(days.to))} AND event_time < ${p.timestamp('to', query.to)}`,
+               `${range} AND NOT (event_time >= ${p.timestamp('fromDay', new Date(days.from))}` +
+                 ` AND event_time < ${p.timestamp('toDay', new Date(days.to))})`,
              )}
            ) ${order}`;
     const rows = await this.run({ sql, params: p.values });

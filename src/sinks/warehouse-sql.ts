@@ -3,14 +3,17 @@
  * is a new entry with the next version, never an edit to an applied one.
  */
 
+import { DUCKDB_DIALECT } from './warehouse-dialect';
+import { bucketSql } from './warehouse-queries';
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
 }
 
-/** The start of the UTC day of `event_time`, in epoch milliseconds, as the analytics queries cut days. */
-const EVENT_DAY_MS = `(epoch_ms(event_time) - (epoch_ms(event_time) % 86400000 + 86400000) % 86400000)`;
+/** The start of the UTC day of `event_time`, in epoch milliseconds, cut as the analytics queries cut it. */
+const EVENT_DAY_MS = bucketSql(DUCKDB_DIALECT.epochMs('event_time'), 'DAY');
 
 /**
  * `event_user_days` rows for some events: `rows` selects their event_time, event and user_num.
@@ -408,18 +411,22 @@ export const INSERT_PARQUET_EVENTS = `
   LEFT JOIN user_numbers n ON n.user_key = coalesce(r.user_id, r.anonymous_id)
   WHERE r.message_id IS NOT NULL AND r.event IS NOT NULL;`;
 
+/** The keys (as `k`) of the rows a Parquet load inserts: every key it does not skip. */
+const INSERTED_KEYS = `load_keys k ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row`;
+
 /** Records the batch's files with the rows each contributed; `$1` absolute paths, `$2` relative. */
 export const RECORD_PARQUET_FILES = `
   INSERT INTO loaded_files (path, rows, loaded_at)
   SELECT f.rel, coalesce(c.n, 0), current_timestamp
   FROM (SELECT unnest($1::VARCHAR[]) AS abs, unnest($2::VARCHAR[]) AS rel) f
   LEFT JOIN (
-    SELECT k.lake_file, count(*) AS n
-    FROM load_keys k ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row
-    GROUP BY k.lake_file
+    SELECT k.lake_file, count(*) AS n FROM ${INSERTED_KEYS} GROUP BY k.lake_file
   ) c ON c.lake_file = f.abs;`;
 
 export const DROP_PARQUET_STAGING = `DROP TABLE load_keys; DROP TABLE load_skip;`;
+
+/** An `event_user_days` row `d` and a load's row `b` for the same day, event and person. */
+const SAME_DAY_EVENT_PERSON = `d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num`;
 
 /**
  * Adds a load's rows to `event_user_days` (migration 7), in the load's transaction: the events of a
@@ -434,15 +441,11 @@ export const foldIntoEventUserDays = (staged: 'staged_events' | 'load_keys'): st
       ? `SELECT s.event_time, s.event, n.user_num
          FROM staged_events s LEFT JOIN user_numbers n ON n.user_key = s.user_key`
       : `SELECT k.event_time, k.event, n.user_num
-         FROM load_keys k
-         ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row
-         LEFT JOIN user_numbers n ON n.user_key = k.user_key`,
+         FROM ${INSERTED_KEYS} LEFT JOIN user_numbers n ON n.user_key = k.user_key`,
   )};
   UPDATE event_user_days d SET events = d.events + b.events
   FROM (SELECT * FROM load_days SEMI JOIN (SELECT DISTINCT day_ms FROM event_user_days) k USING (day_ms)) b
-  WHERE d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num;
+  WHERE ${SAME_DAY_EVENT_PERSON};
   INSERT INTO event_user_days
-  SELECT b.* FROM load_days b
-  ANTI JOIN event_user_days d
-    ON d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num;
+  SELECT b.* FROM load_days b ANTI JOIN event_user_days d ON ${SAME_DAY_EVENT_PERSON};
   DROP TABLE load_days;`;
