@@ -1,18 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Query, Resolver, Root } from 'type-graphql';
 import { Item, Recommendation, TrendingItem, TrendWindow } from '../schema/recommendation.type';
 import { RecentEvent, UserProfile } from '../schema/user.type';
-import { badUserInput } from '../services/errors';
-import { MAX_LIMIT } from '../services/recommendation-service';
+import { checkLimit } from '../services/recommendation-service';
 import type { RequestContext } from './context';
 
 const DEFAULT_LIMIT = 10;
 /** `limit: Int = 10`: an explicit null means the default, as for an omitted argument. */
 const LIMIT = { nullable: true, defaultValue: DEFAULT_LIMIT } as const;
-
-function checkLimit(limit: number): number {
-  if (limit < 1 || limit > MAX_LIMIT) throw badUserInput(`limit must be between 1 and ${MAX_LIMIT}`);
-  return limit;
-}
+const limitOf = (limit: number | null): number => limit ?? DEFAULT_LIMIT;
 
 const toRecommendations = (items: Recommendation[]) =>
   items.map((r) => Object.assign(new Recommendation(), r));
@@ -38,7 +33,7 @@ export class HotResolver {
     @Root() user: UserProfile,
     @Arg('limit', () => Int, LIMIT) limit: number | null,
   ): RecentEvent[] {
-    const count = checkLimit(limit ?? DEFAULT_LIMIT);
+    const count = checkLimit(limitOf(limit));
     return user.record.recentEvents
       .slice(0, count)
       .map((e) => Object.assign(new RecentEvent(), { ...e, timestamp: new Date(e.timestamp) }));
@@ -53,7 +48,7 @@ export class HotResolver {
     @Arg('limit', () => Int, LIMIT) limit: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<Recommendation[]> {
-    return toRecommendations(await services.recommendations.forProfile(user.record, limit ?? DEFAULT_LIMIT));
+    return toRecommendations(await services.recommendations.forProfile(user.record, limitOf(limit)));
   }
 
   @Query(() => [Recommendation], {
@@ -70,7 +65,7 @@ export class HotResolver {
       await services.recommendations.recommend({
         userId: userId ?? undefined,
         itemId: itemId ?? undefined,
-        limit: limit ?? DEFAULT_LIMIT,
+        limit: limitOf(limit),
       }),
     );
   }
@@ -88,7 +83,7 @@ export class HotResolver {
     const items = await services.recommendations.trending(
       event ?? undefined,
       window ?? TrendWindow.HOUR,
-      limit ?? DEFAULT_LIMIT,
+      limitOf(limit),
     );
     return items.map((t) => Object.assign(new TrendingItem(), t));
   }
@@ -106,7 +101,7 @@ export class ItemResolver {
     description: 'Items that co-occur with this one in users’ recent views, carts and purchases, best first.',
   })
   alsoViewed(@Root() item: Item, @Arg('limit', () => Int, LIMIT) limit: number | null): Recommendation[] {
-    const count = checkLimit(limit ?? DEFAULT_LIMIT);
+    const count = checkLimit(limitOf(limit));
     return toRecommendations(
       item.record.neighbours
         .filter((n) => n.score > 0)

@@ -9,10 +9,12 @@ export const MAX_LIMIT = 100;
 /** The window whose trend fills recommendations that co-occurrence cannot. */
 const FALLBACK_WINDOW: TrendWindow = 'DAY';
 
-function checkLimit(limit: number): void {
+/** The limit, if it is an integer in [1, MAX_LIMIT]; else a BAD_USER_INPUT error. */
+export function checkLimit(limit: number): number {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw badUserInput(`limit must be an integer between 1 and ${MAX_LIMIT}`);
   }
+  return limit;
 }
 
 /** Real-time recommendations, trending items and item stats, read from the hot tier. */
