@@ -156,14 +156,17 @@ async function loadBaselines(
     `CREATE TEMP TABLE lake AS SELECT * FROM read_parquet(${glob}, hive_partitioning = false)`,
   );
   const copyDb = path.join(dir, 'copy.duckdb');
-  const copyInto = (settings: string) =>
-    timedInMemory(
-      `${settings}ATTACH '${copyDb.replace(/'/g, "''")}' AS copy_db; CREATE TABLE copy_db.lake AS SELECT * FROM read_parquet(${glob}, hive_partitioning = false); DETACH copy_db`,
-    );
+  const copyInto = async (settings: string) => {
+    try {
+      return await timedInMemory(
+        `${settings}ATTACH '${copyDb.replace(/'/g, "''")}' AS copy_db; CREATE TABLE copy_db.lake AS SELECT * FROM read_parquet(${glob}, hive_partitioning = false); DETACH copy_db`,
+      );
+    } finally {
+      await rm(copyDb, { force: true });
+    }
+  };
   const copy = await copyInto('');
-  await rm(copyDb, { force: true });
   const rawCopy = await copyInto(`SET force_compression = 'uncompressed'; `);
-  await rm(copyDb, { force: true });
   return { read, copy, rawCopy };
 }
 
