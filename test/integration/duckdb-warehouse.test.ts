@@ -8,6 +8,7 @@ import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
 import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
 import { LocalLakeDelivery } from '../../src/sinks/local-lake-delivery';
+import type { EventCountsQuery, Granularity } from '../../src/sinks/ports';
 import { MIGRATIONS } from '../../src/sinks/warehouse-sql';
 
 function stored(messageId: string, over: Partial<StoredEvent> = {}): StoredEvent {
@@ -114,6 +115,16 @@ describe('DuckDbWarehouse', () => {
       await format.close();
     }
     return file;
+  }
+
+  /** eventCounts on the open warehouse over [from, to), both given as ISO text. */
+  function counts(from: string, to: string, granularity: Granularity, more: Partial<EventCountsQuery> = {}) {
+    return (warehouse as DuckDbWarehouse).eventCounts({
+      from: new Date(from),
+      to: new Date(to),
+      granularity,
+      ...more,
+    });
   }
 
   async function openWarehouse(): Promise<DuckDbWarehouse> {
@@ -484,11 +495,7 @@ describe('DuckDbWarehouse', () => {
     });
 
     it('buckets by UTC hour with distinct users', async () => {
-      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-01T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'HOUR',
-      });
+      const rows = await counts('2024-05-01T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'HOUR');
       expect(rows).toEqual([
         row('2024-05-01T10:00:00.000Z', 'page_viewed', 4, 2),
         row('2024-05-01T11:00:00.000Z', 'added_to_cart', 1, 1),
@@ -498,11 +505,7 @@ describe('DuckDbWarehouse', () => {
     });
 
     it('buckets by UTC day', async () => {
-      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-01T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'DAY',
-      });
+      const rows = await counts('2024-05-01T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'DAY');
       expect(rows).toEqual([
         row('2024-05-01T00:00:00.000Z', 'added_to_cart', 1, 1),
         row('2024-05-01T00:00:00.000Z', 'page_viewed', 5, 3),
@@ -511,33 +514,20 @@ describe('DuckDbWarehouse', () => {
     });
 
     it('includes from and excludes to', async () => {
-      const rows = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-01T10:00:00.000Z'),
-        to: new Date('2024-05-01T11:00:00.000Z'),
-        granularity: 'HOUR',
-      });
+      const rows = await counts('2024-05-01T10:00:00.000Z', '2024-05-01T11:00:00.000Z', 'HOUR');
       expect(rows).toEqual([row('2024-05-01T10:00:00.000Z', 'page_viewed', 4, 2)]);
-      const edge = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-01T10:59:59.999Z'),
-        to: new Date('2024-05-01T11:00:00.001Z'),
-        granularity: 'HOUR',
-      });
+      const edge = await counts('2024-05-01T10:59:59.999Z', '2024-05-01T11:00:00.001Z', 'HOUR');
       expect(edge.map((r) => r.count)).toEqual([1, 1]);
     });
 
     it('filters by event names, treating them as values not SQL', async () => {
-      const query = {
-        from: new Date('2024-05-01T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'DAY' as const,
-      };
-      expect(
-        await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ['added_to_cart'] }),
-      ).toEqual([row('2024-05-01T00:00:00.000Z', 'added_to_cart', 1, 1)]);
-      expect(
-        await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: ["x' OR '1'='1"] }),
-      ).toEqual([]);
-      expect(await (warehouse as DuckDbWarehouse).eventCounts({ ...query, events: [] })).toEqual([]);
+      const byDay = (events: string[]) =>
+        counts('2024-05-01T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'DAY', { events });
+      expect(await byDay(['added_to_cart'])).toEqual([
+        row('2024-05-01T00:00:00.000Z', 'added_to_cart', 1, 1),
+      ]);
+      expect(await byDay(["x' OR '1'='1"])).toEqual([]);
+      expect(await byDay([])).toEqual([]);
     });
 
     it('rejects a granularity outside the allow-list', async () => {
@@ -555,11 +545,7 @@ describe('DuckDbWarehouse', () => {
       const wh = await openWarehouse();
       expect(await wh.rowCount()).toBe(7);
       expect(await wh.loadNew()).toEqual({ files: 0, rows: 0 });
-      const rows = await wh.eventCounts({
-        from: new Date('2024-05-02T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'DAY',
-      });
+      const rows = await counts('2024-05-02T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'DAY');
       expect(rows).toEqual([row('2024-05-02T00:00:00.000Z', 'page_viewed', 1, 1)]);
     });
   });
@@ -632,29 +618,17 @@ describe('DuckDbWarehouse', () => {
       await (await openWarehouse()).loadNew();
       // Every kept count made wrong on purpose: only what is read from the table changes.
       await query('UPDATE event_user_days SET events = events + 100');
-      const rows = await (
-        await openWarehouse()
-      ).eventCounts({
-        from: new Date('2024-05-01T09:00:00.000Z'),
-        to: new Date('2024-05-03T12:00:00.000Z'),
-        granularity: 'DAY',
-      });
+      await openWarehouse();
+      const rows = await counts('2024-05-01T09:00:00.000Z', '2024-05-03T12:00:00.000Z', 'DAY');
       expect(rows).toEqual([
         row('2024-05-01T00:00:00.000Z', 'page_viewed', 1, 1),
         row('2024-05-02T00:00:00.000Z', 'page_viewed', 202, 2),
         row('2024-05-03T00:00:00.000Z', 'page_viewed', 1, 1),
       ]);
       // Hours, and days grouped by something else, never read it.
-      const byHour = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-02T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'HOUR',
-      });
+      const byHour = await counts('2024-05-02T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'HOUR');
       expect(byHour.map((r) => r.count)).toEqual([1, 1]);
-      const bySource = await (warehouse as DuckDbWarehouse).eventCounts({
-        from: new Date('2024-05-02T00:00:00.000Z'),
-        to: new Date('2024-05-03T00:00:00.000Z'),
-        granularity: 'DAY',
+      const bySource = await counts('2024-05-02T00:00:00.000Z', '2024-05-03T00:00:00.000Z', 'DAY', {
         groupBy: ['UTM_SOURCE'],
       });
       expect(bySource.map((r) => [r.count, r.users])).toEqual([[2, 2]]);

@@ -107,14 +107,7 @@ describe('DynamoDbHotStore', () => {
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
     });
     // The document client the stack and the Lambdas use, with their marshalling options.
-    doc = createDynamoDbDocumentClient({
-      aws: {
-        region: 'us-east-1',
-        dynamodbEndpoint: endpoint,
-        kinesisEndpoint: undefined,
-        firehoseEndpoint: undefined,
-      },
-    });
+    doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint: endpoint } });
   });
 
   afterAll(async () => {
