@@ -3,7 +3,8 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { createEnricher } from '../src/events/enrich/enrich-event';
 import { loadSchemaRegistry } from '../src/events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../src/events/types';
-import type { Delivery, DeliveryResult, HotActivity, HotStore } from '../src/sinks/ports';
+import type { Delivery, DeliveryResult } from '../src/sinks/lake/port';
+import type { HotActivity, HotStore } from '../src/sinks/hot-tier/port';
 import { createStreamProcessor } from '../src/stream/process-batch';
 import { benchDuration, fmt, ratio } from './harness';
 

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../src/events/types';
-import { DuckDbWarehouse } from '../src/sinks/duckdb-warehouse';
-import { EventsParquetFormat } from '../src/sinks/lake-file-format';
-import { LocalLakeDelivery } from '../src/sinks/local-lake-delivery';
-import type { DeliveryResult } from '../src/sinks/ports';
+import { DuckDbWarehouse } from '../src/sinks/warehouse/duckdb/duckdb-warehouse';
+import { EventsParquetFormat } from '../src/sinks/lake/file-format';
+import { LocalLakeDelivery } from '../src/sinks/lake/local/local-lake-delivery';
+import type { DeliveryResult } from '../src/sinks/lake/port';
 import { fmt, ratio } from './harness';
 import { seededRandom } from '../scripts/simulation/random';
 

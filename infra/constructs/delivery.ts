@@ -4,7 +4,7 @@ import * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { FIREHOSE_JSON_KEY_MAPPINGS, lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
+import { FIREHOSE_JSON_KEY_MAPPINGS, lakeEventGlueColumns } from '../../src/sinks/lake/columns';
 
 export interface DeliveryProps {
   readonly bucket: s3.IBucket;
@@ -31,7 +31,7 @@ export const PARQUET_MIN_BUFFERING_SIZE = Size.mebibytes(64);
 /**
  * The two Firehose streams the stream processor writes to (DirectPut): valid events and failed events, both
  * into the lake. Events are converted to Snappy Parquet against a Glue table whose columns come from
- * src/sinks/lake-events-schema.ts, the layout the embedded lake writes too, so the warehouses read them
+ * src/sinks/lake/columns.ts, the layout the embedded lake writes too, so the warehouses read them
  * natively; failed events stay gzip NDJSON, raw payloads and all. The events stream reaches Redshift through
  * S3 COPY run by the load step (see Warehouse for why not a Firehose Redshift destination).
  */

@@ -1,7 +1,7 @@
 import { itemIdsOf } from '../../src/events/event-items';
 import { loadSchemaRegistry, type SchemaRegistry } from '../../src/events/schema-registry';
 import { RecommendationService } from '../../src/services/recommendation-service';
-import type { HotActivity } from '../../src/sinks/ports';
+import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import type { SimulatedEvent } from '../simulation/generate';
 import { hitRate, holdOutLastItem, mostPopular, popularity } from './holdout';
 import { MemoryHotStore } from './memory-hot-store';

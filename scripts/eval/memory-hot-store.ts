@@ -8,8 +8,8 @@ import {
 } from '../../src/realtime/items';
 import { reduceProfile, type ItemTouch, type PairDelta, type ProfileState } from '../../src/realtime/profile';
 import { reduceTrend, type TrendState, type TrendWindow } from '../../src/realtime/trending';
-import { padSequenceNumber } from '../../src/sinks/hot-store-keys';
-import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../../src/sinks/ports';
+import { padSequenceNumber } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
+import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 const WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
 

@@ -1,7 +1,7 @@
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { FormattedExecutionResult, OperationDefinitionNode } from 'graphql';
 import type { RequestContext } from '../resolvers/context';
-import { ReadCache } from '../services/read-cache';
+import { ReadCache } from '../sinks/hot-tier/read-cache';
 
 /**
  * Root fields whose answer is a function of the hot tier's stored data alone: profiles,

@@ -4,9 +4,9 @@ import { loadConfig } from '../config';
 import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
-import { createDynamoDbDocumentClient, createFirehoseClient } from '../sinks/aws-clients';
-import { DynamoDbHotStore } from '../sinks/dynamodb-hot-store';
-import { FirehoseDelivery } from '../sinks/firehose-delivery';
+import { createDynamoDbDocumentClient, createFirehoseClient } from '../aws/clients';
+import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { FirehoseDelivery } from '../sinks/lake/firehose/firehose-delivery';
 import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
 import { secretLoader } from './secrets';
 

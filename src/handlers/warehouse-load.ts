@@ -1,11 +1,11 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ConfigError, loadConfig } from '../config';
-import { createS3Client } from '../sinks/aws-clients';
-import { createRedshiftDataApi } from '../sinks/redshift-data-api';
-import { RedshiftLakeCopy } from '../sinks/redshift-lake-copy';
-import { RedshiftWarehouse } from '../sinks/redshift-warehouse';
-import type { RedshiftLoadReport } from '../sinks/redshift-warehouse';
-import { S3LakeLister } from '../sinks/s3-lake-lister';
+import { createS3Client } from '../aws/clients';
+import { createRedshiftDataApi } from '../sinks/warehouse/redshift/redshift-data-api';
+import { RedshiftLakeCopy } from '../sinks/warehouse/redshift/redshift-lake-copy';
+import { RedshiftWarehouse } from '../sinks/warehouse/redshift/redshift-warehouse';
+import type { RedshiftLoadReport } from '../sinks/warehouse/redshift/redshift-warehouse';
+import { S3LakeLister } from '../sinks/lake/firehose/s3-lake-lister';
 
 /** A merge may take minutes on a large backlog; the function's timeout must exceed this. */
 export const MERGE_TIMEOUT_MS = 5 * 60_000;

@@ -1,4 +1,4 @@
-import type { LoadReport, WarehouseLoader } from '../sinks/ports';
+import type { LoadReport, WarehouseLoader } from '../sinks/warehouse/port';
 
 /** Runs the warehouse loader on an interval, one load at a time; failures are logged and retried. */
 export class WarehouseLoadLoop {

@@ -1,5 +1,5 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { ItemRecord } from '../sinks/ports';
+import type { ItemRecord } from '../sinks/hot-tier/port';
 import { EventTally, tallies } from './user.type';
 
 export enum TrendWindow {

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type { UserProfileRecord } from '../sinks/ports';
+import type { UserProfileRecord } from '../sinks/hot-tier/port';
 import { JSONObject } from './scalars';
 
 @ObjectType({ description: 'How many times one event happened.' })

@@ -10,9 +10,9 @@ import type {
   UniqueUsersQuery,
   Warehouse,
   WarehouseStatusRow,
-} from '../sinks/ports';
-import { WarehouseError } from '../sinks/sink-errors';
-import { MAX_FUNNEL_STEPS, MAX_TOP_ITEMS, PERIODS } from '../sinks/warehouse-queries';
+} from '../sinks/warehouse/port';
+import { WarehouseError } from '../sinks/warehouse/errors';
+import { MAX_FUNNEL_STEPS, MAX_TOP_ITEMS, PERIODS } from '../sinks/warehouse/queries';
 import { badUserInput, warehouseUnavailable } from './errors';
 
 /** At most this many buckets per query, so one request cannot ask the warehouse for years of hours. */

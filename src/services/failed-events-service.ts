@@ -1,6 +1,7 @@
 import type { FailedEvent, FailureType } from '../events/types';
 import { profileId } from '../events/types';
-import type { EventStreamProducer, FailedEventsQuery, Warehouse } from '../sinks/ports';
+import type { EventStreamProducer } from '../stream/port';
+import type { FailedEventsQuery, Warehouse } from '../sinks/warehouse/port';
 import { badUserInput, warehouseUnavailable } from './errors';
 
 /** The most failed events one query or one replay reads. */

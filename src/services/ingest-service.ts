@@ -5,7 +5,8 @@ import type { EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
 import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
-import type { DedupeStore, EventStreamProducer } from '../sinks/ports';
+import type { DedupeStore } from '../sinks/hot-tier/port';
+import type { EventStreamProducer } from '../stream/port';
 
 /** What the edge knows about the HTTP request that carried a batch. */
 export interface EdgeRequest {

@@ -1,4 +1,4 @@
-import type { HotStore, UserProfileRecord } from '../sinks/ports';
+import type { HotStore, UserProfileRecord } from '../sinks/hot-tier/port';
 
 /** Reads what the hot tier knows about users. */
 export class ProfileService {

@@ -1,7 +1,7 @@
 import { SEED_ITEMS, userRecommendations, type Recommendation } from '../realtime/recommend';
 import { readTrend, type TrendingItem, type TrendWindow } from '../realtime/trending';
 import type { RecentItem } from '../realtime/profile';
-import type { HotStore, ItemRecord, UserProfileRecord } from '../sinks/ports';
+import type { HotStore, ItemRecord, UserProfileRecord } from '../sinks/hot-tier/port';
 import { badUserInput } from './errors';
 
 export const MAX_LIMIT = 100;

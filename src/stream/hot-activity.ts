@@ -1,6 +1,6 @@
 import type { StoredEvent } from '../events/types';
 import { profileId } from '../events/types';
-import type { HotActivity } from '../sinks/ports';
+import type { HotActivity } from '../sinks/hot-tier/port';
 
 /** A delivered event with its place in the stream. */
 export interface PositionedEvent {

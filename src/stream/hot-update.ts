@@ -1,5 +1,5 @@
-import { isRefusedData } from '../sinks/dynamodb-errors';
-import type { HotStore } from '../sinks/ports';
+import { isRefusedData } from '../sinks/hot-tier/dynamodb/dynamodb-errors';
+import type { HotStore } from '../sinks/hot-tier/port';
 import { toHotActivity, type PositionedEvent } from './hot-activity';
 
 /** A delivered event and the index of its record in the Kinesis batch. */

@@ -3,7 +3,8 @@ import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda'
 import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/enrich/enrich-event';
 import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../events/types';
-import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery, HotStore } from '../sinks/ports';
+import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
+import type { HotStore } from '../sinks/hot-tier/port';
 import { decodeRecord } from './decode-record';
 import { updateHotTier, type IndexedEvent } from './hot-update';
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
-import { createKinesisClient } from '../../src/sinks/aws-clients';
+import { createKinesisClient } from '../../src/aws/clients';
 import { gql } from '../helpers/graphql-client';
 import { readLakeEvents } from '../helpers/lake-events';
 import { testConfig } from '../helpers/test-config';

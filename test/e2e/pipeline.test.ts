@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
-import { createKinesisClient } from '../../src/sinks/aws-clients';
+import { createKinesisClient } from '../../src/aws/clients';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { gql } from '../helpers/graphql-client';
 import { testConfig } from '../helpers/test-config';

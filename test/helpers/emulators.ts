@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { KinesisClient } from '@aws-sdk/client-kinesis';
 import type { Config } from '../../src/config';
 import { startEmulators, type Emulators } from '../../src/local/emulators';
-import { createDynamoDbDocumentClient, createKinesisClient } from '../../src/sinks/aws-clients';
+import { createDynamoDbDocumentClient, createKinesisClient } from '../../src/aws/clients';
 
 export interface TestEmulators extends Emulators {
   /** The temp folder holding the emulators' data; removed by `stop()`. */

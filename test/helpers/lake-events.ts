@@ -8,8 +8,8 @@ import {
   LAKE_ENRICHMENT_COLUMN,
   LAKE_ENRICHMENT_FIELDS,
   LAKE_EVENT_COLUMNS,
-} from '../../src/sinks/lake-events-schema';
-import type { LakeScalarColumn } from '../../src/sinks/lake-events-schema';
+} from '../../src/sinks/lake/columns';
+import type { LakeScalarColumn } from '../../src/sinks/lake/columns';
 
 const scalar = (column: LakeScalarColumn, value: unknown): unknown => {
   if (value === null || value === undefined) return null;

@@ -14,7 +14,7 @@ import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
 import { playgroundAsset } from '../../src/api/playground';
-import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
+import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
 import { TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<

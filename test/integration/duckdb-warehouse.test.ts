@@ -5,11 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import type { DuckDBListValue } from '@duckdb/node-api';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
-import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
-import { EventsParquetFormat } from '../../src/sinks/lake-file-format';
-import { LocalLakeDelivery } from '../../src/sinks/local-lake-delivery';
-import type { EventCountsQuery, Granularity } from '../../src/sinks/ports';
-import { MIGRATIONS } from '../../src/sinks/warehouse-sql';
+import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb/duckdb-warehouse';
+import { EventsParquetFormat } from '../../src/sinks/lake/file-format';
+import { LocalLakeDelivery } from '../../src/sinks/lake/local/local-lake-delivery';
+import type { EventCountsQuery, Granularity } from '../../src/sinks/warehouse/port';
+import { MIGRATIONS } from '../../src/sinks/warehouse/duckdb/duckdb-sql';
 
 function stored(messageId: string, over: Partial<StoredEvent> = {}): StoredEvent {
   return {

@@ -1,5 +1,5 @@
-import { ensureHotTable } from '../../src/sinks/dynamodb-hot-store';
-import { DynamoDbDedupeStore } from '../../src/sinks/dynamodb-dedupe-store';
+import { ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { DynamoDbDedupeStore } from '../../src/sinks/hot-tier/dynamodb/dynamodb-dedupe-store';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
 
 jest.setTimeout(30_000);

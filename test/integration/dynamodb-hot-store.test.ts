@@ -6,10 +6,15 @@ import path from 'node:path';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
-import { createDynamoDbDocumentClient } from '../../src/sinks/aws-clients';
-import { DynamoDbHotStore, ensureHotTable, hotTableDefinition } from '../../src/sinks/dynamodb-hot-store';
-import { HotStoreError, isRefusedData } from '../../src/sinks/dynamodb-errors';
-import type { HotActivity } from '../../src/sinks/ports';
+import { createDynamoDbDocumentClient } from '../../src/aws/clients';
+import {
+  DynamoDbHotStore,
+  ensureHotTable,
+  hotTableDefinition,
+} from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { HotStoreError } from '../../src/sinks/hot-tier/errors';
+import { isRefusedData } from '../../src/sinks/hot-tier/dynamodb/dynamodb-errors';
+import type { HotActivity } from '../../src/sinks/hot-tier/port';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';

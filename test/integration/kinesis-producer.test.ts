@@ -12,9 +12,9 @@ import {
 } from '@aws-sdk/client-kinesis';
 import type { InitializeHandlerOutput, InitializeMiddleware } from '@smithy/types';
 import { ensureStream } from '../../src/local/emulators';
-import { createKinesisClient } from '../../src/sinks/aws-clients';
-import { KinesisProducer } from '../../src/sinks/kinesis-producer';
-import type { StreamPutRecord } from '../../src/sinks/ports';
+import { createKinesisClient } from '../../src/aws/clients';
+import { KinesisProducer } from '../../src/stream/kinesis/kinesis-producer';
+import type { StreamPutRecord } from '../../src/stream/port';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
 
 const text = (s: string) => new TextEncoder().encode(s);

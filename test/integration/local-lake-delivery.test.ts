@@ -4,9 +4,13 @@ import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../../src/events/types';
-import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
-import { EventsParquetFormat, NDJSON_GZIP } from '../../src/sinks/lake-file-format';
-import { LocalLakeDelivery, hourPartition, lakeFileName } from '../../src/sinks/local-lake-delivery';
+import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
+import { EventsParquetFormat, NDJSON_GZIP } from '../../src/sinks/lake/file-format';
+import {
+  LocalLakeDelivery,
+  hourPartition,
+  lakeFileName,
+} from '../../src/sinks/lake/local/local-lake-delivery';
 
 interface Rec {
   id: string;

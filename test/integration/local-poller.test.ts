@@ -11,13 +11,17 @@ import {
   type ServiceOutputTypes,
 } from '@aws-sdk/client-kinesis';
 import type { InitializeMiddleware } from '@smithy/types';
-import { createKinesisClient } from '../../src/sinks/aws-clients';
+import { createKinesisClient } from '../../src/aws/clients';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { ensureStream } from '../../src/local/emulators';
-import { FileCheckpointStore } from '../../src/stream/checkpoint-store';
-import { type KinesisBatchHandler, LocalPoller, type PollerLogger } from '../../src/stream/local-poller';
+import { FileCheckpointStore } from '../../src/local/poller/checkpoint-store';
+import {
+  type KinesisBatchHandler,
+  LocalPoller,
+  type PollerLogger,
+} from '../../src/local/poller/local-poller';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
-import { KinesisStreamReader } from '../../src/sinks/kinesis-stream-reader';
+import { KinesisStreamReader } from '../../src/stream/kinesis/kinesis-stream-reader';
 
 const quiet: PollerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');

@@ -8,7 +8,7 @@ import { buildSchemaSync } from 'type-graphql';
 import type { StoredEvent } from '../../src/events/types';
 import { AnalyticsResolver } from '../../src/resolvers/analytics.resolver';
 import { AnalyticsService } from '../../src/services/analytics-service';
-import { DuckDbWarehouse } from '../../src/sinks/duckdb-warehouse';
+import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb/duckdb-warehouse';
 import { seededRandom } from '../../scripts/simulation/random';
 
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
-import { CoalescingProducer } from '../../src/sinks/coalescing-producer';
-import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/sinks/ports';
+import { CoalescingProducer } from '../../src/stream/coalescing-producer';
+import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 
 /** A producer whose calls finish only when the test releases them. */
 class GatedProducer implements EventStreamProducer {

@@ -13,8 +13,8 @@ import {
   MAX_BYTES_PER_CALL,
   MAX_BYTES_PER_RECORD,
   translateFirehoseError,
-} from '../../src/sinks/firehose-delivery';
-import { DeliveryError, RecordTooLargeError } from '../../src/sinks/sink-errors';
+} from '../../src/sinks/lake/firehose/firehose-delivery';
+import { DeliveryError, RecordTooLargeError } from '../../src/sinks/lake/errors';
 
 interface Rec {
   id: number;

@@ -1,7 +1,7 @@
 import type { NeighbourEntry } from '../../src/realtime/items';
-import { CachedHotStore } from '../../src/services/cached-hot-store';
-import { ReadCache } from '../../src/services/read-cache';
-import type { HotActivity, HotStore, UserProfileRecord } from '../../src/sinks/ports';
+import { CachedHotStore } from '../../src/sinks/hot-tier/cached-hot-store';
+import { ReadCache } from '../../src/sinks/hot-tier/read-cache';
+import type { HotActivity, HotStore, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 /** A hot store whose reads answer from mutable state and count the calls. */
 function countingStore() {

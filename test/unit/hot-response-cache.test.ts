@@ -3,10 +3,10 @@ import { parse, type OperationDefinitionNode } from 'graphql';
 import { createApiServer } from '../../src/api/apollo-server';
 import { hotResponseCachePlugin, isCacheableOperation } from '../../src/api/hot-response-cache';
 import type { RequestContext, Services } from '../../src/resolvers/context';
-import { CachedHotStore } from '../../src/services/cached-hot-store';
+import { CachedHotStore } from '../../src/sinks/hot-tier/cached-hot-store';
 import { ProfileService } from '../../src/services/profile-service';
 import { RecommendationService } from '../../src/services/recommendation-service';
-import type { HotStore, UserProfileRecord } from '../../src/sinks/ports';
+import type { HotStore, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 const operation = (source: string) => parse(source).definitions[0] as OperationDefinitionNode;
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { TrackEventInput } from '../../src/schema/event.input';
 import { findSchemasDir, SchemaRegistry } from '../../src/events/schema-registry';
 import { IngestService } from '../../src/services/ingest-service';
-import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/sinks/ports';
+import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 
 class FakeProducer implements EventStreamProducer {
   readonly calls: StreamPutRecord[][] = [];

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
-import { HotStoreError } from '../../src/sinks/dynamodb-errors';
-import type { HotActivity } from '../../src/sinks/ports';
+import { HotStoreError } from '../../src/sinks/hot-tier/errors';
+import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import { createStreamProcessor, type BatchSummary } from '../../src/stream/process-batch';
 import { MemoryDelivery, RecordingHotStore } from '../helpers/in-memory-sinks';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesis-events';

@@ -9,10 +9,10 @@ import {
   ValidationException,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RedshiftDataApi, fieldValue } from '../../src/sinks/redshift-data-api';
-import type { RedshiftDataApiOptions } from '../../src/sinks/redshift-data-api';
-import { REDSHIFT_DIALECT } from '../../src/sinks/warehouse-dialect';
-import { WarehouseQueries } from '../../src/sinks/warehouse-queries';
+import { RedshiftDataApi, fieldValue } from '../../src/sinks/warehouse/redshift/redshift-data-api';
+import type { RedshiftDataApiOptions } from '../../src/sinks/warehouse/redshift/redshift-data-api';
+import { REDSHIFT_DIALECT } from '../../src/sinks/warehouse/dialect';
+import { WarehouseQueries } from '../../src/sinks/warehouse/queries';
 
 const redshift = mockClient(RedshiftDataClient);
 const client = new RedshiftDataClient({ region: 'eu-west-1' });

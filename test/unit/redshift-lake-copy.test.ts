@@ -1,10 +1,17 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import { ListObjectsV2Command, NoSuchBucket, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
-import { RedshiftDataApi } from '../../src/sinks/redshift-data-api';
-import { MAX_STATEMENTS_PER_BATCH, RedshiftLakeCopy } from '../../src/sinks/redshift-lake-copy';
-import type { RedshiftLakeCopyOptions } from '../../src/sinks/redshift-lake-copy';
-import { copyStatement, recordLakeFilesStatement, sqlLiteral } from '../../src/sinks/redshift-sql';
-import { S3LakeLister } from '../../src/sinks/s3-lake-lister';
+import { RedshiftDataApi } from '../../src/sinks/warehouse/redshift/redshift-data-api';
+import {
+  MAX_STATEMENTS_PER_BATCH,
+  RedshiftLakeCopy,
+} from '../../src/sinks/warehouse/redshift/redshift-lake-copy';
+import type { RedshiftLakeCopyOptions } from '../../src/sinks/warehouse/redshift/redshift-lake-copy';
+import {
+  copyStatement,
+  recordLakeFilesStatement,
+  sqlLiteral,
+} from '../../src/sinks/warehouse/redshift/redshift-sql';
+import { S3LakeLister } from '../../src/sinks/lake/firehose/s3-lake-lister';
 import { FakeRedshiftLake, recordedKeys } from '../helpers/fake-redshift';
 
 const BUCKET = 'tributary-lake-123';

@@ -6,10 +6,10 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RedshiftDataApi } from '../../src/sinks/redshift-data-api';
-import { lakeEventGlueColumns } from '../../src/sinks/lake-events-schema';
-import { REDSHIFT_MIGRATIONS, mergeBatch } from '../../src/sinks/redshift-sql';
-import { RedshiftWarehouse } from '../../src/sinks/redshift-warehouse';
+import { RedshiftDataApi } from '../../src/sinks/warehouse/redshift/redshift-data-api';
+import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
+import { REDSHIFT_MIGRATIONS, mergeBatch } from '../../src/sinks/warehouse/redshift/redshift-sql';
+import { RedshiftWarehouse } from '../../src/sinks/warehouse/redshift/redshift-warehouse';
 
 const redshift = mockClient(RedshiftDataClient);
 const LOAD_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';

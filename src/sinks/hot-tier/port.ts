@@ -1,0 +1,59 @@
+import type { ItemStatsState, NeighbourEntry } from '../../realtime/items';
+import type { ProfileState } from '../../realtime/profile';
+import type { TrendState, TrendWindow } from '../../realtime/trending';
+
+/** Edge deduplication: messageIds remembered for a window (DynamoDB items with a TTL). */
+export interface DedupeStore {
+  /** Claims each messageId; true where the id was not claimed within the window (the event is new). */
+  claim(messageIds: string[]): Promise<boolean[]>;
+  /** Gives claims back (events the stream did not take), so their resend is not answered DUPLICATE. */
+  release(messageIds: string[]): Promise<void>;
+}
+
+/** One delivered event as the hot tier sees it, with its place in the stream. */
+export interface HotActivity {
+  profileId: string;
+  messageId: string;
+  event: string;
+  /** Event time, ISO 8601. */
+  timestamp: string;
+  /** Edge time, ISO 8601. */
+  receivedAt: string;
+  shardId: string;
+  sequenceNumber: string;
+  /**
+   * Every item the event is about, each once, from its schema's item keywords: one for a product
+   * view, each product of an order; empty when none. Each gets the event's interaction.
+   */
+  itemIds: string[];
+  /** The traits an `identify` event sets; null for other events. */
+  traits: Record<string, unknown> | null;
+}
+
+export interface UserProfileRecord extends ProfileState {
+  id: string;
+}
+
+export interface ItemRecord {
+  id: string;
+  stats: ItemStatsState;
+  /** Best first. */
+  neighbours: NeighbourEntry[];
+}
+
+/** The hot tier (DynamoDB): profiles, item stats and neighbours, trending. */
+export interface HotStore {
+  /**
+   * Applies a batch of activity, one write per key. Idempotent: a record at or below a key's
+   * per-shard sequence watermark, or whose messageId another record already carried, changes nothing.
+   */
+  applyActivity(activity: HotActivity[]): Promise<void>;
+  /** Reads one profile, or null when the id has never been seen. */
+  getUser(id: string): Promise<UserProfileRecord | null>;
+  /** Reads one item's stats and neighbours, or null when the item has never been seen. */
+  getItem(id: string): Promise<ItemRecord | null>;
+  /** Reads the neighbour lists of several items at once; items without neighbours are absent. */
+  getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>>;
+  /** Reads the trend of one event (null: every item event) in one window, or null when empty. */
+  getTrend(event: string | null, window: TrendWindow): Promise<TrendState | null>;
+}

@@ -1,0 +1,107 @@
+import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { LAKE_ENRICHMENT_COLUMN, LAKE_ENRICHMENT_FIELDS, LAKE_EVENT_COLUMNS } from './columns';
+import type { LakeScalarColumn } from './columns';
+
+const gzip = promisify(gzipCallback);
+
+/** Records as NDJSON text, one per line. */
+const ndjson = (lines: readonly string[]): string => lines.map((line) => line + '\n').join('');
+
+/** How a batch of JSON lake records becomes one lake file. */
+export interface LakeFileFormat {
+  /** The file name suffix, e.g. `.json.gz`; the warehouse loader picks files by it. */
+  readonly extension: string;
+  /**
+   * Writes the records (one JSON text each) to `path`, which does not exist yet. `scratchPath` may be
+   * used for an intermediate file and must be removed before returning.
+   */
+  write(path: string, lines: readonly string[], scratchPath: string): Promise<void>;
+  /** Releases what the format holds (an engine, say). */
+  close(): Promise<void>;
+}
+
+/** Gzip NDJSON, what Firehose writes with GZIP compression and no format conversion. */
+export const NDJSON_GZIP: LakeFileFormat = {
+  extension: '.json.gz',
+  async write(path, lines) {
+    const body = await gzip(Buffer.from(ndjson(lines), 'utf8'));
+    await fs.writeFile(path, body, { flag: 'wx' });
+  },
+  close: () => Promise.resolve(),
+};
+
+/** A path as a DuckDB string literal; COPY ... TO takes no bound parameter. */
+const sqlPath = (path: string): string => `'${path.replace(/'/g, "''")}'`;
+
+const readType = (column: LakeScalarColumn): string => (column.json ? 'JSON' : 'VARCHAR');
+
+// Every field is read as text (or JSON) and cast in SQL: a record whose field has an odd type gets
+// NULL there instead of failing the whole file, as the stream processor already validated it.
+const READ_COLUMNS = `{${[
+  ...LAKE_EVENT_COLUMNS.map((c) => `"${c.jsonKey}": '${readType(c)}'`),
+  `"${LAKE_ENRICHMENT_COLUMN}": 'STRUCT(${LAKE_ENRICHMENT_FIELDS.map((f) => `"${f.jsonKey}" VARCHAR`).join(', ')})'`,
+].join(', ')}}`;
+
+const castTo = (column: LakeScalarColumn, value: string): string => {
+  if (column.json) return `CAST(${value} AS VARCHAR)`;
+  if (column.type === 'boolean') return `TRY_CAST(${value} AS BOOLEAN)`;
+  if (column.type === 'bigint') return `TRY_CAST(${value} AS BIGINT)`;
+  return value;
+};
+
+const PROJECTION = [
+  ...LAKE_EVENT_COLUMNS.map((c) => `${castTo(c, `"${c.jsonKey}"`)} AS ${c.name}`),
+  `CASE WHEN "${LAKE_ENRICHMENT_COLUMN}" IS NULL THEN NULL ELSE struct_pack(${LAKE_ENRICHMENT_FIELDS.map(
+    (f) => `${f.name} := ${castTo(f, `"${LAKE_ENRICHMENT_COLUMN}"."${f.jsonKey}"`)}`,
+  ).join(', ')}) END AS ${LAKE_ENRICHMENT_COLUMN}`,
+].join(',\n    ');
+
+/** The conversion Firehose's record format conversion does for the events stream, as DuckDB SQL. */
+export function eventsParquetCopy(ndjsonPath: string, parquetPath: string): string {
+  return `COPY (
+  SELECT
+    ${PROJECTION}
+  FROM read_json(${sqlPath(ndjsonPath)}, format = 'newline_delimited', columns = ${READ_COLUMNS})
+) TO ${sqlPath(parquetPath)} (FORMAT parquet, COMPRESSION snappy)`;
+}
+
+/**
+ * Events as Parquet with the lake's column layout (`lake-events-schema.ts`), Snappy-compressed as
+ * Firehose writes it. The records go through an NDJSON scratch file that an in-memory DuckDB converts,
+ * as Firehose converts the JSON records it receives.
+ */
+export class EventsParquetFormat implements LakeFileFormat {
+  /** The suffix of its files, also for whoever only reads them. */
+  static readonly extension = '.parquet';
+  readonly extension = EventsParquetFormat.extension;
+  private instance: Promise<DuckDBInstance> | undefined;
+
+  async write(path: string, lines: readonly string[], scratchPath: string): Promise<void> {
+    try {
+      await fs.writeFile(scratchPath, ndjson(lines), { flag: 'wx' });
+      const instance = (this.instance ??= DuckDBInstance.create(':memory:'));
+      // A failed start is not kept: the next flush tries again.
+      instance.catch(() => {
+        if (this.instance === instance) this.instance = undefined;
+      });
+      // A connection per file: flushes of different partitions convert at the same time.
+      const connection = await (await instance).connect();
+      try {
+        await connection.run(eventsParquetCopy(scratchPath, path));
+      } finally {
+        connection.closeSync();
+      }
+    } finally {
+      await fs.rm(scratchPath, { force: true });
+    }
+  }
+
+  async close(): Promise<void> {
+    const instance = await this.instance?.catch(() => undefined);
+    this.instance = undefined;
+    instance?.closeSync();
+  }
+}

@@ -1,0 +1,451 @@
+/**
+ * The DuckDB warehouse's schema and load SQL. Migrations are append-only: a new column or table
+ * is a new entry with the next version, never an edit to an applied one.
+ */
+
+import { DUCKDB_DIALECT } from '../dialect';
+import { bucketSql } from '../queries';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The start of the UTC day of `event_time`, in epoch milliseconds, cut as the analytics queries cut it. */
+const EVENT_DAY_MS = bucketSql(DUCKDB_DIALECT.epochMs('event_time'), 'DAY');
+
+/**
+ * `event_user_days` rows for some events: `rows` selects their event_time, event and user_num.
+ * Rows without an event time are in no day, as no range ever holds them.
+ */
+const eventUserDaysOf = (rows: string): string => `
+  SELECT ${EVENT_DAY_MS} AS day_ms, event, user_num, count(*) AS events
+  FROM (${rows})
+  WHERE event_time IS NOT NULL
+  GROUP BY ALL`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'events',
+    sql: `
+      CREATE TABLE events (
+        message_id VARCHAR PRIMARY KEY,
+        event VARCHAR NOT NULL,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        session_id VARCHAR,
+        event_time TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        source VARCHAR,
+        processor_version VARCHAR,
+        properties JSON,
+        context JSON
+      );`,
+  },
+  {
+    version: 2,
+    name: 'failed_events',
+    sql: `
+      CREATE TABLE failed_events (
+        record_key VARCHAR PRIMARY KEY,
+        message_id VARCHAR,
+        failure_type VARCHAR NOT NULL,
+        event VARCHAR,
+        errors JSON,
+        payload VARCHAR,
+        payload_encoding VARCHAR,
+        schema VARCHAR,
+        received_at TIMESTAMPTZ,
+        processor_version VARCHAR,
+        loaded_at TIMESTAMPTZ NOT NULL
+      );`,
+  },
+  {
+    version: 3,
+    name: 'loaded_files',
+    sql: `
+      CREATE TABLE loaded_files (
+        path VARCHAR PRIMARY KEY,
+        rows BIGINT NOT NULL,
+        loaded_at TIMESTAMPTZ NOT NULL
+      );`,
+  },
+  {
+    version: 4,
+    name: 'events_enrichment',
+    // user_key is the person every analytics query counts: userId, else anonymousId.
+    sql: `
+      ALTER TABLE events ADD COLUMN user_key VARCHAR;
+      ALTER TABLE events ADD COLUMN schema_version VARCHAR;
+      ALTER TABLE events ADD COLUMN item_id VARCHAR;
+      ALTER TABLE events ADD COLUMN original_timestamp TIMESTAMPTZ;
+      ALTER TABLE events ADD COLUMN browser VARCHAR;
+      ALTER TABLE events ADD COLUMN browser_version VARCHAR;
+      ALTER TABLE events ADD COLUMN os VARCHAR;
+      ALTER TABLE events ADD COLUMN os_version VARCHAR;
+      ALTER TABLE events ADD COLUMN device_type VARCHAR;
+      ALTER TABLE events ADD COLUMN is_bot BOOLEAN;
+      ALTER TABLE events ADD COLUMN utm_source VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_medium VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_campaign VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_term VARCHAR;
+      ALTER TABLE events ADD COLUMN utm_content VARCHAR;
+      ALTER TABLE events ADD COLUMN referrer_class VARCHAR;
+      ALTER TABLE events ADD COLUMN referrer_host VARCHAR;
+      ALTER TABLE events ADD COLUMN clock_skew_ms BIGINT;
+      ALTER TABLE events ADD COLUMN time_flag VARCHAR;
+      UPDATE events SET user_key = coalesce(user_id, anonymous_id);`,
+  },
+  {
+    version: 5,
+    name: 'events_without_primary_key',
+    // The primary-key index cost the load about as much as all its other work. The loader is the
+    // table's only writer, loads run one at a time, and each load keeps one row per messageId that
+    // is not in the table yet, so uniqueness holds without it. DuckDB cannot drop a constraint, so
+    // the table is rebuilt, with its columns in the same order.
+    sql: `
+      CREATE TABLE events_rebuilt (
+        message_id VARCHAR NOT NULL,
+        event VARCHAR NOT NULL,
+        user_id VARCHAR,
+        anonymous_id VARCHAR,
+        session_id VARCHAR,
+        event_time TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        source VARCHAR,
+        processor_version VARCHAR,
+        properties JSON,
+        context JSON,
+        user_key VARCHAR,
+        schema_version VARCHAR,
+        item_id VARCHAR,
+        original_timestamp TIMESTAMPTZ,
+        browser VARCHAR,
+        browser_version VARCHAR,
+        os VARCHAR,
+        os_version VARCHAR,
+        device_type VARCHAR,
+        is_bot BOOLEAN,
+        utm_source VARCHAR,
+        utm_medium VARCHAR,
+        utm_campaign VARCHAR,
+        utm_term VARCHAR,
+        utm_content VARCHAR,
+        referrer_class VARCHAR,
+        referrer_host VARCHAR,
+        clock_skew_ms BIGINT,
+        time_flag VARCHAR
+      );
+      INSERT INTO events_rebuilt BY NAME SELECT * FROM events;
+      DROP TABLE events;
+      ALTER TABLE events_rebuilt RENAME TO events;`,
+  },
+  {
+    version: 6,
+    name: 'user_numbers',
+    // Analytics count distinct people over millions of rows; DuckDB counts distinct integers several
+    // times faster than strings, so each user_key gets a dense integer once, when it is first loaded.
+    // The loader is the only writer and loads run one at a time, so the numbers stay unique without
+    // an index (which would cost every load a probe per row).
+    sql: `
+      CREATE TABLE user_numbers (
+        user_key VARCHAR NOT NULL,
+        user_num INTEGER NOT NULL
+      );
+      ALTER TABLE events ADD COLUMN user_num INTEGER;
+      INSERT INTO user_numbers (user_key, user_num)
+      SELECT user_key, CAST(row_number() OVER (ORDER BY user_key) AS INTEGER)
+      FROM (SELECT DISTINCT user_key FROM events WHERE user_key IS NOT NULL);
+      UPDATE events SET user_num = n.user_num FROM user_numbers n WHERE n.user_key = events.user_key;`,
+  },
+  {
+    version: 7,
+    name: 'event_user_days',
+    // eventCounts by day and event counts distinct people per (day, event): millions of
+    // (day, event, person) combinations that no index spares a scan from deduplicating. The loader
+    // keeps them here instead, one row each with its number of events, so whole days are a sum over
+    // this table. Rows are never deleted from events, so the set only grows, as this table does.
+    sql: `
+      CREATE TABLE event_user_days (
+        day_ms BIGINT NOT NULL,
+        event VARCHAR NOT NULL,
+        user_num INTEGER,
+        events BIGINT NOT NULL
+      );
+      INSERT INTO event_user_days ${eventUserDaysOf('SELECT event_time, event, user_num FROM events')};`,
+  },
+];
+
+export const CREATE_SCHEMA_MIGRATIONS = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+  );`;
+
+// Explicit columns, read as text, so schema inference can never drift between files; text is
+// cast in SQL with TRY_CAST so one odd timestamp cannot make a whole file unloadable.
+const EVENT_COLUMNS = `{
+  messageId: 'VARCHAR', event: 'VARCHAR', userId: 'VARCHAR', anonymousId: 'VARCHAR',
+  sessionId: 'VARCHAR', timestamp: 'VARCHAR', sentAt: 'VARCHAR', receivedAt: 'VARCHAR',
+  source: 'VARCHAR', processorVersion: 'VARCHAR', properties: 'JSON', context: 'JSON',
+  schemaVersion: 'VARCHAR', itemId: 'VARCHAR', originalTimestamp: 'VARCHAR',
+  enrichment: 'STRUCT(browser VARCHAR, browserVersion VARCHAR, os VARCHAR, osVersion VARCHAR,
+    deviceType VARCHAR, isBot VARCHAR, utmSource VARCHAR, utmMedium VARCHAR, utmCampaign VARCHAR,
+    utmTerm VARCHAR, utmContent VARCHAR, referrerClass VARCHAR, referrerHost VARCHAR,
+    clockSkewMs VARCHAR, timeFlag VARCHAR)'
+}`;
+
+const FAILED_COLUMNS = `{
+  messageId: 'VARCHAR', failureType: 'VARCHAR', event: 'VARCHAR', errors: 'JSON', payload: 'VARCHAR',
+  payloadEncoding: 'VARCHAR', schema: 'VARCHAR', receivedAt: 'VARCHAR', processorVersion: 'VARCHAR'
+}`;
+
+/** `$1` is the list of absolute file paths (bound as VARCHAR[]), never spliced into the SQL. */
+const readLake = (columns: string): string =>
+  `read_json($1, format = 'newline_delimited', compression = 'gzip', filename = true, columns = ${columns})`;
+
+/** The `events` columns a load writes, in the order STAGE_EVENTS selects them. */
+const EVENT_TABLE_COLUMNS = `message_id, event, user_id, anonymous_id, user_key, session_id, event_time,
+  original_timestamp, sent_at, received_at, source, processor_version, schema_version, item_id,
+  browser, browser_version, os, os_version, device_type, is_bot, utm_source, utm_medium,
+  utm_campaign, utm_term, utm_content, referrer_class, referrer_host, clock_skew_ms, time_flag,
+  properties, context`;
+const EVENT_TABLE_COLUMN_NAMES = EVENT_TABLE_COLUMNS.split(/,\s*/);
+
+/**
+ * Gzip NDJSON event files, which the lake held before it moved to Parquet; data folders written then
+ * still load. Stages the new events of a batch of files: one row per messageId not yet in `events`, the
+ * earliest received copy winning (file name breaks ties so the choice is deterministic). Fields a
+ * record lacks (older processors wrote no enrichment) load as NULL.
+ */
+export const STAGE_EVENTS = `
+  CREATE OR REPLACE TEMP TABLE staged_events AS
+  SELECT s.* EXCLUDE (rank_received, rank_file) FROM (
+    SELECT
+      messageId AS message_id,
+      event,
+      userId AS user_id,
+      anonymousId AS anonymous_id,
+      coalesce(userId, anonymousId) AS user_key,
+      sessionId AS session_id,
+      TRY_CAST(timestamp AS TIMESTAMPTZ) AS event_time,
+      TRY_CAST(originalTimestamp AS TIMESTAMPTZ) AS original_timestamp,
+      TRY_CAST(sentAt AS TIMESTAMPTZ) AS sent_at,
+      TRY_CAST(receivedAt AS TIMESTAMPTZ) AS received_at,
+      source,
+      processorVersion AS processor_version,
+      schemaVersion AS schema_version,
+      itemId AS item_id,
+      enrichment.browser AS browser,
+      enrichment.browserVersion AS browser_version,
+      enrichment.os AS os,
+      enrichment.osVersion AS os_version,
+      enrichment.deviceType AS device_type,
+      TRY_CAST(enrichment.isBot AS BOOLEAN) AS is_bot,
+      enrichment.utmSource AS utm_source,
+      enrichment.utmMedium AS utm_medium,
+      enrichment.utmCampaign AS utm_campaign,
+      enrichment.utmTerm AS utm_term,
+      enrichment.utmContent AS utm_content,
+      enrichment.referrerClass AS referrer_class,
+      enrichment.referrerHost AS referrer_host,
+      TRY_CAST(enrichment.clockSkewMs AS BIGINT) AS clock_skew_ms,
+      enrichment.timeFlag AS time_flag,
+      properties,
+      context,
+      filename AS lake_file,
+      TRY_CAST(receivedAt AS TIMESTAMPTZ) AS rank_received,
+      filename AS rank_file
+    FROM ${readLake(EVENT_COLUMNS)}
+    WHERE messageId IS NOT NULL AND event IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY messageId ORDER BY rank_received NULLS LAST, rank_file) = 1
+  ) s
+  ANTI JOIN events e ON e.message_id = s.message_id;`;
+
+export const INSERT_STAGED_EVENTS = `
+  INSERT INTO events (${EVENT_TABLE_COLUMNS}, user_num, loaded_at)
+  SELECT ${EVENT_TABLE_COLUMN_NAMES.map((column) => `s.${column}`).join(', ')}, n.user_num, current_timestamp
+  FROM staged_events s LEFT JOIN user_numbers n ON n.user_key = s.user_key;`;
+
+/**
+ * Numbers the user_keys of a load's staged rows that have none yet, after the highest number given
+ * so far. Runs before the load's insert, which looks each row's number up.
+ */
+export const numberNewUsers = (staged: 'staged_events' | 'load_keys'): string => `
+  INSERT INTO user_numbers (user_key, user_num)
+  SELECT k.user_key,
+         CAST((SELECT coalesce(max(user_num), 0) FROM user_numbers) + row_number() OVER () AS INTEGER)
+  FROM (SELECT DISTINCT user_key FROM ${staged} WHERE user_key IS NOT NULL) k
+  ANTI JOIN user_numbers n ON n.user_key = k.user_key;`;
+
+/** The same for failed events, keyed by a hash of what makes a failure the same failure. */
+export const STAGE_FAILED = `
+  CREATE OR REPLACE TEMP TABLE staged_failed AS
+  SELECT * EXCLUDE (rn) FROM (
+    SELECT *, row_number() OVER (PARTITION BY record_key ORDER BY received_at NULLS LAST, lake_file) AS rn
+    FROM (
+      SELECT
+        sha256(concat_ws(chr(31), coalesce(messageId, ''), failureType, coalesce(payload, ''))) AS record_key,
+        messageId AS message_id,
+        failureType AS failure_type,
+        event,
+        errors,
+        payload,
+        payloadEncoding AS payload_encoding,
+        schema,
+        TRY_CAST(receivedAt AS TIMESTAMPTZ) AS received_at,
+        processorVersion AS processor_version,
+        filename AS lake_file
+      FROM ${readLake(FAILED_COLUMNS)}
+      WHERE failureType IS NOT NULL
+    ) r
+  ) s
+  WHERE rn = 1 AND NOT EXISTS (SELECT 1 FROM failed_events f WHERE f.record_key = s.record_key);`;
+
+export const INSERT_STAGED_FAILED = `
+  INSERT INTO failed_events
+    (record_key, message_id, failure_type, event, errors, payload, payload_encoding, schema,
+     received_at, processor_version, loaded_at)
+  SELECT record_key, message_id, failure_type, event, errors, payload, payload_encoding, schema,
+     received_at, processor_version, current_timestamp
+  FROM staged_failed;`;
+
+/**
+ * Records every file of the batch, with the rows it contributed. `$1` is the absolute paths,
+ * `$2` the same files relative to the lake (what is stored, so the data folder can move).
+ */
+export const recordLoadedFiles = (stagedTable: 'staged_events' | 'staged_failed'): string => `
+  INSERT INTO loaded_files (path, rows, loaded_at)
+  SELECT f.rel, coalesce(c.n, 0), current_timestamp
+  FROM (SELECT unnest($1::VARCHAR[]) AS abs, unnest($2::VARCHAR[]) AS rel) f
+  LEFT JOIN (SELECT lake_file, count(*) AS n FROM ${stagedTable} GROUP BY lake_file) c ON c.lake_file = f.abs;`;
+
+export const SELECT_LOADED_AMONG = `SELECT path FROM loaded_files WHERE path IN (SELECT unnest($1::VARCHAR[]));`;
+
+// ---- Parquet event files (see lake-events-schema.ts for their columns) ----
+
+/**
+ * The batch's Parquet files; `$1` is their absolute paths (VARCHAR[]). By name, so that files written
+ * before a column was added still load, with NULL there; the partition folders are not columns.
+ */
+const READ_PARQUET = `read_parquet($1, filename = true, file_row_number = true, union_by_name = true, hive_partitioning = false)`;
+
+/**
+ * A load reads the small key columns first and works out which rows not to insert, so the wide rows
+ * are read once, straight into `events`, with no sort or window over them. Rows without messageId
+ * or event are not keys, and never loaded.
+ */
+export const STAGE_PARQUET_KEYS = `
+  CREATE OR REPLACE TEMP TABLE load_keys AS
+  SELECT message_id, filename AS lake_file, file_row_number AS file_row,
+         TRY_CAST(received_at AS TIMESTAMPTZ) AS received_at, coalesce(user_id, anonymous_id) AS user_key,
+         event, TRY_CAST(event_time AS TIMESTAMPTZ) AS event_time
+  FROM ${READ_PARQUET}
+  WHERE message_id IS NOT NULL AND event IS NOT NULL;`;
+
+/**
+ * The rows a load skips: those whose messageId `events` holds already, and every copy of a
+ * messageId the batch holds more than once but the earliest received (file name, then row, break
+ * ties). The window sorts only the duplicated keys, usually none.
+ */
+export const STAGE_PARQUET_SKIPS = `
+  CREATE OR REPLACE TEMP TABLE load_skip AS
+  SELECT k.lake_file, k.file_row FROM load_keys k SEMI JOIN events e ON e.message_id = k.message_id
+  UNION ALL
+  SELECT lake_file, file_row FROM (
+    SELECT k.* FROM load_keys k
+    SEMI JOIN (SELECT message_id FROM load_keys GROUP BY message_id HAVING count(*) > 1) d
+      ON d.message_id = k.message_id
+    QUALIFY row_number() OVER (
+      PARTITION BY message_id ORDER BY received_at NULLS LAST, lake_file, file_row
+    ) > 1
+  );`;
+
+const enrichment = (field: string): string => `r.enrichment.${field}`;
+
+export const INSERT_PARQUET_EVENTS = `
+  INSERT INTO events (${EVENT_TABLE_COLUMNS}, user_num, loaded_at)
+  SELECT
+    r.message_id,
+    r.event,
+    r.user_id,
+    r.anonymous_id,
+    coalesce(r.user_id, r.anonymous_id),
+    r.session_id,
+    TRY_CAST(r.event_time AS TIMESTAMPTZ),
+    TRY_CAST(r.original_timestamp AS TIMESTAMPTZ),
+    TRY_CAST(r.sent_at AS TIMESTAMPTZ),
+    TRY_CAST(r.received_at AS TIMESTAMPTZ),
+    r.source,
+    r.processor_version,
+    r.schema_version,
+    r.item_id,
+    ${enrichment('browser')},
+    ${enrichment('browserversion')},
+    ${enrichment('os')},
+    ${enrichment('osversion')},
+    ${enrichment('devicetype')},
+    ${enrichment('isbot')},
+    ${enrichment('utmsource')},
+    ${enrichment('utmmedium')},
+    ${enrichment('utmcampaign')},
+    ${enrichment('utmterm')},
+    ${enrichment('utmcontent')},
+    ${enrichment('referrerclass')},
+    ${enrichment('referrerhost')},
+    ${enrichment('clockskewms')},
+    ${enrichment('timeflag')},
+    TRY_CAST(r.properties AS JSON),
+    TRY_CAST(r.context AS JSON),
+    n.user_num,
+    current_timestamp
+  FROM ${READ_PARQUET} r
+  ANTI JOIN load_skip s ON s.lake_file = r.filename AND s.file_row = r.file_row_number
+  LEFT JOIN user_numbers n ON n.user_key = coalesce(r.user_id, r.anonymous_id)
+  WHERE r.message_id IS NOT NULL AND r.event IS NOT NULL;`;
+
+/** The keys (as `k`) of the rows a Parquet load inserts: every key it does not skip. */
+const INSERTED_KEYS = `load_keys k ANTI JOIN load_skip s ON s.lake_file = k.lake_file AND s.file_row = k.file_row`;
+
+/** Records the batch's files with the rows each contributed; `$1` absolute paths, `$2` relative. */
+export const RECORD_PARQUET_FILES = `
+  INSERT INTO loaded_files (path, rows, loaded_at)
+  SELECT f.rel, coalesce(c.n, 0), current_timestamp
+  FROM (SELECT unnest($1::VARCHAR[]) AS abs, unnest($2::VARCHAR[]) AS rel) f
+  LEFT JOIN (
+    SELECT k.lake_file, count(*) AS n FROM ${INSERTED_KEYS} GROUP BY k.lake_file
+  ) c ON c.lake_file = f.abs;`;
+
+export const DROP_PARQUET_STAGING = `DROP TABLE load_keys; DROP TABLE load_skip;`;
+
+/** An `event_user_days` row `d` and a load's row `b` for the same day, event and person. */
+const SAME_DAY_EVENT_PERSON = `d.day_ms = b.day_ms AND d.event = b.event AND d.user_num IS NOT DISTINCT FROM b.user_num`;
+
+/**
+ * Adds a load's rows to `event_user_days` (migration 7), in the load's transaction: the events of a
+ * (day, event, person) already there are added to its row, the others get a row. `staged` names
+ * the load's staging: its rows are exactly those the load inserted into `events`. Only the days the
+ * table already holds can need an update, which leaves a load of new days (the first load of a
+ * lake, say) with no join to build over its millions of combinations.
+ */
+export const foldIntoEventUserDays = (staged: 'staged_events' | 'load_keys'): string => `
+  CREATE OR REPLACE TEMP TABLE load_days AS ${eventUserDaysOf(
+    staged === 'staged_events'
+      ? `SELECT s.event_time, s.event, n.user_num
+         FROM staged_events s LEFT JOIN user_numbers n ON n.user_key = s.user_key`
+      : `SELECT k.event_time, k.event, n.user_num
+         FROM ${INSERTED_KEYS} LEFT JOIN user_numbers n ON n.user_key = k.user_key`,
+  )};
+  UPDATE event_user_days d SET events = d.events + b.events
+  FROM (SELECT * FROM load_days SEMI JOIN (SELECT DISTINCT day_ms FROM event_user_days) k USING (day_ms)) b
+  WHERE ${SAME_DAY_EVENT_PERSON};
+  INSERT INTO event_user_days
+  SELECT b.* FROM load_days b ANTI JOIN event_user_days d ON ${SAME_DAY_EVENT_PERSON};
+  DROP TABLE load_days;`;

@@ -1,0 +1,256 @@
+import {
+  ActiveSessionsExceededException,
+  ActiveStatementsExceededException,
+  ActiveWaitingRequestsExceededException,
+  BatchExecuteStatementCommand,
+  CancelStatementCommand,
+  DatabaseConnectionException,
+  DescribeStatementCommand,
+  ExecuteStatementCommand,
+  GetStatementResultCommand,
+  BatchExecuteStatementException,
+  ExecuteStatementException,
+  InternalServerException,
+  QueryTimeoutException,
+  ResourceNotFoundException,
+  StatusString,
+  ValidationException,
+} from '@aws-sdk/client-redshift-data';
+import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
+import type { ColumnMetadata, Field } from '@aws-sdk/client-redshift-data';
+import type { Config } from '../../../config';
+import { WarehouseStatementError } from '../errors';
+import type { WarehouseErrorCode } from '../errors';
+import type { SqlParams, SqlRow } from '../queries';
+
+export interface RedshiftTarget {
+  /** Redshift Serverless workgroup. */
+  workgroupName: string;
+  database: string;
+  /** Secrets Manager secret with the database credentials; without it the caller's IAM identity is used. */
+  secretArn?: string;
+}
+
+export interface RedshiftDataApiOptions extends RedshiftTarget {
+  client: RedshiftDataClient;
+  /** A statement still running after this long is cancelled. */
+  timeoutMs?: number;
+  /** First DescribeStatement delay; it doubles up to pollMaxMs. */
+  pollMinMs?: number;
+  pollMaxMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The Redshift Data API as "run this SQL, give me rows": ExecuteStatement (or BatchExecuteStatement,
+ * which runs its statements as one transaction), DescribeStatement polling with exponential
+ * backoff, GetStatementResult pages, and CancelStatement when the timeout passes.
+ */
+export class RedshiftDataApi {
+  private readonly timeoutMs: number;
+  private readonly pollMinMs: number;
+  private readonly pollMaxMs: number;
+  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RedshiftDataApiOptions) {
+    this.timeoutMs = options.timeoutMs ?? 60_000;
+    this.pollMinMs = options.pollMinMs ?? 50;
+    this.pollMaxMs = options.pollMaxMs ?? 1_000;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.now = options.now ?? Date.now;
+  }
+
+  /** Runs one statement with named parameters (`:name` in the SQL) and returns all its rows. */
+  async query(sql: string, params: SqlParams = {}): Promise<SqlRow[]> {
+    const parameters = Object.entries(params).map(([name, value]) => ({ name, value }));
+    const started = this.now();
+    const { Id } = await this.send(
+      () =>
+        this.options.client.send(
+          new ExecuteStatementCommand({
+            ...this.target(),
+            Sql: sql,
+            Parameters: parameters.length > 0 ? parameters : undefined,
+          }),
+        ),
+      undefined,
+    );
+    const id = requireId(Id);
+    const hasResultSet = await this.waitFor(id, started);
+    return hasResultSet ? this.readResult(id) : [];
+  }
+
+  /** Runs statements in order as one transaction; nothing is committed unless all succeed. */
+  async batch(sqls: string[]): Promise<void> {
+    const started = this.now();
+    const { Id } = await this.send(
+      () => this.options.client.send(new BatchExecuteStatementCommand({ ...this.target(), Sqls: sqls })),
+      undefined,
+    );
+    await this.waitFor(requireId(Id), started);
+  }
+
+  private target() {
+    return {
+      WorkgroupName: this.options.workgroupName,
+      Database: this.options.database,
+      SecretArn: this.options.secretArn,
+    };
+  }
+
+  /** Polls until the statement ends; resolves with whether it has a result set. */
+  private async waitFor(id: string, started: number): Promise<boolean> {
+    let delay = this.pollMinMs;
+    for (;;) {
+      const status = await this.send(
+        () => this.options.client.send(new DescribeStatementCommand({ Id: id })),
+        id,
+      );
+      switch (status.Status) {
+        case StatusString.FINISHED:
+          return status.HasResultSet === true;
+        case StatusString.FAILED:
+          throw new WarehouseStatementError(
+            `Redshift statement ${id} failed: ${status.Error ?? 'no reason given'}`,
+            'WAREHOUSE_STATEMENT_FAILED',
+            { statementId: id },
+          );
+        case StatusString.ABORTED:
+          throw new WarehouseStatementError(
+            `Redshift statement ${id} was aborted`,
+            'WAREHOUSE_STATEMENT_ABORTED',
+            { statementId: id, retryable: true },
+          );
+        default:
+          break;
+      }
+      const remaining = started + this.timeoutMs - this.now();
+      if (remaining <= 0) {
+        await this.cancel(id);
+        throw new WarehouseStatementError(
+          `Redshift statement ${id} ran longer than ${this.timeoutMs} ms and was cancelled`,
+          'WAREHOUSE_TIMEOUT',
+          { statementId: id, retryable: true },
+        );
+      }
+      await this.sleep(Math.min(delay, remaining));
+      delay = Math.min(delay * 2, this.pollMaxMs);
+    }
+  }
+
+  // Best effort: the statement may have ended in the meantime, and the timeout error is what matters.
+  private async cancel(id: string): Promise<void> {
+    try {
+      await this.options.client.send(new CancelStatementCommand({ Id: id }));
+    } catch {
+      return;
+    }
+  }
+
+  private async readResult(id: string): Promise<SqlRow[]> {
+    const rows: SqlRow[] = [];
+    let columns: ColumnMetadata[] | undefined;
+    let nextToken: string | undefined;
+    do {
+      const token = nextToken;
+      const page = await this.send(
+        () => this.options.client.send(new GetStatementResultCommand({ Id: id, NextToken: token })),
+        id,
+      );
+      columns ??= page.ColumnMetadata ?? [];
+      const names = columns.map((column, i) => column.label ?? column.name ?? `column${i}`);
+      for (const record of page.Records ?? []) {
+        const row: SqlRow = {};
+        record.forEach((field, i) => {
+          row[names[i] ?? `column${i}`] = fieldValue(field);
+        });
+        rows.push(row);
+      }
+      nextToken = page.NextToken;
+    } while (nextToken !== undefined && nextToken !== '');
+    return rows;
+  }
+
+  /** Translates the Data API exceptions this adapter knows; rethrows anything else unchanged. */
+  private async send<T>(call: () => Promise<T>, statementId: string | undefined): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      const known = translate(error);
+      if (known === undefined) throw error;
+      throw new WarehouseStatementError(`Redshift Data API: ${known.message}`, known.code, {
+        cause: error,
+        statementId,
+        retryable: known.retryable,
+      });
+    }
+  }
+}
+
+function translate(
+  error: unknown,
+): { code: WarehouseErrorCode; message: string; retryable: boolean } | undefined {
+  if (
+    error instanceof ActiveStatementsExceededException ||
+    error instanceof ActiveSessionsExceededException ||
+    error instanceof ActiveWaitingRequestsExceededException
+  ) {
+    return { code: 'WAREHOUSE_BUSY', message: error.message, retryable: true };
+  }
+  if (error instanceof DatabaseConnectionException || error instanceof InternalServerException) {
+    return { code: 'WAREHOUSE_UNAVAILABLE', message: error.message, retryable: true };
+  }
+  if (error instanceof QueryTimeoutException) {
+    return { code: 'WAREHOUSE_TIMEOUT', message: error.message, retryable: true };
+  }
+  if (
+    error instanceof ValidationException ||
+    error instanceof ResourceNotFoundException ||
+    error instanceof ExecuteStatementException ||
+    error instanceof BatchExecuteStatementException
+  ) {
+    return {
+      code: 'WAREHOUSE_STATEMENT_FAILED',
+      message: `${error.name}: ${error.message}`,
+      retryable: false,
+    };
+  }
+  return undefined;
+}
+
+function requireId(id: string | undefined): string {
+  if (id === undefined) {
+    throw new WarehouseStatementError(
+      'Redshift Data API returned no statement id',
+      'WAREHOUSE_STATEMENT_FAILED',
+    );
+  }
+  return id;
+}
+
+/** A Data API value as JS: null, string, number, boolean or bytes (BIGINTs beyond 2^53 lose precision). */
+export function fieldValue(field: Field): unknown {
+  if (field.isNull === true) return null;
+  if (field.stringValue !== undefined) return field.stringValue;
+  if (field.longValue !== undefined) return field.longValue;
+  if (field.doubleValue !== undefined) return field.doubleValue;
+  if (field.booleanValue !== undefined) return field.booleanValue;
+  if (field.blobValue !== undefined) return field.blobValue;
+  return null;
+}
+
+/** Builds the Data API adapter for the configured workgroup, with one client for the process. */
+export function createRedshiftDataApi(
+  config: Pick<Config, 'aws'> & { redshift: RedshiftTarget },
+  options: Partial<Omit<RedshiftDataApiOptions, keyof RedshiftTarget>> = {},
+): RedshiftDataApi {
+  return new RedshiftDataApi({
+    client: options.client ?? new RedshiftDataClient({ region: config.aws.region }),
+    ...config.redshift,
+    ...options,
+  });
+}

@@ -1,0 +1,185 @@
+import type { RedshiftDataApi } from './redshift-data-api';
+import {
+  SELECT_LAKE_FILES_STATE,
+  copyStatement,
+  hasControlCharacter,
+  recordLakeFilesStatement,
+  selectLoadedKeys,
+} from './redshift-sql';
+import type { CopyRole, StagingTable } from './redshift-sql';
+import type { LakeLister } from '../../lake/firehose/s3-lake-lister';
+
+/**
+ * The lake roots Firehose delivers to, and the staging table each kind of data file below them is
+ * COPYed into, by name suffix. Events are Parquet (record format conversion); `.gz` events are gzip
+ * NDJSON from before that, and still load.
+ */
+export const LAKE_ROOTS: ReadonlyArray<{
+  prefix: string;
+  files: ReadonlyArray<{ suffix: string; table: StagingTable }>;
+}> = [
+  {
+    prefix: 'events/',
+    files: [
+      { suffix: '.parquet', table: 'staging_events_parquet' },
+      { suffix: '.gz', table: 'staging_events' },
+    ],
+  },
+  { prefix: 'failed/', files: [{ suffix: '.gz', table: 'staging_failed' }] },
+];
+
+/** BatchExecuteStatement runs at most 40 statements; one of them records the batch's files. */
+export const MAX_STATEMENTS_PER_BATCH = 40;
+
+/**
+ * A Firehose data file below a root: hourly partitions, then a file name. Only names with one of the
+ * root's suffixes are loaded; anything else (error output, folder markers, files a person dropped
+ * there) is reported, never COPYed: a COPY that fails would fail every run after it.
+ */
+const DATA_FILE = /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/[^/]+$/;
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+export interface RedshiftLakeCopyOptions {
+  api: RedshiftDataApi;
+  lister: LakeLister;
+  role: CopyRole;
+  /** How far before the newest loaded partition files are still looked for; default 48 hours. */
+  lookbackHours?: number;
+  /** New files COPYed per run at most, oldest partitions first; the rest wait for the next run. */
+  maxFilesPerRun?: number;
+  now?: () => number;
+}
+
+export interface CopyOptions {
+  /** List every partition rather than the lookback window (a backfill; automatic on the first run). */
+  fullListing?: boolean;
+}
+
+export interface LakeCopyReport {
+  /** Files COPYed into staging by this run. */
+  files: number;
+  /** New files left for the next run by the per-run limit. */
+  pendingFiles: number;
+  /** Keys below the roots that are not Firehose data files, and so were not loaded. */
+  skippedKeys: string[];
+}
+
+type LakeRoot = (typeof LAKE_ROOTS)[number];
+
+interface Listing {
+  /** Whole roots: every loaded key may be among the listed ones. */
+  full: boolean;
+  prefixes: Array<{ prefix: string; root: LakeRoot }>;
+}
+
+interface NewFile {
+  key: string;
+  table: StagingTable;
+  /** The key below its root: partitions first, so sorting on it orders both roots by time. */
+  partitionPath: string;
+}
+
+/**
+ * Stages new lake files for the merge: lists recent partitions, drops the files `lake_files`
+ * already holds, and COPYs the rest, each batch of COPYs one transaction with the rows that
+ * record its files. A batch that fails records nothing, so its files are COPYed again next run.
+ */
+export class RedshiftLakeCopy {
+  private readonly lookbackMs: number;
+  private readonly maxFilesPerRun: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: RedshiftLakeCopyOptions) {
+    this.lookbackMs = (options.lookbackHours ?? 48) * HOUR_MS;
+    this.maxFilesPerRun = options.maxFilesPerRun ?? 100;
+    this.now = options.now ?? Date.now;
+    if (!(this.lookbackMs > 0) || !Number.isSafeInteger(this.maxFilesPerRun) || this.maxFilesPerRun < 1) {
+      throw new RangeError('lookbackHours must be positive and maxFilesPerRun a positive integer');
+    }
+  }
+
+  /** COPYs the lake files not loaded yet into the staging tables. */
+  async copyNew(copy: CopyOptions = {}): Promise<LakeCopyReport> {
+    const listing = await this.listing(copy.fullListing === true);
+    const loaded = await this.loadedKeys(listing);
+    const skippedKeys: string[] = [];
+    const fresh: NewFile[] = [];
+    for (const { prefix, root } of listing.prefixes) {
+      for (const { key } of await this.options.lister.list(prefix)) {
+        if (loaded.has(key)) continue;
+        const partitionPath = key.slice(root.prefix.length);
+        const kind = root.files.find((file) => partitionPath.endsWith(file.suffix));
+        if (kind === undefined || !DATA_FILE.test(partitionPath) || hasControlCharacter(key)) {
+          skippedKeys.push(key);
+        } else {
+          fresh.push({ key, table: kind.table, partitionPath });
+        }
+      }
+    }
+    // Oldest first, so the newest loaded partition is where an interrupted backlog resumes.
+    fresh.sort((a, b) => compare(a.partitionPath, b.partitionPath) || compare(a.key, b.key));
+    const batch = fresh.slice(0, this.maxFilesPerRun);
+    const perBatch = MAX_STATEMENTS_PER_BATCH - 1;
+    for (let i = 0; i < batch.length; i += perBatch) {
+      await this.options.api.batch(this.copyBatch(batch.slice(i, i + perBatch)));
+    }
+    return { files: batch.length, pendingFiles: fresh.length - batch.length, skippedKeys };
+  }
+
+  /**
+   * Whole roots on the first run or when asked; otherwise the day partitions from the lookback
+   * before the newest loaded partition (or before now, if earlier) until today. Counting from
+   * what was loaded, not from the clock, means neither a loader that was down for days nor a
+   * backlog cut short by maxFilesPerRun leaves files behind.
+   */
+  private async listing(fullListing: boolean): Promise<Listing> {
+    const [state] = await this.options.api.query(SELECT_LAKE_FILES_STATE);
+    const newest = partitionTime(state?.newest_partition);
+    if (fullListing || Number(state?.file_count ?? 0) === 0 || newest === undefined) {
+      return { full: true, prefixes: LAKE_ROOTS.map((root) => ({ prefix: root.prefix, root })) };
+    }
+    const now = this.now();
+    const from = Math.min(now, newest) - this.lookbackMs;
+    const days: string[] = [];
+    for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= now; day += DAY_MS) {
+      days.push(dayPartition(new Date(day)));
+    }
+    return {
+      full: false,
+      prefixes: LAKE_ROOTS.flatMap((root) => days.map((day) => ({ prefix: `${root.prefix}${day}`, root }))),
+    };
+  }
+
+  private async loadedKeys(listing: Listing): Promise<Set<string>> {
+    const { sql, params } = selectLoadedKeys(listing.full ? [] : listing.prefixes.map((p) => p.prefix));
+    return new Set((await this.options.api.query(sql, params)).map((row) => String(row.s3_key)));
+  }
+
+  private copyBatch(files: readonly NewFile[]): string[] {
+    const { bucket } = this.options.lister;
+    return [
+      ...files.map((file) => copyStatement(file.table, bucket, file.key, this.options.role)),
+      recordLakeFilesStatement(files.map((file) => file.key)),
+    ];
+  }
+}
+
+const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const pad = (value: number): string => String(value).padStart(2, '0');
+
+/** `year=YYYY/month=MM/day=DD/`, the UTC day part of Firehose's default partitions. */
+function dayPartition(day: Date): string {
+  return `year=${day.getUTCFullYear()}/month=${pad(day.getUTCMonth() + 1)}/day=${pad(day.getUTCDate())}/`;
+}
+
+const PARTITION = /^year=(\d{4})\/month=(\d{2})\/day=(\d{2})\/hour=(\d{2})$/;
+
+/** The start of an hourly partition in epoch ms; undefined for anything else. */
+function partitionTime(partition: unknown): number | undefined {
+  const match = typeof partition === 'string' ? PARTITION.exec(partition) : null;
+  if (match === null) return undefined;
+  return Date.UTC(Number(match[1]), Number(match[2]) - 1, Number(match[3]), Number(match[4]));
+}

@@ -1,0 +1,410 @@
+/**
+ * Redshift's schema and load SQL. Migrations are append-only, like DuckDB's: a change is a new
+ * entry with the next version. Each migration runs as one transaction (BatchExecuteStatement).
+ *
+ * Keys, chosen for the analytics queries (docs/warehouse.md explains them at length):
+ * - DISTKEY(user_key): distinct users, funnels and retention join and count per person, so one
+ *   person's rows live on one slice and those joins never redistribute `events`.
+ * - COMPOUND SORTKEY(event_time, event): every query restricts event time to [from, to), so zone
+ *   maps skip blocks outside the range; event narrows the blocks inside it.
+ */
+
+import { REDSHIFT_DIALECT } from '../dialect';
+
+export interface RedshiftMigration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
+  {
+    version: 1,
+    name: 'events',
+    statements: [
+      `CREATE TABLE events (
+        message_id VARCHAR(128) NOT NULL,
+        event VARCHAR(256) NOT NULL,
+        user_id VARCHAR(256),
+        anonymous_id VARCHAR(256),
+        user_key VARCHAR(256),
+        session_id VARCHAR(256),
+        event_time TIMESTAMPTZ,
+        original_timestamp TIMESTAMPTZ,
+        sent_at TIMESTAMPTZ,
+        received_at TIMESTAMPTZ,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        source VARCHAR(64),
+        processor_version VARCHAR(64),
+        schema_version VARCHAR(64),
+        item_id VARCHAR(256),
+        browser VARCHAR(128),
+        browser_version VARCHAR(64),
+        os VARCHAR(128),
+        os_version VARCHAR(64),
+        device_type VARCHAR(32),
+        is_bot BOOLEAN,
+        utm_source VARCHAR(512),
+        utm_medium VARCHAR(512),
+        utm_campaign VARCHAR(512),
+        utm_term VARCHAR(512),
+        utm_content VARCHAR(512),
+        referrer_class VARCHAR(16),
+        referrer_host VARCHAR(512),
+        clock_skew_ms BIGINT,
+        time_flag VARCHAR(16),
+        properties SUPER,
+        context SUPER,
+        PRIMARY KEY (message_id)
+      )
+      DISTSTYLE KEY DISTKEY (user_key)
+      COMPOUND SORTKEY (event_time, event)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'failed_events',
+    statements: [
+      `CREATE TABLE failed_events (
+        record_key VARCHAR(64) NOT NULL,
+        message_id VARCHAR(128),
+        failure_type VARCHAR(32) NOT NULL,
+        event VARCHAR(256),
+        errors SUPER,
+        payload VARCHAR(65535),
+        payload_encoding VARCHAR(8),
+        schema VARCHAR(256),
+        received_at TIMESTAMPTZ,
+        processor_version VARCHAR(64),
+        loaded_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (record_key)
+      )
+      DISTSTYLE AUTO
+      SORTKEY (received_at)`,
+    ],
+  },
+  {
+    version: 3,
+    name: 'staging_and_load_log',
+    // Firehose COPYs each lake record whole into `record` (FORMAT JSON 'noshred'), so a new
+    // field needs no staging change: the merge below picks fields out explicitly.
+    statements: [
+      'CREATE TABLE staging_events (record SUPER) DISTSTYLE EVEN',
+      'CREATE TABLE staging_failed (record SUPER) DISTSTYLE EVEN',
+      `CREATE TABLE load_log (
+        load_id VARCHAR(64) NOT NULL,
+        started_at TIMESTAMPTZ NOT NULL,
+        finished_at TIMESTAMPTZ NOT NULL,
+        staged_events BIGINT NOT NULL,
+        inserted_events BIGINT NOT NULL,
+        staged_failed BIGINT NOT NULL,
+        inserted_failed BIGINT NOT NULL,
+        PRIMARY KEY (load_id)
+      )
+      DISTSTYLE ALL
+      SORTKEY (started_at)`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'lake_files',
+    // The load step COPYs lake files itself (Firehose delivers to S3 only); each key is recorded in
+    // the transaction that COPYs it, so a file is staged once. S3 keys are at most 1,024 bytes.
+    statements: [
+      `CREATE TABLE lake_files (
+        s3_key VARCHAR(1024) NOT NULL,
+        loaded_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (s3_key)
+      )
+      DISTSTYLE ALL
+      SORTKEY (s3_key)`,
+    ],
+  },
+  {
+    version: 5,
+    name: 'staging_events_parquet',
+    // Firehose converts events to Parquet (src/sinks/lake/columns.ts). COPY from Parquet maps
+    // columns by position, so these follow the file's order. Text is as wide as Redshift allows: the
+    // merge narrows it to the events columns, so a long value never fails a COPY.
+    statements: [
+      `CREATE TABLE staging_events_parquet (
+        message_id VARCHAR(65535),
+        event VARCHAR(65535),
+        user_id VARCHAR(65535),
+        anonymous_id VARCHAR(65535),
+        session_id VARCHAR(65535),
+        event_time VARCHAR(65535),
+        original_timestamp VARCHAR(65535),
+        sent_at VARCHAR(65535),
+        received_at VARCHAR(65535),
+        source VARCHAR(65535),
+        processor_version VARCHAR(65535),
+        schema_version VARCHAR(65535),
+        item_id VARCHAR(65535),
+        properties VARCHAR(65535),
+        context VARCHAR(65535),
+        enrichment SUPER
+      ) DISTSTYLE EVEN`,
+    ],
+  },
+];
+
+export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
+  CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER NOT NULL,
+    name VARCHAR(256) NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE,
+    PRIMARY KEY (version)
+  )`;
+
+/** The statements of one migration plus its bookkeeping row, for one BatchExecuteStatement. */
+export function migrationBatch(migration: RedshiftMigration): string[] {
+  if (!Number.isSafeInteger(migration.version) || !/^[a-z0-9_]+$/.test(migration.name)) {
+    throw new Error(
+      `migration names are snake_case and versions integers: ${migration.version} ${migration.name}`,
+    );
+  }
+  return [
+    ...migration.statements,
+    `INSERT INTO schema_migrations (version, name) VALUES (${migration.version}, '${migration.name}')`,
+  ];
+}
+
+const str = (field: string, width: number) => `CAST(CAST(record."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
+const enr = (field: string, width: number) =>
+  `CAST(CAST(record."enrichment"."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
+const ts = (field: string) => `CAST(CAST(record."${field}" AS VARCHAR) AS TIMESTAMPTZ)`;
+
+/** The `events` columns a merge writes, and the expressions reading them from a staged JSON record. */
+const EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['message_id', str('messageId', 128)],
+  ['event', str('event', 256)],
+  ['user_id', str('userId', 256)],
+  ['anonymous_id', str('anonymousId', 256)],
+  ['user_key', `COALESCE(${str('userId', 256)}, ${str('anonymousId', 256)})`],
+  ['session_id', str('sessionId', 256)],
+  ['event_time', ts('timestamp')],
+  ['original_timestamp', ts('originalTimestamp')],
+  ['sent_at', ts('sentAt')],
+  ['received_at', ts('receivedAt')],
+  ['source', str('source', 64)],
+  ['processor_version', str('processorVersion', 64)],
+  ['schema_version', str('schemaVersion', 64)],
+  ['item_id', str('itemId', 256)],
+  ['browser', enr('browser', 128)],
+  ['browser_version', enr('browserVersion', 64)],
+  ['os', enr('os', 128)],
+  ['os_version', enr('osVersion', 64)],
+  ['device_type', enr('deviceType', 32)],
+  ['is_bot', `CAST(record."enrichment"."isBot" AS BOOLEAN)`],
+  ['utm_source', enr('utmSource', 512)],
+  ['utm_medium', enr('utmMedium', 512)],
+  ['utm_campaign', enr('utmCampaign', 512)],
+  ['utm_term', enr('utmTerm', 512)],
+  ['utm_content', enr('utmContent', 512)],
+  ['referrer_class', enr('referrerClass', 16)],
+  ['referrer_host', enr('referrerHost', 512)],
+  ['clock_skew_ms', `CAST(record."enrichment"."clockSkewMs" AS BIGINT)`],
+  ['time_flag', enr('timeFlag', 16)],
+  ['properties', 'record."properties"'],
+  ['context', 'record."context"'],
+];
+
+const col = (column: string, width: number) => `CAST(${column} AS VARCHAR(${width}))`;
+const pEnr = (field: string, width: number) =>
+  `CAST(CAST(enrichment."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
+// JSON text that does not parse loads as NULL, as DuckDB's TRY_CAST does, rather than failing the merge.
+const json = (column: string) => `CASE WHEN CAN_JSON_PARSE(${column}) THEN JSON_PARSE(${column}) END`;
+
+/**
+ * The same columns from a row of staging_events_parquet, in EVENT_FIELDS' order. The enrichment
+ * struct's field names are lowercase, as Glue names them.
+ */
+const PARQUET_EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['message_id', col('message_id', 128)],
+  ['event', col('event', 256)],
+  ['user_id', col('user_id', 256)],
+  ['anonymous_id', col('anonymous_id', 256)],
+  ['user_key', `COALESCE(${col('user_id', 256)}, ${col('anonymous_id', 256)})`],
+  ['session_id', col('session_id', 256)],
+  ['event_time', 'CAST(event_time AS TIMESTAMPTZ)'],
+  ['original_timestamp', 'CAST(original_timestamp AS TIMESTAMPTZ)'],
+  ['sent_at', 'CAST(sent_at AS TIMESTAMPTZ)'],
+  ['received_at', 'CAST(received_at AS TIMESTAMPTZ)'],
+  ['source', col('source', 64)],
+  ['processor_version', col('processor_version', 64)],
+  ['schema_version', col('schema_version', 64)],
+  ['item_id', col('item_id', 256)],
+  ['browser', pEnr('browser', 128)],
+  ['browser_version', pEnr('browserversion', 64)],
+  ['os', pEnr('os', 128)],
+  ['os_version', pEnr('osversion', 64)],
+  ['device_type', pEnr('devicetype', 32)],
+  ['is_bot', 'CAST(enrichment."isbot" AS BOOLEAN)'],
+  ['utm_source', pEnr('utmsource', 512)],
+  ['utm_medium', pEnr('utmmedium', 512)],
+  ['utm_campaign', pEnr('utmcampaign', 512)],
+  ['utm_term', pEnr('utmterm', 512)],
+  ['utm_content', pEnr('utmcontent', 512)],
+  ['referrer_class', pEnr('referrerclass', 16)],
+  ['referrer_host', pEnr('referrerhost', 512)],
+  ['clock_skew_ms', 'CAST(enrichment."clockskewms" AS BIGINT)'],
+  ['time_flag', pEnr('timeflag', 16)],
+  ['properties', json('properties')],
+  ['context', json('context')],
+];
+
+const FAILED_FIELDS: ReadonlyArray<readonly [string, string]> = [
+  ['message_id', str('messageId', 128)],
+  ['failure_type', str('failureType', 32)],
+  ['event', str('event', 256)],
+  ['errors', 'record."errors"'],
+  ['payload', str('payload', 65535)],
+  ['payload_encoding', str('payloadEncoding', 8)],
+  ['schema', str('schema', 256)],
+  ['received_at', ts('receivedAt')],
+  ['processor_version', str('processorVersion', 64)],
+];
+
+const columns = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name]) => name).join(', ');
+const selects = (fields: ReadonlyArray<readonly [string, string]>) =>
+  fields.map(([name, expr]) => `${expr} AS ${name}`).join(',\n      ');
+
+/**
+ * The scheduled merge, as one transaction: staged rows become `events` rows (one per messageId,
+ * the earliest receivedAt winning, none that `events` already holds) and `failed_events` rows,
+ * the load is logged, and the staging tables are emptied. A COPY that commits meanwhile (another
+ * loader, a manual COPY) makes it fail with a serialization error; the next run merges
+ * everything, nothing twice.
+ */
+export function mergeBatch(loadId: string): string[] {
+  if (!/^[0-9a-f-]{36}$/.test(loadId)) throw new Error(`load ids are UUIDs, got "${loadId}"`);
+  return [
+    // SUPER navigation lower-cases identifiers unless told otherwise; lake records are camelCase.
+    'SET enable_case_sensitive_identifier TO true',
+    // Both staging tables feed one dedupe: JSON records from before the lake moved to Parquet, and
+    // Parquet rows. The tie-break only makes the choice between copies received at once stable.
+    `CREATE TEMP TABLE merge_events DISTKEY (user_key) AS
+     SELECT ${columns(EVENT_FIELDS)} FROM (
+       SELECT s.*, ROW_NUMBER() OVER (
+         PARTITION BY s.message_id ORDER BY s.received_at ASC NULLS LAST, s.tie_break
+       ) AS rn
+       FROM (
+         SELECT ${selects(EVENT_FIELDS)}, JSON_SERIALIZE(record) AS tie_break FROM staging_events
+         UNION ALL
+         SELECT ${selects(PARQUET_EVENT_FIELDS)},
+                COALESCE(properties, '') || CHR(31) || COALESCE(context, '') AS tie_break
+         FROM staging_events_parquet
+       ) s
+       WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
+     ) d
+     WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id)`,
+    `INSERT INTO events (${columns(EVENT_FIELDS)}, loaded_at)
+     SELECT ${columns(EVENT_FIELDS)}, SYSDATE FROM merge_events`,
+    `CREATE TEMP TABLE merge_failed AS
+     SELECT record_key, ${columns(FAILED_FIELDS)} FROM (
+       SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.record_key ORDER BY f.received_at ASC NULLS LAST) AS rn
+       FROM (
+         SELECT SHA2(COALESCE(m.message_id, '') || CHR(31) || m.failure_type || CHR(31) || COALESCE(m.payload, ''), 256)
+                  AS record_key, m.*
+         FROM (SELECT ${selects(FAILED_FIELDS)} FROM staging_failed) m
+         WHERE m.failure_type IS NOT NULL
+       ) f
+     ) d
+     WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM failed_events x WHERE x.record_key = d.record_key)`,
+    `INSERT INTO failed_events (record_key, ${columns(FAILED_FIELDS)}, loaded_at)
+     SELECT record_key, ${columns(FAILED_FIELDS)}, SYSDATE FROM merge_failed`,
+    `INSERT INTO load_log
+       (load_id, started_at, finished_at, staged_events, inserted_events, staged_failed, inserted_failed)
+     SELECT '${loadId}', SYSDATE, GETDATE(),
+       (SELECT COUNT(*) FROM staging_events) + (SELECT COUNT(*) FROM staging_events_parquet),
+       (SELECT COUNT(*) FROM merge_events),
+       (SELECT COUNT(*) FROM staging_failed), (SELECT COUNT(*) FROM merge_failed)`,
+    'DELETE FROM staging_events',
+    'DELETE FROM staging_events_parquet',
+    'DELETE FROM staging_failed',
+  ];
+}
+
+/** What one merge did; `:load_id` is bound. */
+export const SELECT_LOAD = `
+  SELECT inserted_events, inserted_failed FROM load_log WHERE load_id = :load_id`;
+
+/** Rows and freshness: the start of the last merge, since everything staged before it is in `events`. */
+export const SELECT_STATUS = `
+  SELECT (SELECT COUNT(*) FROM events) AS row_count,
+         (SELECT ${REDSHIFT_DIALECT.epochMs('MAX(started_at)')} FROM load_log) AS as_of_ms`;
+
+/** The staging table each kind of lake file is COPYed into. */
+export type StagingTable = 'staging_events' | 'staging_events_parquet' | 'staging_failed';
+
+/** The role Redshift assumes to read S3: an ARN, or the namespace's default IAM role. */
+export type CopyRole = { arn: string } | 'default';
+
+/** Control characters have no business in a lake key, and would hide what a statement says. */
+export function hasControlCharacter(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
+
+/**
+ * A Redshift string literal. Redshift treats a backslash in a literal as an escape, so both it and
+ * the quote are doubled, as QUOTE_LITERAL does; control characters are refused.
+ */
+export function sqlLiteral(value: string): string {
+  if (hasControlCharacter(value)) {
+    throw new Error(`refusing a string with control characters in SQL: ${JSON.stringify(value)}`);
+  }
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+}
+
+/**
+ * COPY of one lake file. A Parquet events file loads column by column into staging_events_parquet
+ * (SERIALIZETOJSON is what lets its enrichment struct load into a SUPER column);
+ * a gzip NDJSON file (failed events, and events from before the lake moved to Parquet) loads each
+ * record whole into its table's single SUPER column ('noshred' wants a one-column table, so no
+ * column list). COPY's FROM takes no bind parameters, hence the literal. FROM is a key prefix to
+ * COPY: Firehose's file names end in a UUID and a suffix, so no other object starts with one of them.
+ */
+export function copyStatement(table: StagingTable, bucket: string, key: string, role: CopyRole): string {
+  const iamRole = role === 'default' ? 'default' : sqlLiteral(role.arn);
+  const format =
+    table === 'staging_events_parquet' ? 'FORMAT AS PARQUET SERIALIZETOJSON' : "FORMAT JSON 'noshred' GZIP";
+  return `COPY ${table} FROM ${sqlLiteral(`s3://${bucket}/${key}`)} IAM_ROLE ${iamRole} ${format}`;
+}
+
+/** Records lake files as loaded; runs in the transaction of their COPYs. */
+export function recordLakeFilesStatement(keys: readonly string[]): string {
+  if (keys.length === 0) throw new Error('no lake files to record');
+  return `INSERT INTO lake_files (s3_key, loaded_at) VALUES ${keys.map((key) => `(${sqlLiteral(key)}, SYSDATE)`).join(', ')}`;
+}
+
+/**
+ * How many files were ever loaded, and the newest hourly partition among them
+ * (`year=YYYY/month=MM/day=DD/hour=HH`, the same below every root, so MAX orders them by time).
+ */
+export const SELECT_LAKE_FILES_STATE = `
+  SELECT COUNT(*) AS file_count,
+         MAX(SPLIT_PART(s3_key, '/', 2) || '/' || SPLIT_PART(s3_key, '/', 3) || '/' ||
+             SPLIT_PART(s3_key, '/', 4) || '/' || SPLIT_PART(s3_key, '/', 5)) AS newest_partition
+  FROM lake_files`;
+
+/**
+ * The loaded keys under the given prefixes (all of them without any), with the bound parameters.
+ * The prefixes are LIKE patterns, so their own wildcards and escapes are escaped.
+ */
+export function selectLoadedKeys(prefixes: readonly string[]): {
+  sql: string;
+  params: Record<string, string>;
+} {
+  if (prefixes.length === 0) return { sql: 'SELECT s3_key FROM lake_files', params: {} };
+  const params: Record<string, string> = {};
+  const conditions = prefixes.map((prefix, i) => {
+    params[`p${i}`] = `${prefix.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    return `s3_key LIKE :p${i}`;
+  });
+  return { sql: `SELECT s3_key FROM lake_files WHERE ${conditions.join(' OR ')}`, params };
+}
