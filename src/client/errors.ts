@@ -1,6 +1,6 @@
 import type { TrackEventInput } from '../generated/graphql';
 
-/** Base of every error the tracker reports; `code` is stable and documented in the README. */
+/** Base of every error the tracker reports; `code` is stable and documented in docs/tracker.md. */
 export class TrackerError extends Error {
   constructor(
     readonly code: string,
