@@ -97,6 +97,7 @@ export class TributaryStack extends Stack {
       },
       deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
       table: this.hotTier.table,
+      quarantinedLakeFiles: this.warehouse.quarantinedFiles,
       thresholds: config.alarms,
       removalPolicy: config.removalPolicy,
     });

@@ -25,6 +25,8 @@ export interface ObservabilityProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly deliveryStreams: Readonly<Record<string, firehose.IDeliveryStream>>;
   readonly table: dynamodb.ITable;
+  /** Lake files the warehouse load moved to quarantine; any at all pages. */
+  readonly quarantinedLakeFiles: cloudwatch.IMetric;
   readonly thresholds: StageConfig['alarms'];
   readonly removalPolicy: RemovalPolicy;
 }
@@ -120,6 +122,13 @@ export class Observability extends Construct {
         }),
       );
     }
+
+    this.alarm(
+      'QuarantinedLakeFiles',
+      props.quarantinedLakeFiles,
+      0,
+      'The warehouse load moved lake files it cannot COPY to quarantine/: read why in its log, fix or drop them',
+    );
 
     const api5xx = props.api.metricServerError({ period: PERIOD });
     const apiLatency = props.api.metricLatency({ statistic: 'p99', period: PERIOD });

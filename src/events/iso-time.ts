@@ -10,6 +10,18 @@ const MIN_MS = -62_167_219_200_000;
 const MAX_MS = 253_402_300_799_999;
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+/**
+ * The event times the pipeline stores: from 1000-01-01T00:00:00.000Z to MAX_EVENT_TIME_MS. Earlier
+ * times come from broken clocks, not events, and year 0000 is text Redshift cannot read; later ones
+ * have no four-digit ISO form at all.
+ */
+export const MIN_EVENT_TIME_MS = Date.UTC(1000, 0, 1);
+/** 9999-12-31T23:59:59.999Z, the last time with a four-digit year. */
+export const MAX_EVENT_TIME_MS = MAX_MS;
+
+/** Whether epoch ms `ms` is an event time the pipeline stores. */
+export const isEventTimeMs = (ms: number): boolean => ms >= MIN_EVENT_TIME_MS && ms <= MAX_EVENT_TIME_MS;
+
 const isLeap = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
 
 // Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian calendar, day 0 = 1970-01-01.

@@ -6,6 +6,7 @@ import { RedshiftLakeCopy } from '../sinks/warehouse/redshift/redshift-lake-copy
 import { RedshiftWarehouse } from '../sinks/warehouse/redshift/redshift-warehouse';
 import type { RedshiftLoadReport } from '../sinks/warehouse/redshift/redshift-warehouse';
 import { S3LakeLister } from '../sinks/lake/firehose/s3-lake-lister';
+import { QUARANTINED_FILES_LOG_FIELD, S3LakeQuarantine } from '../sinks/lake/firehose/s3-lake-quarantine';
 
 /** A merge may take minutes on a large backlog; the function's timeout must exceed this. */
 export const MERGE_TIMEOUT_MS = 5 * 60_000;
@@ -25,6 +26,7 @@ if (!config.redshift) {
 if (config.redshift.lakeBucket === undefined) {
   throw new ConfigError('TRIBUTARY_LAKE_BUCKET must be set for the warehouse load function');
 }
+const s3 = createS3Client(config);
 const api = createRedshiftDataApi(
   { aws: config.aws, redshift: config.redshift },
   { timeoutMs: MERGE_TIMEOUT_MS },
@@ -33,7 +35,8 @@ const warehouse = new RedshiftWarehouse({
   api,
   lakeCopy: new RedshiftLakeCopy({
     api,
-    lister: new S3LakeLister({ client: createS3Client(config), bucket: config.redshift.lakeBucket }),
+    lister: new S3LakeLister({ client: s3, bucket: config.redshift.lakeBucket }),
+    quarantine: new S3LakeQuarantine({ client: s3, bucket: config.redshift.lakeBucket }),
     role: config.redshift.copyRoleArn === undefined ? 'default' : { arn: config.redshift.copyRoleArn },
     lookbackHours: config.redshift.lakeLookbackHours,
     maxFilesPerRun: config.redshift.copyMaxFiles,
@@ -61,6 +64,13 @@ export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadR
   const report = await warehouse.loadNew({ fullListing: event?.fullListing === true });
   if (report.skippedKeys.length > 0) {
     logger.warn('lake keys that are not Firehose data files were not loaded', { keys: report.skippedKeys });
+  }
+  if (report.quarantined.length > 0) {
+    // The stack's metric filter counts this field, and an alarm watches the count.
+    logger.error('lake files that COPY cannot load were moved to quarantine', {
+      [QUARANTINED_FILES_LOG_FIELD]: report.quarantined.length,
+      files: report.quarantined,
+    });
   }
   logger.info('loaded lake files', {
     files: report.files,

@@ -1,5 +1,6 @@
 import type { FailedEvent, FailureType } from '../events/types';
 import { profileId } from '../events/types';
+import { PAYLOAD_TRUNCATED } from '../events/failed-payload';
 import type { EventStreamProducer } from '../stream/port';
 import type { FailedEventsQuery, Warehouse } from '../sinks/warehouse/port';
 import { badUserInput, warehouseUnavailable } from './errors';
@@ -41,6 +42,7 @@ export class FailedEventsService {
   /** Failed events received in [from, to), newest first. */
   async list(query: FailedEventsQuery): Promise<FailedEvent[]> {
     checkRange(query.from, query.to);
+    checkEventFilter(query.event);
     if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_FAILED_EVENTS)
       throw badUserInput(`limit must be between 1 and ${MAX_FAILED_EVENTS}`);
     if (!this.warehouse) throw warehouseUnavailable();
@@ -50,6 +52,7 @@ export class FailedEventsService {
   /** Puts the failed events of a range back on the stream, with their original messageIds. */
   async replay(range: ReplayRange): Promise<ReplayReport> {
     checkRange(range.from, range.to);
+    checkEventFilter(range.event);
     if (!this.warehouse) throw warehouseUnavailable();
     const failed = await this.warehouse.failedEvents({ ...range, limit: MAX_REPLAY + 1 });
     const truncated = failed.length > MAX_REPLAY;
@@ -83,11 +86,22 @@ function checkRange(from: Date, to: Date): void {
     throw badUserInput('from must be a date before to');
 }
 
+/**
+ * An event filter names an event. An empty one is refused rather than read as "every event" (which
+ * leaving it out means) or as the empty name (which no event has): either guess could replay or
+ * hide what the caller did not mean.
+ */
+function checkEventFilter(event: string | undefined): void {
+  if (event === '') throw badUserInput('event must not be empty: leave it out to include every event');
+}
+
 type ReplayBody = Record<string, unknown> & { messageId: string; userId?: string; anonymousId?: string };
 
 /** The original record as a JSON object with its messageId, or null when it cannot be replayed as is. */
 function replayableBody(item: FailedEvent): ReplayBody | null {
   if (item.payloadEncoding !== 'utf8' || item.messageId === null) return null;
+  // Only the start of the record was kept, and the start of a JSON text can still parse.
+  if (item.errors.some((error) => error.code === PAYLOAD_TRUNCATED)) return null;
   let body: unknown;
   try {
     body = JSON.parse(item.payload);

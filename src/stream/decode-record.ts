@@ -11,7 +11,9 @@ import {
   trackEventFromRecord,
 } from '../events/envelope';
 import { itemIdsOf } from '../events/event-items';
-import { canonicalIsoMs, msToIso } from '../events/iso-time';
+import { eventTimeErrors } from '../events/enrich/event-time';
+import { payloadHead, readablePayload, type KeptPayload } from '../events/failed-payload';
+import { canonicalIsoMs, isEventTimeMs, msToIso } from '../events/iso-time';
 import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/normalise';
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
@@ -55,15 +57,16 @@ interface RecordPlace {
   processorVersion: string;
 }
 
-type FailureDetails = Partial<
-  Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'payload' | 'payloadEncoding' | 'schema'>
->;
+type FailureDetails = Partial<Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'schema'>> & {
+  /** What the failed event keeps of the record; by default the start of its bytes, as base64. */
+  kept?: KeptPayload;
+};
 
 function failure(
   place: RecordPlace,
   failureType: FailureType,
   errors: EventError[],
-  details: FailureDetails = {},
+  { kept = payloadHead(place.raw, 'base64'), ...details }: FailureDetails = {},
 ): DecodedRecord {
   return {
     ok: false,
@@ -72,14 +75,14 @@ function failure(
     failed: {
       messageId: null,
       event: null,
-      payload: place.raw.toString('base64'),
-      payloadEncoding: 'base64',
       schema: null,
       receivedAt: msToIso(place.arrivalMs),
       processorVersion: place.processorVersion,
       ...details,
+      payload: kept.payload,
+      payloadEncoding: kept.payloadEncoding,
       failureType,
-      errors,
+      errors: kept.truncation === null ? errors : [...errors, kept.truncation],
     },
   };
 }
@@ -103,19 +106,22 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   };
 
   if (!isUtf8(raw)) return failure(place, 'malformed', malformed('record data is not valid UTF-8'));
-  const text = raw.toString('utf8');
-  const asText = { payload: text, payloadEncoding: 'utf8' as const };
   if (raw.byteLength > MAX_EVENT_BYTES)
-    return failure(place, 'size_exceeded', [sizeError(raw.byteLength)], asText);
+    return failure(place, 'size_exceeded', [sizeError(raw.byteLength)], { kept: payloadHead(raw, 'utf8') });
+  const text = raw.toString('utf8');
 
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return failure(place, 'malformed', malformed(`record is not JSON: ${(error as Error).message}`), asText);
+    return failure(place, 'malformed', malformed(`record is not JSON: ${(error as Error).message}`), {
+      kept: payloadHead(raw, 'utf8'),
+    });
   }
   if (typeof body !== 'object' || body === null || Array.isArray(body))
-    return failure(place, 'malformed', malformed('record must be a JSON object'), asText);
+    return failure(place, 'malformed', malformed('record must be a JSON object'), {
+      kept: payloadHead(raw, 'utf8'),
+    });
 
   const json = body as Json;
   const edge = edgeFieldsFromRecord(json);
@@ -137,6 +143,15 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   if ('failed' in checked) return checked.failed;
 
   const { event: base, times, schemaVersion } = checked;
+  const timeErrors = eventTimeErrors(times, received.ms);
+  if (timeErrors !== undefined) {
+    return failure(
+      place,
+      'envelope_invalid',
+      timeErrors,
+      failureContext(json, text, base.messageId, base.event, received.ms),
+    );
+  }
   const check = checkEventSchema(checks.schemas, {
     event: base.event,
     schemaVersion,
@@ -175,15 +190,17 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
 /**
  * When the edge received the record (its `receivedAt`, else the stream's arrival time), as epoch ms
  * and as the ISO text stored. A canonical `receivedAt` is kept as sent, without a Date round trip.
+ * One that is no time, or a time outside the years the pipeline stores (a direct producer's bad
+ * clock), is replaced by the arrival time.
  */
 function receipt(edgeReceivedAt: string | undefined, arrivalMs: number): { ms: number; iso: string } {
   if (edgeReceivedAt === undefined) return { ms: arrivalMs, iso: msToIso(arrivalMs) };
   const canonical = canonicalIsoMs(edgeReceivedAt);
-  if (!Number.isNaN(canonical)) return { ms: canonical, iso: edgeReceivedAt };
+  if (isEventTimeMs(canonical)) return { ms: canonical, iso: edgeReceivedAt };
   // Not a real instant in canonical form (another offset, or a shape with impossible values such as
   // month 13): store the instant actually used, never the text as sent.
   const parsed = Date.parse(edgeReceivedAt);
-  const ms = Number.isNaN(parsed) ? arrivalMs : parsed;
+  const ms = isEventTimeMs(parsed) ? parsed : arrivalMs;
   return { ms, iso: msToIso(ms) };
 }
 
@@ -224,8 +241,7 @@ function failureContext(
   receivedMs: number,
 ) {
   return {
-    payload: scrubbedPayload(json, text),
-    payloadEncoding: 'utf8' as const,
+    kept: readablePayload(scrubbedPayload(json, text)),
     messageId,
     event,
     receivedAt: msToIso(receivedMs),

@@ -6,14 +6,18 @@ import {
   RedshiftDataClient,
 } from '@aws-sdk/client-redshift-data';
 import type { Field } from '@aws-sdk/client-redshift-data';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 
+/** What Redshift reports for a COPY that fails on the content of its file. */
+export const LOAD_FAILED =
+  "ERROR: Load into table 'staging_events' failed. Check 'sys_load_error_detail' system table for details.";
+
 /**
- * Redshift (Data API) and S3 (ListObjectsV2) as far as the lake load needs them, on
- * aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files` and applies
- * a BatchExecuteStatement all or nothing, as Redshift's transaction does, so tests see what a run
- * left recorded. Every call is kept in `log`, in order.
+ * Redshift (Data API) and S3 (ListObjectsV2, CopyObject, DeleteObject) as far as the lake load needs
+ * them, on aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files` and
+ * applies a BatchExecuteStatement all or nothing, as Redshift's transaction does, so tests see what
+ * a run left recorded. Every call is kept in `log`, in order.
  */
 export class FakeRedshiftLake {
   readonly redshift = mockClient(RedshiftDataClient);
@@ -24,16 +28,19 @@ export class FakeRedshiftLake {
   objects: string[] = [];
   /** Keys per ListObjectsV2 page; small, so that tests paginate. */
   pageSize = 2;
-  /** Batches for which this returns true fail (DescribeStatement FAILED) and change nothing. */
-  failBatch: (sqls: string[]) => boolean = () => false;
+  /**
+   * Batches for which this returns true or an error message fail (DescribeStatement FAILED, with
+   * the message, LOAD_FAILED for true) and change nothing.
+   */
+  failBatch: (sqls: string[]) => boolean | string = () => false;
   /** Rows for ExecuteStatements the fake does not answer itself. */
   rowsFor: (sql: string) => Array<Record<string, Field>> | undefined = () => undefined;
-  /** `sql:<statement>`, `batch:<n statements>`, `list:<prefix>`, in call order. */
+  /** `sql:<statement>`, `batch:<n statements>`, `list:<prefix>`, `copy:<from>-><to>`, `delete:<key>`, in call order. */
   readonly log: string[] = [];
   readonly batches: string[][] = [];
   readonly listCalls: Array<{ prefix: string; token: string | undefined }> = [];
 
-  private readonly results = new Map<string, { failed: boolean; rows?: Array<Record<string, Field>> }>();
+  private readonly results = new Map<string, { error?: string; rows?: Array<Record<string, Field>> }>();
 
   constructor() {
     this.install();
@@ -66,7 +73,7 @@ export class FakeRedshiftLake {
         n += 1;
         const id = `st-${n}`;
         this.log.push(`sql:${input.Sql.trim().replace(/\s+/g, ' ')}`);
-        this.results.set(id, { failed: false, rows: this.answer(input.Sql, input.Parameters ?? []) });
+        this.results.set(id, { rows: this.answer(input.Sql, input.Parameters ?? []) });
         return { Id: id };
       });
     this.redshift.on(BatchExecuteStatementCommand).callsFake((input: { Sqls: string[] }) => {
@@ -75,14 +82,16 @@ export class FakeRedshiftLake {
       this.log.push(`batch:${input.Sqls.length}`);
       this.batches.push(input.Sqls);
       const failed = this.failBatch(input.Sqls);
-      if (!failed) for (const sql of input.Sqls) recordedKeys(sql).forEach((key) => this.lakeFiles.add(key));
-      this.results.set(id, { failed });
+      if (failed === false) {
+        for (const sql of input.Sqls) recordedKeys(sql).forEach((key) => this.lakeFiles.add(key));
+      }
+      this.results.set(id, failed === false ? {} : { error: failed === true ? LOAD_FAILED : failed });
       return { Id: id };
     });
     this.redshift.on(DescribeStatementCommand).callsFake((input: { Id: string }) => {
       const result = this.results.get(input.Id);
-      return result?.failed === true
-        ? { Status: 'FAILED', Error: 'ERROR: Load into table failed' }
+      return result?.error !== undefined
+        ? { Status: 'FAILED', Error: result.error }
         : { Status: 'FINISHED', HasResultSet: result?.rows !== undefined };
     });
     this.redshift.on(GetStatementResultCommand).callsFake((input: { Id: string }) => {
@@ -106,6 +115,18 @@ export class FakeRedshiftLake {
         IsTruncated: more,
         NextContinuationToken: more ? String(start + this.pageSize) : undefined,
       };
+    });
+    this.s3.on(CopyObjectCommand).callsFake((input: { Bucket: string; Key: string; CopySource: string }) => {
+      const source = decodeURIComponent(input.CopySource.slice(input.Bucket.length + 1));
+      this.log.push(`copy:${source}->${input.Key}`);
+      if (!this.objects.includes(source)) throw new Error(`NoSuchKey: ${source}`);
+      if (!this.objects.includes(input.Key)) this.objects.push(input.Key);
+      return {};
+    });
+    this.s3.on(DeleteObjectCommand).callsFake((input: { Key: string }) => {
+      this.log.push(`delete:${input.Key}`);
+      this.objects = this.objects.filter((key) => key !== input.Key);
+      return {};
     });
   }
 

@@ -9,23 +9,23 @@ import {
   LAKE_ENRICHMENT_FIELDS,
   LAKE_EVENT_COLUMNS,
 } from '../../src/sinks/lake/columns';
-import type { LakeScalarColumn } from '../../src/sinks/lake/columns';
+import type { LakeColumn } from '../../src/sinks/lake/columns';
 
-const scalar = (column: LakeScalarColumn, value: unknown): unknown => {
+const scalar = (column: LakeColumn, value: unknown): unknown => {
   if (value === null || value === undefined) return null;
   if (column.json) return JSON.parse(String(value)) as unknown;
-  if (column.type === 'bigint') return Number(value);
+  if (column.lakeType === 'bigint') return Number(value);
   return value;
 };
 
 /** A Parquet lake row as the JSON record it was written from (camelCase keys, objects parsed). */
 function recordOf(row: Record<string, unknown>): StoredEvent {
   const record: Record<string, unknown> = {};
-  for (const column of LAKE_EVENT_COLUMNS) record[column.jsonKey] = scalar(column, row[column.name]);
+  for (const column of LAKE_EVENT_COLUMNS) record[column.jsonKey] = scalar(column, row[column.lakeName]);
   const enrichment = row[LAKE_ENRICHMENT_COLUMN] as Record<string, unknown> | null;
   if (enrichment !== null && enrichment !== undefined) {
     record.enrichment = Object.fromEntries(
-      LAKE_ENRICHMENT_FIELDS.map((field) => [field.jsonKey, scalar(field, enrichment[field.name])]),
+      LAKE_ENRICHMENT_FIELDS.map((field) => [field.jsonKey, scalar(field, enrichment[field.lakeName])]),
     );
   }
   return record as unknown as StoredEvent;

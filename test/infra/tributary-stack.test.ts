@@ -15,6 +15,10 @@ import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs
 import { Warehouse } from '../../infra/constructs/warehouse';
 import { playgroundAsset } from '../../src/api/playground';
 import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
+import {
+  QUARANTINED_FILES_LOG_FIELD,
+  QUARANTINE_PREFIX,
+} from '../../src/sinks/lake/firehose/s3-lake-quarantine';
 import { TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<
@@ -641,6 +645,44 @@ describe('warehouse', () => {
     );
   });
 
+  it('lets the load step move lake files to quarantine/, and counts them from its log', () => {
+    const lakeObjects = (prefix: string) => ({
+      'Fn::Join': ['', [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeBucket'), 'Arn'] }, `/${prefix}`]],
+    });
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^WarehouseLoaderRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['s3:PutObject']),
+            Resource: lakeObjects(`${QUARANTINE_PREFIX}*`),
+          }),
+          Match.objectLike({
+            Action: 's3:DeleteObject*',
+            Resource: lakeObjects('events/*'),
+          }),
+          Match.objectLike({
+            Action: 's3:DeleteObject*',
+            Resource: lakeObjects('failed/*'),
+          }),
+        ]),
+      },
+    });
+    const loader = functionByService('tributary-warehouse-load');
+    const logGroup = (loader.props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logGroup },
+      FilterPattern: `{ $.${QUARANTINED_FILES_LOG_FIELD} > 0 }`,
+      MetricTransformations: [
+        Match.objectLike({
+          MetricNamespace: 'Tributary',
+          MetricName: 'QuarantinedLakeFiles',
+          MetricValue: `$.${QUARANTINED_FILES_LOG_FIELD}`,
+        }),
+      ],
+    });
+  });
+
   it('refuses a schedule shorter than a load, and a name Redshift would reject', () => {
     const build = (name: string, loadInterval: Duration) => {
       const scope = new Stack(new App(appProps()), 'W');
@@ -688,6 +730,7 @@ describe('observability', () => {
     ['Throttles', 'AWS/Lambda', 3, 10, 'GreaterThanThreshold'],
     ['5xx', 'AWS/ApiGateway', 1, 10, 'GreaterThanThreshold'],
     ['Latency', 'AWS/ApiGateway', 1, 5000, 'GreaterThanThreshold'],
+    ['QuarantinedLakeFiles', 'Tributary', 1, 0, 'GreaterThanThreshold'],
   ])('alarms on %s (%s) with the dev threshold', (metric, namespace, count, threshold, operator) => {
     const alarms = Object.values(alarmOn(metric, namespace));
     expect(alarms).toHaveLength(count);

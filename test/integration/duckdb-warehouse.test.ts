@@ -10,6 +10,7 @@ import { EventsParquetFormat } from '../../src/sinks/lake/file-format';
 import { LocalLakeDelivery } from '../../src/sinks/lake/local/local-lake-delivery';
 import type { EventCountsQuery, Granularity } from '../../src/sinks/warehouse/port';
 import { MIGRATIONS } from '../../src/sinks/warehouse/duckdb/duckdb-sql';
+import { EVENT_COLUMNS, FAILED_EVENT_COLUMNS } from '../../src/sinks/lake/columns';
 
 function stored(messageId: string, over: Partial<StoredEvent> = {}): StoredEvent {
   return {
@@ -183,6 +184,31 @@ describe('DuckDbWarehouse', () => {
       'schema_migrations',
       'user_numbers',
     ]);
+  });
+
+  it('creates events and failed_events with the columns and types of the column catalogue', async () => {
+    await (await openWarehouse()).close();
+    const described = async (table: string) =>
+      (await query<{ column_name: string; column_type: string }>(`DESCRIBE ${table}`))
+        .map((c) => [c.column_name, c.column_type])
+        .sort();
+    // DuckDB spells types its own way (TIMESTAMPTZ is TIMESTAMP WITH TIME ZONE), so the catalogue's
+    // columns are declared in a table of their own and the two descriptions compared.
+    const declare = async (table: string, columns: string[]) =>
+      query(`CREATE TABLE ${table} (${columns.join(', ')})`);
+    await declare('catalogue_events', [
+      ...EVENT_COLUMNS.map((c) => `${c.column} ${c.duckdb}`),
+      // Set by each load, not read from the lake.
+      'loaded_at TIMESTAMPTZ',
+      'user_num INTEGER',
+    ]);
+    await declare('catalogue_failed', [
+      ...FAILED_EVENT_COLUMNS.map((c) => `${c.column} ${c.duckdb}`),
+      'record_key VARCHAR',
+      'loaded_at TIMESTAMPTZ',
+    ]);
+    expect(await described('events')).toEqual(await described('catalogue_events'));
+    expect(await described('failed_events')).toEqual(await described('catalogue_failed'));
   });
 
   it('numbers each person once, across loads and file formats', async () => {

@@ -1,4 +1,4 @@
-import { canonicalIsoMs, isoToMs, msToIso } from '../../src/events/iso-time';
+import { canonicalIsoMs, isEventTimeMs, isoToMs, msToIso } from '../../src/events/iso-time';
 
 // A fixed-seed generator, so a failure names inputs that reproduce.
 function random(seed: number): () => number {
@@ -67,5 +67,17 @@ describe('msToIso and canonicalIsoMs', () => {
       '',
     ])
       expect([text, isoToMs(text)]).toEqual([text, Date.parse(text)]);
+  });
+});
+
+describe('isEventTimeMs', () => {
+  it('takes the years 1000 to 9999 and nothing else', () => {
+    expect(isEventTimeMs(Date.parse('1000-01-01T00:00:00.000Z'))).toBe(true);
+    expect(isEventTimeMs(MAX_MS)).toBe(true);
+    expect(isEventTimeMs(0)).toBe(true);
+    expect(isEventTimeMs(Date.parse('0999-12-31T23:59:59.999Z'))).toBe(false);
+    expect(isEventTimeMs(MIN_MS)).toBe(false);
+    expect(isEventTimeMs(MAX_MS + 1)).toBe(false);
+    expect(isEventTimeMs(Number.NaN)).toBe(false);
   });
 });

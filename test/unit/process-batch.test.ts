@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { FAILED_PAYLOAD_HEAD_BYTES, PAYLOAD_TRUNCATED } from '../../src/events/failed-payload';
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
@@ -167,9 +169,9 @@ describe('createStreamProcessor', () => {
   });
 
   describe('when DynamoDB refuses an event for good', () => {
-    /** What DynamoDB answers for a number out of its range, wrapped as the hot store wraps it. */
+    /** What DynamoDB answers for a number out of its range, translated as the hot store translates it. */
     const refusal = () =>
-      new HotStoreError('Hot store write failed', 'HOT_STORE_FAILED', {
+      new HotStoreError('Hot store write failed', 'HOT_STORE_REFUSED_DATA', {
         cause: Object.assign(new Error('Number overflow'), { name: 'ValidationException' }),
       });
 
@@ -214,6 +216,21 @@ describe('createStreamProcessor', () => {
       });
       const response = await process(batch());
       expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
+    });
+
+    it("decides by the port's code alone, not by the name of an SDK error among the causes", async () => {
+      const { applied, process } = withHotStore(async () => {
+        throw new HotStoreError('Hot store write failed', 'HOT_STORE_FAILED', {
+          cause: Object.assign(new Error('Number overflow'), { name: 'ValidationException' }),
+        });
+      });
+      const response = await process(batch());
+      expect(applied).toHaveBeenCalledTimes(1);
+      expect(response.batchItemFailures).toEqual([
+        { itemIdentifier: '1' },
+        { itemIdentifier: '2' },
+        { itemIdentifier: '3' },
+      ]);
     });
   });
 
@@ -337,6 +354,135 @@ describe('createStreamProcessor', () => {
       referrerClass: 'search',
       referrerHost: 'www.google.com',
       clockSkewMs: 3_600_000 + 1000,
+    });
+  });
+
+  describe('failed-event payloads', () => {
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    // Redshift loads at most this many bytes into one string of a SUPER value.
+    const SUPER_STRING_BYTES = 65_535;
+
+    it('keeps the first 4 KiB of an oversize or non-UTF-8 record, with its size and SHA-256', async () => {
+      const { failed, process } = setup();
+      const oversize = Buffer.from(
+        JSON.stringify({ event: 'page_viewed', userId: 'u1', properties: { blob: 'é'.repeat(200_000) } }),
+      );
+      const binary = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.alloc(300_000, 7)]);
+      await process(kinesisEvent([kinesisRecord(oversize, '1'), kinesisRecord(binary, '2')]));
+
+      const [text, bytes] = failed.records;
+      expect(text?.failureType).toBe('size_exceeded');
+      expect(text?.payloadEncoding).toBe('utf8');
+      // Cut between characters, never inside the two bytes of an é.
+      expect(
+        oversize
+          .subarray(0, FAILED_PAYLOAD_HEAD_BYTES)
+          .toString('utf8')
+          .startsWith(text?.payload ?? '-'),
+      ).toBe(true);
+      expect(Buffer.byteLength(text?.payload ?? '')).toBe(FAILED_PAYLOAD_HEAD_BYTES - 1);
+      expect(text?.errors.at(-1)).toEqual({
+        code: PAYLOAD_TRUNCATED,
+        path: null,
+        message: `payload is the first ${FAILED_PAYLOAD_HEAD_BYTES - 1} of the record's ${oversize.byteLength} bytes (SHA-256 ${sha256(oversize)})`,
+      });
+
+      expect(bytes?.failureType).toBe('malformed');
+      expect(bytes?.payloadEncoding).toBe('base64');
+      expect(Buffer.from(bytes?.payload ?? '', 'base64')).toEqual(
+        binary.subarray(0, FAILED_PAYLOAD_HEAD_BYTES),
+      );
+      expect(bytes?.errors.map((e) => e.code)).toEqual(['MALFORMED', PAYLOAD_TRUNCATED]);
+      expect(bytes?.errors[1]?.message).toContain(sha256(binary));
+    });
+
+    it('cuts a readable payload too when scrubbing it makes it longer than an event may be', async () => {
+      const { failed, process } = setup();
+      // 1e9 is written back as 1000000000: scrubbing the IP re-serialises the record, almost three times longer.
+      const raw = `{"event":"Bad-Name","userId":"u1","sourceIp":"203.0.113.7","properties":{"n":[${Array(7000).fill('1e9').join(',')}]}}`;
+      await process(kinesisEvent([kinesisRecord(raw, '1')]));
+      const [record] = failed.records;
+      expect(record?.failureType).toBe('envelope_invalid');
+      expect(Buffer.byteLength(record?.payload ?? '')).toBe(FAILED_PAYLOAD_HEAD_BYTES);
+      expect(record?.payload).toContain('"sourceIp":"203.0.113.0"');
+      expect(record?.errors.at(-1)?.code).toBe(PAYLOAD_TRUNCATED);
+    });
+
+    it('stores every payload as a string Redshift can load, whatever the record', async () => {
+      const { failed, process } = setup();
+      await process(
+        kinesisEvent([
+          kinesisRecord(Buffer.alloc(1_000_000, 0xff), '1'),
+          kinesisRecord('x'.repeat(1_000_000), '2'),
+          kinesisRecord(`{"event":"page_viewed","userId":"u1","properties":${'['.repeat(10)}`, '3'),
+          kinesisRecord({ event: 'Bad-Name', userId: 'u1', properties: { s: 'x'.repeat(32_000) } }, '4'),
+        ]),
+      );
+      expect(failed.records).toHaveLength(4);
+      for (const record of failed.records) {
+        expect(Buffer.byteLength(record.payload)).toBeLessThan(SUPER_STRING_BYTES);
+      }
+    });
+  });
+
+  describe('event times', () => {
+    const timed = (messageId: string, times: Record<string, string>) => ({
+      messageId,
+      event: 'page_viewed',
+      userId: 'u1',
+      properties: {},
+      ...times,
+    });
+
+    it('refuses times outside the years 1000 to 9999 as envelope_invalid, and takes those at the ends', async () => {
+      const { events, failed, process } = setup();
+      await process(
+        kinesisEvent([
+          kinesisRecord(timed('y0', { timestamp: '0000-01-01T00:00:00.000Z' }), '1'),
+          kinesisRecord(timed('y999', { timestamp: '0999-12-31T23:59:59.999Z' }), '2'),
+          kinesisRecord(timed('s0', { sentAt: '0000-06-01T00:00:00Z' }), '3'),
+          // Each time is fine; the correction for the client's clock moves the event before year 1000.
+          kinesisRecord(
+            timed('skew', { timestamp: '1000-01-01T00:00:00.000Z', sentAt: '9000-01-01T00:00:00.000Z' }),
+            '4',
+          ),
+          kinesisRecord(timed('y1000', { timestamp: '1000-01-01T00:00:00.000Z' }), '5'),
+          kinesisRecord(timed('y9999', { timestamp: '9999-12-31T23:59:59.999Z' }), '6'),
+        ]),
+      );
+      expect(
+        failed.records.map((f) => [f.messageId, f.failureType, f.errors.map((e) => [e.code, e.path])]),
+      ).toEqual([
+        ['y0', 'envelope_invalid', [['ENVELOPE_INVALID', '/timestamp']]],
+        ['y999', 'envelope_invalid', [['ENVELOPE_INVALID', '/timestamp']]],
+        ['s0', 'envelope_invalid', [['ENVELOPE_INVALID', '/sentAt']]],
+        ['skew', 'envelope_invalid', [['ENVELOPE_INVALID', '/sentAt']]],
+      ]);
+      expect(events.records.map((e) => [e.messageId, e.timestamp])).toEqual([
+        ['y1000', '1000-01-01T00:00:00.000Z'],
+        ['y9999', '9999-12-31T23:59:59.999Z'],
+      ]);
+    });
+
+    it("replaces a direct producer's receivedAt outside those years with the arrival time", async () => {
+      const { events, process } = setup();
+      const arrival = new Date('2026-03-01T10:00:00.000Z');
+      await process(
+        kinesisEvent([
+          kinesisRecord({ ...timed('r0', {}), receivedAt: '0000-01-01T00:00:00.000Z' }, '1', { arrival }),
+        ]),
+      );
+      expect(events.records.map((e) => [e.messageId, e.receivedAt, e.timestamp])).toEqual([
+        ['r0', arrival.toISOString(), arrival.toISOString()],
+      ]);
+    });
+
+    it('stores a time with a day past the end of its month as the instant it names', async () => {
+      const { events, process } = setup();
+      await process(
+        kinesisEvent([kinesisRecord(timed('feb30', { timestamp: '2026-02-30T00:00:00.000Z' }), '1')]),
+      );
+      expect(events.records.map((e) => e.timestamp)).toEqual(['2026-03-02T00:00:00.000Z']);
     });
   });
 });

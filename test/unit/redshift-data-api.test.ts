@@ -199,10 +199,22 @@ describe('RedshiftDataApi', () => {
     redshift
       .on(ExecuteStatementCommand)
       .rejects(new ValidationException({ message: 'bad parameter', $metadata: {} }));
-    await expect(api().query('SELECT :x', { x: '' })).rejects.toMatchObject({
+    await expect(api().query('SELECT :x', { x: 'y' })).rejects.toMatchObject({
       code: 'WAREHOUSE_STATEMENT_FAILED',
       retryable: false,
     });
+  });
+
+  it('refuses to bind an empty value, which the Data API rejects, before calling it', async () => {
+    redshift.on(ExecuteStatementCommand).resolves({ Id: 'st-7' });
+    await expect(
+      api().query('SELECT 1 WHERE event = :event', { from: 'x', event: '' }),
+    ).rejects.toMatchObject({
+      name: 'WarehouseError',
+      code: 'WAREHOUSE_INVALID_QUERY',
+      message: expect.stringContaining('"event"'),
+    });
+    expect(redshift.commandCalls(ExecuteStatementCommand)).toHaveLength(0);
   });
 });
 

@@ -1,5 +1,12 @@
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
-import { ListObjectsV2Command, NoSuchBucket, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import {
+  CopyObjectCommand,
+  DeleteObjectCommand,
+  ListObjectsV2Command,
+  NoSuchBucket,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
 import { RedshiftDataApi } from '../../src/sinks/warehouse/redshift/redshift-data-api';
 import {
   MAX_STATEMENTS_PER_BATCH,
@@ -12,7 +19,8 @@ import {
   sqlLiteral,
 } from '../../src/sinks/warehouse/redshift/redshift-sql';
 import { S3LakeLister } from '../../src/sinks/lake/firehose/s3-lake-lister';
-import { FakeRedshiftLake, recordedKeys } from '../helpers/fake-redshift';
+import { S3LakeQuarantine } from '../../src/sinks/lake/firehose/s3-lake-quarantine';
+import { FakeRedshiftLake, LOAD_FAILED, recordedKeys } from '../helpers/fake-redshift';
 
 const BUCKET = 'tributary-lake-123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/tributary-copy';
@@ -24,6 +32,10 @@ beforeEach(() => fake.reset());
 
 function lister(): S3LakeLister {
   return new S3LakeLister({ client: new S3Client({ region: 'eu-west-1' }), bucket: BUCKET });
+}
+
+function quarantine(): S3LakeQuarantine {
+  return new S3LakeQuarantine({ client: new S3Client({ region: 'eu-west-1' }), bucket: BUCKET });
 }
 
 function lakeCopy(overrides: Partial<RedshiftLakeCopyOptions> = {}): RedshiftLakeCopy {
@@ -92,6 +104,29 @@ describe('S3LakeLister', () => {
   });
 });
 
+describe('S3LakeQuarantine', () => {
+  it('copies the file below quarantine/, then deletes it, keys URL-encoded segment by segment', async () => {
+    const key = "events/year=2024/month=05/day=10/hour=10/it's a file.parquet";
+    fake.objects = [key];
+    expect(await quarantine().quarantine(key)).toBe(`quarantine/${key}`);
+    expect(fake.objects).toEqual([`quarantine/${key}`]);
+    expect(fake.s3.commandCalls(CopyObjectCommand)[0]?.args[0].input.CopySource).toBe(
+      `${BUCKET}/events/year%3D2024/month%3D05/day%3D10/hour%3D10/it's%20a%20file.parquet`,
+    );
+  });
+
+  it('translates a refusal, and deletes nothing when the copy failed', async () => {
+    fake.s3
+      .on(CopyObjectCommand)
+      .rejects(new S3ServiceException({ name: 'AccessDenied', $fault: 'client', $metadata: {} }));
+    await expect(quarantine().quarantine('events/x.parquet')).rejects.toMatchObject({
+      name: 'LakeQuarantineError',
+      code: 'LAKE_ACCESS_DENIED',
+    });
+    expect(fake.s3.commandCalls(DeleteObjectCommand)).toHaveLength(0);
+  });
+});
+
 describe('Redshift COPY SQL', () => {
   it('quotes keys as Redshift literals: quotes and backslashes doubled, control characters refused', () => {
     expect(sqlLiteral("it's")).toBe("'it''s'");
@@ -128,7 +163,7 @@ describe('RedshiftLakeCopy', () => {
     const failed = dataKey('failed', '2024-05-01T04:00:00Z');
     fake.objects = [events, failed];
     const report = await lakeCopy().copyNew();
-    expect(report).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [] });
+    expect(report).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [], quarantined: [] });
     expect(fake.listCalls.map((c) => c.prefix)).toEqual(['events/', 'failed/']);
     expect(fake.batches).toEqual([
       [
@@ -146,7 +181,7 @@ describe('RedshiftLakeCopy', () => {
     const failedParquet = dataKey('failed', '2024-05-01T04:00:00Z', 'odd', '.parquet');
     fake.objects = [parquet, ndjson, failedParquet];
     const report = await lakeCopy().copyNew();
-    expect(report).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [failedParquet] });
+    expect(report).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [failedParquet], quarantined: [] });
     expect(copied()).toEqual([
       copyStatement('staging_events', BUCKET, ndjson, { arn: ROLE_ARN }),
       copyStatement('staging_events_parquet', BUCKET, parquet, { arn: ROLE_ARN }),
@@ -238,7 +273,7 @@ describe('RedshiftLakeCopy', () => {
       dataKey('events', hours[2] ?? ''),
     ];
     const first = await lakeCopy({ maxFilesPerRun: 2, lookbackHours: 24 }).copyNew();
-    expect(first).toEqual({ files: 2, pendingFiles: 2, skippedKeys: [] });
+    expect(first).toEqual({ files: 2, pendingFiles: 2, skippedKeys: [], quarantined: [] });
     expect([...fake.lakeFiles].sort()).toEqual([
       dataKey('events', hours[0] ?? ''),
       dataKey('events', hours[1] ?? ''),
@@ -246,12 +281,83 @@ describe('RedshiftLakeCopy', () => {
 
     // Not a full listing any more, yet weeks-old partitions after the newest loaded one are found.
     const second = await lakeCopy({ maxFilesPerRun: 2, lookbackHours: 24 }).copyNew();
-    expect(second).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [] });
+    expect(second).toEqual({ files: 2, pendingFiles: 0, skippedKeys: [], quarantined: [] });
     expect(fake.lakeFiles.size).toBe(4);
   });
 
   it('refuses a non-positive lookback or file limit', () => {
     expect(() => lakeCopy({ lookbackHours: 0 })).toThrow(RangeError);
     expect(() => lakeCopy({ maxFilesPerRun: 0 })).toThrow(RangeError);
+    expect(() => lakeCopy({ maxQuarantinedPerRun: 0 })).toThrow(RangeError);
+  });
+
+  describe('a file whose COPY fails', () => {
+    const files = (n: number) =>
+      Array.from({ length: n }, (_, i) => dataKey('events', '2024-05-10T10:00:00Z', `f${i}`, '.parquet'));
+    const copies = (key: string) => (sqls: string[]) =>
+      sqls.some((sql) => sql.startsWith('COPY') && sql.includes(key));
+
+    it('is moved to quarantine when it fails on its content, and the files around it load', async () => {
+      fake.pageSize = 1000;
+      fake.objects = files(5);
+      const bad = fake.objects[2] ?? '';
+      fake.failBatch = copies(bad);
+      const report = await lakeCopy({ quarantine: quarantine() }).copyNew();
+      expect(report).toEqual({
+        files: 4,
+        pendingFiles: 0,
+        skippedKeys: [],
+        quarantined: [
+          { key: bad, quarantineKey: `quarantine/${bad}`, reason: expect.stringContaining(LOAD_FAILED) },
+        ],
+      });
+      expect([...fake.lakeFiles].sort()).toEqual(files(5).filter((key) => key !== bad));
+      expect(fake.objects).toContain(`quarantine/${bad}`);
+      expect(fake.objects).not.toContain(bad);
+      expect(fake.log.filter((entry) => /^(copy|delete):/.test(entry))).toEqual([
+        `copy:${bad}->quarantine/${bad}`,
+        `delete:${bad}`,
+      ]);
+
+      // The next run neither finds it nor tries it again.
+      fake.batches.length = 0;
+      expect(await lakeCopy({ quarantine: quarantine() }).copyNew()).toMatchObject({
+        files: 0,
+        quarantined: [],
+      });
+      expect(copied()).toEqual([]);
+    });
+
+    it('stops the run, moving nothing, when it fails for another reason', async () => {
+      fake.pageSize = 1000;
+      fake.objects = files(3);
+      fake.failBatch = (sqls) =>
+        copies(fake.objects[1] ?? '')(sqls) &&
+        'ERROR: S3ServiceException:Access Denied,Status 403,Error AccessDenied';
+      await expect(lakeCopy({ quarantine: quarantine() }).copyNew()).rejects.toMatchObject({
+        code: 'WAREHOUSE_STATEMENT_FAILED',
+      });
+      expect(fake.log.some((entry) => /^(copy|delete):/.test(entry))).toBe(false);
+      expect(fake.lakeFiles.size).toBe(0);
+    });
+
+    it('stops the run when more files fail than a run may set aside', async () => {
+      fake.pageSize = 1000;
+      fake.objects = files(4);
+      const keys = files(4);
+      // The batch of all four fails, then each but the first alone.
+      fake.failBatch = (sqls) => sqls.length > 2 || keys.slice(1).some((key) => copies(key)(sqls));
+      await expect(
+        lakeCopy({ quarantine: quarantine(), maxQuarantinedPerRun: 2 }).copyNew(),
+      ).rejects.toMatchObject({
+        code: 'WAREHOUSE_LOAD_FAILED',
+        message: expect.stringContaining(keys[3] ?? '-'),
+      });
+      expect([...fake.lakeFiles]).toEqual([keys[0]]);
+      expect(fake.objects.filter((key) => key.startsWith('quarantine/'))).toEqual(
+        keys.slice(1, 3).map((key) => `quarantine/${key}`),
+      );
+      expect(fake.objects).toContain(keys[3]);
+    });
   });
 });

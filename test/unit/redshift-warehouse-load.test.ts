@@ -34,6 +34,7 @@ function phases(): string[] {
   let batch = 0;
   const named = fake.log.map((entry) => {
     if (entry.startsWith('list:')) return 'list';
+    if (entry.startsWith('copy:') || entry.startsWith('delete:')) return 'quarantine';
     if (entry.startsWith('batch:')) {
       const sqls = fake.batches[batch++] ?? [];
       if (sqls.some((sql) => sql.startsWith('INSERT INTO schema_migrations'))) return 'migrate';
@@ -63,7 +64,13 @@ describe('warehouse load handler', () => {
         ? [{ inserted_events: { longValue: 7 }, inserted_failed: { longValue: 1 } }]
         : undefined;
 
-    await expect(handler({})).resolves.toEqual({ files: 1, rows: 8, pendingFiles: 0, skippedKeys: [] });
+    await expect(handler({})).resolves.toEqual({
+      files: 1,
+      rows: 8,
+      pendingFiles: 0,
+      skippedKeys: [],
+      quarantined: [],
+    });
     expect(phases()).toEqual(['migrate', 'find new files', 'list', 'copy', 'merge', 'report']);
     expect(fake.batches.flat()).toContain(
       `COPY staging_events FROM 's3://${BUCKET}/${KEY}' IAM_ROLE '${ROLE_ARN}' FORMAT JSON 'noshred' GZIP`,
@@ -76,18 +83,52 @@ describe('warehouse load handler', () => {
     expect(phases()).toEqual(['find new files', 'list', 'merge', 'report']);
   });
 
-  it('does not merge when the COPY fails, and reports the load as failed', async () => {
+  it('does not merge when the COPY fails for a reason other than its file, and reports the load as failed', async () => {
     const { handler } = loadHandler({
       TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
       TRIBUTARY_LAKE_BUCKET: BUCKET,
     });
     fake.objects = [KEY];
-    fake.failBatch = (sqls) => sqls.some((sql) => sql.startsWith('COPY'));
+    fake.failBatch = (sqls) =>
+      sqls.some((sql) => sql.startsWith('COPY')) && 'ERROR: S3ServiceException:Access Denied,Status 403';
     await expect(handler({})).rejects.toMatchObject({ code: 'WAREHOUSE_LOAD_FAILED' });
     expect(phases()).not.toContain('merge');
     expect(fake.lakeFiles.size).toBe(0);
     // Without a role ARN, COPY uses the namespace's default IAM role.
     expect(fake.batches.flat().find((sql) => sql.startsWith('COPY'))).toMatch(/IAM_ROLE default FORMAT/);
+  });
+
+  it('moves a file COPY cannot load to quarantine, merges the others, and logs the count the alarm watches', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      POWERTOOLS_LOG_LEVEL: 'ERROR',
+    });
+    const bad = KEY.replace('0f8fad5b', 'bad00000');
+    fake.objects = [KEY, bad];
+    fake.failBatch = (sqls) => sqls.some((sql) => sql.startsWith('COPY') && sql.includes(bad));
+    const written: string[] = [];
+    const capture = (chunk: unknown) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await expect(handler({})).resolves.toMatchObject({
+        files: 1,
+        quarantined: [{ key: bad, quarantineKey: `quarantine/${bad}` }],
+      });
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
+    }
+    expect(phases()).toEqual(['migrate', 'find new files', 'list', 'copy', 'quarantine', 'merge', 'report']);
+    expect(fake.lakeFiles).toEqual(new Set([KEY]));
+    const lines = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{'));
+    expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
+      expect.objectContaining({ level: 'ERROR', quarantinedFiles: 1 }),
+    );
   });
 
   it('refuses to start without the lake bucket', () => {

@@ -7,8 +7,12 @@ import {
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
 import { RedshiftDataApi } from '../../src/sinks/warehouse/redshift/redshift-data-api';
-import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
-import { REDSHIFT_MIGRATIONS, mergeBatch } from '../../src/sinks/warehouse/redshift/redshift-sql';
+import {
+  LAKE_TIMESTAMP_PATTERN,
+  REDSHIFT_MIGRATIONS,
+  mergeBatch,
+} from '../../src/sinks/warehouse/redshift/redshift-sql';
+import { canonicalIsoMs, msToIso } from '../../src/events/iso-time';
 import { RedshiftWarehouse } from '../../src/sinks/warehouse/redshift/redshift-warehouse';
 
 const redshift = mockClient(RedshiftDataClient);
@@ -83,13 +87,6 @@ describe('RedshiftWarehouse', () => {
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
   });
 
-  it('stages Parquet events in a table whose columns follow the lake files, as COPY maps them by position', () => {
-    const ddl = REDSHIFT_MIGRATIONS[4]?.statements.join('\n') ?? '';
-    const columns = [...ddl.matchAll(/^\s+([a-z_]+) (?:VARCHAR|SUPER)/gm)].map((m) => m[1]);
-    expect(columns).toEqual(lakeEventGlueColumns().map((c) => c.name));
-    expect(ddl).toMatch(/enrichment SUPER/);
-  });
-
   it('keys events for the queries: DISTKEY(user_key), COMPOUND SORTKEY(event_time, event), SUPER JSON', () => {
     const ddl = REDSHIFT_MIGRATIONS[0]?.statements.join('\n') ?? '';
     expect(ddl).toMatch(/DISTKEY \(user_key\)/);
@@ -107,7 +104,13 @@ describe('RedshiftWarehouse', () => {
       },
     ]);
     redshift.on(BatchExecuteStatementCommand).resolves({ Id: 'merge' });
-    expect(await warehouse().loadNew()).toEqual({ files: 0, rows: 123, pendingFiles: 0, skippedKeys: [] });
+    expect(await warehouse().loadNew()).toEqual({
+      files: 0,
+      rows: 123,
+      pendingFiles: 0,
+      skippedKeys: [],
+      quarantined: [],
+    });
     const sqls = redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? [];
     expect(sqls).toEqual(mergeBatch(LOAD_ID));
     const merge = sqls.join('\n');
@@ -141,6 +144,77 @@ describe('RedshiftWarehouse', () => {
     });
   });
 
+  it('merges a time Redshift cannot read (year 0000, February 30) as NULL instead of failing the merge', async () => {
+    answer([]);
+    redshift.on(BatchExecuteStatementCommand).resolves({ Id: 'merge' });
+    await warehouse().loadNew();
+    const merge = (redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? []).join(
+      '\n',
+    );
+    const guard = (text: string) =>
+      `CASE WHEN ${text} ~ '${LAKE_TIMESTAMP_PATTERN}' THEN CAST(${text} AS TIMESTAMPTZ) END`;
+    for (const [column, key] of [
+      ['event_time', 'timestamp'],
+      ['original_timestamp', 'originalTimestamp'],
+      ['sent_at', 'sentAt'],
+      ['received_at', 'receivedAt'],
+    ] as const) {
+      expect(merge).toContain(`${guard(`CAST(record."${key}" AS VARCHAR)`)} AS ${column}`);
+      expect(merge).toContain(`${guard(column)} AS ${column}`);
+    }
+    // From the failed-events staging too, and no cast to a time anywhere without its guard.
+    expect(merge).toContain(`${guard('CAST(record."receivedAt" AS VARCHAR)')} AS received_at`);
+    const casts = merge.match(/AS TIMESTAMPTZ\)/g) ?? [];
+    const guarded = merge.match(/THEN CAST\([^]*? AS TIMESTAMPTZ\) END/g) ?? [];
+    expect(casts).toHaveLength(9);
+    expect(guarded).toHaveLength(casts.length);
+  });
+
+  it('guards with a pattern that takes exactly the real times of the years 0001 to 9999', () => {
+    const pattern = new RegExp(LAKE_TIMESTAMP_PATTERN);
+    for (const text of [
+      '0001-01-01T00:00:00.000Z',
+      '2024-02-29T23:59:59.999Z',
+      '2000-02-29T00:00:00Z',
+      '0400-02-29T12:00:00.5Z',
+      '9999-12-31T23:59:59.999999Z',
+    ]) {
+      expect([text, pattern.test(text)]).toEqual([text, true]);
+    }
+    for (const text of [
+      '0000-01-01T00:00:00.000Z',
+      '2026-02-30T00:00:00.000Z',
+      '2023-02-29T00:00:00.000Z',
+      '1900-02-29T00:00:00.000Z',
+      '2026-04-31T00:00:00.000Z',
+      '2026-05-04T24:00:00.000Z',
+      '2026-05-04T10:00:00.000+02:00',
+      '+010000-01-01T00:00:00.000Z',
+      '2026-05-04 10:00:00Z',
+      '',
+    ]) {
+      expect([text, pattern.test(text)]).toEqual([text, false]);
+    }
+    // Every shape of a canonical time, valid or not: the pattern agrees with the stream's own parser.
+    let seed = 11;
+    const next = (n: number) => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed % n;
+    };
+    const pad = (n: number, width: number) => String(n).padStart(width, '0');
+    const disagreements: string[] = [];
+    for (let i = 0; i < 20_000; i += 1) {
+      const year = i % 5 === 0 ? next(20) * 100 + next(4) * 4 : next(10_000);
+      const text = `${pad(year, 4)}-${pad(next(14), 2)}-${pad(next(33), 2)}T${pad(next(25), 2)}:${pad(next(61), 2)}:${pad(next(61), 2)}.${pad(next(1000), 3)}Z`;
+      const valid = !Number.isNaN(canonicalIsoMs(text)) && year >= 1;
+      if (pattern.test(text) !== valid) disagreements.push(text);
+    }
+    for (let ms = Date.UTC(1, 0, 1); ms < Date.UTC(9999, 11, 31); ms += 86_400_000 * 97 + 3_601_001) {
+      if (!pattern.test(msToIso(ms))) disagreements.push(msToIso(ms));
+    }
+    expect(disagreements).toEqual([]);
+  });
+
   it('reads status from events and the load log', async () => {
     answer([
       {
@@ -150,5 +224,9 @@ describe('RedshiftWarehouse', () => {
       },
     ]);
     expect(await warehouse().status()).toEqual({ rows: 42, dataAsOf: new Date('2024-05-01T10:00:00Z') });
+    // DATE_PART(ms) carries the microseconds as a fraction: floored, not rounded into the next second.
+    expect(redshift.commandCalls(ExecuteStatementCommand)[0]?.args[0].input.Sql).toContain(
+      'CAST(FLOOR(DATE_PART(ms, MAX(started_at))) AS BIGINT) % 1000',
+    );
   });
 });

@@ -1,4 +1,6 @@
-import type { Enrichment } from '../types';
+import { ENVELOPE_INVALID } from '../envelope';
+import { isEventTimeMs } from '../iso-time';
+import type { Enrichment, EventError } from '../types';
 
 export interface EventTimes {
   /** The client's event time (epoch ms), if it sent one. */
@@ -28,7 +30,7 @@ const FUTURE_TOLERANCE_MS = 24 * 3_600_000;
 export function correctEventTime(times: EventTimes, horizonMs: number): CorrectedTime {
   const received = times.receivedAtMs;
   const clockSkewMs = times.sentAtMs === undefined ? null : received - times.sentAtMs;
-  const corrected = times.timestampMs === undefined ? received : times.timestampMs + (clockSkewMs ?? 0);
+  const corrected = correctedTimeMs(times.timestampMs, times.sentAtMs, received);
   const timeFlag =
     corrected > received + FUTURE_TOLERANCE_MS
       ? 'future'
@@ -36,4 +38,46 @@ export function correctEventTime(times: EventTimes, horizonMs: number): Correcte
         ? 'too_old'
         : null;
   return { timestampMs: corrected, clockSkewMs, timeFlag };
+}
+
+/** The event time on the server's clock: `timestamp + (receivedAt − sentAt)`, receipt without a timestamp. */
+function correctedTimeMs(
+  timestampMs: number | undefined,
+  sentAtMs: number | undefined,
+  receivedAtMs: number,
+): number {
+  if (timestampMs === undefined) return receivedAtMs;
+  return sentAtMs === undefined ? timestampMs : timestampMs + (receivedAtMs - sentAtMs);
+}
+
+const outOfRange = (path: string, what: string): EventError => ({
+  code: ENVELOPE_INVALID,
+  path,
+  message: `${what} must be in the years 1000 to 9999 (UTC)`,
+});
+
+/**
+ * The errors of client times the pipeline does not store (see isEventTimeMs), or undefined when
+ * there are none: a timestamp or sentAt outside the years 1000 to 9999, or a timestamp that the
+ * correction for the client's clock (a sentAt far from receipt) moves out of them. Such an event is
+ * refused, not clamped: a time made up for it would be counted as if the client had sent it.
+ */
+export function eventTimeErrors(
+  { timestampMs, sentAtMs }: Omit<EventTimes, 'receivedAtMs'>,
+  receivedAtMs: number,
+): EventError[] | undefined {
+  const timestampOk = timestampMs === undefined || isEventTimeMs(timestampMs);
+  const sentAtOk = sentAtMs === undefined || isEventTimeMs(sentAtMs);
+  if (timestampOk && sentAtOk && isEventTimeMs(correctedTimeMs(timestampMs, sentAtMs, receivedAtMs))) {
+    return undefined;
+  }
+  const errors: EventError[] = [];
+  if (!timestampOk) errors.push(outOfRange('/timestamp', 'timestamp'));
+  if (!sentAtOk) errors.push(outOfRange('/sentAt', 'sentAt'));
+  if (errors.length === 0) {
+    errors.push(
+      outOfRange('/sentAt', 'timestamp corrected by the client clock offset (receivedAt - sentAt)'),
+    );
+  }
+  return errors;
 }

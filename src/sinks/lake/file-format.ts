@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { gzip as gzipCallback } from 'node:zlib';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { LAKE_ENRICHMENT_COLUMN, LAKE_ENRICHMENT_FIELDS, LAKE_EVENT_COLUMNS } from './columns';
-import type { LakeScalarColumn } from './columns';
+import type { LakeColumn, RecordColumn } from './columns';
 
 const gzip = promisify(gzipCallback);
 
@@ -36,26 +36,43 @@ export const NDJSON_GZIP: LakeFileFormat = {
 /** A path as a DuckDB string literal; COPY ... TO takes no bound parameter. */
 const sqlPath = (path: string): string => `'${path.replace(/'/g, "''")}'`;
 
-const readType = (column: LakeScalarColumn): string => (column.json ? 'JSON' : 'VARCHAR');
+const readType = (column: RecordColumn): string => (column.json ? 'JSON' : 'VARCHAR');
 
-// Every field is read as text (or JSON) and cast in SQL: a record whose field has an odd type gets
-// NULL there instead of failing the whole file, as the stream processor already validated it.
-const READ_COLUMNS = `{${[
-  ...LAKE_EVENT_COLUMNS.map((c) => `"${c.jsonKey}": '${readType(c)}'`),
-  `"${LAKE_ENRICHMENT_COLUMN}": 'STRUCT(${LAKE_ENRICHMENT_FIELDS.map((f) => `"${f.jsonKey}" VARCHAR`).join(', ')})'`,
-].join(', ')}}`;
+/**
+ * The `columns` argument of DuckDB's read_json for lake records with these fields (and objects of
+ * fields, as structs). Every field is read as text (or JSON) and cast in SQL: a record whose field
+ * has an odd type gets NULL there instead of failing the whole file, and no schema inference can
+ * differ between files.
+ */
+export function ndjsonReadColumns(
+  columns: readonly RecordColumn[],
+  structs: Readonly<Record<string, readonly RecordColumn[]>> = {},
+): string {
+  return `{${[
+    ...columns.map((c) => `"${c.jsonKey}": '${readType(c)}'`),
+    ...Object.entries(structs).map(
+      ([key, fields]) =>
+        `"${key}": 'STRUCT(${fields.map((f) => `"${f.jsonKey}" ${readType(f)}`).join(', ')})'`,
+    ),
+  ].join(', ')}}`;
+}
 
-const castTo = (column: LakeScalarColumn, value: string): string => {
+/** How DuckDB reads an event lake record (gzip NDJSON, as the lake held events before Parquet). */
+export const EVENT_RECORD_READ_COLUMNS = ndjsonReadColumns(LAKE_EVENT_COLUMNS, {
+  [LAKE_ENRICHMENT_COLUMN]: LAKE_ENRICHMENT_FIELDS,
+});
+
+const castTo = (column: LakeColumn, value: string): string => {
   if (column.json) return `CAST(${value} AS VARCHAR)`;
-  if (column.type === 'boolean') return `TRY_CAST(${value} AS BOOLEAN)`;
-  if (column.type === 'bigint') return `TRY_CAST(${value} AS BIGINT)`;
+  if (column.lakeType === 'boolean') return `TRY_CAST(${value} AS BOOLEAN)`;
+  if (column.lakeType === 'bigint') return `TRY_CAST(${value} AS BIGINT)`;
   return value;
 };
 
 const PROJECTION = [
-  ...LAKE_EVENT_COLUMNS.map((c) => `${castTo(c, `"${c.jsonKey}"`)} AS ${c.name}`),
+  ...LAKE_EVENT_COLUMNS.map((c) => `${castTo(c, `"${c.jsonKey}"`)} AS ${c.lakeName}`),
   `CASE WHEN "${LAKE_ENRICHMENT_COLUMN}" IS NULL THEN NULL ELSE struct_pack(${LAKE_ENRICHMENT_FIELDS.map(
-    (f) => `${f.name} := ${castTo(f, `"${LAKE_ENRICHMENT_COLUMN}"."${f.jsonKey}"`)}`,
+    (f) => `${f.lakeName} := ${castTo(f, `"${LAKE_ENRICHMENT_COLUMN}"."${f.jsonKey}"`)}`,
   ).join(', ')}) END AS ${LAKE_ENRICHMENT_COLUMN}`,
 ].join(',\n    ');
 
@@ -64,12 +81,12 @@ export function eventsParquetCopy(ndjsonPath: string, parquetPath: string): stri
   return `COPY (
   SELECT
     ${PROJECTION}
-  FROM read_json(${sqlPath(ndjsonPath)}, format = 'newline_delimited', columns = ${READ_COLUMNS})
+  FROM read_json(${sqlPath(ndjsonPath)}, format = 'newline_delimited', columns = ${EVENT_RECORD_READ_COLUMNS})
 ) TO ${sqlPath(parquetPath)} (FORMAT parquet, COMPRESSION snappy)`;
 }
 
 /**
- * Events as Parquet with the lake's column layout (`lake-events-schema.ts`), Snappy-compressed as
+ * Events as Parquet with the lake's column layout (`columns.ts`), Snappy-compressed as
  * Firehose writes it. The records go through an NDJSON scratch file that an in-memory DuckDB converts,
  * as Firehose converts the JSON records it receives.
  */

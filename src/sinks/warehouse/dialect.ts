@@ -48,9 +48,11 @@ export const REDSHIFT_DIALECT: SqlDialect = {
   timestampParam: (name) => `CAST(:${name} AS TIMESTAMPTZ)`,
   bigintParam: (name) => `CAST(:${name} AS BIGINT)`,
   // DATE_PART(epoch) drops or rounds the fraction depending on the type, so seconds are floored
-  // and the milliseconds added from DATE_PART(ms), which returns seconds * 1000 + milliseconds.
+  // and the milliseconds added from DATE_PART(ms), which returns seconds * 1000 + milliseconds with
+  // the microseconds as a fraction. That is floored too: a CAST rounds, and 59.9996 s would round to
+  // 60000 ms, which % 1000 makes 0, a second early.
   epochMs: (expr) =>
-    `(CAST(FLOOR(DATE_PART(epoch, ${expr})) AS BIGINT) * 1000 + CAST(DATE_PART(ms, ${expr}) AS BIGINT) % 1000)`,
+    `(CAST(FLOOR(DATE_PART(epoch, ${expr})) AS BIGINT) * 1000 + CAST(FLOOR(DATE_PART(ms, ${expr})) AS BIGINT) % 1000)`,
   jsonText: (column) => `JSON_SERIALIZE(${column})`,
   userColumn: 'user_key',
 };

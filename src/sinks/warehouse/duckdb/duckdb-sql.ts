@@ -3,6 +3,14 @@
  * is a new entry with the next version, never an edit to an applied one.
  */
 
+import {
+  EVENT_COLUMNS,
+  FAILED_EVENT_COLUMNS,
+  LAKE_ENRICHMENT_COLUMN,
+  isLakeColumn,
+} from '../../lake/columns';
+import type { DuckDbType, LakeColumn, LakeType, RecordColumn } from '../../lake/columns';
+import { EVENT_RECORD_READ_COLUMNS, ndjsonReadColumns } from '../../lake/file-format';
 import { DUCKDB_DIALECT } from '../dialect';
 import { bucketSql } from '../queries';
 
@@ -189,35 +197,76 @@ export const CREATE_SCHEMA_MIGRATIONS = `
     applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
   );`;
 
-// Explicit columns, read as text, so schema inference can never drift between files; text is
-// cast in SQL with TRY_CAST so one odd timestamp cannot make a whole file unloadable.
-const EVENT_COLUMNS = `{
-  messageId: 'VARCHAR', event: 'VARCHAR', userId: 'VARCHAR', anonymousId: 'VARCHAR',
-  sessionId: 'VARCHAR', timestamp: 'VARCHAR', sentAt: 'VARCHAR', receivedAt: 'VARCHAR',
-  source: 'VARCHAR', processorVersion: 'VARCHAR', properties: 'JSON', context: 'JSON',
-  schemaVersion: 'VARCHAR', itemId: 'VARCHAR', originalTimestamp: 'VARCHAR',
-  enrichment: 'STRUCT(browser VARCHAR, browserVersion VARCHAR, os VARCHAR, osVersion VARCHAR,
-    deviceType VARCHAR, isBot VARCHAR, utmSource VARCHAR, utmMedium VARCHAR, utmCampaign VARCHAR,
-    utmTerm VARCHAR, utmContent VARCHAR, referrerClass VARCHAR, referrerHost VARCHAR,
-    clockSkewMs VARCHAR, timeFlag VARCHAR)'
-}`;
-
-const FAILED_COLUMNS = `{
-  messageId: 'VARCHAR', failureType: 'VARCHAR', event: 'VARCHAR', errors: 'JSON', payload: 'VARCHAR',
-  payloadEncoding: 'VARCHAR', schema: 'VARCHAR', receivedAt: 'VARCHAR', processorVersion: 'VARCHAR'
-}`;
-
 /** `$1` is the list of absolute file paths (bound as VARCHAR[]), never spliced into the SQL. */
 const readLake = (columns: string): string =>
   `read_json($1, format = 'newline_delimited', compression = 'gzip', filename = true, columns = ${columns})`;
 
-/** The `events` columns a load writes, in the order STAGE_EVENTS selects them. */
-const EVENT_TABLE_COLUMNS = `message_id, event, user_id, anonymous_id, user_key, session_id, event_time,
-  original_timestamp, sent_at, received_at, source, processor_version, schema_version, item_id,
-  browser, browser_version, os, os_version, device_type, is_bot, utm_source, utm_medium,
-  utm_campaign, utm_term, utm_content, referrer_class, referrer_host, clock_skew_ms, time_flag,
-  properties, context`;
-const EVENT_TABLE_COLUMN_NAMES = EVENT_TABLE_COLUMNS.split(/,\s*/);
+/** A value read as `from`, as the column's type; what does not convert becomes NULL, never an error. */
+const castTo = (value: string, from: DuckDbType, to: DuckDbType): string =>
+  from === to ? value : `TRY_CAST(${value} AS ${to})`;
+
+/** The type DuckDB reads a record field as from gzip NDJSON (see ndjsonReadColumns). */
+const ndjsonType = (column: RecordColumn): DuckDbType => (column.json ? 'JSON' : 'VARCHAR');
+
+const PARQUET_TYPES: Readonly<Record<LakeType, DuckDbType>> = {
+  string: 'VARCHAR',
+  boolean: 'BOOLEAN',
+  bigint: 'BIGINT',
+};
+
+interface ColumnValue {
+  column: string;
+  value: string;
+}
+
+/**
+ * Each `events` column a load writes, in EVENT_COLUMNS' order, as an expression over a lake row:
+ * `field` is where a lake column is read, and `read` the type it is read as.
+ */
+function eventValues(
+  field: (column: LakeColumn) => string,
+  read: (column: LakeColumn) => DuckDbType,
+): ColumnValue[] {
+  const values = new Map<string, string>();
+  return EVENT_COLUMNS.map((column) => {
+    const value = isLakeColumn(column)
+      ? castTo(field(column), read(column), column.duckdb)
+      : `coalesce(${column.coalesce.map((source) => values.get(source)).join(', ')})`;
+    values.set(column.column, value);
+    return { column: column.column, value };
+  });
+}
+
+/** `value AS column`, or the bare name when they are the same. */
+const selectAs = ({ column, value }: ColumnValue): string =>
+  value === column ? column : `${value} AS ${column}`;
+
+/** The `events` columns a load writes, in the order the load statements select them. */
+const EVENT_TABLE_COLUMN_NAMES = EVENT_COLUMNS.map((c) => c.column);
+const EVENT_TABLE_COLUMNS = EVENT_TABLE_COLUMN_NAMES.join(', ');
+
+/** The `events` columns from a gzip NDJSON event record, read with EVENT_RECORD_READ_COLUMNS. */
+const NDJSON_EVENT_SELECT = eventValues(
+  (c) => (c.enrichment === true ? `${LAKE_ENRICHMENT_COLUMN}.${c.jsonKey}` : c.jsonKey),
+  ndjsonType,
+)
+  .map(selectAs)
+  .join(',\n      ');
+
+/** The `events` columns from a row `r` of the Parquet event files. */
+const PARQUET_EVENT_VALUES = eventValues(
+  (c) => (c.enrichment === true ? `r.${LAKE_ENRICHMENT_COLUMN}.${c.lakeName}` : `r.${c.lakeName}`),
+  (c) => PARQUET_TYPES[c.lakeType],
+)
+  .map(({ value }) => value)
+  .join(',\n    ');
+
+const FAILED_TABLE_COLUMNS = FAILED_EVENT_COLUMNS.map((c) => c.column).join(', ');
+
+/** The `failed_events` columns from a failed-event lake record (gzip NDJSON). */
+const NDJSON_FAILED_SELECT = FAILED_EVENT_COLUMNS.map((c) =>
+  selectAs({ column: c.column, value: castTo(c.jsonKey, ndjsonType(c), c.duckdb) }),
+).join(',\n        ');
 
 /**
  * Gzip NDJSON event files, which the lake held before it moved to Parquet; data folders written then
@@ -229,41 +278,11 @@ export const STAGE_EVENTS = `
   CREATE OR REPLACE TEMP TABLE staged_events AS
   SELECT s.* EXCLUDE (rank_received, rank_file) FROM (
     SELECT
-      messageId AS message_id,
-      event,
-      userId AS user_id,
-      anonymousId AS anonymous_id,
-      coalesce(userId, anonymousId) AS user_key,
-      sessionId AS session_id,
-      TRY_CAST(timestamp AS TIMESTAMPTZ) AS event_time,
-      TRY_CAST(originalTimestamp AS TIMESTAMPTZ) AS original_timestamp,
-      TRY_CAST(sentAt AS TIMESTAMPTZ) AS sent_at,
-      TRY_CAST(receivedAt AS TIMESTAMPTZ) AS received_at,
-      source,
-      processorVersion AS processor_version,
-      schemaVersion AS schema_version,
-      itemId AS item_id,
-      enrichment.browser AS browser,
-      enrichment.browserVersion AS browser_version,
-      enrichment.os AS os,
-      enrichment.osVersion AS os_version,
-      enrichment.deviceType AS device_type,
-      TRY_CAST(enrichment.isBot AS BOOLEAN) AS is_bot,
-      enrichment.utmSource AS utm_source,
-      enrichment.utmMedium AS utm_medium,
-      enrichment.utmCampaign AS utm_campaign,
-      enrichment.utmTerm AS utm_term,
-      enrichment.utmContent AS utm_content,
-      enrichment.referrerClass AS referrer_class,
-      enrichment.referrerHost AS referrer_host,
-      TRY_CAST(enrichment.clockSkewMs AS BIGINT) AS clock_skew_ms,
-      enrichment.timeFlag AS time_flag,
-      properties,
-      context,
+      ${NDJSON_EVENT_SELECT},
       filename AS lake_file,
       TRY_CAST(receivedAt AS TIMESTAMPTZ) AS rank_received,
       filename AS rank_file
-    FROM ${readLake(EVENT_COLUMNS)}
+    FROM ${readLake(EVENT_RECORD_READ_COLUMNS)}
     WHERE messageId IS NOT NULL AND event IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY messageId ORDER BY rank_received NULLS LAST, rank_file) = 1
   ) s
@@ -293,28 +312,17 @@ export const STAGE_FAILED = `
     FROM (
       SELECT
         sha256(concat_ws(chr(31), coalesce(messageId, ''), failureType, coalesce(payload, ''))) AS record_key,
-        messageId AS message_id,
-        failureType AS failure_type,
-        event,
-        errors,
-        payload,
-        payloadEncoding AS payload_encoding,
-        schema,
-        TRY_CAST(receivedAt AS TIMESTAMPTZ) AS received_at,
-        processorVersion AS processor_version,
+        ${NDJSON_FAILED_SELECT},
         filename AS lake_file
-      FROM ${readLake(FAILED_COLUMNS)}
+      FROM ${readLake(ndjsonReadColumns(FAILED_EVENT_COLUMNS))}
       WHERE failureType IS NOT NULL
     ) r
   ) s
   WHERE rn = 1 AND NOT EXISTS (SELECT 1 FROM failed_events f WHERE f.record_key = s.record_key);`;
 
 export const INSERT_STAGED_FAILED = `
-  INSERT INTO failed_events
-    (record_key, message_id, failure_type, event, errors, payload, payload_encoding, schema,
-     received_at, processor_version, loaded_at)
-  SELECT record_key, message_id, failure_type, event, errors, payload, payload_encoding, schema,
-     received_at, processor_version, current_timestamp
+  INSERT INTO failed_events (record_key, ${FAILED_TABLE_COLUMNS}, loaded_at)
+  SELECT record_key, ${FAILED_TABLE_COLUMNS}, current_timestamp
   FROM staged_failed;`;
 
 /**
@@ -329,7 +337,7 @@ export const recordLoadedFiles = (stagedTable: 'staged_events' | 'staged_failed'
 
 export const SELECT_LOADED_AMONG = `SELECT path FROM loaded_files WHERE path IN (SELECT unnest($1::VARCHAR[]));`;
 
-// ---- Parquet event files (see lake-events-schema.ts for their columns) ----
+// ---- Parquet event files (see src/sinks/lake/columns.ts for their columns) ----
 
 /**
  * The batch's Parquet files; `$1` is their absolute paths (VARCHAR[]). By name, so that files written
@@ -368,42 +376,10 @@ export const STAGE_PARQUET_SKIPS = `
     ) > 1
   );`;
 
-const enrichment = (field: string): string => `r.enrichment.${field}`;
-
 export const INSERT_PARQUET_EVENTS = `
   INSERT INTO events (${EVENT_TABLE_COLUMNS}, user_num, loaded_at)
   SELECT
-    r.message_id,
-    r.event,
-    r.user_id,
-    r.anonymous_id,
-    coalesce(r.user_id, r.anonymous_id),
-    r.session_id,
-    TRY_CAST(r.event_time AS TIMESTAMPTZ),
-    TRY_CAST(r.original_timestamp AS TIMESTAMPTZ),
-    TRY_CAST(r.sent_at AS TIMESTAMPTZ),
-    TRY_CAST(r.received_at AS TIMESTAMPTZ),
-    r.source,
-    r.processor_version,
-    r.schema_version,
-    r.item_id,
-    ${enrichment('browser')},
-    ${enrichment('browserversion')},
-    ${enrichment('os')},
-    ${enrichment('osversion')},
-    ${enrichment('devicetype')},
-    ${enrichment('isbot')},
-    ${enrichment('utmsource')},
-    ${enrichment('utmmedium')},
-    ${enrichment('utmcampaign')},
-    ${enrichment('utmterm')},
-    ${enrichment('utmcontent')},
-    ${enrichment('referrerclass')},
-    ${enrichment('referrerhost')},
-    ${enrichment('clockskewms')},
-    ${enrichment('timeflag')},
-    TRY_CAST(r.properties AS JSON),
-    TRY_CAST(r.context AS JSON),
+    ${PARQUET_EVENT_VALUES},
     n.user_num,
     current_timestamp
   FROM ${READ_PARQUET} r

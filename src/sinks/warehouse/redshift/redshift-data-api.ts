@@ -19,7 +19,7 @@ import {
 import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { ColumnMetadata, Field } from '@aws-sdk/client-redshift-data';
 import type { Config } from '../../../config';
-import { WarehouseStatementError } from '../errors';
+import { WarehouseError, WarehouseStatementError } from '../errors';
 import type { WarehouseErrorCode } from '../errors';
 import type { SqlParams, SqlRow } from '../queries';
 
@@ -64,9 +64,20 @@ export class RedshiftDataApi {
     this.now = options.now ?? Date.now;
   }
 
-  /** Runs one statement with named parameters (`:name` in the SQL) and returns all its rows. */
+  /**
+   * Runs one statement with named parameters (`:name` in the SQL) and returns all its rows. An empty
+   * parameter is refused (WAREHOUSE_INVALID_QUERY) before anything is sent: the Data API rejects
+   * zero-length values, so the statement could only fail there.
+   */
   async query(sql: string, params: SqlParams = {}): Promise<SqlRow[]> {
     const parameters = Object.entries(params).map(([name, value]) => ({ name, value }));
+    const empty = parameters.find((parameter) => parameter.value === '');
+    if (empty !== undefined) {
+      throw new WarehouseError(
+        `parameter "${empty.name}" is empty, and the Redshift Data API binds no empty value`,
+        'WAREHOUSE_INVALID_QUERY',
+      );
+    }
     const started = this.now();
     const { Id } = await this.send(
       () =>

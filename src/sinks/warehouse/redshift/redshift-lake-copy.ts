@@ -8,6 +8,8 @@ import {
 } from './redshift-sql';
 import type { CopyRole, StagingTable } from './redshift-sql';
 import type { LakeLister } from '../../lake/firehose/s3-lake-lister';
+import type { LakeQuarantine } from '../../lake/firehose/s3-lake-quarantine';
+import { WarehouseError, WarehouseStatementError } from '../errors';
 
 /**
  * The lake roots Firehose delivers to, and the staging table each kind of data file below them is
@@ -38,6 +40,25 @@ export const MAX_STATEMENTS_PER_BATCH = 40;
  */
 const DATA_FILE = /^year=\d{4}\/month=\d{2}\/day=\d{2}\/hour=\d{2}\/[^/]+$/;
 
+/**
+ * What Redshift says when a COPY fails on the content of its file rather than on access, capacity or
+ * a conflict: COPY's own "Load into table '…' failed" (sys_load_error_detail has the reason) and
+ * Spectrum's errors reading a Parquet file. Only these set a file aside; any other failure stops
+ * the run, and the next run tries the file again.
+ */
+const COPY_DATA_ERROR = /Load into table .+ failed|Spectrum Scan Error|incompatible Parquet schema/i;
+const ACCESS_ERROR = /access ?denied|not authori[sz]ed|status 403/i;
+
+function isDataError(error: unknown): error is WarehouseStatementError {
+  return (
+    error instanceof WarehouseStatementError &&
+    error.code === 'WAREHOUSE_STATEMENT_FAILED' &&
+    !error.retryable &&
+    COPY_DATA_ERROR.test(error.message) &&
+    !ACCESS_ERROR.test(error.message)
+  );
+}
+
 const HOUR_MS = 3_600_000;
 const DAY_MS = 24 * HOUR_MS;
 
@@ -49,6 +70,16 @@ export interface RedshiftLakeCopyOptions {
   lookbackHours?: number;
   /** New files COPYed per run at most, oldest partitions first; the rest wait for the next run. */
   maxFilesPerRun?: number;
+  /**
+   * Where a file whose COPY fails on its content is moved, so that the files after it and the merge
+   * still run. Without it, such a file fails the run, and every run after it.
+   */
+  quarantine?: LakeQuarantine;
+  /**
+   * Files set aside per run at most, default 10. More failing at once points at something other
+   * than bad files (a schema change, say), so the run stops rather than move them all.
+   */
+  maxQuarantinedPerRun?: number;
   now?: () => number;
 }
 
@@ -64,6 +95,16 @@ export interface LakeCopyReport {
   pendingFiles: number;
   /** Keys below the roots that are not Firehose data files, and so were not loaded. */
   skippedKeys: string[];
+  /** Files whose COPY failed on their content, moved out of the lake's folders by this run. */
+  quarantined: QuarantinedFile[];
+}
+
+export interface QuarantinedFile {
+  key: string;
+  /** Where the file is now. */
+  quarantineKey: string;
+  /** Redshift's error. */
+  reason: string;
 }
 
 type LakeRoot = (typeof LAKE_ROOTS)[number];
@@ -85,18 +126,25 @@ interface NewFile {
  * Stages new lake files for the merge: lists recent partitions, drops the files `lake_files`
  * already holds, and COPYs the rest, each batch of COPYs one transaction with the rows that
  * record its files. A batch that fails records nothing, so its files are COPYed again next run.
+ * A batch that fails on the content of a file is COPYed again file by file, and the file that
+ * still fails is moved to the quarantine, so one bad file never holds back the files after it.
  */
 export class RedshiftLakeCopy {
   private readonly lookbackMs: number;
   private readonly maxFilesPerRun: number;
+  private readonly maxQuarantinedPerRun: number;
   private readonly now: () => number;
 
   constructor(private readonly options: RedshiftLakeCopyOptions) {
     this.lookbackMs = (options.lookbackHours ?? 48) * HOUR_MS;
     this.maxFilesPerRun = options.maxFilesPerRun ?? 100;
+    this.maxQuarantinedPerRun = options.maxQuarantinedPerRun ?? 10;
     this.now = options.now ?? Date.now;
-    if (!(this.lookbackMs > 0) || !Number.isSafeInteger(this.maxFilesPerRun) || this.maxFilesPerRun < 1) {
-      throw new RangeError('lookbackHours must be positive and maxFilesPerRun a positive integer');
+    const positive = (n: number) => Number.isSafeInteger(n) && n >= 1;
+    if (!(this.lookbackMs > 0) || !positive(this.maxFilesPerRun) || !positive(this.maxQuarantinedPerRun)) {
+      throw new RangeError(
+        'lookbackHours must be positive, and maxFilesPerRun and maxQuarantinedPerRun positive integers',
+      );
     }
   }
 
@@ -122,10 +170,45 @@ export class RedshiftLakeCopy {
     fresh.sort((a, b) => compare(a.partitionPath, b.partitionPath) || compare(a.key, b.key));
     const batch = fresh.slice(0, this.maxFilesPerRun);
     const perBatch = MAX_STATEMENTS_PER_BATCH - 1;
+    const quarantined: QuarantinedFile[] = [];
     for (let i = 0; i < batch.length; i += perBatch) {
-      await this.options.api.batch(this.copyBatch(batch.slice(i, i + perBatch)));
+      await this.copy(batch.slice(i, i + perBatch), quarantined);
     }
-    return { files: batch.length, pendingFiles: fresh.length - batch.length, skippedKeys };
+    return {
+      files: batch.length - quarantined.length,
+      pendingFiles: fresh.length - batch.length,
+      skippedKeys,
+      quarantined,
+    };
+  }
+
+  /** COPYs files as one transaction; on a failure over a file's content, one by one, setting aside the bad ones. */
+  private async copy(files: readonly NewFile[], quarantined: QuarantinedFile[]): Promise<void> {
+    try {
+      await this.options.api.batch(this.copyBatch(files));
+      return;
+    } catch (error) {
+      const { quarantine } = this.options;
+      if (quarantine === undefined || !isDataError(error)) throw error;
+      if (files.length > 1) {
+        for (const file of files) await this.copy([file], quarantined);
+        return;
+      }
+      const [file] = files as [NewFile];
+      if (quarantined.length >= this.maxQuarantinedPerRun) {
+        throw new WarehouseError(
+          `${quarantined.length + 1} lake files failed to load in one run, ${file.key} among them; ` +
+            `stopping rather than moving more than ${this.maxQuarantinedPerRun} to quarantine`,
+          'WAREHOUSE_LOAD_FAILED',
+          { cause: error },
+        );
+      }
+      quarantined.push({
+        key: file.key,
+        quarantineKey: await quarantine.quarantine(file.key),
+        reason: error.message,
+      });
+    }
   }
 
   /**

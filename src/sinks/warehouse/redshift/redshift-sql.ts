@@ -9,6 +9,13 @@
  *   maps skip blocks outside the range; event narrows the blocks inside it.
  */
 
+import {
+  EVENT_COLUMNS,
+  FAILED_EVENT_COLUMNS,
+  LAKE_ENRICHMENT_COLUMN,
+  isLakeColumn,
+} from '../../lake/columns';
+import type { LakeColumn, RecordColumn } from '../../lake/columns';
 import { REDSHIFT_DIALECT } from '../dialect';
 
 export interface RedshiftMigration {
@@ -170,101 +177,88 @@ export function migrationBatch(migration: RedshiftMigration): string[] {
   ];
 }
 
-const str = (field: string, width: number) => `CAST(CAST(record."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
-const enr = (field: string, width: number) =>
-  `CAST(CAST(record."enrichment"."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
-const ts = (field: string) => `CAST(CAST(record."${field}" AS VARCHAR) AS TIMESTAMPTZ)`;
-
-/** The `events` columns a merge writes, and the expressions reading them from a staged JSON record. */
-const EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['message_id', str('messageId', 128)],
-  ['event', str('event', 256)],
-  ['user_id', str('userId', 256)],
-  ['anonymous_id', str('anonymousId', 256)],
-  ['user_key', `COALESCE(${str('userId', 256)}, ${str('anonymousId', 256)})`],
-  ['session_id', str('sessionId', 256)],
-  ['event_time', ts('timestamp')],
-  ['original_timestamp', ts('originalTimestamp')],
-  ['sent_at', ts('sentAt')],
-  ['received_at', ts('receivedAt')],
-  ['source', str('source', 64)],
-  ['processor_version', str('processorVersion', 64)],
-  ['schema_version', str('schemaVersion', 64)],
-  ['item_id', str('itemId', 256)],
-  ['browser', enr('browser', 128)],
-  ['browser_version', enr('browserVersion', 64)],
-  ['os', enr('os', 128)],
-  ['os_version', enr('osVersion', 64)],
-  ['device_type', enr('deviceType', 32)],
-  ['is_bot', `CAST(record."enrichment"."isBot" AS BOOLEAN)`],
-  ['utm_source', enr('utmSource', 512)],
-  ['utm_medium', enr('utmMedium', 512)],
-  ['utm_campaign', enr('utmCampaign', 512)],
-  ['utm_term', enr('utmTerm', 512)],
-  ['utm_content', enr('utmContent', 512)],
-  ['referrer_class', enr('referrerClass', 16)],
-  ['referrer_host', enr('referrerHost', 512)],
-  ['clock_skew_ms', `CAST(record."enrichment"."clockSkewMs" AS BIGINT)`],
-  ['time_flag', enr('timeFlag', 16)],
-  ['properties', 'record."properties"'],
-  ['context', 'record."context"'],
-];
-
-const col = (column: string, width: number) => `CAST(${column} AS VARCHAR(${width}))`;
-const pEnr = (field: string, width: number) =>
-  `CAST(CAST(enrichment."${field}" AS VARCHAR) AS VARCHAR(${width}))`;
-// JSON text that does not parse loads as NULL, as DuckDB's TRY_CAST does, rather than failing the merge.
-const json = (column: string) => `CASE WHEN CAN_JSON_PARSE(${column}) THEN JSON_PARSE(${column}) END`;
+const YEAR = '([0-9]{3}[1-9]|[0-9]{2}[1-9][0-9]|[0-9][1-9][0-9]{2}|[1-9][0-9]{3})';
+const MONTH_DAY =
+  '((0[13578]|1[02])-(0[1-9]|[12][0-9]|3[01])|(0[469]|11)-(0[1-9]|[12][0-9]|30)|02-(0[1-9]|1[0-9]|2[0-8]))';
+const LEAP_DAY = '([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[48]|[2468][048]|[13579][26])00)-02-29';
+const TIME_OF_DAY = 'T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]([.][0-9]{1,6})?Z';
 
 /**
- * The same columns from a row of staging_events_parquet, in EVENT_FIELDS' order. The enrichment
- * struct's field names are lowercase, as Glue names them.
+ * A UTC time as the lake holds it (`YYYY-MM-DDTHH:MM:SS.sssZ`, the fraction optional) on a real
+ * calendar day of the years 0001 to 9999, as a POSIX regular expression for Redshift's `~`. It has
+ * no backslash, which a Redshift literal would need doubled.
  */
-const PARQUET_EVENT_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['message_id', col('message_id', 128)],
-  ['event', col('event', 256)],
-  ['user_id', col('user_id', 256)],
-  ['anonymous_id', col('anonymous_id', 256)],
-  ['user_key', `COALESCE(${col('user_id', 256)}, ${col('anonymous_id', 256)})`],
-  ['session_id', col('session_id', 256)],
-  ['event_time', 'CAST(event_time AS TIMESTAMPTZ)'],
-  ['original_timestamp', 'CAST(original_timestamp AS TIMESTAMPTZ)'],
-  ['sent_at', 'CAST(sent_at AS TIMESTAMPTZ)'],
-  ['received_at', 'CAST(received_at AS TIMESTAMPTZ)'],
-  ['source', col('source', 64)],
-  ['processor_version', col('processor_version', 64)],
-  ['schema_version', col('schema_version', 64)],
-  ['item_id', col('item_id', 256)],
-  ['browser', pEnr('browser', 128)],
-  ['browser_version', pEnr('browserversion', 64)],
-  ['os', pEnr('os', 128)],
-  ['os_version', pEnr('osversion', 64)],
-  ['device_type', pEnr('devicetype', 32)],
-  ['is_bot', 'CAST(enrichment."isbot" AS BOOLEAN)'],
-  ['utm_source', pEnr('utmsource', 512)],
-  ['utm_medium', pEnr('utmmedium', 512)],
-  ['utm_campaign', pEnr('utmcampaign', 512)],
-  ['utm_term', pEnr('utmterm', 512)],
-  ['utm_content', pEnr('utmcontent', 512)],
-  ['referrer_class', pEnr('referrerclass', 16)],
-  ['referrer_host', pEnr('referrerhost', 512)],
-  ['clock_skew_ms', 'CAST(enrichment."clockskewms" AS BIGINT)'],
-  ['time_flag', pEnr('timeflag', 16)],
-  ['properties', json('properties')],
-  ['context', json('context')],
-];
+export const LAKE_TIMESTAMP_PATTERN = `^(${YEAR}-${MONTH_DAY}|${LEAP_DAY})${TIME_OF_DAY}$`;
 
-const FAILED_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ['message_id', str('messageId', 128)],
-  ['failure_type', str('failureType', 32)],
-  ['event', str('event', 256)],
-  ['errors', 'record."errors"'],
-  ['payload', str('payload', 65535)],
-  ['payload_encoding', str('payloadEncoding', 8)],
-  ['schema', str('schema', 256)],
-  ['received_at', ts('receivedAt')],
-  ['processor_version', str('processorVersion', 64)],
-];
+/**
+ * Lake text as TIMESTAMPTZ, or NULL when it is not a time of LAKE_TIMESTAMP_PATTERN. A plain CAST
+ * fails the whole merge on one value Redshift cannot read (year 0000, February 30), and the rows it
+ * leaves staged fail every merge after it; DuckDB's load reads such values as NULL (TRY_CAST).
+ */
+const lakeTimestamp = (text: string): string =>
+  `CASE WHEN ${text} ~ '${LAKE_TIMESTAMP_PATTERN}' THEN CAST(${text} AS TIMESTAMPTZ) END`;
+
+/** How a staged value is held: a SUPER (a JSON record's field, an enrichment field) or text (a Parquet column). */
+type Staged = 'SUPER' | 'TEXT';
+
+/** A staged value as a column of the catalogue, in its Redshift type. */
+function redshiftValue(column: RecordColumn, value: string, staged: Staged): string {
+  const text = staged === 'SUPER' ? `CAST(${value} AS VARCHAR)` : value;
+  const type = column.redshift;
+  if (type === 'SUPER') {
+    // JSON text that does not parse loads as NULL, as DuckDB's TRY_CAST does, rather than failing the merge.
+    return staged === 'SUPER' ? value : `CASE WHEN CAN_JSON_PARSE(${value}) THEN JSON_PARSE(${value}) END`;
+  }
+  if (type === 'TIMESTAMPTZ') return lakeTimestamp(text);
+  if (type.startsWith('VARCHAR')) return `CAST(${text} AS ${type})`;
+  // BOOLEAN and BIGINT, from SUPER: a value of another JSON type casts to NULL, never an error.
+  return `CAST(${value} AS ${type})`;
+}
+
+/**
+ * The `events` columns a merge writes, in EVENT_COLUMNS' order, and the expressions reading them
+ * from a staged row: `field` is where a lake column is read, and `staged` how it is held there.
+ */
+function eventFields(
+  field: (column: LakeColumn) => string,
+  staged: (column: LakeColumn) => Staged,
+): ReadonlyArray<readonly [string, string]> {
+  const values = new Map<string, string>();
+  return EVENT_COLUMNS.map((column) => {
+    const value = isLakeColumn(column)
+      ? redshiftValue(column, field(column), staged(column))
+      : `COALESCE(${column.coalesce.map((source) => values.get(source)).join(', ')})`;
+    values.set(column.column, value);
+    return [column.column, value] as const;
+  });
+}
+
+/** From a staged JSON record: SUPER navigation by the record's camelCase keys. */
+const EVENT_FIELDS = eventFields(
+  (c) =>
+    c.enrichment === true ? `record."${LAKE_ENRICHMENT_COLUMN}"."${c.jsonKey}"` : `record."${c.jsonKey}"`,
+  () => 'SUPER',
+);
+
+/**
+ * From a row of staging_events_parquet: text columns, and the enrichment struct as SUPER, whose
+ * field names are lowercase, as Glue names them.
+ */
+const PARQUET_EVENT_FIELDS = eventFields(
+  (c) => (c.enrichment === true ? `${LAKE_ENRICHMENT_COLUMN}."${c.lakeName}"` : c.lakeName),
+  (c) => (c.enrichment === true ? 'SUPER' : 'TEXT'),
+);
+
+const FAILED_FIELDS: ReadonlyArray<readonly [string, string]> = FAILED_EVENT_COLUMNS.map(
+  (c) => [c.column, redshiftValue(c, `record."${c.jsonKey}"`, 'SUPER')] as const,
+);
+
+/**
+ * The type of a top-level lake column in staging_events_parquet: text as wide as Redshift allows,
+ * which the merge narrows to the events column, so a long value never fails a COPY.
+ */
+export const parquetStagingType = (column: LakeColumn): string =>
+  column.lakeType === 'string' ? 'VARCHAR(65535)' : column.lakeType.toUpperCase();
 
 const columns = (fields: ReadonlyArray<readonly [string, string]>) => fields.map(([name]) => name).join(', ');
 const selects = (fields: ReadonlyArray<readonly [string, string]>) =>

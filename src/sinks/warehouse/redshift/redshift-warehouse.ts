@@ -25,8 +25,9 @@ export interface RedshiftWarehouseOptions {
   newLoadId?: () => string;
 }
 
-/** A load: the files COPYed and rows merged, plus what the lake copy left or refused. */
-export type RedshiftLoadReport = LoadReport & Pick<LakeCopyReport, 'pendingFiles' | 'skippedKeys'>;
+/** A load: the files COPYed and rows merged, plus what the lake copy left, refused or set aside. */
+export type RedshiftLoadReport = LoadReport &
+  Pick<LakeCopyReport, 'pendingFiles' | 'skippedKeys' | 'quarantined'>;
 
 /**
  * The production warehouse on the Redshift Data API. Reads run the same SQL as DuckDB through
@@ -95,7 +96,9 @@ export class RedshiftWarehouse extends SqlWarehouse implements Warehouse, Wareho
   }
 
   private async copyLake(copy: CopyOptions): Promise<LakeCopyReport> {
-    if (this.options.lakeCopy === undefined) return { files: 0, pendingFiles: 0, skippedKeys: [] };
+    if (this.options.lakeCopy === undefined) {
+      return { files: 0, pendingFiles: 0, skippedKeys: [], quarantined: [] };
+    }
     try {
       return await this.options.lakeCopy.copyNew(copy);
     } catch (cause) {
