@@ -1,5 +1,5 @@
-import { EVENT_NAME_PATTERN } from '../schema/event.input';
 import type { ClientTimes } from './enrich/enrich-event';
+import { ENVELOPE_RULES, type FieldRule, type FieldRules, type GroupRule } from './envelope-rules';
 import { canonicalIsoMs, msToIso } from './iso-time';
 import { messageIdForRecord } from './normalise';
 import type { EventContext, StoredEvent } from './types';
@@ -22,27 +22,98 @@ export interface CleanRecord {
   schemaVersion: string | undefined;
 }
 
-const ID_MAX = 256;
+// Stricter than the full path (which takes any date-time Date parses): the fast path is sure of these.
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
-const SCHEMA_VERSION = /^[1-9][0-9]*-[0-9]+-[0-9]+$/;
-const PAGE_FIELDS: Record<string, number> = {
-  url: 4096,
-  path: 2048,
-  referrer: 4096,
-  title: 1024,
-  search: 4096,
-};
-const APP_FIELDS: Record<string, number> = { name: 256, version: 64, build: 64 };
+
+/**
+ * A field's rule flattened into one shape, built once per process: every field the hot loop checks
+ * then looks the same to V8, where the table's rules come in several shapes.
+ */
+interface FieldCheck {
+  readonly name: string;
+  readonly type: FieldRule['type'];
+  readonly required: boolean;
+  /** Absent is fine when this sibling is given. */
+  readonly unless: string | undefined;
+  readonly minLength: number;
+  readonly maxLength: number;
+  readonly pattern: RegExp | undefined;
+  readonly group: GroupCheck | undefined;
+}
+
+interface GroupCheck {
+  readonly fields: readonly FieldCheck[];
+  /** The field names, where the full path drops other keys (so a record holding one is declined). */
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+function groupCheck(rules: FieldRules, otherKeys: GroupRule['otherKeys']): GroupCheck {
+  const fields = Object.entries(rules).map(([name, rule]): FieldCheck => {
+    const text = rule.type === 'text' ? rule : undefined;
+    return {
+      name,
+      type: rule.type,
+      required: rule.required === true,
+      unless: typeof rule.required === 'object' ? rule.required.unless : undefined,
+      minLength: text?.nonEmpty ? 1 : 0,
+      maxLength: text?.maxLength ?? Infinity,
+      pattern: text?.pattern,
+      group: rule.type === 'group' ? groupCheck(rule.fields, rule.otherKeys) : undefined,
+    };
+  });
+  return { fields, only: otherKeys === 'dropped' ? new Set(Object.keys(rules)) : undefined };
+}
+
+const ENVELOPE = groupCheck(ENVELOPE_RULES, 'kept');
+const topLevel = (name: keyof typeof ENVELOPE_RULES): FieldCheck =>
+  ENVELOPE.fields.find((field) => field.name === name) as FieldCheck;
+const MESSAGE_ID = topLevel('messageId');
+const EVENT = topLevel('event');
+const USER_ID = topLevel('userId');
+const ANONYMOUS_ID = topLevel('anonymousId');
+const SESSION_ID = topLevel('sessionId');
+const SCHEMA_VERSION = topLevel('schemaVersion');
+const PROPERTIES = topLevel('properties');
+const CONTEXT = topLevel('context');
 
 const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** Absent, or a string of at most `max` UTF-16 units (never more characters than class-validator counts). */
-const optionalText = (value: unknown, max: number, min = 0): boolean =>
-  value === undefined || (typeof value === 'string' && value.length >= min && value.length <= max);
+/**
+ * Absent where allowed, or a value that keeps the rule, the fields of a group included. Lengths are
+ * String.length, never less than the rules' count: a text this declines may still be valid, and the
+ * full path decides. Nothing is allocated per record.
+ */
+function fits(value: unknown, field: FieldCheck, siblings: Json): boolean {
+  if (value === undefined)
+    return !field.required && (field.unless === undefined || siblings[field.unless] !== undefined);
+  switch (field.type) {
+    case 'text':
+      return (
+        typeof value === 'string' &&
+        value.length >= field.minLength &&
+        value.length <= field.maxLength &&
+        (field.pattern === undefined || field.pattern.test(value))
+      );
+    case 'object':
+      return isObject(value);
+    case 'group':
+      return isObject(value) && fitsGroup(value, field.group as GroupCheck);
+    case 'date-time':
+      // Only the top level's times are read here (see optionalDate); elsewhere the full path decides.
+      return false;
+  }
+}
 
-// toISOString's pattern, looser than canonicalIsoMs (it lets through days past their month's end).
-export const CANONICAL_ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+function fitsGroup(value: Json, group: GroupCheck): boolean {
+  const { fields, only } = group;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as FieldCheck;
+    if (!fits(value[field.name], field, value)) return false;
+  }
+  if (only !== undefined) for (const key in value) if (!only.has(key)) return false;
+  return true;
+}
 
 /** Epoch ms and the canonical ISO form, or false when it is not an ISO 8601 date-time. */
 function optionalDate(value: unknown): { ms: number; iso: string } | undefined | false {
@@ -53,23 +124,17 @@ function optionalDate(value: unknown): { ms: number; iso: string } | undefined |
   if (!ISO_DATE_TIME.test(value)) return false;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return false;
-  return { ms, iso: CANONICAL_ISO.test(value) ? value : msToIso(ms) };
+  // Not canonical, or canonical in shape only (February 30): the instant it names, as the full path stores it.
+  return { ms, iso: msToIso(ms) };
 }
-
-const onlyKnownTexts = (value: unknown, fields: Record<string, number>): boolean =>
-  value === undefined ||
-  (isObject(value) &&
-    Object.keys(value).every((key) => {
-      const max = fields[key];
-      return max !== undefined && typeof value[key] === 'string' && (value[key] as string).length <= max;
-    }));
 
 /**
  * The stream's fast path. Most records are clean: every envelope field absent or a well-formed
- * string, no nulls, nested page/app objects holding only their known fields. For those this
- * builds exactly what trackEventFromRecord + envelopeErrors + toStoredEvent would, without
- * class-validator's per-record reflection. A record without messageId gets the one derived from its place. It is conservative: anything it is not sure of returns
- * null and takes the full path, which decides and explains.
+ * string, no nulls, nested page/app/library objects holding only their known fields. For those this
+ * builds exactly what trackEventFromRecord + envelopeErrors + toStoredEvent would, without their
+ * per-record copies and Date round trips. A record without messageId gets the one derived from its
+ * place. It is conservative: anything it is not sure of returns null and takes the full path, which
+ * decides and explains.
  */
 export function cleanRecord(
   body: Json,
@@ -77,32 +142,15 @@ export function cleanRecord(
   origin: CleanOrigin,
 ): CleanRecord | null {
   const { messageId, event, userId, anonymousId, sessionId, schemaVersion, properties, context } = body;
-  if (typeof event !== 'string' || !EVENT_NAME_PATTERN.test(event)) return null;
-  if (!optionalText(messageId, ID_MAX, 1) || !optionalText(sessionId, ID_MAX)) return null;
-  if (!optionalText(userId, ID_MAX, 1) || !optionalText(anonymousId, ID_MAX, 1)) return null;
-  if (userId === undefined && anonymousId === undefined) return null;
-  if (
-    schemaVersion !== undefined &&
-    !(typeof schemaVersion === 'string' && SCHEMA_VERSION.test(schemaVersion))
-  )
-    return null;
-  if (properties !== undefined && !isObject(properties)) return null;
+  if (!fits(event, EVENT, body) || !fits(messageId, MESSAGE_ID, body)) return null;
+  if (!fits(userId, USER_ID, body) || !fits(anonymousId, ANONYMOUS_ID, body)) return null;
+  if (!fits(sessionId, SESSION_ID, body) || !fits(schemaVersion, SCHEMA_VERSION, body)) return null;
+  if (!fits(properties, PROPERTIES, body) || !fits(context, CONTEXT, body)) return null;
   const timestamp = optionalDate(body.timestamp);
   const sentAt = optionalDate(body.sentAt);
   if (timestamp === false || sentAt === false) return null;
 
-  let storedContext: EventContext = {};
-  if (context !== undefined) {
-    if (!isObject(context)) return null;
-    if (
-      !optionalText(context.userAgent, 1024) ||
-      !optionalText(context.locale, 35) ||
-      !optionalText(context.ip, 64)
-    )
-      return null;
-    if (!onlyKnownTexts(context.page, PAGE_FIELDS) || !onlyKnownTexts(context.app, APP_FIELDS)) return null;
-    storedContext = context as EventContext;
-  }
+  let storedContext = (context ?? {}) as EventContext;
   const { receivedAt } = origin;
   if (storedContext.ip === undefined && origin.sourceIp !== undefined)
     storedContext = withProperty(storedContext, 'ip', origin.sourceIp) as EventContext;
@@ -110,7 +158,7 @@ export function cleanRecord(
   return {
     event: {
       messageId: (messageId as string | undefined) ?? messageIdForRecord(place.shardId, place.sequenceNumber),
-      event,
+      event: event as string,
       userId: (userId as string | undefined) ?? null,
       anonymousId: (anonymousId as string | undefined) ?? null,
       sessionId: (sessionId as string | undefined) ?? null,

@@ -1,6 +1,12 @@
-import { validateSync, type ValidationError } from 'class-validator';
-import { AppContextInput, EventContextInput, PageContextInput, TrackEventInput } from '../schema/event.input';
-import type { EventError, StreamRecordBody } from './types';
+import {
+  DATE_TIME_START,
+  ENVELOPE_RULES,
+  textLength,
+  type FieldRule,
+  type FieldRules,
+  type TextRule,
+} from './envelope-rules';
+import type { EventEnvelope, EventError, StreamRecordBody } from './types';
 
 /** The largest event, serialised as JSON, that the pipeline takes. */
 export const MAX_EVENT_BYTES = 32 * 1024;
@@ -9,21 +15,67 @@ export const MAX_EVENT_BYTES = 32 * 1024;
 export const ENVELOPE_INVALID = 'ENVELOPE_INVALID';
 export const SIZE_EXCEEDED = 'SIZE_EXCEEDED';
 
-/** Runs the class-validator rules of TrackEventInput and returns every violation with a JSON pointer. */
-export function envelopeErrors(input: TrackEventInput): EventError[] {
+type Json = Record<string, unknown>;
+
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * Checks an envelope against the envelope rules. Each field gets at most one error, with its JSON
+ * pointer; errors come in the rules' order.
+ */
+export function envelopeErrors(envelope: EventEnvelope): EventError[] {
   const errors: EventError[] = [];
-  collect(validateSync(input, { forbidUnknownValues: false, stopAtFirstError: true }), '', errors);
+  checkFields(envelope as unknown as Json, ENVELOPE_RULES, '', errors);
   return errors;
 }
 
-function collect(validationErrors: ValidationError[], prefix: string, out: EventError[]): void {
-  for (const error of validationErrors) {
-    const path = `${prefix}/${error.property}`;
-    for (const message of Object.values(error.constraints ?? {})) {
-      out.push({ code: ENVELOPE_INVALID, path, message });
-    }
-    if (error.children?.length) collect(error.children, path, out);
+function checkFields(group: Json, rules: FieldRules, prefix: string, out: EventError[]): void {
+  for (const [name, rule] of Object.entries(rules)) {
+    const value = group[name];
+    if (!isChecked(rule, value, group)) continue;
+    const path = `${prefix}/${name}`;
+    const message = brokenRule(name, rule, value);
+    if (message !== undefined) out.push({ code: ENVELOPE_INVALID, path, message });
+    else if (rule.type === 'group') checkFields(value as Json, rule.fields, path, out);
   }
+}
+
+/**
+ * An optional field is checked when it holds a value; null, which GraphQL passes for an explicit
+ * null, holds none. A field required unless a sibling is given is checked whenever it is present
+ * at all or the sibling is absent, so `userId: null` is refused even beside an anonymousId.
+ */
+function isChecked(rule: FieldRule, value: unknown, group: Json): boolean {
+  if (rule.required === true) return true;
+  if (rule.required === false) return value !== undefined && value !== null;
+  return value !== undefined || group[rule.required.unless] === undefined;
+}
+
+function brokenRule(name: string, rule: FieldRule, value: unknown): string | undefined {
+  switch (rule.type) {
+    case 'text':
+      return brokenTextRule(name, rule, value);
+    case 'date-time':
+      return value instanceof Date && !Number.isNaN(value.getTime())
+        ? undefined
+        : `${name} must be a Date instance`;
+    case 'object':
+    case 'group':
+      return isObject(value) ? undefined : `${name} must be an object`;
+  }
+}
+
+// The pattern goes before the length, so an event name that breaks both is shown the pattern to follow.
+function brokenTextRule(name: string, rule: TextRule, value: unknown): string | undefined {
+  if (typeof value !== 'string') return rule.message ?? `${name} must be a string`;
+  if (rule.nonEmpty && value.length === 0) return rule.message ?? `${name} should not be empty`;
+  if (rule.pattern !== undefined && !rule.pattern.test(value))
+    return rule.message ?? `${name} must match ${rule.pattern.source}`;
+  // String.length bounds textLength from above and costs nothing: count only texts it cannot clear.
+  if (rule.maxLength !== undefined && value.length > rule.maxLength && textLength(value) > rule.maxLength)
+    return `${name} must be shorter than or equal to ${rule.maxLength} characters`;
+  return undefined;
 }
 
 /** The UTF-8 size of an event as JSON; events above MAX_EVENT_BYTES are refused. */
@@ -39,83 +91,52 @@ export function sizeError(bytes: number): EventError {
   };
 }
 
-type Json = Record<string, unknown>;
-
-const isObject = (value: unknown): value is Json =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /**
- * Turns a decoded stream record into a TrackEventInput so the stream checks it with exactly the
- * rules the edge uses. Type mismatches GraphQL would have caught are reported here instead.
+ * Reads a decoded stream record into an envelope, so the stream checks it with exactly the rules
+ * the edge uses. Type mismatches GraphQL would have caught are reported here instead and the field
+ * read as absent, as a null is.
  */
-export function trackEventFromRecord(body: Json): { input: TrackEventInput; errors: EventError[] } {
+export function trackEventFromRecord(body: Json): { input: EventEnvelope; errors: EventError[] } {
   const errors: EventError[] = [];
-  const input = new TrackEventInput();
-  const text = (key: string, source: Json = body, prefix = ''): string | undefined => {
-    const value = source[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value === 'string') return value;
-    errors.push({ code: ENVELOPE_INVALID, path: `${prefix}/${key}`, message: `${key} must be a string` });
-    return undefined;
-  };
-  const date = (key: string): Date | undefined => {
-    const value = text(key);
-    if (value === undefined) return undefined;
-    const parsed = new Date(value);
-    if (Number.isNaN(parsed.getTime()) || !/^\d{4}-\d{2}-\d{2}T/.test(value)) {
-      errors.push({
-        code: ENVELOPE_INVALID,
-        path: `/${key}`,
-        message: `${key} must be an ISO 8601 date-time`,
-      });
-      return undefined;
-    }
-    return parsed;
-  };
-
-  input.messageId = text('messageId');
-  input.event = text('event') ?? (undefined as unknown as string);
-  input.userId = text('userId');
-  input.anonymousId = text('anonymousId');
-  input.sessionId = text('sessionId');
-  input.schemaVersion = text('schemaVersion');
-  input.timestamp = date('timestamp');
-  input.sentAt = date('sentAt');
-  if (body.properties !== undefined && body.properties !== null) {
-    if (isObject(body.properties)) input.properties = body.properties;
-    else
-      errors.push({ code: ENVELOPE_INVALID, path: '/properties', message: 'properties must be an object' });
-  }
-  if (body.context !== undefined && body.context !== null) {
-    if (isObject(body.context)) input.context = contextFromRecord(body.context, text, errors);
-    else errors.push({ code: ENVELOPE_INVALID, path: '/context', message: 'context must be an object' });
-  }
+  const input = readFields(body, ENVELOPE_RULES, '', {}, errors) as unknown as EventEnvelope;
   return { input, errors };
 }
 
-function contextFromRecord(
-  raw: Json,
-  text: (key: string, source: Json, prefix: string) => string | undefined,
+function readFields(raw: Json, rules: FieldRules, prefix: string, into: Json, errors: EventError[]): Json {
+  for (const [name, rule] of Object.entries(rules)) {
+    into[name] = readField(raw[name], name, rule, `${prefix}/${name}`, errors);
+  }
+  return into;
+}
+
+function readField(
+  value: unknown,
+  name: string,
+  rule: FieldRule,
+  path: string,
   errors: EventError[],
-): EventContextInput {
-  const context = Object.assign(new EventContextInput(), raw);
-  context.userAgent = text('userAgent', raw, '/context');
-  context.locale = text('locale', raw, '/context');
-  context.ip = text('ip', raw, '/context');
-  const nested = <T extends object>(key: string, make: () => T, fields: string[]): T | undefined => {
-    const value = raw[key];
-    if (value === undefined || value === null) return undefined;
-    if (!isObject(value)) {
-      errors.push({ code: ENVELOPE_INVALID, path: `/context/${key}`, message: `${key} must be an object` });
-      return undefined;
-    }
-    const target = make() as Record<string, unknown>;
-    for (const field of fields) target[field] = text(field, value, `/context/${key}`);
-    return target as T;
+): unknown {
+  if (value === undefined || value === null) return undefined;
+  const mistyped = (message: string): undefined => {
+    errors.push({ code: ENVELOPE_INVALID, path, message });
+    return undefined;
   };
-  context.page = nested('page', () => new PageContextInput(), ['url', 'path', 'referrer', 'title', 'search']);
-  context.app = nested('app', () => new AppContextInput(), ['name', 'version', 'build']);
-  return context;
+  switch (rule.type) {
+    case 'text':
+      return typeof value === 'string' ? value : mistyped(`${name} must be a string`);
+    case 'date-time': {
+      if (typeof value !== 'string') return mistyped(`${name} must be a string`);
+      const parsed = new Date(value);
+      return DATE_TIME_START.test(value) && !Number.isNaN(parsed.getTime())
+        ? parsed
+        : mistyped(`${name} must be an ISO 8601 date-time`);
+    }
+    case 'object':
+      return isObject(value) ? value : mistyped(`${name} must be an object`);
+    case 'group':
+      if (!isObject(value)) return mistyped(`${name} must be an object`);
+      return readFields(value, rule.fields, path, rule.otherKeys === 'kept' ? { ...value } : {}, errors);
+  }
 }
 
 /** The edge fields of a stream record, when present and well-typed. */

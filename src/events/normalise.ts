@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { TrackEventInput } from '../schema/event.input';
-import type { StoredEvent } from './types';
+import type { EventEnvelope, StoredEvent } from './types';
 
 export interface RecordOrigin {
   receivedAt: Date;
@@ -19,7 +18,7 @@ export function messageIdForRecord(shardId: string, sequenceNumber: string): str
 }
 
 /** Builds the stored form of an event whose envelope is valid. */
-export function toStoredEvent(input: TrackEventInput, messageId: string, origin: RecordOrigin): StoredEvent {
+export function toStoredEvent(input: EventEnvelope, messageId: string, origin: RecordOrigin): StoredEvent {
   const context = { ...(input.context ?? {}) };
   if (context.ip === undefined && origin.sourceIp !== undefined) context.ip = origin.sourceIp;
   return {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { EVENT_NAME_PATTERN } from './envelope-rules';
 import { SchemaRegistryError } from './errors';
 import {
   ITEM_LIST_KEYWORD,
@@ -46,7 +47,6 @@ export interface SchemaRegistryOptions {
 export const SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN';
 export const SCHEMA_VIOLATION = 'SCHEMA_VIOLATION';
 
-const EVENT_DIR = /^[a-z][a-z0-9_]{0,63}$/;
 const SCHEMA_FILE = /^(.+)\.json$/;
 
 type Json = Record<string, unknown>;
@@ -93,7 +93,8 @@ export class SchemaRegistry {
     for (const doc of documents) {
       const ref = `${doc.event}/${doc.version}`;
       const version = parseSchemaVer(doc.version);
-      if (!EVENT_DIR.test(doc.event)) throw new SchemaRegistryError(`${ref}: not a valid event name`);
+      if (!EVENT_NAME_PATTERN.test(doc.event))
+        throw new SchemaRegistryError(`${ref}: not a valid event name`);
       if (!isJson(doc.schema) || doc.schema.type !== 'object')
         throw new SchemaRegistryError(`${ref}: a schema must describe an object ("type": "object")`);
       const items = readItemDeclaration(doc.schema, ref);

@@ -1,6 +1,6 @@
 /**
  * The event domain's data shapes. A record on the stream is the UTF-8 JSON of one `StreamRecordBody`:
- * a `TrackEventInput` plus the edge fields the GraphQL front door adds.
+ * a `TrackEvent` plus the edge fields the GraphQL front door adds.
  */
 
 export interface PageContext {
@@ -17,12 +17,22 @@ export interface AppContext {
   build?: string;
 }
 
-export interface EventContext {
+export interface LibraryContext {
+  name: string;
+  version: string;
+}
+
+/** The context fields the envelope rules check; a context may carry others, kept as sent. */
+export interface KnownContext {
   page?: PageContext;
   userAgent?: string;
   locale?: string;
   app?: AppContext;
+  library?: LibraryContext;
   ip?: string;
+}
+
+export interface EventContext extends KnownContext {
   [key: string]: unknown;
 }
 
@@ -39,6 +49,17 @@ export interface TrackEvent {
   context?: EventContext;
   /** Pins a schema version (MODEL-REVISION-ADDITION); the latest of its model applies otherwise. */
   schemaVersion?: string;
+}
+
+/**
+ * An event's envelope once read, its times as dates: what the envelope rules check, at the edge
+ * (from GraphQL) and in the stream (from a record) alike. Its context may hold other keys too, which
+ * no rule checks.
+ */
+export interface EventEnvelope extends Omit<TrackEvent, 'timestamp' | 'sentAt' | 'context'> {
+  timestamp?: Date;
+  sentAt?: Date;
+  context?: KnownContext;
 }
 
 /** Fields the edge adds. A record written straight to Kinesis may lack them. */

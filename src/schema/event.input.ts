@@ -10,32 +10,76 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import {
+  APP_RULES,
+  CONTEXT_RULES,
+  ENVELOPE_RULES,
+  LIBRARY_RULES,
+  PAGE_RULES,
+} from '../events/envelope-rules';
 import { JSONObject } from './scalars';
 
-/** The event name rule: lower snake case, starting with a letter, at most 64 characters. */
-export const EVENT_NAME_PATTERN = /^[a-z][a-z0-9_]{0,63}$/;
-const ID_MAX = 256;
+// The numbers and patterns come from the envelope rules, which the edge and the stream check too.
+const { messageId, event, userId, anonymousId, sessionId, schemaVersion } = ENVELOPE_RULES;
 
 @InputType({ description: 'The page the event happened on (browsers).' })
 export class PageContextInput {
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(4096) url?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(2048) path?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(4096) referrer?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(1024) title?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(4096) search?: string;
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(PAGE_RULES.url.maxLength)
+  url?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(PAGE_RULES.path.maxLength)
+  path?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(PAGE_RULES.referrer.maxLength)
+  referrer?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(PAGE_RULES.title.maxLength)
+  title?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(PAGE_RULES.search.maxLength)
+  search?: string;
 }
 
 @InputType({ description: 'The app that sent the event.' })
 export class AppContextInput {
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(256) name?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(64) version?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(64) build?: string;
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(APP_RULES.name.maxLength)
+  name?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(APP_RULES.version.maxLength)
+  version?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(APP_RULES.build.maxLength)
+  build?: string;
 }
 
 @InputType({ description: 'The tracking library that sent the event.' })
 export class LibraryContextInput {
-  @Field(() => String) @IsString() @MaxLength(256) name!: string;
-  @Field(() => String) @IsString() @MaxLength(64) version!: string;
+  @Field(() => String) @IsString() @MaxLength(LIBRARY_RULES.name.maxLength) name!: string;
+  @Field(() => String) @IsString() @MaxLength(LIBRARY_RULES.version.maxLength) version!: string;
 }
 
 @InputType({ description: 'Where the event happened: page, user agent, locale, app, library and client IP.' })
@@ -45,8 +89,17 @@ export class EventContextInput {
   @ValidateNested()
   page?: PageContextInput;
 
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(1024) userAgent?: string;
-  @Field(() => String, { nullable: true }) @IsOptional() @IsString() @MaxLength(35) locale?: string;
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(CONTEXT_RULES.userAgent.maxLength)
+  userAgent?: string;
+
+  @Field(() => String, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(CONTEXT_RULES.locale.maxLength)
+  locale?: string;
 
   @Field(() => AppContextInput, { nullable: true })
   @IsOptional()
@@ -61,7 +114,7 @@ export class EventContextInput {
   @Field(() => String, { nullable: true, description: 'Client IP; defaults to the request source IP.' })
   @IsOptional()
   @IsString()
-  @MaxLength(64)
+  @MaxLength(CONTEXT_RULES.ip.maxLength)
   ip?: string;
 }
 
@@ -74,30 +127,35 @@ export class TrackEventInput {
   @IsOptional()
   @IsString()
   @IsNotEmpty()
-  @MaxLength(ID_MAX)
+  @MaxLength(messageId.maxLength)
   messageId?: string;
 
-  @Field(() => String, { description: 'Event name, e.g. product_viewed: ^[a-z][a-z0-9_]{0,63}$' })
+  @Field(() => String, { description: `Event name, e.g. ${event.example}: ${event.pattern.source}` })
   @IsString()
-  @Matches(EVENT_NAME_PATTERN, { message: 'event must match ^[a-z][a-z0-9_]{0,63}$' })
+  @MaxLength(event.maxLength)
+  @Matches(event.pattern, { message: event.message })
   event!: string;
 
   @Field(() => ID, { nullable: true })
   // class-validator runs decorators bottom-up and stops at the first failure: the presence rule goes last.
   @ValidateIf((o: TrackEventInput) => o.userId !== undefined || o.anonymousId === undefined)
-  @MaxLength(ID_MAX)
-  @IsNotEmpty({ message: 'userId or anonymousId is required' })
-  @IsString({ message: 'userId or anonymousId is required' })
+  @MaxLength(userId.maxLength)
+  @IsNotEmpty({ message: userId.message })
+  @IsString({ message: userId.message })
   userId?: string;
 
   @Field(() => ID, { nullable: true })
   @IsOptional()
   @IsString()
   @IsNotEmpty()
-  @MaxLength(ID_MAX)
+  @MaxLength(anonymousId.maxLength)
   anonymousId?: string;
 
-  @Field(() => ID, { nullable: true }) @IsOptional() @IsString() @MaxLength(ID_MAX) sessionId?: string;
+  @Field(() => ID, { nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(sessionId.maxLength)
+  sessionId?: string;
 
   @Field(() => Date, { nullable: true, description: 'When the event happened, by the client clock.' })
   @IsOptional()
@@ -125,6 +183,6 @@ export class TrackEventInput {
   })
   @IsOptional()
   @IsString()
-  @Matches(/^[1-9][0-9]*-[0-9]+-[0-9]+$/, { message: 'schemaVersion must look like 1-0-0' })
+  @Matches(schemaVersion.pattern, { message: schemaVersion.message })
   schemaVersion?: string;
 }
