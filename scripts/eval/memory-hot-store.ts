@@ -1,88 +1,72 @@
-import { defaultInteractionModel } from '../../src/realtime/interactions';
 import {
-  reduceItem,
-  reduceItemStats,
-  type ItemChange,
-  type ItemState,
-  type NeighbourEntry,
-} from '../../src/realtime/items';
-import { reduceProfile, type ItemTouch, type PairDelta, type ProfileState } from '../../src/realtime/profile';
-import { reduceTrend, type TrendState, type TrendWindow } from '../../src/realtime/trending';
-import { padSequenceNumber } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
+  applyHotBatch,
+  itemKey,
+  profileKey,
+  stateKeyString,
+  trendKey,
+  type HotBatchStorage,
+  type HotStateKey,
+  type StateOf,
+  type StateSnapshot,
+} from '../../src/realtime/hot-batch';
+import type { NeighbourEntry } from '../../src/realtime/items';
+import type { TrendState, TrendWindow } from '../../src/realtime/trending';
+import type { Versioned } from '../../src/realtime/watermarks';
+import { fromEngineError } from '../../src/sinks/hot-tier/errors';
 import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
-const WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
-
 /**
- * The hot tier in memory, reduced by the same pure engine and in the same order as the DynamoDB
- * adapter applies a stream batch: profiles first (yielding touches and co-occurrence), then every
- * touched item's new weight, then items scored against those weights, then trends. It skips only
- * what exists for redelivery (claims, watermarks, versions), which an offline replay never needs.
+ * The hot tier in memory: the engine's batch steps (the same as the DynamoDB adapter runs) over two
+ * maps, one of states with their watermarks and one of messageId claims. Everything runs on one
+ * thread, so a key cannot change between its read and its write and a commit needs no condition.
  */
 export class MemoryHotStore implements HotStore {
-  private readonly profiles = new Map<string, ProfileState>();
-  private readonly items = new Map<string, ItemState>();
-  private readonly trends = new Map<string, TrendState>();
-
-  /** Applies one batch, in stream order. */
-  async applyActivity(activity: HotActivity[]): Promise<void> {
-    const byProfile = new Map<string, HotActivity[]>();
-    for (const a of activity) byProfile.set(a.profileId, [...(byProfile.get(a.profileId) ?? []), a]);
-    const touches: ItemTouch[] = [];
-    const pairs: PairDelta[] = [];
-    for (const [id, list] of byProfile) {
-      const outcome = reduceProfile(
-        this.profiles.get(id) ?? null,
-        list.map((a) => ({ ...a, sequence: padSequenceNumber(a.sequenceNumber) })),
-        defaultInteractionModel,
-      );
-      this.profiles.set(id, outcome.state);
-      touches.push(...outcome.touches);
-      pairs.push(...outcome.pairs);
-    }
-    if (touches.length === 0) return;
-
-    const changes = new Map<string, ItemChange[]>();
-    for (const change of [...touches, ...pairs]) {
-      changes.set(change.itemId, [...(changes.get(change.itemId) ?? []), change]);
-    }
-    const weights = new Map<string, number>();
-    for (const [id, list] of changes) {
-      const own = list.filter((c): c is ItemTouch => !('otherId' in c));
-      weights.set(id, reduceItemStats(this.items.get(id) ?? null, own).weight);
-    }
-    for (const [id, list] of changes) {
-      this.items.set(
-        id,
-        reduceItem(this.items.get(id) ?? null, list, (other) => weights.get(other)),
-      );
-    }
-    for (const window of WINDOWS) {
-      this.applyTrend(null, window, touches);
-      for (const event of new Set(touches.map((t) => t.event))) {
-        this.applyTrend(
-          event,
-          window,
-          touches.filter((t) => t.event === event),
-        );
+  private readonly states = new Map<string, Versioned<StateOf<HotStateKey>>>();
+  private readonly claims = new Map<string, string>();
+  private readonly storage: HotBatchStorage = {
+    readClaims: async (messageIds) => {
+      const owners = new Map<string, string>();
+      for (const id of messageIds) {
+        const owner = this.claims.get(id);
+        if (owner !== undefined) owners.set(id, owner);
       }
-    }
-  }
+      return owners;
+    },
+    writeClaims: async (claims) => {
+      for (const { messageId, owner } of claims) this.claims.set(messageId, owner);
+    },
+    load: async () => this.snapshot,
+  };
+  /** Reads see the maps as they are, which is also what every commit starts from. */
+  private readonly snapshot: StateSnapshot = {
+    get: (key) => this.state(key),
+    commit: async (updates) => {
+      for (const update of updates) {
+        const key = stateKeyString(update.key);
+        const next = update.next(this.states.get(key) ?? null);
+        if (next !== null) this.states.set(key, next);
+      }
+    },
+  };
 
-  private applyTrend(event: string | null, window: TrendWindow, touches: ItemTouch[]): void {
-    const key = `${event ?? '*'}/${window}`;
-    this.trends.set(key, reduceTrend(this.trends.get(key) ?? null, touches, window));
+  /** Applies one batch, with the idempotency of every hot store. */
+  async applyActivity(activity: HotActivity[]): Promise<void> {
+    try {
+      await applyHotBatch(activity, this.storage);
+    } catch (error) {
+      throw fromEngineError(error) ?? error;
+    }
   }
 
   /** Reads one profile, or null when the id has never been seen. */
   async getUser(id: string): Promise<UserProfileRecord | null> {
-    const state = this.profiles.get(id);
+    const state = this.state(profileKey(id))?.state;
     return state === undefined ? null : { ...state, id };
   }
 
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */
   async getItem(id: string): Promise<ItemRecord | null> {
-    const state = this.items.get(id);
+    const state = this.state(itemKey(id))?.state;
     if (state === undefined) return null;
     const { neighbours, ...stats } = state;
     return { id, stats, neighbours };
@@ -92,7 +76,7 @@ export class MemoryHotStore implements HotStore {
   async getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>> {
     const found = new Map<string, NeighbourEntry[]>();
     for (const id of itemIds) {
-      const state = this.items.get(id);
+      const state = this.state(itemKey(id))?.state;
       if (state !== undefined) found.set(id, state.neighbours);
     }
     return found;
@@ -100,6 +84,11 @@ export class MemoryHotStore implements HotStore {
 
   /** Reads the trend of one event (null: every item event) in one window. */
   async getTrend(event: string | null, window: TrendWindow): Promise<TrendState | null> {
-    return this.trends.get(`${event ?? '*'}/${window}`) ?? null;
+    return this.state(trendKey(event, window))?.state ?? null;
+  }
+
+  private state<K extends HotStateKey>(key: K): Versioned<StateOf<K>> | null {
+    // Only the engine's updates write the map, each under its own key's kind.
+    return (this.states.get(stateKeyString(key)) as Versioned<StateOf<K>> | undefined) ?? null;
   }
 }

@@ -12,7 +12,8 @@ export function reduceItemStats(
   stored: ItemStatsState | null,
   touches: readonly ItemTouch[],
 ): ItemStatsState {
-  const state: ItemStatsState = structuredClone(stored ?? { counts: {}, weight: 0 });
+  // Only the stats are copied: `stored` may be a whole item, whose neighbours are not changed here.
+  const state: ItemStatsState = { counts: { ...stored?.counts }, weight: stored?.weight ?? 0 };
   for (const touch of touches) {
     countOne(state.counts, touch.event);
     state.weight += touch.weightDelta;

@@ -1,4 +1,4 @@
-import { isRefusedData } from '../sinks/hot-tier/dynamodb/dynamodb-errors';
+import { HotStoreError } from '../sinks/hot-tier/errors';
 import type { HotStore } from '../sinks/hot-tier/port';
 import { toHotActivity, type PositionedEvent } from './hot-activity';
 
@@ -15,11 +15,23 @@ export interface HotUpdateOutcome {
 }
 
 /**
- * Applies a batch's delivered events to the hot tier in one write per key. When DynamoDB refuses
- * the data itself, the events are applied again one by one, so an event the hot tier can never
- * hold is skipped (and reported) instead of holding back its shard on every retry. Applying again
- * is safe: every key keeps a per-shard watermark of what it has applied. Any other failure
- * (throttling, a network error, the table not ready) retries the whole batch.
+ * Whether retrying can never help: the store refused the data itself (for DynamoDB, an item past
+ * 400 KB or maps nested too deep), or the activity is malformed.
+ */
+function isRefusedForGood(error: unknown): boolean {
+  return (
+    error instanceof HotStoreError &&
+    (error.code === 'HOT_STORE_REFUSED_DATA' || error.code === 'HOT_STORE_INVALID_ACTIVITY')
+  );
+}
+
+/**
+ * Applies a batch's delivered events to the hot tier in one write per key. When the store refuses
+ * the data itself or the activity is malformed, the events are applied again one by one, so an
+ * event the hot tier can never hold is skipped (and reported) instead of holding back its shard on
+ * every retry. Applying again is safe: every key keeps a per-shard watermark of what it has
+ * applied. Any other failure (throttling, a network error, the table not ready) retries the whole
+ * batch.
  */
 export async function updateHotTier(
   store: HotStore,
@@ -30,7 +42,7 @@ export async function updateHotTier(
     await store.applyActivity(toHotActivity(events));
     return { retryFrom: undefined, refused: [] };
   } catch (error) {
-    if (!isRefusedData(error)) {
+    if (!isRefusedForGood(error)) {
       logger.error('hot tier update failed; the batch will be retried', error);
       return { retryFrom: 0, refused: [] };
     }
@@ -41,7 +53,7 @@ export async function updateHotTier(
     try {
       await store.applyActivity(toHotActivity([event]));
     } catch (error) {
-      if (!isRefusedData(error)) {
+      if (!isRefusedForGood(error)) {
         logger.error('hot tier update failed; the rest of the batch will be retried', error);
         return { retryFrom: event.index, refused };
       }

@@ -13,7 +13,6 @@ import {
   hotTableDefinition,
 } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
-import { isRefusedData } from '../../src/sinks/hot-tier/dynamodb/dynamodb-errors';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 
 const SHARD_A = 'shardId-000000000000';
@@ -189,7 +188,8 @@ describe('DynamoDbHotStore', () => {
       // A profile past DynamoDB's 400 KB item limit: no retry can ever write it.
       const huge = activity('u1', 1, 0, { event: 'identify', traits: { bio: 'x'.repeat(500_000) } });
       const error: unknown = await store.applyActivity([huge]).catch((e: unknown) => e);
-      expect(isRefusedData(error)).toBe(true);
+      expect(error).toBeInstanceOf(HotStoreError);
+      expect(error).toMatchObject({ code: 'HOT_STORE_REFUSED_DATA', cause: { name: 'ValidationException' } });
       await expect(store.getUser('u1')).resolves.toBeNull();
     });
 

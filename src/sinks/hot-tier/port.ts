@@ -1,3 +1,4 @@
+import type { HotActivity } from '../../realtime/activity';
 import type { ItemStatsState, NeighbourEntry } from '../../realtime/items';
 import type { ProfileState } from '../../realtime/profile';
 import type { TrendState, TrendWindow } from '../../realtime/trending';
@@ -10,25 +11,8 @@ export interface DedupeStore {
   release(messageIds: string[]): Promise<void>;
 }
 
-/** One delivered event as the hot tier sees it, with its place in the stream. */
-export interface HotActivity {
-  profileId: string;
-  messageId: string;
-  event: string;
-  /** Event time, ISO 8601. */
-  timestamp: string;
-  /** Edge time, ISO 8601. */
-  receivedAt: string;
-  shardId: string;
-  sequenceNumber: string;
-  /**
-   * Every item the event is about, each once, from its schema's item keywords: one for a product
-   * view, each product of an order; empty when none. Each gets the event's interaction.
-   */
-  itemIds: string[];
-  /** The traits an `identify` event sets; null for other events. */
-  traits: Record<string, unknown> | null;
-}
+/** One delivered event as the hot tier sees it; the engine defines it, beside the batch steps. */
+export type { HotActivity };
 
 export interface UserProfileRecord extends ProfileState {
   id: string;

@@ -1,4 +1,4 @@
-import { HotStoreError } from '../errors';
+import { fromEngineError, HotStoreError } from '../errors';
 
 const THROTTLING_ERRORS = new Set([
   'ProvisionedThroughputExceededException',
@@ -29,24 +29,24 @@ export function isResourceInUse(error: unknown): boolean {
   return errorName(error) === 'ResourceInUseException';
 }
 
-/** Wraps anything unknown so callers see one error type, keeping the original as `cause`. */
-export function toHotStoreError(error: unknown, action: string): HotStoreError {
-  if (error instanceof HotStoreError) return error;
-  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new HotStoreError(`Hot store ${action} failed (${detail})`, 'HOT_STORE_FAILED', { cause: error });
+/**
+ * DynamoDB refusing the data itself: an item past 400 KB, a number out of its range, maps nested
+ * too deep, a key too long. Retrying the same data can never succeed.
+ */
+function isValidationException(error: unknown): boolean {
+  return errorName(error) === 'ValidationException';
 }
 
 /**
- * Whether retrying can never help: DynamoDB refused the data itself (a number out of its range, an
- * item past 400 KB, maps nested too deep), or the activity is malformed. Looks through causes,
- * since the hot store wraps SDK errors.
+ * Translates into the port's error, keeping the original as `cause`: the engine's refusal of a
+ * malformed batch as HOT_STORE_INVALID_ACTIVITY, DynamoDB's refusal of the data as
+ * HOT_STORE_REFUSED_DATA, anything unknown as HOT_STORE_FAILED.
  */
-export function isRefusedData(error: unknown): boolean {
-  let current = error;
-  for (let depth = 0; depth < 8 && current instanceof Error; depth += 1) {
-    if (current.name === 'ValidationException') return true;
-    if (current instanceof HotStoreError && current.code === 'HOT_STORE_INVALID_ACTIVITY') return true;
-    current = current.cause;
-  }
-  return false;
+export function toHotStoreError(error: unknown, action: string): HotStoreError {
+  if (error instanceof HotStoreError) return error;
+  const engineError = fromEngineError(error);
+  if (engineError !== undefined) return engineError;
+  const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const code = isValidationException(error) ? 'HOT_STORE_REFUSED_DATA' : 'HOT_STORE_FAILED';
+  return new HotStoreError(`Hot store ${action} failed (${detail})`, code, { cause: error });
 }

@@ -6,24 +6,20 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { byStreamOrder, type Contribution } from '../../../realtime/contribution';
-import { defaultInteractionModel, type InteractionModel } from '../../../realtime/interactions';
+import type { HotActivity } from '../../../realtime/activity';
 import {
-  reduceItem,
-  reduceItemStats,
-  type ItemChange,
-  type ItemState,
-  type NeighbourEntry,
-} from '../../../realtime/items';
-import {
-  DEFAULT_PROFILE_LIMITS,
-  reduceProfile,
-  type ItemTouch,
-  type PairDelta,
-  type ProfileLimits,
-  type ProfileState,
-} from '../../../realtime/profile';
-import { reduceTrend, WINDOW_MS, type TrendState, type TrendWindow } from '../../../realtime/trending';
+  applyHotBatch,
+  type HotStateKey,
+  type MessageClaim,
+  type StateOf,
+  type StateSnapshot,
+  type StateUpdate,
+} from '../../../realtime/hot-batch';
+import type { InteractionModel } from '../../../realtime/interactions';
+import type { ItemState, NeighbourEntry } from '../../../realtime/items';
+import type { ProfileLimits, ProfileState } from '../../../realtime/profile';
+import { WINDOW_MS, type TrendState, type TrendWindow } from '../../../realtime/trending';
+import type { Versioned } from '../../../realtime/watermarks';
 import {
   batchGet,
   batchPut,
@@ -44,15 +40,15 @@ import {
   PARTITION_KEY,
   SORT_KEY,
   TTL_ATTRIBUTE,
-  ANY_EVENT,
+  hotKeyOf,
+  idOf,
   itemKey,
   messageClaimKey,
-  padSequenceNumber,
   trendKey,
   userProfileKey,
   type HotKey,
 } from './hot-store-keys';
-import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../port';
+import type { HotStore, ItemRecord, UserProfileRecord } from '../port';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
 export function hotTableDefinition(tableName: string): CreateTableCommandInput {
@@ -116,22 +112,15 @@ export interface DynamoDbHotStoreOptions {
   profileLimits?: ProfileLimits;
 }
 
-/** Something applied at a place in the stream: what watermarks filter. */
-interface Positioned {
-  shardId: string;
-  sequence: string;
-}
-
-/** A stored entity: its state plus the bookkeeping that makes writes idempotent and safe. */
-interface Entity<S> {
+/** A stored key: the engine's state and watermarks, plus the version every write asserts. */
+interface Entity<S> extends Versioned<S> {
   /** Optimistic-lock version: every write asserts the version it read. */
   rev: number;
-  /** Per shard, the highest (padded) sequence number applied to this key. */
-  wm: Record<string, string>;
-  state: S;
 }
 
-const WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
+/** Whatever state a key holds; which one follows from the key's kind. */
+type AnyState = StateOf<HotStateKey>;
+
 /** A trend nobody touched for this many windows has decayed to nothing and may expire. */
 const TREND_RETENTION_WINDOWS = 48;
 const DEFAULT_CLAIM_TTL_SECONDS = 7 * 24 * 3600;
@@ -143,60 +132,26 @@ function decode<S>(item: StoredItem | undefined | null): Entity<S> | null {
   for (const [name, value] of Object.entries(item)) if (!META.has(name)) state[name] = value;
   return {
     rev: Number(item.rev ?? 0),
-    wm: (item.wm as Record<string, string> | undefined) ?? {},
+    watermarks: (item.wm as Record<string, string> | undefined) ?? {},
     // Only this adapter writes these items, in exactly the shape of S.
     state: state as S,
   };
 }
 
-function normaliseTime(value: string, what: string, profileId: string): string {
-  const time = Date.parse(value);
-  if (Number.isNaN(time)) {
-    throw new HotStoreError(
-      `Activity of profile ${profileId} has an invalid ${what} "${value}"`,
-      'HOT_STORE_INVALID_ACTIVITY',
-    );
-  }
-  // A fixed-width UTC form, so string comparison is chronological.
-  return new Date(time).toISOString();
+/** When a key may expire (epoch seconds): trends only, long after their last update. */
+function expiryOf(key: HotStateKey, state: AnyState): number | undefined {
+  if (key.kind !== 'trend') return undefined;
+  // A trend key holds a trend's state.
+  const { ref } = state as TrendState;
+  return Math.floor((Date.parse(ref) + TREND_RETENTION_WINDOWS * WINDOW_MS[key.window]) / 1000);
 }
 
 /**
- * A JSON number DynamoDB can store as a number, else its text: DynamoDB refuses magnitudes past
- * 1e126 or below 1e-130, and the SDK refuses integers past 2^53 as imprecise. Non-integers are
- * always below 2^53, so only their small end needs checking.
- */
-function storableNumber(n: number): number | string {
-  const storable = Number.isInteger(n) ? Number.isSafeInteger(n) : Math.abs(n) >= 1e-130;
-  return storable ? n : String(n);
-}
-
-/** Traits as the hot tier can store them, numbers out of DynamoDB's range kept as text. */
-function storableTraits(value: unknown): unknown {
-  if (typeof value === 'number') return storableNumber(value);
-  if (Array.isArray(value)) return value.map(storableTraits);
-  if (typeof value === 'object' && value !== null)
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, storableTraits(v)]));
-  return value;
-}
-
-function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group === undefined) groups.set(key, [item]);
-    else group.push(item);
-  }
-  return groups;
-}
-
-/**
- * The hot tier on DynamoDB (dynalite locally), written once per key and batch. Without
- * transactions, idempotency lives in each item: a per-shard sequence watermark filters what a key
- * has already applied, an optimistic version guards the read-modify-write, and a claim per
- * messageId drops resent events. Derived items (stats, neighbours, trends) are written before the
- * profiles they are derived from, so a crash in between recomputes the same deltas on redelivery.
+ * The hot tier on DynamoDB (dynalite locally), written once per key and batch. The batch steps are
+ * the engine's (`applyHotBatch` in src/realtime/hot-batch.ts); this adapter supplies their
+ * persistence. Without transactions, idempotency lives in each item: the engine's per-shard
+ * sequence watermarks are stored with the key's state, an optimistic version guards each
+ * read-modify-write, and a claim item per messageId records which stream record carried it.
  * See docs/hot-tier.md.
  */
 export class DynamoDbHotStore implements HotStore {
@@ -206,8 +161,8 @@ export class DynamoDbHotStore implements HotStore {
   private readonly maxAttempts: number;
   private readonly retry: RetryPolicy;
   private readonly claimTtlSeconds: number;
-  private readonly interactions: InteractionModel;
-  private readonly profileLimits: ProfileLimits;
+  private readonly interactions: InteractionModel | undefined;
+  private readonly profileLimits: ProfileLimits | undefined;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -219,40 +174,22 @@ export class DynamoDbHotStore implements HotStore {
       baseDelayMs: options.throttleBaseDelayMs ?? 50,
     };
     this.claimTtlSeconds = options.messageClaimTtlSeconds ?? DEFAULT_CLAIM_TTL_SECONDS;
-    this.interactions = options.interactions ?? defaultInteractionModel;
-    this.profileLimits = options.profileLimits ?? DEFAULT_PROFILE_LIMITS;
+    this.interactions = options.interactions;
+    this.profileLimits = options.profileLimits;
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
   async applyActivity(activity: HotActivity[]): Promise<void> {
     try {
-      const contributions = this.normalise(activity);
-      if (contributions.length === 0) return;
-      const fresh = await this.claimMessages(contributions);
-      const profiles = groupBy(fresh, (c) => c.profileId);
-      const stored = await this.read([...profiles.keys()].map(userProfileKey));
-      const plans: Array<{ id: string; entity: Entity<ProfileState> | null; pending: Contribution[] }> = [];
-      const touches: ItemTouch[] = [];
-      const pairs: PairDelta[] = [];
-      for (const [id, all] of profiles) {
-        const entity = decode<ProfileState>(stored.get(keyString(userProfileKey(id))));
-        const pending = unapplied(entity, all);
-        if (pending.length === 0) continue;
-        const outcome = reduceProfile(entity?.state ?? null, pending, this.interactions, this.profileLimits);
-        touches.push(...outcome.touches);
-        pairs.push(...outcome.pairs);
-        plans.push({ id, entity, pending });
-      }
-      await this.applyDerived(touches, pairs);
-      await forEachLimited(plans, this.concurrency, async ({ id, entity, pending }) => {
-        await this.commit(
-          userProfileKey(id),
-          id,
-          entity,
-          pending,
-          (state, p) => reduceProfile(state, p, this.interactions, this.profileLimits).state,
-        );
-      });
+      await applyHotBatch(
+        activity,
+        {
+          readClaims: (messageIds) => this.readClaims(messageIds),
+          writeClaims: (claims) => this.writeClaims(claims),
+          load: (keys) => this.load(keys),
+        },
+        { interactions: this.interactions, profileLimits: this.profileLimits },
+      );
     } catch (error) {
       throw toHotStoreError(error, 'apply activity');
     }
@@ -288,152 +225,66 @@ export class DynamoDbHotStore implements HotStore {
     return decode<TrendState>(await this.get(trendKey(event, window), false))?.state ?? null;
   }
 
-  /**
-   * Validates everything before any write, so a bad record cannot leave a batch half applied.
-   * One stream record is one contribution even if handed over twice; of several records with one
-   * messageId, the first in stream order stands for it.
-   */
-  private normalise(activity: HotActivity[]): Contribution[] {
-    const byPosition = new Map<string, Contribution>();
-    for (const a of activity) {
-      if (a.traits !== null && (typeof a.traits !== 'object' || Array.isArray(a.traits))) {
-        throw new HotStoreError(`Traits of ${a.messageId} are not an object`, 'HOT_STORE_INVALID_ACTIVITY');
-      }
-      if (!Array.isArray(a.itemIds) || !a.itemIds.every((id) => typeof id === 'string')) {
-        throw new HotStoreError(
-          `Items of ${a.messageId} are not a list of ids`,
-          'HOT_STORE_INVALID_ACTIVITY',
-        );
-      }
-      const c: Contribution = {
-        messageId: a.messageId,
-        profileId: a.profileId,
-        event: a.event,
-        timestamp: normaliseTime(a.timestamp, 'timestamp', a.profileId),
-        receivedAt: normaliseTime(a.receivedAt, 'receivedAt', a.profileId),
-        shardId: a.shardId,
-        sequence: padSequenceNumber(a.sequenceNumber),
-        itemIds: a.itemIds,
-        traits: a.traits === null ? null : (storableTraits(a.traits) as Record<string, unknown>),
-      };
-      byPosition.set(`${c.shardId}/${c.sequence}`, c);
+  /** The owners of claimed messageIds, in one strongly consistent BatchGet. */
+  private async readClaims(messageIds: readonly string[]): Promise<Map<string, string>> {
+    const found = await this.read(messageIds.map(messageClaimKey));
+    const owners = new Map<string, string>();
+    for (const messageId of messageIds) {
+      const claim = found.get(keyString(messageClaimKey(messageId)));
+      if (claim !== undefined) owners.set(messageId, String(claim.owner));
     }
-    const byMessage = new Map<string, Contribution>();
-    for (const c of [...byPosition.values()].sort(byStreamOrder)) {
-      if (!byMessage.has(c.messageId)) byMessage.set(c.messageId, c);
-    }
-    return [...byMessage.values()];
+    return owners;
   }
 
-  /**
-   * Claims each messageId for the stream record carrying it (BatchGet, then BatchWrite of the
-   * missing claims) and keeps the records whose claim is theirs: a first delivery, or a redelivery
-   * of the very same record. A resend of the messageId in a later record finds someone else's
-   * claim and is dropped. Two records with one messageId are never in flight together because the
-   * edge partitions by profile, so they share a shard and its consumer handles them in order.
-   */
-  private async claimMessages(contributions: Contribution[]): Promise<Contribution[]> {
-    const claims = await this.read(contributions.map((c) => messageClaimKey(c.messageId)));
+  /** New claims in BatchWrites, kept long enough to outlive any redelivery or resend. */
+  private async writeClaims(claims: readonly MessageClaim[]): Promise<void> {
     const ttl = Math.floor(Date.now() / 1000) + this.claimTtlSeconds;
-    const fresh: Contribution[] = [];
-    const missing: StoredItem[] = [];
-    for (const c of contributions) {
-      const owner = `${c.shardId}/${c.sequence}`;
-      const claim = claims.get(keyString(messageClaimKey(c.messageId)));
-      if (claim === undefined) {
-        missing.push({ ...messageClaimKey(c.messageId), owner, [TTL_ATTRIBUTE]: ttl });
-        fresh.push(c);
-      } else if (claim.owner === owner) {
-        fresh.push(c);
-      }
-    }
-    await batchPut(this.client, this.tableName, missing, this.retry);
-    return fresh;
-  }
-
-  /**
-   * One write per item (stats and neighbours together) and per trend. Every item's new weight is
-   * worked out in memory first, so neighbours are scored against this batch's popularity.
-   */
-  private async applyDerived(touches: ItemTouch[], pairs: PairDelta[]): Promise<void> {
-    if (touches.length === 0) return;
-    const changes = groupBy<ItemChange>([...touches, ...pairs], (c) => c.itemId);
-    const trends = new Map<string, { event: string | null; window: TrendWindow; hits: ItemTouch[] }>();
-    for (const window of WINDOWS) {
-      for (const touch of touches) {
-        for (const event of [touch.event, null]) {
-          const key = keyString(trendKey(event, window));
-          const group = trends.get(key) ?? { event, window, hits: [] };
-          group.hits.push(touch);
-          trends.set(key, group);
-        }
-      }
-    }
-    const stored = await this.read([
-      ...[...changes.keys()].map(itemKey),
-      ...[...trends.values()].map((t) => trendKey(t.event, t.window)),
-    ]);
-
-    const items = [...changes].map(([id, itemChanges]) => ({
-      id,
-      changes: itemChanges,
-      entity: decode<ItemState>(stored.get(keyString(itemKey(id)))),
+    const items = claims.map((c) => ({
+      ...messageClaimKey(c.messageId),
+      owner: c.owner,
+      [TTL_ATTRIBUTE]: ttl,
     }));
-    const weights = new Map<string, number>();
-    for (const { id, changes: itemChanges, entity } of items) {
-      const pending = unapplied(entity, itemChanges).filter((c): c is ItemTouch => !('otherId' in c));
-      weights.set(id, reduceItemStats(entity?.state ?? null, pending).weight);
-    }
+    await batchPut(this.client, this.tableName, items, this.retry);
+  }
 
-    const writes: Array<() => Promise<unknown>> = items.map(
-      ({ id, changes: itemChanges, entity }) =>
-        () =>
-          this.commit(itemKey(id), id, entity, itemChanges, (state: ItemState | null, pending) =>
-            reduceItem(state, pending, (other) => weights.get(other)),
-          ),
-    );
-    for (const { event, window, hits } of trends.values()) {
-      const key = trendKey(event, window);
-      const ttl = (state: TrendState) =>
-        Math.floor((Date.parse(state.ref) + TREND_RETENTION_WINDOWS * WINDOW_MS[window]) / 1000);
-      writes.push(() =>
-        this.commit(
-          key,
-          event ?? ANY_EVENT,
-          decode<TrendState>(stored.get(keyString(key))),
-          hits,
-          (state: TrendState | null, p) => reduceTrend(state, p, window),
-          ttl,
-        ),
-      );
-    }
-    await forEachLimited(writes, this.concurrency, async (write) => {
-      await write();
-    });
+  /** Reads keys in strongly consistent BatchGets; their commits assert the versions read here. */
+  private async load(keys: readonly HotStateKey[]): Promise<StateSnapshot> {
+    const found = await this.read(keys.map(hotKeyOf));
+    // Decoded once per key, so the engine's read and the commit's first attempt share one object.
+    const entities = new Map<string, Entity<AnyState> | null>();
+    const entityOf = (key: HotStateKey): Entity<AnyState> | null => {
+      const name = keyString(hotKeyOf(key));
+      if (!entities.has(name)) entities.set(name, decode<AnyState>(found.get(name)));
+      return entities.get(name) ?? null;
+    };
+    return {
+      // The key's kind says which state it holds.
+      get: <K extends HotStateKey>(key: K) => entityOf(key) as Entity<StateOf<K>> | null,
+      commit: (updates) =>
+        forEachLimited(updates, this.concurrency, (update) => this.commit(update, entityOf(update.key))),
+    };
   }
 
   /**
-   * Read-modify-write of one key: drop what the key's watermarks say it has applied, reduce the
-   * rest into its state, and put it back on condition that nobody wrote it since we read it. On a
-   * conflict, read again (strongly consistent) and redo. Returns the state now stored.
+   * Read-modify-write of one key: the update's next state from what was read, put back on
+   * condition that nobody wrote the key since. On a conflict, read again (strongly consistent)
+   * and redo; the update drops by watermark whatever the newer state already has.
    */
-  private async commit<S, C extends Positioned>(
-    key: HotKey,
-    id: string,
-    read: Entity<S> | null,
-    contributions: C[],
-    reduce: (state: S | null, pending: C[]) => S,
-    ttlOf?: (state: S) => number,
-  ): Promise<S> {
+  private async commit(update: StateUpdate, read: Entity<AnyState> | null): Promise<void> {
+    const key = hotKeyOf(update.key);
     let entity = read;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const pending = unapplied(entity, contributions);
-      if (entity !== null && pending.length === 0) return entity.state;
-      const state = reduce(entity?.state ?? null, pending);
-      const wm = { ...entity?.wm };
-      for (const c of pending) if (c.sequence > (wm[c.shardId] ?? '')) wm[c.shardId] = c.sequence;
-      const item: StoredItem = { ...state, ...key, id, rev: (entity?.rev ?? 0) + 1, wm };
-      if (ttlOf) item[TTL_ATTRIBUTE] = ttlOf(state);
+      const next = update.next(entity);
+      if (next === null) return;
+      const item: StoredItem = {
+        ...next.state,
+        ...key,
+        id: idOf(update.key),
+        rev: (entity?.rev ?? 0) + 1,
+        wm: next.watermarks,
+      };
+      const expiry = expiryOf(update.key, next.state);
+      if (expiry !== undefined) item[TTL_ATTRIBUTE] = expiry;
       try {
         await withThrottleRetry(this.retry, 'write', () =>
           this.client.send(
@@ -446,11 +297,11 @@ export class DynamoDbHotStore implements HotStore {
             }),
           ),
         );
-        return state;
+        return;
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
       }
-      entity = decode<S>(await this.get(key, true));
+      entity = decode<AnyState>(await this.get(key, true));
     }
     throw new HotStoreError(
       `${key.pk} ${key.sk} kept changing under ${this.maxAttempts} attempts`,
@@ -470,10 +321,4 @@ export class DynamoDbHotStore implements HotStore {
     );
     return output.Item ?? null;
   }
-}
-
-/** What a key has not applied yet, by its per-shard watermarks. */
-function unapplied<C extends Positioned>(entity: Entity<unknown> | null, contributions: C[]): C[] {
-  if (entity === null) return contributions;
-  return contributions.filter((c) => c.sequence > (entity.wm[c.shardId] ?? ''));
 }

@@ -3,7 +3,7 @@
  * also stored as plain attributes so nothing ever has to parse a key back apart.
  * See docs/hot-tier.md for the full layout and every access pattern.
  */
-import { HotStoreError } from '../errors';
+import type { HotStateKey } from '../../../realtime/hot-batch';
 
 export const PARTITION_KEY = 'pk';
 export const SORT_KEY = 'sk';
@@ -41,18 +41,26 @@ export function messageClaimKey(messageId: string): HotKey {
   return { pk: `MSG#${messageId}`, sk: 'HOT' };
 }
 
-/**
- * Kinesis allows up to 129 decimal digits ("0|([1-9]\d{0,128})"); padding to that width makes
- * lexicographic order equal numeric order, which is what condition expressions compare.
- */
-export const SEQUENCE_WIDTH = 129;
-
-export function padSequenceNumber(sequenceNumber: string): string {
-  if (!/^\d+$/.test(sequenceNumber) || sequenceNumber.length > SEQUENCE_WIDTH) {
-    throw new HotStoreError(
-      `Not a Kinesis sequence number: "${sequenceNumber}"`,
-      'HOT_STORE_INVALID_ACTIVITY',
-    );
+/** The table key of one key of the engine's state. */
+export function hotKeyOf(key: HotStateKey): HotKey {
+  switch (key.kind) {
+    case 'profile':
+      return userProfileKey(key.profileId);
+    case 'item':
+      return itemKey(key.itemId);
+    case 'trend':
+      return trendKey(key.event, key.window);
   }
-  return sequenceNumber.padStart(SEQUENCE_WIDTH, '0');
+}
+
+/** The plain `id` attribute stored beside the key, so nothing parses a key apart. */
+export function idOf(key: HotStateKey): string {
+  switch (key.kind) {
+    case 'profile':
+      return key.profileId;
+    case 'item':
+      return key.itemId;
+    case 'trend':
+      return key.event ?? ANY_EVENT;
+  }
 }

@@ -1,0 +1,253 @@
+import { toContributions, type HotActivity } from './activity';
+import type { Contribution } from './contribution';
+import { defaultInteractionModel, type InteractionModel } from './interactions';
+import { reduceItem, reduceItemStats, type ItemChange, type ItemState } from './items';
+import {
+  DEFAULT_PROFILE_LIMITS,
+  reduceProfile,
+  type ItemTouch,
+  type PairDelta,
+  type ProfileLimits,
+  type ProfileState,
+} from './profile';
+import { reduceTrend, type TrendState, type TrendWindow } from './trending';
+import { advance, unapplied, type Positioned, type Versioned } from './watermarks';
+
+/** Every trend is kept in each of these windows. */
+export const TREND_WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
+
+/**
+ * A key of the hot tier's state: a profile, an item (stats and neighbours), or the trend of one
+ * event (null: every item event) in one window.
+ */
+export type HotStateKey =
+  | { kind: 'profile'; profileId: string }
+  | { kind: 'item'; itemId: string }
+  | { kind: 'trend'; event: string | null; window: TrendWindow };
+
+type ProfileKey = Extract<HotStateKey, { kind: 'profile' }>;
+type ItemKey = Extract<HotStateKey, { kind: 'item' }>;
+type TrendKey = Extract<HotStateKey, { kind: 'trend' }>;
+
+interface HotStates {
+  profile: ProfileState;
+  item: ItemState;
+  trend: TrendState;
+}
+
+/** The state kept under a key of this kind. */
+export type StateOf<K extends HotStateKey> = HotStates[K['kind']];
+
+export const profileKey = (profileId: string): ProfileKey => ({ kind: 'profile', profileId });
+export const itemKey = (itemId: string): ItemKey => ({ kind: 'item', itemId });
+export const trendKey = (event: string | null, window: TrendWindow): TrendKey => ({
+  kind: 'trend',
+  event,
+  window,
+});
+
+/** A string naming the key, for maps; different keys never share one. */
+export function stateKeyString(key: HotStateKey): string {
+  switch (key.kind) {
+    case 'profile':
+      return JSON.stringify([key.kind, key.profileId]);
+    case 'item':
+      return JSON.stringify([key.kind, key.itemId]);
+    case 'trend':
+      return JSON.stringify([key.kind, key.event, key.window]);
+  }
+}
+
+/** A messageId claimed by the stream record that carried it first (`<shardId>/<sequence>`). */
+export interface MessageClaim {
+  messageId: string;
+  owner: string;
+}
+
+/** One key's change in a batch, as a function of what the key holds when it is written. */
+export interface StateUpdate<K extends HotStateKey = HotStateKey> {
+  key: K;
+  /**
+   * The key's next state given what it holds now, or null when it has applied everything already.
+   * Pure, so a store may call it again after finding that the key changed under it.
+   */
+  next(stored: Versioned<StateOf<K>> | null): Versioned<StateOf<K>> | null;
+}
+
+/** Keys read together, as they were when read. */
+export interface StateSnapshot {
+  /** A key's state as read, or null when it has none; only keys that were loaded. */
+  get<K extends HotStateKey>(key: K): Versioned<StateOf<K>> | null;
+  /**
+   * Writes each update's next state, one write per key, starting from the state read here. A
+   * store where a key may change between the read and the write (another batch of another shard)
+   * must apply the update to the newest state instead of overwriting it. Handing `next` the very
+   * object `get` returned lets the engine reuse what it already computed from it.
+   */
+  commit(updates: readonly StateUpdate[]): Promise<void>;
+}
+
+/** What a store supplies for the batch steps: persistence only. */
+export interface HotBatchStorage {
+  /** The owner of each messageId already claimed; unclaimed ids are absent. */
+  readClaims(messageIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
+  /** Records new claims. */
+  writeClaims(claims: readonly MessageClaim[]): Promise<void>;
+  /** Reads several keys at once. */
+  load(keys: readonly HotStateKey[]): Promise<StateSnapshot>;
+}
+
+export interface HotBatchOptions {
+  interactions?: InteractionModel;
+  profileLimits?: ProfileLimits;
+}
+
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+/** The update that reduces `changes` into a key, each change once (see advance). */
+function update<K extends HotStateKey, C extends Positioned>(
+  key: K,
+  changes: readonly C[],
+  reduce: (state: StateOf<K> | null, pending: C[]) => StateOf<K>,
+): StateUpdate<K> {
+  return { key, next: (current) => advance(current, changes, reduce) };
+}
+
+function isTouch(change: ItemChange): change is ItemTouch {
+  return !('otherId' in change);
+}
+
+/**
+ * Applies a batch of activity to the hot tier's state through `storage`, one write per key.
+ * Idempotent: each key drops what its per-shard watermarks say it has applied, and a messageId
+ * claimed by another stream record (a client's resend) is dropped before any key is read.
+ *
+ * The steps, in order: validate the whole batch; claim messageIds; read the profiles and reduce
+ * them (yielding item touches and co-occurrence), without writing them yet; read items and trends,
+ * work out every touched item's new weight, then write items (scored against those weights) and
+ * trends; write the profiles last. Derived keys go first because their changes are a pure function
+ * of the stored profile and the records: after a crash in between, a redelivery recomputes exactly
+ * the same changes, and every key that already has them filters them out by its watermarks.
+ */
+export async function applyHotBatch(
+  activity: readonly HotActivity[],
+  storage: HotBatchStorage,
+  options: HotBatchOptions = {},
+): Promise<void> {
+  const contributions = toContributions(activity);
+  if (contributions.length === 0) return;
+  const fresh = await claimMessages(contributions, storage);
+  const interactions = options.interactions ?? defaultInteractionModel;
+  const limits = options.profileLimits ?? DEFAULT_PROFILE_LIMITS;
+  const reduce = (state: ProfileState | null, pending: Contribution[]) =>
+    reduceProfile(state, pending, interactions, limits);
+
+  const byProfile = groupBy(fresh, (c) => c.profileId);
+  const profiles = await storage.load([...byProfile.keys()].map(profileKey));
+  const updates: Array<StateUpdate<ProfileKey>> = [];
+  const touches: ItemTouch[] = [];
+  const pairs: PairDelta[] = [];
+  for (const [profileId, all] of byProfile) {
+    const key = profileKey(profileId);
+    const stored = profiles.get(key);
+    const next = advance(stored, all, (state, pending) => {
+      const outcome = reduce(state, pending);
+      touches.push(...outcome.touches);
+      pairs.push(...outcome.pairs);
+      return outcome.state;
+    });
+    if (next === null) continue;
+    updates.push({
+      key,
+      // While the profile still holds what was read, the state reduced from it above is the answer.
+      next: (current) =>
+        current === stored ? next : advance(current, all, (state, pending) => reduce(state, pending).state),
+    });
+  }
+  await applyDerived(touches, pairs, storage);
+  await profiles.commit(updates);
+}
+
+/**
+ * Keeps the contributions whose messageId is theirs: unclaimed (claimed now for their record), or
+ * claimed by this very record (a redelivery, which the watermarks decide on). A resend of the
+ * messageId in a later record finds another record's claim and is dropped. Two records with one
+ * messageId are never in flight together because the edge partitions by profile, so they share a
+ * shard and its consumer handles them in order.
+ */
+async function claimMessages(
+  contributions: readonly Contribution[],
+  storage: HotBatchStorage,
+): Promise<Contribution[]> {
+  const claims = await storage.readClaims(contributions.map((c) => c.messageId));
+  const fresh: Contribution[] = [];
+  const missing: MessageClaim[] = [];
+  for (const c of contributions) {
+    const owner = `${c.shardId}/${c.sequence}`;
+    const claim = claims.get(c.messageId);
+    if (claim === undefined) {
+      missing.push({ messageId: c.messageId, owner });
+      fresh.push(c);
+    } else if (claim === owner) {
+      fresh.push(c);
+    }
+  }
+  await storage.writeClaims(missing);
+  return fresh;
+}
+
+/**
+ * One write per item (stats and neighbours together) and per trend: the event's own and every
+ * item event's, in each window. Every item's new weight is worked out first, so neighbours are
+ * scored against this batch's popularity.
+ */
+async function applyDerived(
+  touches: ItemTouch[],
+  pairs: PairDelta[],
+  storage: HotBatchStorage,
+): Promise<void> {
+  if (touches.length === 0) return;
+  const changes = groupBy<ItemChange>([...touches, ...pairs], (c) => c.itemId);
+  const trends = new Map<string, { key: TrendKey; hits: ItemTouch[] }>();
+  for (const window of TREND_WINDOWS) {
+    for (const touch of touches) {
+      for (const event of [touch.event, null]) {
+        const key = trendKey(event, window);
+        const group = trends.get(stateKeyString(key)) ?? { key, hits: [] };
+        group.hits.push(touch);
+        trends.set(stateKeyString(key), group);
+      }
+    }
+  }
+  const stored = await storage.load([
+    ...[...changes.keys()].map(itemKey),
+    ...[...trends.values()].map((t) => t.key),
+  ]);
+
+  const weights = new Map<string, number>();
+  for (const [itemId, itemChanges] of changes) {
+    const item = stored.get(itemKey(itemId));
+    weights.set(
+      itemId,
+      reduceItemStats(item?.state ?? null, unapplied(item, itemChanges).filter(isTouch)).weight,
+    );
+  }
+  const updates: StateUpdate[] = [...changes].map(([itemId, itemChanges]) =>
+    update(itemKey(itemId), itemChanges, (state, pending) =>
+      reduceItem(state, pending, (other) => weights.get(other)),
+    ),
+  );
+  for (const { key, hits } of trends.values()) {
+    updates.push(update(key, hits, (state, pending) => reduceTrend(state, pending, key.window)));
+  }
+  await stored.commit(updates);
+}
