@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { KinesisStreamEvent, KinesisStreamRecord } from 'aws-lambda';
 import { createEnricher } from '../src/events/enrich/enrich-event';
-import { loadSchemaRegistry } from '../src/events/schema-registry';
+import { loadSchemaRegistry } from '../src/services/schema-files';
 import type { FailedEvent, StoredEvent } from '../src/events/types';
 import type { Delivery, DeliveryResult } from '../src/sinks/lake/port';
 import type { HotActivity, HotStore } from '../src/sinks/hot-tier/port';

@@ -6,26 +6,13 @@
  * allows one process per database file, and in AWS the same mutation reads Redshift. Replayed
  * records keep their original messageIds, so running a replay twice never duplicates an event.
  */
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { requireApiKey } from './lib/api-key';
+import { callApi, defaultGraphqlUrl } from './lib/graphql';
 
 const MUTATION = `mutation($from: DateTimeISO!, $to: DateTimeISO!, $type: FailureType, $event: String) {
   replayFailedEvents(from: $from, to: $to, type: $type, event: $event) { replayed skipped notWritten truncated }
 }`;
-
-function apiKey(given: string | undefined): string {
-  if (given !== undefined) return given;
-  if (process.env.TRIBUTARY_API_KEY) return process.env.TRIBUTARY_API_KEY;
-  const file = path.resolve(process.env.TRIBUTARY_DATA_DIR ?? '.tributary', 'api-key');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new Error(
-      `no API key: pass --api-key, set TRIBUTARY_API_KEY, or run from the folder holding ${file}`,
-    );
-  }
-}
 
 function isoDate(name: string, value: string | undefined): string {
   if (value === undefined || Number.isNaN(Date.parse(value)))
@@ -44,30 +31,17 @@ async function main(): Promise<void> {
       'api-key': { type: 'string' },
     },
   });
-  const url = values.url ?? `http://127.0.0.1:${process.env.PORT ?? '4000'}/graphql`;
+  const url = values.url ?? defaultGraphqlUrl();
   const variables = {
     from: isoDate('from', values.from),
     to: isoDate('to', values.to),
     type: values.type?.toUpperCase(),
     event: values.event,
   };
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-api-key': apiKey(values['api-key']) },
-    body: JSON.stringify({ query: MUTATION, variables }),
-  });
-  const body = (await response.json()) as {
-    data?: {
-      replayFailedEvents: { replayed: number; skipped: number; notWritten: number; truncated: boolean };
-    };
-    errors?: Array<{ message: string; extensions?: { code?: string } }>;
-  };
-  if (body.errors?.length || !body.data) {
-    throw new Error(
-      body.errors?.map((e) => `${e.extensions?.code ?? 'ERROR'}: ${e.message}`).join('\n') ?? 'no answer',
-    );
-  }
-  const result = body.data.replayFailedEvents;
+  const data = await callApi<{
+    replayFailedEvents: { replayed: number; skipped: number; notWritten: number; truncated: boolean };
+  }>(url, await requireApiKey(values['api-key']), MUTATION, variables);
+  const result = data.replayFailedEvents;
   console.log(
     `replayed ${result.replayed}, skipped ${result.skipped} (not replayable), not written ${result.notWritten}` +
       (result.truncated ? ' — the range holds more: run the replay again' : ''),

@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { SingleBar, Presets } from 'cli-progress';
+import { findApiKey } from './lib/api-key';
 import { SimulationError } from './simulation/errors';
 import { generateTraffic } from './simulation/generate';
 import { sendEvents } from './simulation/send';
@@ -32,17 +31,6 @@ function integer(name: string, raw: string | undefined, fallback?: number): numb
     throw new SimulationError(`--${name} must be an integer, got "${raw}"`, 'SIMULATION_OPTIONS_INVALID');
   }
   return value;
-}
-
-/** The key given, else the environment's, else the one the embedded stack generated. */
-async function apiKey(given: string | undefined): Promise<string | undefined> {
-  if (given !== undefined) return given;
-  if (process.env.TRIBUTARY_API_KEY) return process.env.TRIBUTARY_API_KEY;
-  const file = path.resolve(process.env.TRIBUTARY_DATA_DIR ?? '.tributary', 'api-key');
-  return readFile(file, 'utf8').then(
-    (key) => key.trim(),
-    () => undefined,
-  );
 }
 
 async function main(): Promise<void> {
@@ -86,7 +74,7 @@ async function main(): Promise<void> {
   try {
     summary = await sendEvents(simulation.events, {
       url: values.url,
-      apiKey: await apiKey(values['api-key']),
+      apiKey: await findApiKey(values['api-key']),
       batchSize: integer('batch', values.batch, 100),
       concurrency: integer('concurrency', values.concurrency, 4),
       onProgress: (n) => bar.increment(n),

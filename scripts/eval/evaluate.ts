@@ -1,5 +1,6 @@
 import { itemIdsOf } from '../../src/events/event-items';
-import { loadSchemaRegistry, type SchemaRegistry } from '../../src/events/schema-registry';
+import type { SchemaRegistry } from '../../src/events/schema-registry';
+import { loadSchemaRegistry } from '../../src/services/schema-files';
 import { RecommendationService } from '../../src/services/recommendation-service';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import type { SimulatedEvent } from '../simulation/generate';

@@ -1,5 +1,3 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import { EVENT_NAME_PATTERN } from './envelope-rules';
@@ -47,7 +45,6 @@ export interface SchemaRegistryOptions {
 export const SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN';
 export const SCHEMA_VIOLATION = 'SCHEMA_VIOLATION';
 
-const SCHEMA_FILE = /^(.+)\.json$/;
 
 type Json = Record<string, unknown>;
 const isJson = (value: unknown): value is Json =>
@@ -130,11 +127,6 @@ export class SchemaRegistry {
     }
   }
 
-  /** Loads every `<event>/<MODEL-REVISION-ADDITION>.json` under a directory. */
-  static fromDirectory(dir: string, options: SchemaRegistryOptions): SchemaRegistry {
-    return new SchemaRegistry(readSchemaDirectory(dir), options);
-  }
-
   /** Event names with at least one schema. */
   events(): string[] {
     return [...this.byEvent.keys()].sort();
@@ -194,56 +186,3 @@ function toEventError(error: ErrorObject, ref: string): EventError {
 }
 
 const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');
-
-/** Reads `<dir>/<event>/<version>.json` files; a malformed file fails loudly at start-up. */
-export function readSchemaDirectory(dir: string): SchemaDocument[] {
-  if (!existsSync(dir) || !statSync(dir).isDirectory())
-    throw new SchemaRegistryError(`schema directory ${dir} does not exist`, 'SCHEMA_DIRECTORY_NOT_FOUND');
-  const documents: SchemaDocument[] = [];
-  for (const event of readdirSync(dir).sort()) {
-    const eventDir = path.join(dir, event);
-    if (!statSync(eventDir).isDirectory()) continue;
-    for (const file of readdirSync(eventDir).sort()) {
-      const match = SCHEMA_FILE.exec(file);
-      if (match === null) continue;
-      const full = path.join(eventDir, file);
-      let schema: unknown;
-      try {
-        schema = JSON.parse(readFileSync(full, 'utf8'));
-      } catch (cause) {
-        throw new SchemaRegistryError(`${full} is not valid JSON`, 'SCHEMA_FILE_INVALID', { cause });
-      }
-      documents.push({ event, version: match[1] ?? '', schema });
-    }
-  }
-  return documents;
-}
-
-/**
- * The project's `schemas/` folder: the nearest one above this module, which holds for `src/`
- * under tsx and jest, for `dist/`, and for a Lambda bundle that ships the folder beside it.
- */
-export function findSchemasDir(start = __dirname): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'schemas');
-    if (existsSync(candidate) && statSync(candidate).isDirectory()) return candidate;
-    if (path.dirname(dir) === dir)
-      throw new SchemaRegistryError(
-        `no schemas/ folder above ${start}; set TRIBUTARY_SCHEMAS_DIR`,
-        'SCHEMA_DIRECTORY_NOT_FOUND',
-      );
-  }
-}
-
-const shared = new Map<string, SchemaRegistry>();
-
-/** One registry per folder and policy per process, so ajv compiles each schema once. */
-export function loadSchemaRegistry(
-  dir: string = findSchemasDir(),
-  options: SchemaRegistryOptions = { unknownEvents: 'accept' },
-): SchemaRegistry {
-  const key = `${path.resolve(dir)}\0${options.unknownEvents}`;
-  let registry = shared.get(key);
-  if (registry === undefined) shared.set(key, (registry = SchemaRegistry.fromDirectory(dir, options)));
-  return registry;
-}

@@ -1,7 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { KinesisStreamHandler } from 'aws-lambda';
 import { loadConfig } from '../config';
-import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
+import { enricherFromConfig } from '../events/from-config';
+import { schemaRegistryFromConfig } from '../services/schema-files';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import { createDynamoDbDocumentClient, createFirehoseClient } from '../aws/clients';

@@ -6,10 +6,10 @@ import { startLocalStack } from './stack';
 /** `npm start`: the whole pipeline on this machine, no AWS account needed. */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const stack = await startLocalStack(config, process.env.TRIBUTARY_HOST ?? '127.0.0.1');
+  const stack = await startLocalStack(config);
   const curl = [
     `curl -s ${stack.graphqlUrl}`,
-    `  -H 'content-type: application/json' -H 'x-api-key: ${stack.apiKey}'`,
+    `  -H 'content-type: application/json' -H 'x-api-key: ${stack.writeKey}'`,
     `  -d '{"query":"mutation { trackEvent(event: {event: \\"page_viewed\\", userId: \\"u1\\"}) { messageId status } }"}'`,
   ].join(' \\\n');
   console.log(`
@@ -18,7 +18,8 @@ Tributary is running (data in ${config.dataDir})
   GraphQL     ${stack.graphqlUrl}
   Playground  ${stack.playgroundUrl}
   Demo shop   ${stack.url}/demo
-  API key     ${stack.apiKey}
+  Secret key  ${stack.apiKey}   (every scope: servers, scripts, the playground; never ship it)
+  Write key   ${stack.writeKey}   (INGEST and PUBLIC_READ: safe in browsers and apps)
   Kinesis     ${stack.kinesisEndpoint}  (stream "${config.streamName}")
   DynamoDB    ${stack.dynamodbEndpoint}  (table "${config.tableName}")
 

@@ -4,7 +4,8 @@ import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../
 import type { EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
-import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
+import type { SchemaRegistry } from '../events/schema-registry';
+import { loadSchemaRegistry } from './schema-files';
 import type { DedupeStore } from '../sinks/hot-tier/port';
 import type { EventStreamProducer } from '../stream/port';
 

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/enrich/enrich-event';
-import { loadSchemaRegistry, type SchemaRegistry } from '../events/schema-registry';
+import type { SchemaRegistry } from '../events/schema-registry';
+import { loadSchemaRegistry } from '../services/schema-files';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
 import type { HotStore } from '../sinks/hot-tier/port';

@@ -10,7 +10,7 @@ import { toActivity } from '../../scripts/eval/evaluate';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
 import { generateTraffic } from '../../scripts/simulation/generate';
 import { createDynamoDbDocumentClient } from '../../src/aws/clients';
-import { loadSchemaRegistry } from '../../src/events/schema-registry';
+import { loadSchemaRegistry } from '../../src/services/schema-files';
 import { TREND_WINDOWS } from '../../src/realtime/hot-batch';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import type { HotActivity, HotStore } from '../../src/sinks/hot-tier/port';

@@ -18,14 +18,80 @@ import { FileCheckpointStore } from '../../src/local/poller/checkpoint-store';
 import {
   type KinesisBatchHandler,
   LocalPoller,
+  type PollerClock,
   type PollerLogger,
 } from '../../src/local/poller/local-poller';
+import type { StreamReader } from '../../src/stream/port';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
 import { KinesisStreamReader } from '../../src/stream/kinesis/kinesis-stream-reader';
 
 const quiet: PollerLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const decode = (data: string) => Buffer.from(data, 'base64').toString('utf8');
 const payloads = (event: KinesisStreamEvent) => event.Records.map((r) => decode(r.kinesis.data));
+
+/** Waits (in real time: the emulator answers in real time) until `condition` holds. */
+async function eventually(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** A clock that moves only when the test says: a sleep ends once advance() reaches it, or its signal aborts. */
+class ManualClock implements PollerClock {
+  private time = 0;
+  private readonly sleepers = new Set<{ until: number; ms: number; wake: () => void }>();
+
+  now(): number {
+    return this.time;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason as Error);
+      const sleeper = { until: this.time + ms, ms, wake: resolve };
+      this.sleepers.add(sleeper);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          this.sleepers.delete(sleeper);
+          reject(signal.reason as Error);
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** Whether something sleeps for exactly `ms`. */
+  sleeping(ms: number): boolean {
+    return [...this.sleepers].some((s) => s.ms === ms);
+  }
+
+  advance(ms: number): void {
+    this.time += ms;
+    for (const sleeper of [...this.sleepers]) {
+      if (sleeper.until > this.time) continue;
+      this.sleepers.delete(sleeper);
+      sleeper.wake();
+    }
+  }
+}
+
+/** A reader that counts the reads of an inner one. */
+function countingReader(inner: StreamReader): StreamReader & { reads: number } {
+  const reader = {
+    reads: 0,
+    describe: () => inner.describe(),
+    listShards: () => inner.listShards(),
+    shardIterator: (...args: Parameters<StreamReader['shardIterator']>) => inner.shardIterator(...args),
+    getRecords: (...args: Parameters<StreamReader['getRecords']>) => {
+      reader.reads += 1;
+      return inner.getRecords(...args);
+    },
+  };
+  return reader;
+}
 
 describe('LocalPoller', () => {
   let env: TestEmulators;
@@ -111,47 +177,98 @@ describe('LocalPoller', () => {
   });
 
   it('backs off while a shard stays idle, and reads at once when woken', async () => {
-    const inner = new KinesisStreamReader({ client: env.kinesis, streamName });
-    let reads = 0;
-    const reader = {
-      describe: () => inner.describe(),
-      listShards: () => inner.listShards(),
-      shardIterator: (shardId: string, position: Parameters<typeof inner.shardIterator>[1]) =>
-        inner.shardIterator(shardId, position),
-      getRecords: (iterator: string, limit: number) => {
-        reads += 1;
-        return inner.getRecords(iterator, limit);
-      },
-    };
-    const delivered: Array<{ value: string; at: number }> = [];
+    const reader = countingReader(new KinesisStreamReader({ client: env.kinesis, streamName }));
+    const clock = new ManualClock();
+    const delivered: string[] = [];
     const p = new LocalPoller({
       reader,
       handler: async (event) => {
-        for (const value of payloads(event)) delivered.push({ value, at: Date.now() });
+        delivered.push(...payloads(event));
       },
       checkpoints: new FileCheckpointStore(checkpointDir, streamName),
       batchSize: 100,
-      batchWindowMs: 20,
+      batchWindowMs: 0,
       idleMs: 200,
-      maxIdleMs: 60_000,
+      maxIdleMs: 1_000,
       shardDiscoveryMs: 60_000,
       logger: quiet,
+      clock,
     });
     pollers.push(p);
     await p.start();
-    // Reads at about 0, 200, 600 and 1400 ms; the next pause lasts 1.6 s. Without backoff: 8 reads.
-    await new Promise((resolve) => setTimeout(resolve, 1_500));
-    expect(reads).toBeGreaterThanOrEqual(3);
-    expect(reads).toBeLessThanOrEqual(5);
 
-    await put(['woken']);
-    const putAt = Date.now();
-    p.wake();
-    while (delivered.length === 0 && Date.now() - putAt < 5_000) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
+    // Each empty read at the tip doubles the pause, up to maxIdleMs; no read happens before it ends.
+    const pauses = [200, 400, 800, 1_000, 1_000];
+    for (const [i, pause] of pauses.entries()) {
+      await eventually(() => clock.sleeping(pause) && reader.reads === i + 1);
+      clock.advance(pause);
     }
-    expect(delivered.map((d) => d.value)).toEqual(['woken']);
-    expect((delivered[0]?.at ?? Infinity) - putAt).toBeLessThan(1_000);
+    await eventually(() => reader.reads === pauses.length + 1 && clock.sleeping(1_000));
+
+    // wake() ends the pause: the record is read with no time passing, and the pause starts over at idleMs.
+    await put(['woken']);
+    const now = clock.now();
+    p.wake();
+    await eventually(() => delivered.length > 0 && clock.sleeping(200));
+    expect(delivered).toEqual(['woken']);
+    expect(clock.now()).toBe(now);
+  });
+
+  it('stop() during start waits for the stream calls in flight, and start() ends quietly', async () => {
+    const stopAt = ['start', 'describe', 'listShards', 'shardIterator', 'getRecords'] as const;
+    for (const moment of stopAt) {
+      for (let round = 0; round < 4; round += 1) {
+        const inner = new KinesisStreamReader({ client: env.kinesis, streamName });
+        let inFlight = 0;
+        let gone = false;
+        let callsAfterGone = 0;
+        let stopped: Promise<void> | undefined;
+        // What a stack does after stop(): closes its emulator; a call then fails as it would on a closed port.
+        const call = async <T>(name: string, send: () => Promise<T>): Promise<T> => {
+          if (gone) {
+            callsAfterGone += 1;
+            throw new Error('connect ECONNREFUSED');
+          }
+          // stop() comes from elsewhere, while this call is in flight.
+          if (name === moment) void Promise.resolve().then(() => (stopped ??= p.stop()));
+          inFlight += 1;
+          try {
+            const result = await send();
+            if (gone) throw new Error('connect ECONNREFUSED');
+            return result;
+          } finally {
+            inFlight -= 1;
+          }
+        };
+        const reader: StreamReader = {
+          describe: () => call('describe', () => inner.describe()),
+          listShards: () => call('listShards', () => inner.listShards()),
+          shardIterator: (...args) => call('shardIterator', () => inner.shardIterator(...args)),
+          getRecords: (...args) => call('getRecords', () => inner.getRecords(...args)),
+        };
+        const p = new LocalPoller({
+          reader,
+          handler: async () => undefined,
+          checkpoints: new FileCheckpointStore(checkpointDir, streamName),
+          batchSize: 100,
+          batchWindowMs: 0,
+          idleMs: 5,
+          shardDiscoveryMs: 5,
+          logger: quiet,
+        });
+        const started = p.start();
+        if (moment === 'start') stopped = p.stop();
+        await eventually(() => stopped !== undefined);
+        await stopped;
+
+        expect({ moment, inFlight }).toEqual({ moment, inFlight: 0 });
+        gone = true;
+        await expect(started).resolves.toBeUndefined();
+        // Longer than every pause the poller takes: a loop still running would call again by now.
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        expect({ moment, callsAfterGone }).toEqual({ moment, callsAfterGone: 0 });
+      }
+    }
   });
 
   it('builds the event Lambda delivers', async () => {

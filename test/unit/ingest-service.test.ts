@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { TrackEventInput } from '../../src/schema/event.input';
-import { findSchemasDir, SchemaRegistry } from '../../src/events/schema-registry';
+import { SchemaRegistry } from '../../src/events/schema-registry';
+import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
 import { IngestService } from '../../src/services/ingest-service';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 
@@ -134,7 +135,7 @@ describe('IngestService', () => {
   });
 
   it('rejects events without a schema when the policy is reject', async () => {
-    const schemas = SchemaRegistry.fromDirectory(findSchemasDir(), { unknownEvents: 'reject' });
+    const schemas = new SchemaRegistry(readSchemaDirectory(findSchemasDir()), { unknownEvents: 'reject' });
     const service = new IngestService({ producer: new FakeProducer(), schemas });
     const [outcome] = await service.track([input({ event: 'my_custom_event', userId: 'u1' })], edge);
     expect(outcome).toMatchObject({

@@ -1,9 +1,5 @@
-import {
-  readSchemaDirectory,
-  findSchemasDir,
-  propertyErrors,
-  SchemaRegistry,
-} from '../../src/events/schema-registry';
+import { propertyErrors, SchemaRegistry } from '../../src/events/schema-registry';
+import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
 import { checkSchemaHistory, requiredStep, type SchemaVersionDocument } from '../../src/events/schema-compat';
 import { parseSchemaVer, stepBetween } from '../../src/events/schemaver';
 

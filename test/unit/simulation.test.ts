@@ -1,5 +1,5 @@
 import { checkEventSchema } from '../../src/events/schema-check';
-import { loadSchemaRegistry } from '../../src/events/schema-registry';
+import { loadSchemaRegistry } from '../../src/services/schema-files';
 import { generateTraffic, type SimulationOptions } from '../../scripts/simulation/generate';
 import { itemsOf } from '../../scripts/eval/evaluate';
 

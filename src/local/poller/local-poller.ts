@@ -10,6 +10,18 @@ export interface PollerLogger {
   error(message: string, extra?: Record<string, unknown>): void;
 }
 
+/** Time as the poller sees it: its pauses, batching windows and drain deadline; tests inject their own. */
+export interface PollerClock {
+  now(): number;
+  /** Resolves after `ms`; ends early (rejecting, as timers do) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const systemClock: PollerClock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) => delay(ms, undefined, { signal }),
+};
+
 export type KinesisBatchHandler = (
   event: KinesisStreamEvent,
 ) => Promise<KinesisStreamBatchResponse | undefined | void>;
@@ -40,6 +52,7 @@ export interface LocalPollerOptions {
   shardDiscoveryMs?: number;
   invokeIdentityArn?: string;
   logger?: PollerLogger;
+  clock?: PollerClock;
 }
 
 type Position = ShardPosition;
@@ -76,6 +89,7 @@ export class LocalPoller {
   private readonly options: LocalPollerOptions;
   private readonly reader: StreamReader;
   private readonly logger: PollerLogger;
+  private readonly clock: PollerClock;
   private readonly shards = new Map<string, ShardState>();
   private readonly abort = new AbortController();
   private readonly idleSleepers = new Set<AbortController>();
@@ -85,29 +99,42 @@ export class LocalPoller {
   private eventSourceARN = '';
   private awsRegion = '';
   private discoveryLoop?: Promise<void>;
+  /** Stream calls made outside the shard loops (describe, list shards); stop() lets them end first. */
+  private readonly calls = new Set<Promise<unknown>>();
 
   constructor(options: LocalPollerOptions) {
     if (options.batchSize < 1) throw new RangeError('batchSize must be at least 1');
     this.options = options;
     this.reader = options.reader;
     this.logger = options.logger ?? console;
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Starts polling every shard; resolves once the shards are discovered and their loops running. */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const stream = await this.reader.describe();
-    this.awsRegion = stream.region;
-    this.eventSourceARN = this.options.streamArn ?? stream.streamArn;
-    await this.discover();
-    this.discoveryLoop = this.runDiscovery();
+    try {
+      const stream = await this.track(this.reader.describe());
+      this.awsRegion = stream.region;
+      this.eventSourceARN = this.options.streamArn ?? stream.streamArn;
+      await this.discover();
+    } catch (err) {
+      // Stopped meanwhile: the stream may be gone by now (a stack closes its emulator right after),
+      // and a start nobody wants any more is not a failure to report.
+      if (this.stopping) return;
+      throw err;
+    }
+    if (!this.stopping) this.discoveryLoop = this.runDiscovery();
   }
 
   /** Stops polling; resolves after the in-flight batches finished and their checkpoints are persisted. */
   async stop(): Promise<void> {
     this.stopping = true;
     this.abort.abort();
+    // No new call begins once stopping, so the ones in flight (a start or a drain describing or
+    // listing the stream) are all there is to wait for; their failures belong to their callers.
+    await Promise.allSettled([...this.calls]);
     await this.discoveryLoop;
     await Promise.all([...this.shards.values()].map((shard) => shard.running));
   }
@@ -121,16 +148,16 @@ export class LocalPoller {
     await this.discover();
     const since = this.tick;
     this.wake();
-    const deadline = Date.now() + timeoutMs;
+    const deadline = this.clock.now() + timeoutMs;
     for (;;) {
       const lagging = [...this.shards.values()].filter((s) => !s.finished && s.caughtUpTick <= since);
       if (lagging.length === 0) return;
-      if (Date.now() > deadline) {
+      if (this.clock.now() > deadline) {
         throw new PollerTimeoutError(
           `shards ${lagging.map((s) => s.shardId).join(', ')} did not catch up within ${timeoutMs} ms`,
         );
       }
-      await delay(5);
+      await this.clock.sleep(5);
     }
   }
 
@@ -149,9 +176,10 @@ export class LocalPoller {
     const sleeper = wakeable ? new AbortController() : undefined;
     if (sleeper) this.idleSleepers.add(sleeper);
     try {
-      await delay(ms, undefined, {
-        signal: sleeper ? AbortSignal.any([this.abort.signal, sleeper.signal]) : this.abort.signal,
-      });
+      await this.clock.sleep(
+        ms,
+        sleeper ? AbortSignal.any([this.abort.signal, sleeper.signal]) : this.abort.signal,
+      );
     } catch {
       // Stopped, or woken.
     } finally {
@@ -172,8 +200,17 @@ export class LocalPoller {
     }
   }
 
+  /** Keeps a stream call in `calls` until it settles. */
+  private track<T>(call: Promise<T>): Promise<T> {
+    this.calls.add(call);
+    const settled = () => this.calls.delete(call);
+    call.then(settled, settled);
+    return call;
+  }
+
   private async discover(): Promise<void> {
-    for (const { shardId, parentShardIds } of await this.reader.listShards()) {
+    if (this.stopping) return;
+    for (const { shardId, parentShardIds } of await this.track(this.reader.listShards())) {
       if (this.shards.has(shardId)) continue;
       this.shards.set(shardId, { shardId, parents: parentShardIds, finished: false, caughtUpTick: 0 });
     }
@@ -272,8 +309,8 @@ export class LocalPoller {
           continue;
         }
         idlePauseMs = idleMs;
-        windowEnds ??= Date.now() + batchWindowMs;
-        const remaining = windowEnds - Date.now();
+        windowEnds ??= this.clock.now() + batchWindowMs;
+        const remaining = windowEnds - this.clock.now();
         if (remaining <= 0) break;
         if (atTip) await this.pause(Math.min(idleMs, remaining));
       }
