@@ -24,8 +24,8 @@ export interface StageConfig {
   };
   readonly firehose: { readonly bufferingInterval: Duration; readonly bufferingSize: Size };
   readonly lake: { readonly versioned: boolean; readonly accessLogsExpiration: Duration };
+  /** Browser origins are allowed per key (`allowedOrigins`), so the API has no CORS setting of its own. */
   readonly api: {
-    readonly corsOrigins: string[];
     readonly throttleRateLimit: number;
     readonly throttleBurstLimit: number;
   };
@@ -75,11 +75,11 @@ const dev: StageConfig = {
   firehose: { bufferingInterval: Duration.seconds(60), bufferingSize: Size.mebibytes(5) },
   lake: { versioned: false, accessLogsExpiration: Duration.days(30) },
   api: {
-    corsOrigins: ['*'],
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
   },
-  warehouse: { database: 'tributary', baseCapacity: 8, loadInterval: Duration.minutes(15) },
+  // A ceiling on RPUs so that a runaway query in dev cannot scale the bill up to Redshift's own limit.
+  warehouse: { database: 'tributary', baseCapacity: 8, maxCapacity: 32, loadInterval: Duration.minutes(15) },
   alarms: {
     iteratorAge: Duration.minutes(15),
     deadLetterMessages: 1,
@@ -109,7 +109,6 @@ const prod: StageConfig = {
   firehose: { bufferingInterval: Duration.seconds(300), bufferingSize: Size.mebibytes(64) },
   lake: { versioned: true, accessLogsExpiration: Duration.days(365) },
   api: {
-    corsOrigins: ['https://app.example.com'],
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
   },

@@ -72,7 +72,6 @@ export class TributaryStack extends Stack {
       stream: this.eventStream.stream,
       table: this.hotTier.table,
       warehouse: this.warehouse,
-      corsOrigins: config.api.corsOrigins,
       throttleRateLimit: config.api.throttleRateLimit,
       throttleBurstLimit: config.api.throttleBurstLimit,
     });
@@ -109,7 +108,15 @@ export class TributaryStack extends Stack {
     });
     new CfnOutput(this, 'ApiKeySecretArn', {
       value: this.ingestApi.apiKeySecret.secretArn,
-      description: 'Secrets Manager secret holding the API key (send it as x-api-key)',
+      description: 'Secrets Manager secret holding the bootstrap SECRET key (send it as x-api-key)',
+    });
+    new CfnOutput(this, 'WriteKeySecretArn', {
+      value: this.ingestApi.writeKeySecret.secretArn,
+      description: 'Secrets Manager secret holding the bootstrap WRITE key (publishable, for trackers)',
+    });
+    new CfnOutput(this, 'UserTokenSecretArn', {
+      value: this.ingestApi.userTokenSecret.secretArn,
+      description: 'Secrets Manager secret holding the key your servers sign user tokens with',
     });
     new CfnOutput(this, 'StreamName', { value: this.eventStream.stream.streamName });
     new CfnOutput(this, 'TableName', { value: this.hotTier.table.tableName });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 /**
@@ -20,12 +21,40 @@ export interface AwsConfig {
   firehoseEndpoint?: string;
 }
 
+export interface AccessConfig {
+  /** Requests a second of keys created without a limit of their own, per kind (burst: twice that). */
+  defaultRatePerSecond: { WRITE: number; SECRET: number };
+  /** Requests a second of the bootstrap keys. */
+  bootstrapRatePerSecond: { WRITE: number; SECRET: number };
+  /** How long a key lookup is reused: a revoked key stops working everywhere within this. */
+  keyCacheMs: number;
+  /** The most one operation may cost, per kind of key. */
+  queryBudget: { WRITE: number; SECRET: number };
+  maxAliasesPerRootField: number;
+  /** memory: one process (the embedded stack); dynamodb: shared by every API instance (AWS). */
+  rateLimitStore: 'memory' | 'dynamodb';
+}
+
 export interface Config {
+  /** Interface the embedded stack's servers and emulators listen on. */
+  host: string;
   port: number;
   dataDir: string;
   /** Undefined locally means "generate one and print it"; in Lambda the key comes from a secret. */
   apiKey?: string;
   apiKeySecretArn?: string;
+  /** The bootstrap WRITE key (publishable); undefined locally means "generate one and keep it". */
+  writeKey?: string;
+  writeKeySecretArn?: string;
+  /** HS256 key that signs user tokens; undefined locally means "generate one and keep it". */
+  userTokenSecret?: string;
+  userTokenSecretArn?: string;
+  /** Keys, rate limits and query budgets (docs/access.md). */
+  access: AccessConfig;
+  /** Host names besides loopback names the embedded stack answers to (DNS-rebinding guard). */
+  allowedHosts: string[];
+  /** The longest [from, to) an analytics query may span. */
+  analyticsMaxRangeDays: number;
   streamName: string;
   tableName: string;
   eventsDeliveryStream: string;
@@ -41,11 +70,20 @@ export interface Config {
   maxQueryDepth: number;
   /** Hot-tier reads served from memory for up to `ttlMs` (0: off), at most `maxEntries` per kind. */
   hotCache: { ttlMs: number; maxEntries: number };
+  /** What one user may put into the hot tier: traits per profile, counts toward an item per day (docs/hot-tier.md). */
+  hotLimits: { traitKeys: number; traitBytes: number; countsPerItem: number };
+  /** What one query text may weigh, and what the API keeps in memory for queries, in bytes (docs/api.md). */
+  queries: { maxBytes: number; answerCacheBytes: number; persistedCacheBytes: number };
   logLevel: string;
   redshift?: {
     workgroupName: string;
     database: string;
+    /** The admin secret the load step signs in with; without it the Data API signs in as the caller's IAM role. */
     secretArn?: string;
+    /** A statement still running after this long is cancelled (CancelStatement) and fails as WAREHOUSE_TIMEOUT. */
+    queryTimeoutMs: number;
+    /** The database user the API reads as; the load step creates it and grants it read-only access. */
+    readerUser?: string;
     /** The S3 lake the load step COPYs from; undefined where only queries run. */
     lakeBucket?: string;
     /** The role COPY assumes to read the lake; undefined: the namespace's default IAM role. */
@@ -64,6 +102,8 @@ export interface Config {
     piiSecret?: string;
     /** In AWS: a Secrets Manager secret holding the HMAC key, read once at cold start. */
     piiSecretArn?: string;
+    /** What is hashed as personal data in events without a schema (docs/privacy.md). */
+    piiDetector: 'email,phone' | 'email' | 'phone' | 'off';
     /** Event times further before receipt than this are flagged too_old. */
     horizonDays: number;
     /** Edge dedupe: a repeated messageId within the window answers DUPLICATE. */
@@ -94,8 +134,20 @@ function optional(env: Env, name: string): string | undefined {
   return raw === undefined || raw === '' ? undefined : raw;
 }
 
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
+function host(env: Env, name: string, fallback: string): string {
+  const value = str(env, name, fallback);
+  if (isIP(value) === 0 && !HOST_NAME.test(value)) {
+    throw new ConfigError(`${name} must be an IP address or a host name, got "${value}"`);
+  }
+  return value;
+}
+
 const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+/** A Redshift user name the load step can quote safely: `IAMR:<role name>` for an IAM role, or a plain name. */
+const REDSHIFT_USER = /^[\w+=,.@:-]{1,127}$/;
 
 function matching(env: Env, name: string, pattern: RegExp): string | undefined {
   const value = optional(env, name);
@@ -123,12 +175,49 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   if (piiSecret !== undefined && piiSecret.length < 16) {
     throw new ConfigError('TRIBUTARY_PII_SECRET must be at least 16 characters long');
   }
+  const writeKey = optional(env, 'TRIBUTARY_WRITE_KEY');
+  if (writeKey !== undefined && writeKey.length < 8) {
+    throw new ConfigError('TRIBUTARY_WRITE_KEY must be at least 8 characters long');
+  }
+  if (writeKey !== undefined && writeKey === apiKey) {
+    throw new ConfigError('TRIBUTARY_WRITE_KEY must differ from TRIBUTARY_API_KEY');
+  }
+  const userTokenSecret = optional(env, 'TRIBUTARY_USER_TOKEN_SECRET');
+  if (userTokenSecret !== undefined && userTokenSecret.length < 32) {
+    throw new ConfigError('TRIBUTARY_USER_TOKEN_SECRET must be at least 32 characters long');
+  }
+  const defaultWriteRate = int(env, 'TRIBUTARY_DEFAULT_WRITE_RATE_LIMIT', 1000, 1, 100000);
+  const defaultSecretRate = int(env, 'TRIBUTARY_DEFAULT_SECRET_RATE_LIMIT', 1000, 1, 100000);
   const workgroupName = optional(env, 'TRIBUTARY_REDSHIFT_WORKGROUP');
   const config: Config = {
+    host: host(env, 'TRIBUTARY_HOST', '127.0.0.1'),
     port: int(env, 'PORT', 4000, 0, 65535),
     dataDir: path.resolve(cwd, str(env, 'TRIBUTARY_DATA_DIR', '.tributary')),
     apiKey,
     apiKeySecretArn: optional(env, 'TRIBUTARY_API_KEY_SECRET_ARN'),
+    writeKey,
+    writeKeySecretArn: optional(env, 'TRIBUTARY_WRITE_KEY_SECRET_ARN'),
+    userTokenSecret,
+    userTokenSecretArn: optional(env, 'TRIBUTARY_USER_TOKEN_SECRET_ARN'),
+    access: {
+      defaultRatePerSecond: { WRITE: defaultWriteRate, SECRET: defaultSecretRate },
+      bootstrapRatePerSecond: {
+        WRITE: int(env, 'TRIBUTARY_WRITE_KEY_RATE_LIMIT', defaultWriteRate, 1, 1000000),
+        SECRET: int(env, 'TRIBUTARY_API_KEY_RATE_LIMIT', defaultSecretRate, 1, 1000000),
+      },
+      keyCacheMs: int(env, 'TRIBUTARY_KEY_CACHE_MS', 60000, 0, 60000),
+      queryBudget: {
+        WRITE: int(env, 'TRIBUTARY_QUERY_BUDGET_WRITE', 5000, 10, 10000000),
+        SECRET: int(env, 'TRIBUTARY_QUERY_BUDGET_SECRET', 20000, 10, 10000000),
+      },
+      maxAliasesPerRootField: int(env, 'TRIBUTARY_MAX_ALIASES', 10, 1, 1000),
+      rateLimitStore: oneOf(env, 'TRIBUTARY_RATE_LIMIT_STORE', ['memory', 'dynamodb'] as const, 'memory'),
+    },
+    allowedHosts: (optional(env, 'TRIBUTARY_ALLOWED_HOSTS') ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter((h) => h !== ''),
+    analyticsMaxRangeDays: int(env, 'TRIBUTARY_ANALYTICS_MAX_RANGE_DAYS', 400, 1, 36500),
     streamName: str(env, 'TRIBUTARY_STREAM_NAME', 'tributary-events'),
     tableName: str(env, 'TRIBUTARY_TABLE_NAME', 'tributary-hot'),
     eventsDeliveryStream: str(env, 'TRIBUTARY_EVENTS_DELIVERY_STREAM', 'tributary-events'),
@@ -158,12 +247,28 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       ttlMs: int(env, 'TRIBUTARY_HOT_CACHE_MS', 250, 0, 60000),
       maxEntries: int(env, 'TRIBUTARY_HOT_CACHE_ENTRIES', 10000, 1, 1000000),
     },
+    hotLimits: {
+      traitKeys: int(env, 'TRIBUTARY_PROFILE_MAX_TRAITS', 100, 1, 1000),
+      traitBytes: int(env, 'TRIBUTARY_PROFILE_MAX_TRAIT_BYTES', 16384, 256, 65536),
+      countsPerItem: int(env, 'TRIBUTARY_ITEM_COUNTS_PER_USER', 3, 1, 1000),
+    },
+    queries: {
+      maxBytes: int(env, 'TRIBUTARY_MAX_QUERY_BYTES', 64 * 1024, 1024, 4 * 1024 * 1024),
+      answerCacheBytes: int(env, 'TRIBUTARY_ANSWER_CACHE_BYTES', 16 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+      persistedCacheBytes: int(env, 'TRIBUTARY_APQ_CACHE_BYTES', 8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
+    },
     logLevel: str(env, 'TRIBUTARY_LOG_LEVEL', 'INFO'),
     events: {
       schemasDir: optional(env, 'TRIBUTARY_SCHEMAS_DIR'),
       unknownEvents: oneOf(env, 'TRIBUTARY_UNKNOWN_EVENTS', ['accept', 'reject'] as const, 'accept'),
       piiSecret: optional(env, 'TRIBUTARY_PII_SECRET'),
       piiSecretArn: optional(env, 'TRIBUTARY_PII_SECRET_ARN'),
+      piiDetector: oneOf(
+        env,
+        'TRIBUTARY_PII_DETECTOR',
+        ['email,phone', 'email', 'phone', 'off'] as const,
+        'email,phone',
+      ),
       horizonDays: int(env, 'TRIBUTARY_EVENT_HORIZON_DAYS', 30, 1, 3650),
       edgeDedupe: oneOf(env, 'TRIBUTARY_EDGE_DEDUPE', ['on', 'off'] as const, 'off') === 'on',
       edgeDedupeTtlSeconds: int(env, 'TRIBUTARY_EDGE_DEDUPE_TTL_SECONDS', 3 * 86400, 60, 30 * 86400),
@@ -173,6 +278,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           workgroupName,
           database: str(env, 'TRIBUTARY_REDSHIFT_DATABASE', 'tributary'),
           secretArn: optional(env, 'TRIBUTARY_REDSHIFT_SECRET_ARN'),
+          queryTimeoutMs: int(env, 'TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS', 60000, 1000, 900000),
+          readerUser: matching(env, 'TRIBUTARY_REDSHIFT_READER_USER', REDSHIFT_USER),
           lakeBucket: matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME),
           copyRoleArn: matching(env, 'TRIBUTARY_REDSHIFT_COPY_ROLE_ARN', IAM_ROLE_ARN),
           lakeLookbackHours: int(env, 'TRIBUTARY_REDSHIFT_LAKE_LOOKBACK_HOURS', 48, 1, 24 * 366),

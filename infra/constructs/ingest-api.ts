@@ -1,11 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
-import {
-  CorsHttpMethod,
-  HttpApi,
-  HttpMethod,
-  HttpStage,
-  LogGroupLogDestination,
-} from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
@@ -19,7 +13,6 @@ import type { WarehouseAccess } from './warehouse';
 export interface IngestApiProps {
   readonly stream: kinesis.IStream;
   readonly table: dynamodb.ITable;
-  readonly corsOrigins: string[];
   readonly throttleRateLimit: number;
   readonly throttleBurstLimit: number;
   /** Analytics queries go to this warehouse; without it they answer WAREHOUSE_UNAVAILABLE. */
@@ -29,29 +22,40 @@ export interface IngestApiProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** Headers browsers may send: Apollo's CSRF guard wants `apollo-require-preflight` on GETs and non-JSON posts. */
-export const CORS_ALLOWED_HEADERS = [
-  'content-type',
-  'x-api-key',
-  'apollo-require-preflight',
-  'authorization',
-];
-
 /** The graphql Lambda's memory: Apollo plus the Kinesis and DynamoDB clients (the cost model reads it too). */
 export const GRAPHQL_MEMORY_MB = 1024;
+export const GRAPHQL_TIMEOUT = Duration.seconds(15);
+/**
+ * How long an analytics statement may run in Redshift. Shorter than the function's timeout, so the Data API
+ * adapter cancels a slow statement and answers WAREHOUSE_TIMEOUT before Lambda ends the invocation, which
+ * would leave the statement running (and billed) with nobody waiting for it.
+ */
+export const ANALYTICS_STATEMENT_TIMEOUT = Duration.seconds(10);
 
-/** The GraphQL front door: HTTP API (payload v2) → graphql Lambda, guarded by an API key kept in Secrets Manager. */
+/**
+ * The GraphQL front door: HTTP API (payload v2) → graphql Lambda, which checks every request's key (the
+ * bootstrap keys come from Secrets Manager, the others from the hot table) and answers CORS itself.
+ */
 export class IngestApi extends Construct {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly handler: TributaryFunction;
+  /** The bootstrap SECRET key (TRIBUTARY_API_KEY). */
   readonly apiKeySecret: secretsmanager.Secret;
+  /** The bootstrap WRITE key (TRIBUTARY_WRITE_KEY): publishable. */
+  readonly writeKeySecret: secretsmanager.Secret;
+  /** The HS256 key user tokens are signed with (TRIBUTARY_USER_TOKEN_SECRET). */
+  readonly userTokenSecret: secretsmanager.Secret;
   /** Full URL of the GraphQL endpoint. */
   readonly graphqlUrl: string;
   readonly playgroundUrl: string;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
+
+    if (ANALYTICS_STATEMENT_TIMEOUT.toMilliseconds() >= GRAPHQL_TIMEOUT.toMilliseconds()) {
+      throw new Error('The analytics statement timeout must be shorter than the graphql function timeout');
+    }
 
     this.apiKeySecret = new secretsmanager.Secret(this, 'ApiKey', {
       description:
@@ -64,6 +68,28 @@ export class IngestApi extends Construct {
       reason:
         'The API key is handed to client apps out of band and cached by the graphql Lambda at cold start; automatic rotation would lock clients out. It is rotated by hand (new secret version, then clients).',
     });
+    this.writeKeySecret = new secretsmanager.Secret(this, 'WriteKey', {
+      description:
+        'Tributary bootstrap WRITE key (publishable: sends events, reads public recommendations); the graphql Lambda reads it at cold start',
+      generateSecretString: { passwordLength: 40, excludePunctuation: true },
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.writeKeySecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The WRITE key is embedded in web pages and apps, which no rotation can update; automatic rotation would stop their events. Replace it by hand: give the sites a key created through the API (revocable within a minute), then put a new secret version.',
+    });
+    this.userTokenSecret = new secretsmanager.Secret(this, 'UserTokenSecret', {
+      description:
+        'Tributary user-token signing key (HS256): the graphql Lambda and your own servers sign user tokens with it',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: props.removalPolicy,
+    });
+    Validations.of(this.userTokenSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Customer servers that sign user tokens hold a copy of this key, and there is no second key to verify with during a rollover: automatic rotation would reject every token until each signer and every warm graphql instance had the new value. Rotated by hand (new secret version, signers, then a function update so instances reload it).',
+    });
 
     this.handler = new TributaryFunction(this, 'Handler', {
       entry: 'src/handlers/graphql.ts',
@@ -73,31 +99,37 @@ export class IngestApi extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
       memorySize: GRAPHQL_MEMORY_MB,
-      timeout: Duration.seconds(15),
+      timeout: GRAPHQL_TIMEOUT,
       environment: {
         TRIBUTARY_STREAM_NAME: props.stream.streamName,
         TRIBUTARY_TABLE_NAME: props.table.tableName,
         TRIBUTARY_API_KEY_SECRET_ARN: this.apiKeySecret.secretArn,
-        ...props.warehouse?.environment,
+        TRIBUTARY_WRITE_KEY_SECRET_ARN: this.writeKeySecret.secretArn,
+        TRIBUTARY_USER_TOKEN_SECRET_ARN: this.userTokenSecret.secretArn,
+        // Every instance counts each key's requests in the table, so a key's limit holds across them.
+        TRIBUTARY_RATE_LIMIT_STORE: 'dynamodb',
+        ...(props.warehouse && {
+          ...props.warehouse.environment,
+          TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS: String(ANALYTICS_STATEMENT_TIMEOUT.toMilliseconds()),
+        }),
       },
       // The playground's assets, and the event schemas the edge validates against.
       bundledFiles: [...playgroundBundledFiles(PROJECT_ROOT), ...directoryFiles('schemas')],
     });
     const fn = this.handler.function;
     props.stream.grantWrite(fn);
-    props.table.grantReadData(fn);
+    // Reads, and writes: keys (create, revoke, lastUsedAt), rate counters, edge dedupe marks when on.
+    props.table.grantReadWriteData(fn);
     this.apiKeySecret.grantRead(fn);
-    props.warehouse?.grantDataApi(this.handler.role);
+    this.writeKeySecret.grantRead(fn);
+    this.userTokenSecret.grantRead(fn);
+    props.warehouse?.grantRead(this.handler.role);
 
+    // No corsPreflight: API Gateway would answer every OPTIONS itself, for one list of origins. Each key has
+    // its own allowed origins, so the function answers preflights and adds CORS headers to every answer.
     this.api = new HttpApi(this, 'Api', {
       description: 'Tributary GraphQL API',
       createDefaultStage: false,
-      corsPreflight: {
-        allowOrigins: props.corsOrigins,
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.OPTIONS],
-        allowHeaders: CORS_ALLOWED_HEADERS,
-        maxAge: Duration.hours(1),
-      },
     });
 
     const accessLogs = new logs.LogGroup(this, 'AccessLogs', {
@@ -114,7 +146,11 @@ export class IngestApi extends Construct {
     });
 
     const integration = new HttpLambdaIntegration('GraphqlIntegration', fn);
-    this.api.addRoutes({ path: '/graphql', methods: [HttpMethod.GET, HttpMethod.POST], integration });
+    this.api.addRoutes({
+      path: '/graphql',
+      methods: [HttpMethod.GET, HttpMethod.POST, HttpMethod.OPTIONS],
+      integration,
+    });
     this.api.addRoutes({ path: '/playground', methods: [HttpMethod.GET], integration });
     this.api.addRoutes({ path: '/playground/assets/{asset}', methods: [HttpMethod.GET], integration });
 
@@ -122,7 +158,7 @@ export class IngestApi extends Construct {
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Clients authenticate with an API key (x-api-key) that the graphql Lambda checks against the Secrets Manager secret: HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. GET /playground and /playground/assets/* serve only the static IDE page and its scripts.',
+        'Clients authenticate with an API key (x-api-key) or a user token that the graphql Lambda checks (bootstrap keys from Secrets Manager, other keys hashed in DynamoDB, scopes per field): HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. OPTIONS /graphql is a browser preflight, which carries no credentials by design and is answered with CORS headers only. GET /playground and /playground/assets/* serve only the static IDE page and its scripts.',
     });
 
     this.graphqlUrl = `${this.api.apiEndpoint}/graphql`;

@@ -29,12 +29,16 @@ export interface WarehouseProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** What a Lambda needs to query the warehouse through the Redshift Data API. */
+/** What the API's Lambda needs to read the warehouse through the Redshift Data API. */
 export interface WarehouseAccess {
-  /** TRIBUTARY_REDSHIFT_* variables, read by src/config.ts. */
+  /** TRIBUTARY_REDSHIFT_WORKGROUP and TRIBUTARY_REDSHIFT_DATABASE, read by src/config.ts. */
   readonly environment: Record<string, string>;
-  /** Lets the role run statements on the workgroup, read their results and sign in with the admin secret. */
-  grantDataApi(role: iam.IRole): void;
+  /**
+   * Lets the role run single statements on the workgroup as its own database user (GetCredentials), read
+   * their results and cancel them, and has the load step make that user a read-only one. The role never
+   * gets the admin secret.
+   */
+  grantRead(role: iam.IRole): void;
 }
 
 /** The load step only waits on Data API statements (the cost model reads it too). */
@@ -71,6 +75,7 @@ export class Warehouse extends Construct implements WarehouseAccess {
   readonly environment: Record<string, string>;
   /** Statement-level Data API calls, which take no resource ARN; one policy shared by every querying role. */
   private readonly statementAccess: iam.Policy;
+  private hasReader = false;
 
   constructor(scope: Construct, id: string, props: WarehouseProps) {
     super(scope, id);
@@ -107,7 +112,7 @@ export class Warehouse extends Construct implements WarehouseAccess {
 
     this.adminSecret = new secretsmanager.Secret(this, 'AdminSecret', {
       description:
-        'Redshift Serverless admin user; the Tributary Lambdas sign in with it through the Data API',
+        'Redshift Serverless admin user; the warehouse load step signs in with it through the Data API',
       generateSecretString: {
         secretStringTemplate: JSON.stringify({ username: ADMIN_USERNAME }),
         generateStringKey: 'password',
@@ -121,7 +126,7 @@ export class Warehouse extends Construct implements WarehouseAccess {
     Validations.of(this.adminSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'Rotating the Redshift admin password needs a rotation Lambda inside the isolated VPC plus a Secrets Manager interface endpoint (about $22/month for three AZs); only Tributary Lambdas read the secret, through IAM. Rotate it by hand (new secret version, then ALTER USER).',
+        'Rotating the Redshift admin password needs a rotation Lambda inside the isolated VPC plus a Secrets Manager interface endpoint (about $22/month for three AZs); only the load Lambda reads the secret, through IAM (the API signs in as its own read-only user). Rotate it by hand (new secret version, then ALTER USER).',
     });
 
     this.copyRole = new iam.Role(this, 'CopyRole', {
@@ -165,7 +170,6 @@ export class Warehouse extends Construct implements WarehouseAccess {
     this.environment = {
       TRIBUTARY_REDSHIFT_WORKGROUP: props.name,
       TRIBUTARY_REDSHIFT_DATABASE: props.database,
-      TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
     };
 
     this.statementAccess = new iam.Policy(this, 'StatementAccess', {
@@ -199,11 +203,13 @@ export class Warehouse extends Construct implements WarehouseAccess {
       timeout: LOAD_TIMEOUT,
       environment: {
         ...this.environment,
+        // The admin runs migrations, creates the reader's user and owns every table it creates.
+        TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
         TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
         TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: this.copyRole.roleArn,
       },
     });
-    this.grantDataApi(this.loader.role);
+    this.grantAdmin(this.loader.role);
     this.grantLakeRead(this.loader.role, props.lake);
     this.grantQuarantine(this.loader.role, props.lake);
     this.quarantinedFiles = this.quarantineMetric();
@@ -217,7 +223,29 @@ export class Warehouse extends Construct implements WarehouseAccess {
     });
   }
 
-  grantDataApi(role: iam.IRole): void {
+  grantRead(role: iam.IRole): void {
+    if (this.hasReader) {
+      throw new Error('The warehouse has one reader: the load step gives one database user read access');
+    }
+    this.hasReader = true;
+    // Signed in by IAM, a role is the database user `IAMR:<role name>`, its name's case kept.
+    this.loader.function.addEnvironment('TRIBUTARY_REDSHIFT_READER_USER', `IAMR:${role.roleName}`);
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['redshift-data:ExecuteStatement'],
+      resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
+    });
+    // What the Data API calls to sign in as the role's own database user when no secret is given.
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['redshift-serverless:GetCredentials'],
+      resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
+    });
+    this.statementAccess.attachToRole(role);
+  }
+
+  /** Statements and transactions on the workgroup as the admin user, through the admin secret. */
+  private grantAdmin(role: iam.IRole): void {
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from '@apollo/server';
 import type { FormattedExecutionResult, OperationDefinitionNode } from 'graphql';
+import { accessFingerprint } from '../access/principal';
 import type { RequestContext } from '../resolvers/context';
-import { ReadCache } from '../sinks/hot-tier/read-cache';
+import { ByteBoundedCache } from './byte-bounded-cache';
 
 /**
  * Root fields whose answer is a function of the hot tier's stored data alone: profiles,
@@ -15,16 +17,20 @@ export const CACHEABLE_ROOT_FIELDS: ReadonlySet<string> = new Set([
   '__typename',
 ]);
 
+/**
+ * Where answers are kept: bounded in bytes (each answer's JSON and its key), with a TTL saying how
+ * stale an answer may be served when writers run elsewhere (Infinity when `generation` sees every
+ * write).
+ */
+export type AnswerCache = ByteBoundedCache<FormattedExecutionResult>;
+
 export interface HotResponseCacheOptions {
   /**
    * Changes whenever the hot tier may have changed through this process (CachedHotStore's
    * generation): a cached answer is only served while it stays the same.
    */
   generation: () => number;
-  /** How stale an answer may be served when writers run elsewhere; Infinity when `generation` sees every write. */
-  ttlMs: number;
-  maxEntries: number;
-  now?: () => number;
+  answers: AnswerCache;
 }
 
 /** Whether an operation only reads root fields from CACHEABLE_ROOT_FIELDS. */
@@ -45,12 +51,14 @@ export function isCacheableOperation(operation: OperationDefinitionNode): boolea
  * (this user's profile and recommendations) far more often than the hot tier changes, and
  * executing a profile query costs the server more than everything else in the request together.
  * An answer is kept per operation text, operation name and variables, for the generation it was
- * computed in: any write through this process starts a new generation, so locally nothing stale
- * is ever served; with writers elsewhere (AWS), `ttlMs` bounds staleness as the hot-store read
- * cache does. Only answers without errors are kept. Authentication runs before this, per request.
+ * computed in, under a SHA-256 of those (a key costs 64 bytes however large the query or its
+ * variables are): any write through this process starts a new generation, so locally nothing stale
+ * is ever served; with writers elsewhere (AWS), the cache's TTL bounds staleness as the hot-store
+ * read cache does. Only answers without errors are kept, each for callers allowed exactly the same
+ * fields (`accessFingerprint`): field rules run only when an answer is computed.
  */
 export function hotResponseCachePlugin(options: HotResponseCacheOptions): ApolloServerPlugin<RequestContext> {
-  const answers = new ReadCache<FormattedExecutionResult>(options.ttlMs, options.maxEntries, options.now);
+  const { answers } = options;
   let cachedGeneration = options.generation();
   return {
     async requestDidStart() {
@@ -65,25 +73,35 @@ export function hotResponseCachePlugin(options: HotResponseCacheOptions): Apollo
             answers.clear();
             cachedGeneration = generation;
           }
-          key = JSON.stringify([
+          key = answerKey([
             generation,
-            requestContext.source,
+            // Fields answer by who asks (a user token reads only its own user): an answer is
+            // served only to callers allowed exactly the same fields.
+            accessFingerprint(requestContext.contextValue.principal),
+            // Apollo's SHA-256 of the operation text (for a persisted query, the hash it was
+            // registered under, which Apollo checked against the text).
+            requestContext.queryHash,
             requestContext.operationName,
             requestContext.request.variables ?? null,
           ]);
-          const hit = answers.peek(key);
+          const hit = answers.get(key);
           if (hit === undefined) return null;
           key = undefined; // served from the cache: nothing to keep afterwards
-          return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: await hit } };
+          return { http: { headers: new HeaderMap() }, body: { kind: 'single', singleResult: hit } };
         },
         async willSendResponse(requestContext) {
           const body = requestContext.response.body;
           // An answer computed while a write landed is kept under the generation it started in,
           // which no request asks for again.
           if (key === undefined || body.kind !== 'single' || body.singleResult.errors !== undefined) return;
-          answers.set(key, Promise.resolve(body.singleResult));
+          const answer = body.singleResult;
+          answers.set(key, answer, Buffer.byteLength(JSON.stringify(answer), 'utf8'));
         },
       };
     },
   };
+}
+
+function answerKey(parts: unknown[]): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }

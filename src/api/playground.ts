@@ -134,7 +134,10 @@ query TopProducts {
 
 const escapeForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-/** The playground page. The API key is prefilled only where the local stack serves it. */
+/**
+ * The playground page. The API key is prefilled only where the local stack serves it on loopback;
+ * elsewhere the headers ask for a secret key (the schema loads once one is there).
+ */
 export function playgroundHtml(options: {
   endpoint: string;
   apiKey?: string;
@@ -142,7 +145,7 @@ export function playgroundHtml(options: {
 }): string {
   const headers = options.apiKey
     ? JSON.stringify({ 'x-api-key': options.apiKey }, null, 2)
-    : '{ "x-api-key": "" }';
+    : '{ "x-api-key": "paste a SECRET key (ANALYTICS_READ or ADMIN lets the playground read the schema)" }';
   const tabs = (options.tabs ?? exampleTabs()).map((tab) => ({ ...tab, headers }));
   return `<!doctype html>
 <html lang="en">

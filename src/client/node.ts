@@ -36,3 +36,9 @@ function flushBeforeExit(tracker: Tracker): () => void {
   process.on('beforeExit', onBeforeExit);
   return () => process.off('beforeExit', onBeforeExit);
 }
+
+/**
+ * For your server: signs a user token (HS256, `sub` = userId) with the stack's user-token secret
+ * (TRIBUTARY_USER_TOKEN_SECRET), for a frontend to read that one user with a write key.
+ */
+export { signUserToken } from '../access/user-token';

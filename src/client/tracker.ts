@@ -4,7 +4,13 @@ import { QueueOverflowError, StorageError, TrackerClosedError, TrackerError } fr
 import { newId } from './ids';
 import { PersistentQueue, type QueuedEvent } from './queue';
 import { MemoryStore, type TrackerStore } from './storage';
-import { sendBatch, type SendOutcome, type TrackResultData, type TransportOptions } from './transport';
+import {
+  runQuery,
+  sendBatch,
+  type SendOutcome,
+  type TrackResultData,
+  type TransportOptions,
+} from './transport';
 import { LIBRARY } from './version';
 
 export type EventError = TrackResultData['errors'][number];
@@ -12,8 +18,14 @@ export type EventError = TrackResultData['errors'][number];
 export interface TrackerOptions {
   /** The GraphQL endpoint, e.g. `https://api.example.com/graphql`, or `/graphql` on the API's own origin. */
   endpoint: string;
-  /** Sent as `x-api-key` on every request. */
+  /** Sent as `x-api-key` on every request: a publishable WRITE key in browsers and apps. */
   apiKey: string;
+  /**
+   * A user token for the signed-in user (from your server: Tributary's `userToken` field or
+   * `signUserToken` of `@tributary/client/node`), sent as `Authorization: Bearer …` so that
+   * `query()` may read that user's profile and recommendations with the write key.
+   */
+  userToken?: string;
   /** Where the queue and the anonymousId survive restarts; in memory when absent. */
   store?: TrackerStore;
   fetch?: typeof fetch;
@@ -173,6 +185,7 @@ export class Tracker {
     this.transport = {
       endpoint: options.endpoint,
       apiKey: options.apiKey,
+      userToken: options.userToken,
       fetch: options.fetch ?? ((input, init) => fetch(input, init)),
       timeoutMs: positive('requestTimeoutMs', options.requestTimeoutMs, 15_000),
     };
@@ -240,10 +253,28 @@ export class Tracker {
     return this.track('identify', traits, options);
   }
 
-  /** Forgets the user and starts a new anonymous visitor (on logout). */
+  /** Forgets the user (and their user token) and starts a new anonymous visitor (on logout). */
   reset(): void {
     this.identity = { anonymousId: newId() };
+    this.transport.userToken = undefined;
     this.saveIdentity();
+  }
+
+  /** Sets the user token sent with every request, after sign-in (undefined forgets it). */
+  setUserToken(token: string | undefined): void {
+    this.transport.userToken = token;
+  }
+
+  /**
+   * Runs a read with this tracker's key and user token: what a write key may read (trending,
+   * item recommendations) and, with a user token, that user's profile and recommendations.
+   * Rejects with ApiRequestError when the API answers with errors.
+   */
+  async query<T = Record<string, unknown>>(
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<T> {
+    return runQuery<T>(this.transport, query, variables);
   }
 
   /**

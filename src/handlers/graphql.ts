@@ -4,14 +4,16 @@ import path from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
+import { ByteBoundedCache } from '../api/byte-bounded-cache';
 import { hotResponseCachePlugin } from '../api/hot-response-cache';
 import { loadConfig } from '../config';
-import { schemaRegistryFromConfig } from '../events/from-config';
+import { schemaRegistryFromConfig } from '../services/schema-files';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../aws/clients';
 import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { KinesisProducer } from '../stream/kinesis/kinesis-producer';
 import { createRedshiftDataApi } from '../sinks/warehouse/redshift/redshift-data-api';
 import { RedshiftWarehouse } from '../sinks/warehouse/redshift/redshift-warehouse';
+import { preflightHeaders, responseCorsHeaders } from '../api/cors';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
 import { CachedHotStore } from '../sinks/hot-tier/cached-hot-store';
 import { createServices } from '../services/create-services';
@@ -30,8 +32,33 @@ const hotReads = new CachedHotStore(
   halfTtl,
 );
 const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
+const region = config.aws.region;
+const secretKey = secretLoader({
+  names: { value: 'TRIBUTARY_API_KEY', arn: 'TRIBUTARY_API_KEY_SECRET_ARN' },
+  value: config.apiKey,
+  secretArn: config.apiKeySecretArn,
+  region,
+});
+const writeKey = secretLoader({
+  names: { value: 'TRIBUTARY_WRITE_KEY', arn: 'TRIBUTARY_WRITE_KEY_SECRET_ARN' },
+  value: config.writeKey,
+  secretArn: config.writeKeySecretArn,
+  region,
+});
+const userTokenSecret = secretLoader({
+  names: { value: 'TRIBUTARY_USER_TOKEN_SECRET', arn: 'TRIBUTARY_USER_TOKEN_SECRET_ARN' },
+  value: config.userTokenSecret,
+  secretArn: config.userTokenSecretArn,
+  region,
+});
 const services = createServices({
   config,
+  bootstrapKeys: async () => ({
+    secretKey: await secretKey(),
+    writeKey: await writeKey(),
+    userTokenSecret: await userTokenSecret(),
+  }),
+  logger,
   producer,
   schemas: schemaRegistryFromConfig(config),
   hotReads,
@@ -41,16 +68,17 @@ const services = createServices({
     ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
     : undefined,
 });
-const apiKey = secretLoader({
-  names: { value: 'TRIBUTARY_API_KEY', arn: 'TRIBUTARY_API_KEY_SECRET_ARN' },
-  value: config.apiKey,
-  secretArn: config.apiKeySecretArn,
-  region: config.aws.region,
-});
 const server = createApiServer({
   maxQueryDepth: config.maxQueryDepth,
+  access: config.access,
+  queries: config.queries,
   logger,
-  plugins: [hotResponseCachePlugin({ ...halfTtl, generation: () => hotReads.generation })],
+  plugins: [
+    hotResponseCachePlugin({
+      answers: new ByteBoundedCache({ maxBytes: config.queries.answerCacheBytes, ttlMs: halfTtl.ttlMs }),
+      generation: () => hotReads.generation,
+    }),
+  ],
 });
 
 const graphql = startServerAndCreateLambdaHandler(
@@ -60,7 +88,6 @@ const graphql = startServerAndCreateLambdaHandler(
     context: async ({ event }) =>
       createRequestContext({
         services,
-        apiKey: await apiKey(),
         headers: event.headers,
         sourceIp: event.requestContext.http.sourceIp,
       }),
@@ -97,7 +124,10 @@ export const handler = async (
       isBase64Encoded: true,
     };
   }
+  // Browsers preflight cross-origin requests; the key each request carries is judged on the request.
+  const origin = event.headers.origin;
+  if (method === 'OPTIONS') return { statusCode: 204, headers: preflightHeaders(origin) };
   const response = await graphql(event, context, () => undefined);
   if (!response) throw new Error('the GraphQL handler returned no response');
-  return response;
+  return { ...response, headers: { ...response.headers, ...responseCorsHeaders(origin) } };
 };

@@ -42,25 +42,31 @@ const warehouse = new RedshiftWarehouse({
     maxFilesPerRun: config.redshift.copyMaxFiles,
   }),
 });
+const readerUser = config.redshift.readerUser;
+
+/** Brings the schema up to date, then gives the API's database user its read-only access. */
+async function prepare(): Promise<void> {
+  const versions = await warehouse.migrate();
+  if (versions.length > 0) logger.info('applied warehouse migrations', { versions });
+  if (readerUser === undefined) return;
+  const changes = await warehouse.grantReader(readerUser);
+  if (changes.length > 0) logger.info('gave the API reader its access', { user: readerUser, changes });
+}
+
 // Once per environment; a failed attempt is forgotten so the next invocation tries again.
-let migrated: Promise<void> | undefined;
+let prepared: Promise<void> | undefined;
 
 /**
- * The scheduled load step (EventBridge): brings the schema up to date, COPYs the lake files not
- * loaded yet into staging, then merges staging into events and failed_events. A failure leaves
- * unrecorded files and staged rows for the next run.
+ * The scheduled load step (EventBridge): brings the schema and the API reader's access up to
+ * date, COPYs the lake files not loaded yet into staging, then merges staging into events and
+ * failed_events. A failure leaves unrecorded files and staged rows for the next run.
  */
 export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadReport> => {
-  migrated ??= warehouse.migrate().then(
-    (versions) => {
-      if (versions.length > 0) logger.info('applied warehouse migrations', { versions });
-    },
-    (error: unknown) => {
-      migrated = undefined;
-      throw error;
-    },
-  );
-  await migrated;
+  prepared ??= prepare().catch((error: unknown) => {
+    prepared = undefined;
+    throw error;
+  });
+  await prepared;
   const report = await warehouse.loadNew({ fullListing: event?.fullListing === true });
   if (report.skippedKeys.length > 0) {
     logger.warn('lake keys that are not Firehose data files were not loaded', { keys: report.skippedKeys });

@@ -2,7 +2,9 @@ import http, { type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from '../resolvers/context';
+import { preflightHeaders, responseCorsHeaders } from '../api/cors';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
+import { hostAllowed, isLoopbackHost } from './allowed-hosts';
 import { demoHtml } from './demo/demo-page';
 import { trackerBundle } from './demo/tracker-bundle';
 
@@ -18,8 +20,15 @@ export interface HttpServerOptions {
     headers: Record<string, string | undefined>,
     sourceIp: string | undefined,
   ) => Promise<RequestContext>;
-  /** Prefilled in the playground's headers so a newcomer can run the examples at once. */
+  /**
+   * The bootstrap secret key, prefilled in the playground so a newcomer can run the examples at
+   * once; only while the server listens on loopback, where nobody else can load the page.
+   */
   playgroundApiKey?: string;
+  /** The bootstrap write key: the only key the demo shop ships to the browser. */
+  demoWriteKey?: string;
+  /** Host names besides loopback names that requests may name (DNS-rebinding guard). */
+  allowedHosts?: readonly string[];
 }
 
 export interface RunningHttpServer {
@@ -66,8 +75,22 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
 }
 
 async function route(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  if (!hostAllowed(req.headers.host, options.allowedHosts ?? []))
+    return sendJson(res, 403, {
+      errors: [
+        { message: 'unknown Host: add it to TRIBUTARY_ALLOWED_HOSTS', extensions: { code: 'FORBIDDEN' } },
+      ],
+    });
   const url = new URL(req.url ?? '/', 'http://localhost');
-  if (url.pathname === '/graphql') return graphql(options, req, res, url);
+  if (url.pathname === '/graphql') {
+    const origin = req.headers.origin;
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, preflightHeaders(origin)).end();
+      return;
+    }
+    for (const [name, value] of Object.entries(responseCorsHeaders(origin))) res.setHeader(name, value);
+    return graphql(options, req, res, url);
+  }
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return sendJson(res, 405, { errors: [{ message: 'method not allowed' }] });
   if (url.pathname === '/') {
@@ -75,7 +98,10 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
     return;
   }
   if (url.pathname === '/playground') {
-    const html = playgroundHtml({ endpoint: '/graphql', apiKey: options.playgroundApiKey });
+    const html = playgroundHtml({
+      endpoint: '/graphql',
+      apiKey: onLoopback(options) ? options.playgroundApiKey : undefined,
+    });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
     return;
   }
@@ -89,7 +115,7 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
     }
   }
   if (url.pathname === '/demo') {
-    const html = demoHtml({ endpoint: '/graphql', apiKey: options.playgroundApiKey });
+    const html = demoHtml({ endpoint: '/graphql', apiKey: options.demoWriteKey });
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' }).end(html);
     return;
   }
@@ -146,6 +172,11 @@ async function readBody(req: IncomingMessage, contentType: string | undefined): 
     }
   }
   return text;
+}
+
+/** Whether only this machine can reach the server. */
+function onLoopback(options: HttpServerOptions): boolean {
+  return isLoopbackHost(options.host);
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {

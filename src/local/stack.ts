@@ -1,13 +1,14 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { createApiServer, createRequestContext } from '../api/apollo-server';
-import { hotResponseCachePlugin } from '../api/hot-response-cache';
+import { ByteBoundedCache } from '../api/byte-bounded-cache';
+import { hotResponseCachePlugin, type AnswerCache } from '../api/hot-response-cache';
 import type { Config } from '../config';
 import type { StoredEvent, FailedEvent } from '../events/types';
 import type { EventStreamProducer } from '../stream/port';
 import { PROCESSOR_VERSION } from '../events/version';
-import { enricherFromConfig, schemaRegistryFromConfig } from '../events/from-config';
+import { enricherFromConfig } from '../events/from-config';
+import { schemaRegistryFromConfig } from '../services/schema-files';
 import { CachedHotStore } from '../sinks/hot-tier/cached-hot-store';
 import { createServices } from '../services/create-services';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../aws/clients';
@@ -18,6 +19,12 @@ import { KinesisProducer } from '../stream/kinesis/kinesis-producer';
 import { KinesisStreamReader } from '../stream/kinesis/kinesis-stream-reader';
 import { EventsParquetFormat } from '../sinks/lake/file-format';
 import { LocalLakeDelivery } from '../sinks/lake/local/local-lake-delivery';
+import {
+  persistedApiKey,
+  persistedPiiSecret,
+  persistedUserTokenSecret,
+  persistedWriteKey,
+} from './secret-files';
 import { FileCheckpointStore } from './poller/checkpoint-store';
 import { LocalPoller } from './poller/local-poller';
 import { createStreamProcessor } from '../stream/process-batch';
@@ -29,11 +36,16 @@ export interface LocalStack {
   url: string;
   graphqlUrl: string;
   playgroundUrl: string;
+  /** The bootstrap SECRET key (every scope). */
   apiKey: string;
+  /** The bootstrap WRITE key (INGEST and PUBLIC_READ), the one browsers get. */
+  writeKey: string;
   kinesisEndpoint: string;
   dynamodbEndpoint: string;
   warehouse: DuckDbWarehouse;
   poller: LocalPoller;
+  /** How full the answer cache is (bounded by TRIBUTARY_ANSWER_CACHE_BYTES). */
+  answerCache: Pick<AnswerCache, 'bytes' | 'size' | 'maxBytes'>;
   /** Waits until everything on the stream now has been processed and loaded into the warehouse. */
   settle(): Promise<void>;
   /** Flushes buffers, checkpoints, and stops every part in order. */
@@ -44,9 +56,16 @@ export interface LocalStack {
  * The embedded stack: kinesalite and dynalite in-process, the local poller playing Lambda, the
  * lake folder playing Firehose and S3, DuckDB playing Redshift, and the GraphQL server.
  */
-export async function startLocalStack(config: Config, host = '127.0.0.1'): Promise<LocalStack> {
+export async function startLocalStack(config: Config): Promise<LocalStack> {
   await mkdir(config.dataDir, { recursive: true });
   const apiKey = config.apiKey ?? (await persistedApiKey(config.dataDir));
+  const writeKey = config.writeKey ?? (await persistedWriteKey(config.dataDir));
+  if (writeKey === apiKey) throw new Error('the write key must differ from the API key');
+  const bootstrapKeys = {
+    secretKey: apiKey,
+    writeKey,
+    userTokenSecret: config.userTokenSecret ?? (await persistedUserTokenSecret(config.dataDir)),
+  };
   const piiSecret = config.events.piiSecret ?? (await persistedPiiSecret(config.dataDir));
   const schemas = schemaRegistryFromConfig(config);
 
@@ -54,7 +73,7 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     dataDir: config.dataDir,
     kinesisPort: config.kinesisPort,
     dynamodbPort: config.dynamodbPort,
-    host,
+    host: config.host,
   });
   const aws = {
     ...config.aws,
@@ -95,7 +114,7 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
   };
   const hotStore = new CachedHotStore(
-    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
+    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName, profileLimits: config.hotLimits }),
     hotCache,
   );
 
@@ -130,21 +149,37 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
       return outcomes;
     },
   };
-  const services = createServices({ config, producer, schemas, hotReads: hotStore, dynamoDoc, warehouse });
+  const services = createServices({
+    config,
+    bootstrapKeys: () => Promise.resolve(bootstrapKeys),
+    producer,
+    schemas,
+    hotReads: hotStore,
+    dynamoDoc,
+    warehouse,
+  });
   // Answers to repeated hot-tier queries are kept until the stream processor writes again.
+  const answerCache: AnswerCache = new ByteBoundedCache({
+    maxBytes: config.queries.answerCacheBytes,
+    ttlMs: hotCache.ttlMs,
+  });
   const apollo = createApiServer({
     maxQueryDepth: config.maxQueryDepth,
-    plugins: [hotResponseCachePlugin({ ...hotCache, generation: () => hotStore.generation })],
+    access: config.access,
+    queries: config.queries,
+    plugins: [hotResponseCachePlugin({ answers: answerCache, generation: () => hotStore.generation })],
   });
   await apollo.start();
   const http = await startHttpServer({
-    host,
+    host: config.host,
     port: config.port,
     apollo,
     playgroundApiKey: apiKey,
-    context: async (headers, sourceIp) => createRequestContext({ services, apiKey, headers, sourceIp }),
+    demoWriteKey: writeKey,
+    allowedHosts: config.allowedHosts,
+    context: (headers, sourceIp) => createRequestContext({ services, headers, sourceIp }),
   });
-  poller.start();
+  await poller.start();
   loader.start();
 
   return {
@@ -152,10 +187,12 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
     graphqlUrl: `${http.url}/graphql`,
     playgroundUrl: `${http.url}/playground`,
     apiKey,
+    writeKey,
     kinesisEndpoint: emulators.kinesisEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
     warehouse,
     poller,
+    answerCache,
     settle: async () => {
       await poller.drain();
       await loader.runOnce();
@@ -174,32 +211,4 @@ export async function startLocalStack(config: Config, host = '127.0.0.1'): Promi
       await emulators.close();
     },
   };
-}
-
-/** A generated key is kept in the data folder so a restart does not change it. */
-async function persistedApiKey(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'api-key');
-  try {
-    const existing = (await readFile(file, 'utf8')).trim();
-    if (existing.length >= 8) return existing;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const key = `trib_${randomBytes(18).toString('base64url')}`;
-  await writeFile(file, `${key}\n`, { mode: 0o600 });
-  return key;
-}
-
-/** Like the API key: a generated PII secret is kept so pseudonyms stay stable across restarts. */
-async function persistedPiiSecret(dataDir: string): Promise<string> {
-  const file = path.join(dataDir, 'pii-secret');
-  try {
-    const existing = (await readFile(file, 'utf8')).trim();
-    if (existing.length >= 16) return existing;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const secret = randomBytes(32).toString('base64url');
-  await writeFile(file, `${secret}\n`, { mode: 0o600 });
-  return secret;
 }

@@ -11,13 +11,17 @@ import {
 } from '../schema/analytics.type';
 import { EventCount, Granularity } from '../schema/event-count.type';
 import type { RequestContext } from './context';
+import { Requires, needs } from './requires';
+import { COST, fixed, perStep } from './costs';
 import { selectsField } from './selection';
 
 const RANGE = 'All analytics count events by event time in [from, to) (UTC).';
 
 @Resolver()
 export class AnalyticsResolver {
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => [EventCount], {
+    complexity: fixed(COST.eventCounts),
     description: `Events and distinct users per time bucket in [from, to), grouped by EVENT unless groupBy says otherwise. Cached for up to ${CACHE_TTL_SECONDS} s.`,
   })
   async eventCounts(
@@ -45,7 +49,9 @@ export class AnalyticsResolver {
     return rows.map((row) => Object.assign(new EventCount(), row));
   }
 
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => UniqueUsers, {
+    complexity: fixed(COST.uniqueUsers),
     description: `Distinct users in [from, to), optionally of one event. ${RANGE}`,
   })
   async uniqueUsers(
@@ -57,7 +63,9 @@ export class AnalyticsResolver {
     return services.analytics.uniqueUsers({ from, to, event: event ?? undefined });
   }
 
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => Funnel, {
+    complexity: perStep,
     description: `Users who did the steps in order inside [from, to), each step at most windowHours after step 1. ${RANGE}`,
   })
   async funnel(
@@ -70,7 +78,9 @@ export class AnalyticsResolver {
     return services.analytics.funnel({ steps, from, to, windowHours: windowHours ?? 24 });
   }
 
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => Retention, {
+    complexity: fixed(COST.retention),
     description: `Cohorts of users by the period of their first startEvent in [from, to), with how many did returnEvent in each later period. ${RANGE}`,
   })
   async retention(
@@ -91,7 +101,9 @@ export class AnalyticsResolver {
     });
   }
 
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => TopItems, {
+    complexity: fixed(COST.topItems),
     description: `The items with the most events of one name in [from, to). ${RANGE}`,
   })
   async topItems(
@@ -104,6 +116,7 @@ export class AnalyticsResolver {
     return services.analytics.topItems({ event, from, to, limit: limit ?? 10 });
   }
 
+  @Requires(needs('ANALYTICS_READ'))
   @Query(() => WarehouseStatus, { description: 'How many events the warehouse holds and how fresh it is.' })
   async warehouse(@Ctx() { services }: RequestContext): Promise<WarehouseStatus> {
     return services.analytics.status();

@@ -2,13 +2,17 @@ import { Arg, Ctx, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { FailureType as FailureTypeValue } from '../events/types';
 import { FailedEvent, FailureType, ReplayResult } from '../schema/failed-event.type';
 import type { RequestContext } from './context';
+import { Requires, needs } from './requires';
+import { COST, fixed, perElement } from './costs';
 
 const toDomain = (type: FailureType | undefined | null): FailureTypeValue | undefined =>
   type == null ? undefined : (type.toLowerCase() as FailureTypeValue);
 
 @Resolver()
 export class FailedEventsResolver {
+  @Requires(needs('FAILED_EVENTS_READ'))
   @Query(() => [FailedEvent], {
+    complexity: perElement(100, 10),
     description: 'Failed events received in [from, to), newest first, from the warehouse.',
   })
   async failedEvents(
@@ -35,7 +39,9 @@ export class FailedEventsResolver {
     );
   }
 
+  @Requires(needs('ADMIN'))
   @Mutation(() => ReplayResult, {
+    complexity: fixed(COST.replay),
     description:
       'Replays the failed events of [from, to) through the stream with their original messageIds (after a schema fix); never duplicates.',
   })

@@ -3,6 +3,8 @@ import { Item, Recommendation, TrendingItem, TrendWindow } from '../schema/recom
 import { RecentEvent, UserProfile } from '../schema/user.type';
 import { checkLimit } from '../services/recommendation-service';
 import type { RequestContext } from './context';
+import { Requires, needs } from './requires';
+import { perElement } from './costs';
 
 const DEFAULT_LIMIT = 10;
 /** `limit: Int = 10`: an explicit null means the default, as for an omitted argument. */
@@ -14,6 +16,7 @@ const toRecommendations = (items: Recommendation[]) =>
 
 @Resolver(() => UserProfile)
 export class HotResolver {
+  @Requires(needs('HOT_READ'), { self: 'id' })
   @Query(() => UserProfile, {
     nullable: true,
     description: 'A user or anonymous visitor, from the hot tier.',
@@ -27,6 +30,7 @@ export class HotResolver {
   }
 
   @FieldResolver(() => [RecentEvent], {
+    complexity: perElement(DEFAULT_LIMIT),
     description: 'The latest events, newest first (at most 50 are kept).',
   })
   recentEvents(
@@ -41,6 +45,7 @@ export class HotResolver {
 
   @FieldResolver(() => [Recommendation], {
     name: 'recommendations',
+    complexity: perElement(DEFAULT_LIMIT, 5),
     description: 'Real-time recommendations for this user.',
   })
   async userRecommendations(
@@ -51,7 +56,9 @@ export class HotResolver {
     return toRecommendations(await services.recommendations.forProfile(user.record, limitOf(limit)));
   }
 
+  @Requires({ scope: 'PUBLIC_READ', whenAbsent: 'userId' }, needs('HOT_READ'), { self: 'userId' })
   @Query(() => [Recommendation], {
+    complexity: perElement(DEFAULT_LIMIT, 5),
     description:
       'Items to recommend to a user, for an item, or to a user looking at an item; trending items for a visitor nobody knows.',
   })
@@ -70,7 +77,9 @@ export class HotResolver {
     );
   }
 
+  @Requires(needs('PUBLIC_READ'))
   @Query(() => [TrendingItem], {
+    complexity: perElement(DEFAULT_LIMIT, 5),
     description: 'Items trending for an event (or for every item event), best first.',
   })
   async trending(
@@ -88,6 +97,7 @@ export class HotResolver {
     return items.map((t) => Object.assign(new TrendingItem(), t));
   }
 
+  @Requires(needs('PUBLIC_READ'))
   @Query(() => Item, { nullable: true, description: 'An item with its stats, from the hot tier.' })
   async item(@Arg('id', () => ID) id: string, @Ctx() { services }: RequestContext): Promise<Item | null> {
     const record = await services.recommendations.item(id);
@@ -98,6 +108,7 @@ export class HotResolver {
 @Resolver(() => Item)
 export class ItemResolver {
   @FieldResolver(() => [Recommendation], {
+    complexity: perElement(DEFAULT_LIMIT),
     description: 'Items that co-occur with this one in users’ recent views, carts and purchases, best first.',
   })
   alsoViewed(@Root() item: Item, @Arg('limit', () => Int, LIMIT) limit: number | null): Recommendation[] {

@@ -4,6 +4,8 @@ import { BatchTrackResult, TrackResult, TrackStatus } from '../schema/track-resu
 import { ApiError } from '../services/errors';
 import type { TrackOutcome } from '../services/ingest-service';
 import type { RequestContext } from './context';
+import { Requires, needs } from './requires';
+import { fixed } from './costs';
 
 export const MAX_BATCH = 500;
 
@@ -12,6 +14,7 @@ const toResult = (outcome: TrackOutcome): TrackResult =>
 
 @Resolver()
 export class IngestResolver {
+  @Requires(needs('INGEST'))
   @Mutation(() => TrackResult, { description: 'Tracks one event.' })
   async trackEvent(
     @Arg('event', () => TrackEventInput) event: TrackEventInput,
@@ -22,7 +25,10 @@ export class IngestResolver {
     return toResult(outcome);
   }
 
+  @Requires(needs('INGEST'))
   @Mutation(() => BatchTrackResult, {
+    // The answer lists one result per event sent, bounded by MAX_BATCH: it is priced once.
+    complexity: fixed(10),
     description: `Tracks 1 to ${MAX_BATCH} events; an invalid event is REJECTED and the others still go through.`,
   })
   async trackEvents(

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import { authChecker } from '../api/auth-checker';
+import { AccessResolver } from '../resolvers/access.resolver';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
 import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
 import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
@@ -14,8 +16,17 @@ let schema: GraphQLSchema | undefined;
  */
 export function buildTributarySchema(): GraphQLSchema {
   schema ??= buildSchemaSync({
-    resolvers: [IngestResolver, HotResolver, ItemResolver, AnalyticsResolver, FailedEventsResolver],
+    resolvers: [
+      IngestResolver,
+      HotResolver,
+      ItemResolver,
+      AnalyticsResolver,
+      FailedEventsResolver,
+      AccessResolver,
+    ],
     validate: false,
+    authChecker,
+    authMode: 'error',
   });
   return schema;
 }

@@ -40,6 +40,9 @@ interface CacheEntry {
   value: unknown;
 }
 
+export const DEFAULT_MAX_RANGE_DAYS = 400;
+const DAY_MS = 86_400_000;
+
 /**
  * Aggregates for analysts. Every argument is checked here and bound as a parameter by the adapter.
  * Results are cached for CACHE_TTL_SECONDS, and dropped earlier when the warehouse reports that a
@@ -51,11 +54,13 @@ export class AnalyticsService {
   constructor(
     private readonly warehouse: Warehouse | undefined,
     private readonly now: () => number = Date.now,
+    /** The longest range a query may span: a bound on what one request makes the warehouse scan. */
+    private readonly maxRangeDays = DEFAULT_MAX_RANGE_DAYS,
   ) {}
 
   /** Events and distinct users per bucket (and dimensions) in [from, to). */
   async eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
-    checkRange(query.from, query.to);
+    checkRange(query.from, query.to, this.maxRangeDays);
     const buckets = (query.to.getTime() - query.from.getTime()) / PERIODS[query.granularity].sizeMs;
     if (buckets > MAX_BUCKETS) {
       throw badUserInput(`the range holds ${Math.ceil(buckets)} buckets; at most ${MAX_BUCKETS} are allowed`);
@@ -72,14 +77,14 @@ export class AnalyticsService {
 
   /** Distinct users in [from, to), optionally of one event. */
   async uniqueUsers(query: UniqueUsersQuery): Promise<{ count: number } & Fresh> {
-    checkRange(query.from, query.to);
+    checkRange(query.from, query.to, this.maxRangeDays);
     if (query.event !== undefined) checkName('event', query.event);
     return this.withFreshness('uniqueUsers', query, async (wh) => ({ count: await wh.uniqueUsers(query) }));
   }
 
   /** Users reaching each step in order within the window, and their conversion from step 1. */
   async funnel(query: FunnelQuery): Promise<{ steps: FunnelStepResult[] } & Fresh> {
-    checkRange(query.from, query.to);
+    checkRange(query.from, query.to, this.maxRangeDays);
     if (query.steps.length < 1 || query.steps.length > MAX_FUNNEL_STEPS) {
       throw badUserInput(`a funnel has 1 to ${MAX_FUNNEL_STEPS} steps`);
     }
@@ -94,7 +99,7 @@ export class AnalyticsService {
 
   /** Retention cohorts by period. */
   async retention(query: RetentionQuery): Promise<{ cohorts: CohortRow[] } & Fresh> {
-    checkRange(query.from, query.to);
+    checkRange(query.from, query.to, this.maxRangeDays);
     checkName('startEvent', query.startEvent);
     checkName('returnEvent', query.returnEvent);
     checkBuckets(query.from, query.to, query.period, 1000);
@@ -103,7 +108,7 @@ export class AnalyticsService {
 
   /** The items with the most events of one name. */
   async topItems(query: TopItemsQuery): Promise<{ items: ItemCountRow[] } & Fresh> {
-    checkRange(query.from, query.to);
+    checkRange(query.from, query.to, this.maxRangeDays);
     checkName('event', query.event);
     checkInteger('limit', query.limit, 1, MAX_TOP_ITEMS);
     return this.withFreshness('topItems', query, async (wh) => ({ items: await wh.topItems(query) }));
@@ -168,10 +173,12 @@ export class AnalyticsService {
   }
 }
 
-function checkRange(from: Date, to: Date): void {
+function checkRange(from: Date, to: Date, maxDays: number): void {
   if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
     throw badUserInput('from and to must be dates');
   if (!(from.getTime() < to.getTime())) throw badUserInput('from must be before to');
+  if (to.getTime() - from.getTime() > maxDays * DAY_MS)
+    throw badUserInput(`the range spans more than ${maxDays} days, the most a query may span`);
 }
 
 function checkBuckets(from: Date, to: Date, granularity: Granularity, max: number): void {

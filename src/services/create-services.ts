@@ -6,6 +6,11 @@ import { DynamoDbDedupeStore } from '../sinks/hot-tier/dynamodb/dynamodb-dedupe-
 import type { EventStreamProducer } from '../stream/port';
 import type { HotStore } from '../sinks/hot-tier/port';
 import type { Warehouse } from '../sinks/warehouse/port';
+import { DynamoDbApiKeyStore } from '../access/dynamodb/dynamodb-api-key-store';
+import { DynamoDbRateLimiter } from '../access/dynamodb/dynamodb-rate-limiter';
+import { InMemoryRateLimiter } from '../access/memory/in-memory-rate-limiter';
+import type { RateLimiter } from '../access/port';
+import { AccessService, type BootstrapKeys } from './access-service';
 import { AnalyticsService } from './analytics-service';
 import { FailedEventsService } from './failed-events-service';
 import { IngestService } from './ingest-service';
@@ -13,7 +18,10 @@ import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
 export interface ServiceDeps {
-  config: Pick<Config, 'events' | 'tableName'>;
+  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays'>;
+  /** The bootstrap keys and the user-token secret, read once (Secrets Manager in AWS). */
+  bootstrapKeys: () => Promise<BootstrapKeys>;
+  logger?: Pick<Console, 'error'>;
   producer: EventStreamProducer;
   schemas: SchemaRegistry;
   /** What GraphQL reads the hot tier through; usually a CachedHotStore (see hotReadCache). */
@@ -26,7 +34,17 @@ export interface ServiceDeps {
 /** The services resolvers call, wired the same way for the Lambda handler and the local stack. */
 export function createServices(deps: ServiceDeps): Services {
   const { config, producer, warehouse, hotReads } = deps;
+  const table = { client: deps.dynamoDoc, tableName: config.tableName };
+  const limiter: RateLimiter =
+    config.access.rateLimitStore === 'dynamodb' ? new DynamoDbRateLimiter(table) : new InMemoryRateLimiter();
   return {
+    access: new AccessService({
+      store: new DynamoDbApiKeyStore(table),
+      limiter,
+      bootstrap: deps.bootstrapKeys,
+      limits: config.access,
+      logger: deps.logger,
+    }),
     ingest: new IngestService({
       producer,
       schemas: deps.schemas,
@@ -40,7 +58,7 @@ export function createServices(deps: ServiceDeps): Services {
     }),
     profiles: new ProfileService(hotReads),
     recommendations: new RecommendationService(hotReads),
-    analytics: new AnalyticsService(warehouse),
+    analytics: new AnalyticsService(warehouse, undefined, config.analyticsMaxRangeDays),
     failedEvents: new FailedEventsService(warehouse, producer),
   };
 }

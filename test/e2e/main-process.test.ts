@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gql } from '../helpers/graphql-client';
@@ -63,7 +63,11 @@ describe('npm start', () => {
   it('prints its URLs and key, stops cleanly on Ctrl-C, and keeps the data for the next start', async () => {
     const first = start(dataDir);
     const url = await first.url;
-    expect(first.output()).toContain(`API key     ${API_KEY}`);
+    expect(first.output()).toContain(`Secret key  ${API_KEY}`);
+    // The write key is generated into the data folder and printed beside the secret key.
+    const writeKey = (await readFile(path.join(dataDir, 'write-key'), 'utf8')).trim();
+    expect(writeKey).toMatch(/^trbw_/);
+    expect(first.output()).toContain(`Write key   ${writeKey}`);
     const sent = await gql<{ trackEvent: { status: string } }>(
       url,
       'mutation { trackEvent(event: { event: "page_viewed", userId: "ctrl-c" }) { status } }',

@@ -16,14 +16,17 @@ export const LOAD_FAILED =
 /**
  * Redshift (Data API) and S3 (ListObjectsV2, CopyObject, DeleteObject) as far as the lake load needs
  * them, on aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files` and
- * applies a BatchExecuteStatement all or nothing, as Redshift's transaction does, so tests see what
- * a run left recorded. Every call is kept in `log`, in order.
+ * the database users with their roles, and applies a BatchExecuteStatement all or nothing, as
+ * Redshift's transaction does, so tests see what a run left recorded. Every call is kept in `log`,
+ * in order.
  */
 export class FakeRedshiftLake {
   readonly redshift = mockClient(RedshiftDataClient);
   readonly s3 = mockClient(S3Client);
   /** Keys recorded in lake_files. */
   readonly lakeFiles = new Set<string>();
+  /** Database users besides the admin, each with the roles granted to it (CREATE USER, GRANT ROLE). */
+  readonly users = new Map<string, Set<string>>();
   /** Objects in the bucket. */
   objects: string[] = [];
   /** Keys per ListObjectsV2 page; small, so that tests paginate. */
@@ -50,6 +53,7 @@ export class FakeRedshiftLake {
     this.redshift.reset();
     this.s3.reset();
     this.lakeFiles.clear();
+    this.users.clear();
     this.objects = [];
     this.failBatch = () => false;
     this.rowsFor = () => undefined;
@@ -81,7 +85,8 @@ export class FakeRedshiftLake {
       const id = `batch-${n}`;
       this.log.push(`batch:${input.Sqls.length}`);
       this.batches.push(input.Sqls);
-      const failed = this.failBatch(input.Sqls);
+      const refused = this.failBatch(input.Sqls);
+      const failed = refused === false ? this.applyUserStatements(input.Sqls) : refused;
       if (failed === false) {
         for (const sql of input.Sqls) recordedKeys(sql).forEach((key) => this.lakeFiles.add(key));
       }
@@ -130,10 +135,45 @@ export class FakeRedshiftLake {
     });
   }
 
+  /**
+   * CREATE USER and GRANT ROLE as Redshift runs them: an existing user cannot be created again, a
+   * missing one granted nothing. Changes nothing and returns the error when one fails.
+   */
+  private applyUserStatements(sqls: string[]): false | string {
+    const users = new Map([...this.users].map(([user, roles]) => [user, new Set(roles)]));
+    for (const sql of sqls) {
+      const created = /^CREATE USER "([^"]+)" PASSWORD DISABLE$/.exec(sql)?.[1];
+      if (created !== undefined) {
+        if (users.has(created)) return `ERROR: user "${created}" already exists`;
+        users.set(created, new Set());
+      }
+      const [, role, grantee] = /^GRANT ROLE (\w+) TO "([^"]+)"$/.exec(sql) ?? [];
+      if (role !== undefined && grantee !== undefined) {
+        const roles = users.get(grantee);
+        if (roles === undefined) return `ERROR: user "${grantee}" does not exist`;
+        roles.add(role);
+      }
+    }
+    this.users.clear();
+    users.forEach((roles, user) => this.users.set(user, roles));
+    return false;
+  }
+
   private answer(
     sql: string,
     params: Array<{ name: string; value: string }>,
   ): Array<Record<string, Field>> | undefined {
+    if (/FROM pg_user/.test(sql) && /svv_user_grants/.test(sql)) {
+      const reader = params.find((p) => p.name === 'reader')?.value ?? '';
+      const roles = this.users.get(reader);
+      const role = /role_name = '(\w+)'/.exec(sql)?.[1] ?? '';
+      return [
+        {
+          users: { longValue: roles === undefined ? 0 : 1 },
+          grants: { longValue: roles?.has(role) === true ? 1 : 0 },
+        },
+      ];
+    }
     if (/FROM lake_files\s*$/.test(sql) && /file_count/.test(sql)) {
       const partitions = [...this.lakeFiles].map((key) => key.split('/').slice(1, 5).join('/')).sort();
       const newest = partitions.at(-1);

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +14,7 @@ import { EventStream } from '../../infra/constructs/event-stream';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
+import { CORS_ALLOWED_HEADERS } from '../../src/api/cors';
 import { playgroundAsset } from '../../src/api/playground';
 import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
 import {
@@ -48,6 +50,34 @@ beforeAll(() => {
   stack = new TributaryStack(app, 'Tributary-test', { config: stageConfig('dev') });
   template = Template.fromStack(stack);
 }, 120_000);
+
+/** The environment variables a function is deployed with. */
+const variablesOf = (service: string): Record<string, unknown> =>
+  (functionByService(service).props.Environment as { Variables: Record<string, unknown> }).Variables;
+
+/** Every IAM policy statement attached to a role whose logical id starts with `rolePrefix`. */
+function statementsOfRole(rolePrefix: string): Array<{ Action: string | string[]; Resource: unknown }> {
+  const policies = template.findResources('AWS::IAM::Policy') as Resources;
+  return Object.values(policies)
+    .filter((p) =>
+      (p.Properties.Roles as Array<{ Ref?: string }>).some((r) => r.Ref?.startsWith(rolePrefix) === true),
+    )
+    .flatMap(
+      (p) =>
+        (
+          p.Properties.PolicyDocument as {
+            Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+          }
+        ).Statement,
+    );
+}
+
+/** The logical id of the one resource of `type` whose id starts with `prefix`. */
+function logicalId(type: string, prefix: string): string {
+  const ids = Object.keys(template.findResources(type)).filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
 
 function functionByService(service: string): {
   id: string;
@@ -400,19 +430,58 @@ describe('lambda functions', () => {
       expect(output).toBe('function');
     }
   });
+
+  it('answers a browser preflight from the graphql bundle itself, with the headers src/api/cors.ts allows', () => {
+    // API Gateway has no CORS configuration (see "ingest api"), so this answer is the only one a browser gets.
+    const outdir = app.synth().directory;
+    const assetPath = String(functionByService('tributary-graphql').metadata['aws:asset:path']);
+    const bundle = path.join(outdir, assetPath, 'index.js');
+    const event = {
+      rawPath: '/graphql',
+      headers: { origin: 'https://shop.example.com' },
+      requestContext: { http: { method: 'OPTIONS', sourceIp: '203.0.113.9' } },
+    };
+    const probe = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, {}).then((r) => process.stdout.write(JSON.stringify(r)));`;
+    const output = execFileSync(process.execPath, ['--no-warnings', '-e', probe], {
+      env: {
+        ...process.env,
+        NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'),
+        AWS_REGION: 'us-east-1',
+        TRIBUTARY_API_KEY_SECRET_ARN:
+          'arn:aws:secretsmanager:us-east-1:111111111111:secret:tributary-api-key',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const answer = JSON.parse(output) as { statusCode: number; headers: Record<string, string> };
+    expect(answer.statusCode).toBe(204);
+    expect(answer.headers).toEqual(
+      expect.objectContaining({
+        'access-control-allow-origin': 'https://shop.example.com',
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers': CORS_ALLOWED_HEADERS.join(', '),
+      }),
+    );
+  });
 });
 
 describe('ingest api', () => {
-  it('routes GET and POST /graphql and GET /playground (page and assets) to the graphql function', () => {
-    for (const routeKey of [
-      'POST /graphql',
-      'GET /graphql',
-      'GET /playground',
-      'GET /playground/assets/{asset}',
-    ]) {
-      template.hasResourceProperties('AWS::ApiGatewayV2::Route', { RouteKey: routeKey });
+  it('routes GET, POST and OPTIONS /graphql and GET /playground (page and assets) to the graphql function', () => {
+    const integration = logicalId('AWS::ApiGatewayV2::Integration', 'IngestApi');
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources);
+    expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
+      [
+        'GET /graphql',
+        'GET /playground',
+        'GET /playground/assets/{asset}',
+        'OPTIONS /graphql',
+        'POST /graphql',
+      ].sort(),
+    );
+    for (const route of routes) {
+      expect(route.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integration }]] });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Route', 4);
+    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -420,15 +489,11 @@ describe('ingest api', () => {
     });
   });
 
-  it('answers CORS preflights for the headers Apollo clients send', () => {
+  it('has no API Gateway CORS configuration, which would answer preflights for every key alike', () => {
+    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
-      CorsConfiguration: {
-        AllowOrigins: ['*'],
-        AllowMethods: Match.arrayWith(['GET', 'POST', 'OPTIONS']),
-        AllowHeaders: Match.arrayWith(['content-type', 'x-api-key', 'apollo-require-preflight']),
-        MaxAge: 3600,
-      },
+      CorsConfiguration: Match.absent(),
     });
   });
 
@@ -443,26 +508,49 @@ describe('ingest api', () => {
     });
   });
 
-  it('lets the graphql function write the stream, read the table and read the API key secret', () => {
-    const { props } = functionByService('tributary-graphql');
-    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+  it('keeps the three bootstrap secrets in generated Secrets Manager secrets the graphql function reads by ARN', () => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret') as Resources;
+    const generated = (prefix: string) =>
+      (secrets[logicalId('AWS::SecretsManager::Secret', prefix)]?.Properties.GenerateSecretString ?? {}) as {
+        PasswordLength?: number;
+        ExcludePunctuation?: boolean;
+      };
+    expect(generated('IngestApiApiKey')).toEqual({ PasswordLength: 40, ExcludePunctuation: true });
+    expect(generated('IngestApiWriteKey')).toEqual({ PasswordLength: 40, ExcludePunctuation: true });
+    expect(generated('IngestApiUserTokenSecret').PasswordLength).toBeGreaterThanOrEqual(48);
+
+    const variables = variablesOf('tributary-graphql');
+    const readable = statementsOfRole('IngestApiHandlerRole')
+      .filter((s) => s.Action.includes('secretsmanager:GetSecretValue'))
+      .map((s) => s.Resource);
+    for (const [variable, prefix] of [
+      ['TRIBUTARY_API_KEY_SECRET_ARN', 'IngestApiApiKey'],
+      ['TRIBUTARY_WRITE_KEY_SECRET_ARN', 'IngestApiWriteKey'],
+      ['TRIBUTARY_USER_TOKEN_SECRET_ARN', 'IngestApiUserTokenSecret'],
+    ] as const) {
+      const ref = { Ref: logicalId('AWS::SecretsManager::Secret', prefix) };
+      expect([variable, variables[variable]]).toEqual([variable, ref]);
+      expect(readable).toContainEqual(ref);
+    }
+    // No key in the environment itself: it would show in the console and in every deployment record.
+    for (const name of ['TRIBUTARY_API_KEY', 'TRIBUTARY_WRITE_KEY', 'TRIBUTARY_USER_TOKEN_SECRET']) {
+      expect(variables[name]).toBeUndefined();
+    }
+  });
+
+  it('counts rate limits in the table, which it may write (keys, lastUsedAt, counters), and writes the stream', () => {
+    expect(variablesOf('tributary-graphql').TRIBUTARY_RATE_LIMIT_STORE).toBe('dynamodb');
+    const table = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'HotTierTable'), 'Arn'] };
+    const statements = statementsOfRole('IngestApiHandlerRole');
+    expect(statements).toContainEqual(
       expect.objectContaining({
-        TRIBUTARY_API_KEY_SECRET_ARN: { Ref: expect.stringMatching(/^IngestApiApiKey/) },
+        Action: expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']),
+        Resource: expect.arrayContaining([table]),
       }),
     );
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: Match.objectLike({ PasswordLength: 40 }),
-    });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: [{ Ref: Match.stringLikeRegexp('^IngestApiHandlerRole') }],
-      PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Action: Match.arrayWith(['kinesis:PutRecords']) }),
-          Match.objectLike({ Action: Match.arrayWith(['dynamodb:Query', 'dynamodb:GetItem']) }),
-          Match.objectLike({ Action: Match.arrayWith(['secretsmanager:GetSecretValue']) }),
-        ]),
-      },
-    });
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Action: expect.arrayContaining(['kinesis:PutRecords']) }),
+    );
   });
 });
 
@@ -549,6 +637,8 @@ describe('warehouse', () => {
       WorkgroupName: 'tributary-dev',
       NamespaceName: 'tributary-dev',
       BaseCapacity: 8,
+      // A cost guard in dev too: Redshift would otherwise scale a busy workgroup up to its own limit.
+      MaxCapacity: 32,
       PubliclyAccessible: false,
       EnhancedVpcRouting: true,
       SubnetIds: [0, 1, 2].map(() => ({ Ref: Match.stringLikeRegexp('^WarehouseVpcwarehouseSubnet') })),
@@ -605,19 +695,18 @@ describe('warehouse', () => {
     expect(loader.props.Timeout).toBe(360);
   });
 
-  it.each([
-    ['graphql', '^IngestApiHandlerRole'],
-    ['warehouse load', '^WarehouseLoaderRole'],
-  ])('gives the %s function the Data API on the workgroup and the admin secret', (_name, role) => {
+  const workgroupArn = {
+    'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseWorkgroup'), 'Workgroup.WorkgroupArn'],
+  };
+
+  it('lets the load step run statements and transactions as the admin, through the admin secret', () => {
     template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp(role) }]),
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^WarehouseLoaderRole') }]),
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({
             Action: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
-            Resource: {
-              'Fn::GetAtt': [Match.stringLikeRegexp('^WarehouseWorkgroup'), 'Workgroup.WorkgroupArn'],
-            },
+            Resource: workgroupArn,
           }),
           Match.objectLike({
             Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
@@ -626,23 +715,59 @@ describe('warehouse', () => {
         ]),
       },
     });
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp(role) }]),
-      PolicyDocument: {
-        Statement: [Match.objectLike({ Action: Match.arrayWith(['redshift-data:GetStatementResult']) })],
-      },
-    });
   });
 
-  it('passes the Redshift variables src/config.ts reads to the graphql function', () => {
-    const { props } = functionByService('tributary-graphql');
-    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+  it('lets the graphql function run single statements as its own IAM database user, never as the admin', () => {
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^IngestApiHandlerRole') }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 'redshift-data:ExecuteStatement', Resource: workgroupArn }),
+          Match.objectLike({ Action: 'redshift-serverless:GetCredentials', Resource: workgroupArn }),
+        ]),
+      },
+    });
+    const statements = statementsOfRole('IngestApiHandlerRole');
+    const adminSecret = logicalId('AWS::SecretsManager::Secret', 'WarehouseAdminSecret');
+    expect(JSON.stringify(statements)).not.toContain(adminSecret);
+    expect(statements.flatMap((s) => s.Action)).not.toContain('redshift-data:BatchExecuteStatement');
+    const variables = variablesOf('tributary-graphql');
+    expect(variables).toEqual(
       expect.objectContaining({
         TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-dev',
         TRIBUTARY_REDSHIFT_DATABASE: 'tributary',
-        TRIBUTARY_REDSHIFT_SECRET_ARN: { Ref: expect.stringMatching(/^WarehouseAdminSecret/) },
       }),
     );
+    expect(variables.TRIBUTARY_REDSHIFT_SECRET_ARN).toBeUndefined();
+    // Both functions may read the results of their own statements, and cancel them.
+    for (const role of ['^IngestApiHandlerRole', '^WarehouseLoaderRole']) {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: Match.arrayWith([{ Ref: Match.stringLikeRegexp(role) }]),
+        PolicyDocument: {
+          Statement: [
+            Match.objectLike({
+              Action: Match.arrayWith(['redshift-data:GetStatementResult', 'redshift-data:CancelStatement']),
+            }),
+          ],
+        },
+      });
+    }
+  });
+
+  it("tells the load step the graphql role's database user, IAMR:<its role name>, to make it a reader", () => {
+    expect(variablesOf('tributary-warehouse-load').TRIBUTARY_REDSHIFT_READER_USER).toEqual({
+      'Fn::Join': ['', ['IAMR:', { Ref: logicalId('AWS::IAM::Role', 'IngestApiHandlerRole') }]],
+    });
+  });
+
+  it('cancels an analytics statement before the graphql function times out', () => {
+    const { props } = functionByService('tributary-graphql');
+    const statementMs = Number(variablesOf('tributary-graphql').TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS);
+    expect(statementMs).toBe(10_000);
+    expect(props.Timeout).toBe(15);
+    expect(statementMs).toBeLessThan(Number(props.Timeout) * 1000);
+    // The load step's merges have their own, longer limit (src/handlers/warehouse-load.ts).
+    expect(variablesOf('tributary-warehouse-load').TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS).toBeUndefined();
   });
 
   it('lets the load step move lake files to quarantine/, and counts them from its log', () => {
@@ -683,7 +808,7 @@ describe('warehouse', () => {
     });
   });
 
-  it('refuses a schedule shorter than a load, and a name Redshift would reject', () => {
+  it('refuses a schedule shorter than a load, a name Redshift would reject, and a second reader', () => {
     const build = (name: string, loadInterval: Duration) => {
       const scope = new Stack(new App(appProps()), 'W');
       return new Warehouse(scope, 'W', {
@@ -699,6 +824,14 @@ describe('warehouse', () => {
     };
     expect(() => build('ok-name', Duration.minutes(2))).toThrow(/must exceed the load timeout/);
     expect(() => build('Bad_Name', Duration.minutes(15))).toThrow(/must match/);
+    // The load step knows one reader user (TRIBUTARY_REDSHIFT_READER_USER): a second would have no access.
+    const warehouse = build('ok-name', Duration.minutes(15));
+    const reader = () =>
+      new iam.Role(warehouse, `Reader${warehouse.node.children.length}`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      });
+    warehouse.grantRead(reader());
+    expect(() => warehouse.grantRead(reader())).toThrow(/one reader/);
   });
 });
 
@@ -759,14 +892,22 @@ describe('outputs', () => {
         'PlaygroundUrl',
         'StreamName',
         'TableName',
+        'UserTokenSecretArn',
         'WarehouseAdminSecretArn',
         'WarehouseWorkgroup',
+        'WriteKeySecretArn',
       ].sort(),
     );
     template.hasOutput('ApiUrl', {
       Value: { 'Fn::Join': ['', [Match.anyValue(), '/graphql']] },
     });
     template.hasOutput('PlaygroundUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/playground']] } });
+    template.hasOutput('WriteKeySecretArn', {
+      Value: { Ref: logicalId('AWS::SecretsManager::Secret', 'IngestApiWriteKey') },
+    });
+    template.hasOutput('UserTokenSecretArn', {
+      Value: { Ref: logicalId('AWS::SecretsManager::Secret', 'IngestApiUserTokenSecret') },
+    });
   });
 });
 
@@ -827,9 +968,7 @@ describe('prod stage', () => {
     prod.hasResource('AWS::RedshiftServerless::Namespace', { DeletionPolicy: 'Retain' });
     prod.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
     prod.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 60_000 });
-    prod.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://app.example.com'] }),
-    });
+    prod.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
     prod.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
       DefaultRouteSettings: { ThrottlingRateLimit: 1000, ThrottlingBurstLimit: 2000 },
     });

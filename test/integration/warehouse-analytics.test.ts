@@ -5,6 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { graphql } from 'graphql';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
+import type { Principal } from '../../src/access/principal';
+import { authChecker } from '../../src/api/auth-checker';
 import type { StoredEvent } from '../../src/events/types';
 import { AnalyticsResolver } from '../../src/resolvers/analytics.resolver';
 import { AnalyticsService } from '../../src/services/analytics-service';
@@ -211,6 +213,9 @@ const QUERIES = {
   status: `{ warehouse { rows dataAsOf } }`,
 };
 
+/** The schema's field rules run as in production, for a key that may read analytics. */
+const ANALYST: Principal = { keyId: 'analyst', kind: 'SECRET', scopes: new Set(['ANALYTICS_READ']) };
+
 describe('analytics on DuckDB, against answers computed in the test', () => {
   const events = dataset();
   let dir: string;
@@ -237,7 +242,7 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
       schema,
       source: query,
       variableValues: variables,
-      contextValue: { services },
+      contextValue: { services, principal: ANALYST },
     });
     if (result.errors) throw new Error(result.errors.map((e) => e.message).join('; '));
     return JSON.parse(JSON.stringify(result.data)) as T;
@@ -265,7 +270,12 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'tributary-analytics-'));
     lakeDir = path.join(dir, 'lake');
-    schema = buildSchemaSync({ resolvers: [AnalyticsResolver], validate: false });
+    schema = buildSchemaSync({
+      resolvers: [AnalyticsResolver],
+      validate: false,
+      authChecker,
+      authMode: 'error',
+    });
     await lakeFile(events.slice(0, 1000));
     await lakeFile(events.slice(1000));
     warehouse = await DuckDbWarehouse.open({ databasePath: path.join(dir, 'warehouse.duckdb'), lakeDir });
@@ -565,7 +575,7 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
           schema,
           source: QUERIES.counts,
           variableValues: variables,
-          contextValue: { services: { analytics: new AnalyticsService(warehouse) } },
+          contextValue: { services: { analytics: new AnalyticsService(warehouse) }, principal: ANALYST },
         });
         expect(result.errors?.[0]?.message).toMatch(/Variable "\$(by|g)" got invalid value/);
       }
@@ -583,7 +593,7 @@ describe('analytics on DuckDB, against answers computed in the test', () => {
           schema,
           source: query,
           variableValues: variables,
-          contextValue: { services: { analytics: new AnalyticsService(warehouse) } },
+          contextValue: { services: { analytics: new AnalyticsService(warehouse) }, principal: ANALYST },
         });
         expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
       }

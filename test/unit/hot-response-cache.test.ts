@@ -1,7 +1,9 @@
 import 'reflect-metadata';
-import { parse, type OperationDefinitionNode } from 'graphql';
+import { parse, type FormattedExecutionResult, type OperationDefinitionNode } from 'graphql';
 import { createApiServer } from '../../src/api/apollo-server';
+import { ByteBoundedCache } from '../../src/api/byte-bounded-cache';
 import { hotResponseCachePlugin, isCacheableOperation } from '../../src/api/hot-response-cache';
+import type { Principal } from '../../src/access/principal';
 import type { RequestContext, Services } from '../../src/resolvers/context';
 import { CachedHotStore } from '../../src/sinks/hot-tier/cached-hot-store';
 import { ProfileService } from '../../src/services/profile-service';
@@ -34,7 +36,7 @@ afterEach(async () => {
 });
 
 /** A hot store over a mutable map of event counts per user, counting its profile reads. */
-async function harness(options: { ttlMs?: number; now?: () => number } = {}) {
+async function harness(options: { ttlMs?: number; now?: () => number; maxBytes?: number } = {}) {
   const counts = new Map<string, number>([['u1', 3]]);
   const reads = { users: 0, trends: 0 };
   const faults = { nextUserRead: false, afterUserRead: undefined as (() => Promise<void>) | undefined };
@@ -62,17 +64,17 @@ async function harness(options: { ttlMs?: number; now?: () => number } = {}) {
   };
   // With the response cache alone in front of the store, every executed query reads the store.
   const hot = new CachedHotStore(store, { ttlMs: 0, maxEntries: 100 });
+  const answers = new ByteBoundedCache<FormattedExecutionResult>({
+    maxBytes: options.maxBytes ?? 1024 * 1024,
+    ttlMs: options.ttlMs ?? Number.POSITIVE_INFINITY,
+    now: options.now,
+  });
   const server = createApiServer({
     maxQueryDepth: 10,
+    access: { queryBudget: { WRITE: 1000, SECRET: 20000 }, maxAliasesPerRootField: 10 },
+    queries: { maxBytes: 64 * 1024, persistedCacheBytes: 1024 * 1024 },
     logger: { error: (...args: unknown[]) => errors.push(args) },
-    plugins: [
-      hotResponseCachePlugin({
-        generation: () => hot.generation,
-        ttlMs: options.ttlMs ?? Number.POSITIVE_INFINITY,
-        maxEntries: 100,
-        now: options.now,
-      }),
-    ],
+    plugins: [hotResponseCachePlugin({ generation: () => hot.generation, answers })],
   });
   const services = {
     profiles: new ProfileService(hot),
@@ -80,18 +82,23 @@ async function harness(options: { ttlMs?: number; now?: () => number } = {}) {
   } as unknown as Services;
   await server.start();
   running.push(server);
-  const contextValue: RequestContext = { services, edge: { receivedAt: new Date() } };
-  const run = async (query: string, variables?: Record<string, unknown>) => {
-    const response = await server.executeOperation({ query, variables }, { contextValue });
+  const contextValue: RequestContext = { services, principal: SECRET, edge: { receivedAt: new Date() } };
+  const run = async (query: string, variables?: Record<string, unknown>, principal: Principal = SECRET) => {
+    const response = await server.executeOperation(
+      { query, variables },
+      { contextValue: { ...contextValue, principal } },
+    );
     if (response.body.kind !== 'single') throw new Error('expected a single result');
     return response.body.singleResult;
   };
   const write = (profileId: string) =>
     hot.applyActivity([{ profileId } as unknown as Parameters<HotStore['applyActivity']>[0][number]]);
-  return { run, write, reads, counts, faults, errors };
+  return { run, write, reads, counts, faults, errors, answers };
 }
 
 const USER = 'query ($id: ID!) { user(id: $id) { id eventCount } }';
+const SECRET: Principal = { keyId: 'secret', kind: 'SECRET', scopes: new Set(['HOT_READ', 'PUBLIC_READ']) };
+const WRITE: Principal = { keyId: 'write', kind: 'WRITE', scopes: new Set(['INGEST', 'PUBLIC_READ']) };
 
 describe('hot response cache', () => {
   it('caches queries that only read profiles, recommendations and items', () => {
@@ -118,6 +125,19 @@ describe('hot response cache', () => {
     expect(await run(USER, { id: 'u1' })).toEqual(first);
     expect(reads.users).toBe(1);
     expect(await run(USER, { id: 'nobody' })).toEqual({ data: { user: null } });
+    expect(reads.users).toBe(2);
+  });
+
+  it('serves a cached answer only to callers allowed the same fields', async () => {
+    const { run, reads } = await harness();
+    const answer = await run(USER, { id: 'u1' });
+    expect(answer.data).toEqual({ user: { id: 'u1', eventCount: 3 } });
+    const refused = await run(USER, { id: 'u1' }, WRITE);
+    expect(refused.data).toEqual({ user: null });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    // The user's own token may read it; that answer is computed for it, not taken from the secret key's.
+    const own = await run(USER, { id: 'u1' }, { ...WRITE, userId: 'u1' });
+    expect(own.data).toEqual(answer.data);
     expect(reads.users).toBe(2);
   });
 
@@ -164,5 +184,28 @@ describe('hot response cache', () => {
     await run('{ trending { itemId } }');
     await run('{ trending { itemId } }');
     expect(reads.trends).toBe(2);
+  });
+
+  it('keys answers by a hash, so a large query costs the bytes of its answer and not of its text', async () => {
+    const { run, reads, answers } = await harness();
+    // Distinct comments make distinct operation texts of about 32 KiB each, with one small answer.
+    const large = (n: number) => `# ${String(n).repeat(32 * 1024)}\n${USER}`;
+    for (let n = 0; n < 10; n += 1) await run(large(n), { id: 'u1' });
+    expect(answers.size).toBe(10);
+    expect(answers.bytes).toBeLessThan(10 * 200);
+    await run(large(3), { id: 'u1' });
+    expect(reads.users).toBe(10);
+  });
+
+  it('keeps answers within its byte bound, evicting the least recently used', async () => {
+    const { run, reads, answers } = await harness({ maxBytes: 400 });
+    for (const id of ['u1', 'u2', 'u3', 'u4', 'u5']) await run(USER, { id });
+    expect(answers.bytes).toBeLessThanOrEqual(400);
+    expect(answers.size).toBeLessThan(5);
+    // The latest answer is still served; the first was evicted and is executed again.
+    await run(USER, { id: 'u5' });
+    expect(reads.users).toBe(5);
+    await run(USER, { id: 'u1' });
+    expect(reads.users).toBe(6);
   });
 });

@@ -9,7 +9,12 @@ import {
   ValidationException,
 } from '@aws-sdk/client-redshift-data';
 import { mockClient } from 'aws-sdk-client-mock';
-import { RedshiftDataApi, fieldValue } from '../../src/sinks/warehouse/redshift/redshift-data-api';
+import { ConfigError, loadConfig } from '../../src/config';
+import {
+  RedshiftDataApi,
+  createRedshiftDataApi,
+  fieldValue,
+} from '../../src/sinks/warehouse/redshift/redshift-data-api';
 import type { RedshiftDataApiOptions } from '../../src/sinks/warehouse/redshift/redshift-data-api';
 import { REDSHIFT_DIALECT } from '../../src/sinks/warehouse/dialect';
 import { WarehouseQueries } from '../../src/sinks/warehouse/queries';
@@ -215,6 +220,72 @@ describe('RedshiftDataApi', () => {
       message: expect.stringContaining('"event"'),
     });
     expect(redshift.commandCalls(ExecuteStatementCommand)).toHaveLength(0);
+  });
+});
+
+describe('createRedshiftDataApi', () => {
+  const virtualClock = {
+    client,
+    pollMinMs: 100,
+    pollMaxMs: 800,
+    sleep: async (ms: number) => {
+      clock += ms;
+    },
+    now: () => clock,
+  };
+  const started = () => clock;
+  /** What the handlers pass: the AWS settings and the Redshift ones, from the environment. */
+  const fromEnv = (env: Record<string, string>) => {
+    const { aws, redshift } = loadConfig({ TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics', ...env });
+    if (redshift === undefined) throw new Error('no Redshift settings');
+    return { aws, redshift };
+  };
+
+  it('cancels statements after TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS, and signs in by IAM without a secret', async () => {
+    // What the stack gives the graphql function: no secret, statements shorter than its 15 s.
+    const config = fromEnv({ TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS: '10000' });
+    redshift.on(ExecuteStatementCommand).resolves({ Id: 'st-slow' });
+    redshift.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
+    redshift.on(CancelStatementCommand).resolves({ Status: true });
+    const from = started();
+    await expect(createRedshiftDataApi(config, virtualClock).query('SELECT 1')).rejects.toMatchObject({
+      code: 'WAREHOUSE_TIMEOUT',
+    });
+    expect(clock - from).toBe(10_000);
+    expect(redshift.commandCalls(CancelStatementCommand).map((c) => c.args[0].input)).toEqual([
+      { Id: 'st-slow' },
+    ]);
+    expect(redshift.commandCalls(ExecuteStatementCommand)[0]?.args[0].input).toEqual(
+      expect.objectContaining({ WorkgroupName: 'analytics', Database: 'tributary', SecretArn: undefined }),
+    );
+  });
+
+  it('lets the caller give its own timeout (the load step merges for minutes)', async () => {
+    const config = fromEnv({ TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS: '10000' });
+    redshift.on(ExecuteStatementCommand).resolves({ Id: 'st-merge' });
+    redshift.on(DescribeStatementCommand).resolves({ Status: 'STARTED' });
+    const from = started();
+    await expect(
+      createRedshiftDataApi(config, { ...virtualClock, timeoutMs: 300_000 }).query('SELECT 1'),
+    ).rejects.toMatchObject({ code: 'WAREHOUSE_TIMEOUT' });
+    expect(clock - from).toBe(300_000);
+  });
+
+  it('defaults the timeout to a minute and refuses one outside 1 s to 15 min', () => {
+    expect(loadConfig({ TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics' }).redshift?.queryTimeoutMs).toBe(60_000);
+    for (const value of ['999', '900001', '10s']) {
+      expect(() =>
+        loadConfig({ TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics', TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS: value }),
+      ).toThrow(ConfigError);
+    }
+  });
+
+  it('takes a reader user name it can quote, and refuses one that could end the quotes', () => {
+    const reader = (value: string) =>
+      loadConfig({ TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics', TRIBUTARY_REDSHIFT_READER_USER: value })
+        .redshift?.readerUser;
+    expect(reader('IAMR:tributary-prod-api-eu-west-1')).toBe('IAMR:tributary-prod-api-eu-west-1');
+    expect(() => reader('api"; DROP TABLE events; --')).toThrow(/TRIBUTARY_REDSHIFT_READER_USER/);
   });
 });
 

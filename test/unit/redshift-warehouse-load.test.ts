@@ -5,6 +5,8 @@ import type { FakeRedshiftLake } from '../helpers/fake-redshift';
 const BUCKET = 'tributary-lake-123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/tributary-copy';
 const KEY = 'events/year=2024/month=05/day=10/hour=10/tributary-events-1-2024-05-10-10-00-00-0f8fad5b.gz';
+/** The graphql function's role signed in by IAM; CDK names roles in mixed case, which Redshift keeps. */
+const READER = 'IAMR:Tributary-dev-IngestApiHandlerRole5B2E3A1C-Xy7Zq2LmN4pR';
 
 const savedEnv = { ...process.env };
 let fake: FakeRedshiftLake;
@@ -38,12 +40,14 @@ function phases(): string[] {
     if (entry.startsWith('batch:')) {
       const sqls = fake.batches[batch++] ?? [];
       if (sqls.some((sql) => sql.startsWith('INSERT INTO schema_migrations'))) return 'migrate';
+      if (sqls.every((sql) => /^(CREATE USER|GRANT ROLE) /.test(sql))) return 'reader';
       if (sqls.every((sql) => sql.startsWith('COPY') || sql.startsWith('INSERT INTO lake_files')))
         return 'copy';
       if (sqls.includes('DELETE FROM staging_events')) return 'merge';
       return 'other batch';
     }
     if (/schema_migrations/.test(entry)) return 'migrate';
+    if (/FROM pg_user/.test(entry)) return 'reader';
     if (/lake_files/.test(entry)) return 'find new files';
     if (/FROM load_log/.test(entry)) return 'report';
     return entry;
@@ -129,6 +133,85 @@ describe('warehouse load handler', () => {
     expect(lines.map((line) => JSON.parse(line) as Record<string, unknown>)).toContainEqual(
       expect.objectContaining({ level: 'ERROR', quarantinedFiles: 1 }),
     );
+  });
+
+  it('after the migrations, creates the API reader signing in by IAM only and makes it a reader, then loads', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_READER_USER: READER,
+    });
+    await expect(handler({})).resolves.toMatchObject({ files: 0 });
+    expect(phases()).toEqual(['migrate', 'reader', 'find new files', 'list', 'merge', 'report']);
+    // The role it joins is created, and given read access only, by a migration that runs first.
+    const migrations = fake.batches.filter((sqls) =>
+      sqls.at(-1)?.startsWith('INSERT INTO schema_migrations'),
+    );
+    expect(migrations.flat()).toEqual(
+      expect.arrayContaining([
+        'CREATE ROLE tributary_reader',
+        'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
+        'GRANT SELECT ON ALL TABLES IN SCHEMA public TO ROLE tributary_reader',
+        'ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ROLE tributary_reader',
+      ]),
+    );
+    expect(fake.batches.at(-2)).toEqual([
+      `CREATE USER "${READER}" PASSWORD DISABLE`,
+      `GRANT ROLE tributary_reader TO "${READER}"`,
+    ]);
+    expect(fake.users).toEqual(new Map([[READER, new Set(['tributary_reader'])]]));
+
+    // Once per environment, like the migrations.
+    fake.log.length = 0;
+    fake.batches.length = 0;
+    await handler({});
+    expect(phases()).toEqual(['find new files', 'list', 'merge', 'report']);
+  });
+
+  it('only grants the role to a reader that signed in before the load step ran, and leaves a set-up reader alone', async () => {
+    // The Data API creates an IAM user on its first sign-in; Redshift has no CREATE USER IF NOT EXISTS.
+    let { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_READER_USER: READER,
+    });
+    fake.users.set(READER, new Set());
+    await handler({});
+    expect(fake.batches.flat().filter((sql) => sql.includes(READER))).toEqual([
+      `GRANT ROLE tributary_reader TO "${READER}"`,
+    ]);
+    expect(fake.users.get(READER)).toEqual(new Set(['tributary_reader']));
+
+    ({ handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_READER_USER: READER,
+    }));
+    fake.users.set(READER, new Set(['tributary_reader']));
+    await handler({});
+    expect(phases()).toEqual(['migrate', 'reader', 'find new files', 'list', 'merge', 'report']);
+    expect(fake.batches.flat().filter((sql) => sql.includes(READER))).toEqual([]);
+  });
+
+  it('loads nothing while the reader cannot be set up, and tries again on the next run', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_READER_USER: READER,
+    });
+    fake.objects = [KEY];
+    fake.failBatch = (sqls) =>
+      sqls.some((sql) => sql.startsWith('GRANT ROLE')) && 'ERROR: role does not exist';
+    await expect(handler({})).rejects.toMatchObject({
+      code: 'WAREHOUSE_MIGRATION_FAILED',
+      message: expect.stringContaining(READER),
+    });
+    expect(phases()).toEqual(['migrate', 'reader']);
+    expect(fake.users.size).toBe(0);
+
+    fake.failBatch = () => false;
+    await expect(handler({})).resolves.toMatchObject({ files: 1 });
+    expect(fake.users.get(READER)).toEqual(new Set(['tributary_reader']));
   });
 
   it('refuses to start without the lake bucket', () => {

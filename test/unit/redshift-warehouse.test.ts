@@ -11,6 +11,7 @@ import {
   LAKE_TIMESTAMP_PATTERN,
   REDSHIFT_MIGRATIONS,
   mergeBatch,
+  readerGrantStatements,
 } from '../../src/sinks/warehouse/redshift/redshift-sql';
 import { canonicalIsoMs, msToIso } from '../../src/events/iso-time';
 import { RedshiftWarehouse } from '../../src/sinks/warehouse/redshift/redshift-warehouse';
@@ -83,8 +84,20 @@ describe('RedshiftWarehouse', () => {
       [3, 'staging_and_load_log'],
       [4, 'lake_files'],
       [5, 'staging_events_parquet'],
+      [6, 'reader_role'],
     ]);
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
+  });
+
+  it('quotes the reader user as an identifier, and refuses a name that could end the quotes', () => {
+    expect(readerGrantStatements('IAMR:api', { exists: false, granted: false })).toEqual([
+      'CREATE USER "IAMR:api" PASSWORD DISABLE',
+      'GRANT ROLE tributary_reader TO "IAMR:api"',
+    ]);
+    expect(readerGrantStatements('IAMR:api', { exists: true, granted: true })).toEqual([]);
+    expect(() => readerGrantStatements('x" CREATEUSER --', { exists: false, granted: false })).toThrow(
+      /identifier/,
+    );
   });
 
   it('keys events for the queries: DISTKEY(user_key), COMPOUND SORTKEY(event_time, event), SUPER JSON', () => {

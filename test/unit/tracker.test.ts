@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,9 +19,14 @@ import {
  * behaviour is proven in test/e2e/tracker-faults.test.ts.
  */
 type Sent = { messageId: string; event: string; sentAt?: string; context?: Record<string, unknown> };
-type Answer = (events: Sent[], call: number) => { status?: number; body: unknown };
+type Body = {
+  query?: string;
+  variables: { events: Sent[] };
+  extensions?: { persistedQuery?: { version: number; sha256Hash: string } };
+};
+type Answer = (events: Sent[], call: number, body: Body) => { status?: number; body: unknown };
 
-const accept: Answer = (events) => ({
+const accept = (events: Sent[]): ReturnType<Answer> => ({
   body: { data: { trackEvents: { results: events.map((e) => result(e, 'ACCEPTED')) } } },
 });
 
@@ -31,15 +37,17 @@ function result(event: Sent, status: string, retryable = false, code?: string) {
 
 async function scriptedApi(answer: Answer) {
   const batches: Sent[][] = [];
+  const bodies: Body[] = [];
   const keys: Array<string | undefined> = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const { variables } = JSON.parse(Buffer.concat(chunks).toString()) as { variables: { events: Sent[] } };
-      batches.push(variables.events);
+      const sent = JSON.parse(Buffer.concat(chunks).toString()) as Body;
+      bodies.push(sent);
+      batches.push(sent.variables.events);
       keys.push(req.headers['x-api-key'] as string | undefined);
-      const { status = 200, body } = answer(variables.events, batches.length);
+      const { status = 200, body } = answer(sent.variables.events, batches.length, sent);
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     });
   });
@@ -48,6 +56,7 @@ async function scriptedApi(answer: Answer) {
   return {
     endpoint: `http://127.0.0.1:${port}/graphql`,
     batches,
+    bodies,
     keys,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
@@ -182,7 +191,7 @@ describe('Tracker', () => {
               ],
             },
           }
-        : accept(events, 0),
+        : accept(events),
     );
     const rejected: string[] = [];
     const tracker = await Tracker.create({
@@ -195,6 +204,68 @@ describe('Tracker', () => {
     for (let i = 0; i < 8; i += 1) tracker.track(i === 5 ? 'poison' : 'ok');
     expect(await tracker.flush()).toEqual({ delivered: 7, rejected: 1, pending: 0 });
     expect(rejected).toEqual(['poison:BAD_USER_INPUT']);
+    await tracker.close();
+  });
+
+  it('sends the mutation by hash, and its text only when the API does not know the hash, which is no failure', async () => {
+    const registered = new Set<string>();
+    api = await scriptedApi((events, _call, body) => {
+      const hash = body.extensions?.persistedQuery?.sha256Hash ?? '';
+      if (body.query !== undefined) registered.add(hash);
+      else if (!registered.has(hash))
+        return {
+          body: {
+            errors: [
+              { message: 'PersistedQueryNotFound', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND' } },
+            ],
+          },
+        };
+      return accept(events);
+    });
+    const errors: TrackerError[] = [];
+    const rejected: string[] = [];
+    const tracker = await Tracker.create({
+      ...fast,
+      endpoint: api.endpoint,
+      apiKey: 'k',
+      maxBatchEvents: 2,
+      onError: (e) => errors.push(e),
+      onRejected: (event) => rejected.push(event.event),
+    });
+    for (let i = 0; i < 4; i += 1) tracker.track('product_viewed');
+    expect(await tracker.flush()).toEqual({ delivered: 4, rejected: 0, pending: 0 });
+    // The first batch goes by hash, is not known, goes again with the text; the second goes by hash.
+    expect(api.bodies.map((b) => b.query !== undefined)).toEqual([false, true, false]);
+    const [withText] = api.bodies.filter((b) => b.query !== undefined);
+    expect(withText?.extensions?.persistedQuery).toEqual({
+      version: 1,
+      sha256Hash: createHash('sha256')
+        .update(withText?.query ?? '')
+        .digest('hex'),
+    });
+    // A server that forgot the hash (restarted) gets the text again, at once.
+    registered.clear();
+    tracker.track('product_viewed');
+    expect(await tracker.flush()).toEqual({ delivered: 1, rejected: 0, pending: 0 });
+    expect(api.bodies.slice(3).map((b) => b.query !== undefined)).toEqual([false, true]);
+    expect(errors).toEqual([]);
+    expect(rejected).toEqual([]);
+    await tracker.close();
+  });
+
+  it('sends the text at once in a keepalive request while the API is not known to have it', async () => {
+    api = await scriptedApi(accept);
+    const tracker = await Tracker.create({
+      ...fast,
+      endpoint: api.endpoint,
+      apiKey: 'k',
+      flushIntervalMs: 60_000,
+    });
+    tracker.track('page_viewed');
+    await tracker.flush({ keepalive: true });
+    tracker.track('page_viewed');
+    await tracker.flush({ keepalive: true });
+    expect(api.bodies.map((b) => b.query !== undefined)).toEqual([true, false]);
     await tracker.close();
   });
 

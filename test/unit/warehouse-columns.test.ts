@@ -53,6 +53,7 @@ describe('applied migrations', () => {
         [3, 'staging_and_load_log', '189d3deb534451673ffb670effaf14057f734ceb3ec0ed97e89874a25c6e5028'],
         [4, 'lake_files', 'e5739e7b027d2f326683ebada529b0783de1e5bb4ef3282091f59aa026a43e80'],
         [5, 'staging_events_parquet', '4990a7881fc6e92ced0698aac1b2f6ef4cdd2dc04c8fe01fe9d739e963d526d6'],
+        [6, 'reader_role', '0b9fed4ff2f626ffda76d3ad683c06e47f3f6dd61ae61abaf2de7e7e42860c5c'],
       ],
     );
   });

@@ -27,7 +27,10 @@ export interface RedshiftTarget {
   /** Redshift Serverless workgroup. */
   workgroupName: string;
   database: string;
-  /** Secrets Manager secret with the database credentials; without it the caller's IAM identity is used. */
+  /**
+   * Secrets Manager secret with the database credentials. Without it the Data API signs in as the
+   * caller's IAM identity (redshift-serverless:GetCredentials): an IAM role's user is `IAMR:<role name>`.
+   */
   secretArn?: string;
 }
 
@@ -254,14 +257,22 @@ export function fieldValue(field: Field): unknown {
   return null;
 }
 
-/** Builds the Data API adapter for the configured workgroup, with one client for the process. */
+/**
+ * Builds the Data API adapter for the configured workgroup, with one client for the process.
+ * Statements get the configured timeout (TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS) unless `options`
+ * gives another.
+ */
 export function createRedshiftDataApi(
-  config: Pick<Config, 'aws'> & { redshift: RedshiftTarget },
+  config: Pick<Config, 'aws'> & { redshift: RedshiftTarget & { queryTimeoutMs?: number } },
   options: Partial<Omit<RedshiftDataApiOptions, keyof RedshiftTarget>> = {},
 ): RedshiftDataApi {
+  const { workgroupName, database, secretArn, queryTimeoutMs } = config.redshift;
   return new RedshiftDataApi({
     client: options.client ?? new RedshiftDataClient({ region: config.aws.region }),
-    ...config.redshift,
+    workgroupName,
+    database,
+    secretArn,
     ...options,
+    timeoutMs: options.timeoutMs ?? queryTimeoutMs,
   });
 }

@@ -24,6 +24,9 @@ export interface RedshiftMigration {
   statements: readonly string[];
 }
 
+/** The database role that may read every table and change none: the API's user is its member. */
+export const REDSHIFT_READER_ROLE = 'tributary_reader';
+
 export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
   {
     version: 1,
@@ -154,6 +157,21 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
       ) DISTSTYLE EVEN`,
     ],
   },
+  {
+    version: 6,
+    name: 'reader_role',
+    // The API's database user reads through this role (readerGrantStatements makes it a member):
+    // every table, changing none. The load step's admin creates every table, so its default
+    // privileges cover the tables later migrations add. PUBLIC may create tables in `public` until
+    // that is revoked, which would let the reader write tables of its own.
+    statements: [
+      `CREATE ROLE ${REDSHIFT_READER_ROLE}`,
+      'REVOKE CREATE ON SCHEMA public FROM PUBLIC',
+      `GRANT USAGE ON SCHEMA public TO ROLE ${REDSHIFT_READER_ROLE}`,
+      `GRANT SELECT ON ALL TABLES IN SCHEMA public TO ROLE ${REDSHIFT_READER_ROLE}`,
+      `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ROLE ${REDSHIFT_READER_ROLE}`,
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -163,6 +181,37 @@ export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
     applied_at TIMESTAMPTZ NOT NULL DEFAULT SYSDATE,
     PRIMARY KEY (version)
   )`;
+
+/**
+ * Whether the reader user exists and holds the reader role; `:reader` is bound. A quoted user name
+ * keeps its case in Redshift, as an IAM role's name does in `IAMR:<role name>`, so names compare
+ * exactly.
+ */
+export const SELECT_READER_STATE = `
+  SELECT (SELECT COUNT(*) FROM pg_user WHERE usename = :reader) AS users,
+         (SELECT COUNT(*) FROM svv_user_grants
+           WHERE user_name = :reader AND role_name = '${REDSHIFT_READER_ROLE}') AS grants`;
+
+/** A Redshift identifier in double quotes; refused when it could close the quotes or hide text. */
+function sqlIdentifier(name: string): string {
+  if (name === '' || name.includes('"') || hasControlCharacter(name)) {
+    throw new Error(`refusing ${JSON.stringify(name)} as an SQL identifier`);
+  }
+  return `"${name}"`;
+}
+
+/**
+ * What makes `user` the API's read-only user, given what exists: the user, signing in by IAM only
+ * (PASSWORD DISABLE), and its membership of the reader role. Empty when both are there. Redshift
+ * has no CREATE USER IF NOT EXISTS, hence the state read first (SELECT_READER_STATE).
+ */
+export function readerGrantStatements(user: string, state: { exists: boolean; granted: boolean }): string[] {
+  const quoted = sqlIdentifier(user);
+  return [
+    ...(state.exists ? [] : [`CREATE USER ${quoted} PASSWORD DISABLE`]),
+    ...(state.granted ? [] : [`GRANT ROLE ${REDSHIFT_READER_ROLE} TO ${quoted}`]),
+  ];
+}
 
 /** The statements of one migration plus its bookkeeping row, for one BatchExecuteStatement. */
 export function migrationBatch(migration: RedshiftMigration): string[] {

@@ -6,9 +6,11 @@ import {
   REDSHIFT_CREATE_SCHEMA_MIGRATIONS,
   REDSHIFT_MIGRATIONS,
   SELECT_LOAD,
+  SELECT_READER_STATE,
   SELECT_STATUS,
   mergeBatch,
   migrationBatch,
+  readerGrantStatements,
 } from './redshift-sql';
 import type { RedshiftMigration } from './redshift-sql';
 import { WarehouseError } from '../errors';
@@ -68,6 +70,27 @@ export class RedshiftWarehouse extends SqlWarehouse implements Warehouse, Wareho
       done.push(migration.version);
     }
     return done;
+  }
+
+  /**
+   * Makes `user` a read-only user (the reader role of migration 6) that signs in by IAM only,
+   * creating it when missing; returns the statements that changed something, none when it was set
+   * up already. Run after migrate(), by the load step, whose user may create users.
+   */
+  async grantReader(user: string): Promise<string[]> {
+    try {
+      const [row] = await this.api.query(SELECT_READER_STATE, { reader: user });
+      const statements = readerGrantStatements(user, {
+        exists: Number(row?.users ?? 0) > 0,
+        granted: Number(row?.grants ?? 0) > 0,
+      });
+      if (statements.length > 0) await this.api.batch(statements);
+      return statements;
+    } catch (cause) {
+      throw new WarehouseError(`granting ${user} read access failed`, 'WAREHOUSE_MIGRATION_FAILED', {
+        cause,
+      });
+    }
   }
 
   /**

@@ -1,0 +1,41 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ApiKeyKind, Scope } from './scopes';
+
+/** A key as stored: the secret itself is never kept, only its SHA-256. */
+export interface ApiKeyRecord {
+  id: string;
+  name: string;
+  kind: ApiKeyKind;
+  scopes: Scope[];
+  /** Browser origins allowed to use the key (`https://shop.example`); null: any origin. */
+  allowedOrigins: string[] | null;
+  /** Requests a second (burst: twice that); null: the default for its kind. */
+  rateLimitPerSecond: number | null;
+  createdAt: string;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+  /** SHA-256 of the secret, hex. Secrets are 256 random bits, so a fast hash cannot be brute-forced. */
+  secretHash: string;
+}
+
+/** Secrets carry their kind in a prefix, so a leaked secret key is recognisable (and scannable) as one. */
+const SECRET_PREFIX: Record<ApiKeyKind, string> = { WRITE: 'trbw_', SECRET: 'trbs_' };
+
+export function newKeySecret(kind: ApiKeyKind): string {
+  return `${SECRET_PREFIX[kind]}${randomBytes(32).toString('base64url')}`;
+}
+
+export function newKeyId(): string {
+  return `key_${randomBytes(9).toString('base64url')}`;
+}
+
+export function hashSecret(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Compares secrets in constant time (hashing first makes the lengths equal). */
+export function secretMatches(expected: string, given: string | undefined): boolean {
+  if (given === undefined || given === '') return false;
+  const digest = (value: string) => createHash('sha256').update(value).digest();
+  return timingSafeEqual(digest(expected), digest(given));
+}
