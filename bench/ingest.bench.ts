@@ -2,8 +2,14 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { parse, type OperationDefinitionNode } from 'graphql';
+import { InMemoryRateLimiter } from '../src/access/memory/in-memory-rate-limiter';
+import type { ApiKeyStore } from '../src/access/port';
+import { operationCost } from '../src/api/query-budget';
 import { loadConfig } from '../src/config';
 import { startLocalStack } from '../src/local/stack';
+import { buildTributarySchema } from '../src/schema/build-schema';
+import { AccessService } from '../src/services/access-service';
 import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
 
 const TRACK_ONE = `mutation($e: TrackEventInput!) { trackEvent(event: $e) { messageId status } }`;
@@ -26,12 +32,16 @@ function sampleEvent(i: number) {
 /** Ingest through the embedded stack vs. a raw HTTP server, in the same run. */
 export async function ingestBenchmark(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-'));
-  const apiKey = 'bench-key-0123456789';
+  // Apps send events with their publishable write key; its rate is set out of the way, so the run
+  // measures throughput, not the limiter.
+  const writeKey = 'bench-write-key-0123456789';
   const stack = await startLocalStack(
     loadConfig({
       PORT: '0',
       TRIBUTARY_DATA_DIR: dataDir,
-      TRIBUTARY_API_KEY: apiKey,
+      TRIBUTARY_API_KEY: 'bench-key-0123456789',
+      TRIBUTARY_WRITE_KEY: writeKey,
+      TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
       TRIBUTARY_KINESIS_PORT: '0',
       TRIBUTARY_DYNAMODB_PORT: '0',
     }),
@@ -42,7 +52,7 @@ export async function ingestBenchmark(): Promise<string> {
     query: TRACK_MANY,
     variables: { e: Array.from({ length: 100 }, (_, i) => sampleEvent(i)) },
   });
-  const headers = { 'x-api-key': apiKey };
+  const headers = { 'x-api-key': writeKey };
   try {
     const rows: Array<[string, LoadResult, LoadResult, number]> = [];
     for (const [name, body, events] of [
@@ -64,10 +74,51 @@ export async function ingestBenchmark(): Promise<string> {
           `| ${name} | ${fmt(t.requestsPerSec)} | ${fmt(t.requestsPerSec * events)} | ${t.p50} | ${t.p90} | ${t.p99} | ${fmt(b.requestsPerSec)} | ${b.p99} | ${ratio(t.requestsPerSec, b.requestsPerSec)} |`,
       ),
     ];
-    return lines.join('\n');
+    return [...lines, '', await accessCheckCost(writeKey, one)].join('\n');
   } finally {
     await raw.close();
     await stack.close();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What the access checks add to each request, timed in this process: authenticating the write key
+ * (constant-time compare, token bucket) and pricing the trackEvent operation for the query budget.
+ */
+async function accessCheckCost(writeKey: string, body: string): Promise<string> {
+  const unused: ApiKeyStore = {
+    create: () => Promise.reject(new Error('unused')),
+    findBySecretHash: () => Promise.resolve(null),
+    list: () => Promise.resolve([]),
+    revoke: () => Promise.resolve(null),
+    touch: () => Promise.resolve(),
+  };
+  const access = new AccessService({
+    store: unused,
+    limiter: new InMemoryRateLimiter(),
+    bootstrap: () =>
+      Promise.resolve({ secretKey: 'bench-key-0123456789', writeKey, userTokenSecret: 'x'.repeat(32) }),
+    limits: {
+      defaultRatePerSecond: { WRITE: 1e6, SECRET: 1e6 },
+      bootstrapRatePerSecond: { WRITE: 1e6, SECRET: 1e6 },
+      keyCacheMs: 60_000,
+    },
+  });
+  const { query, variables } = JSON.parse(body) as { query: string; variables: Record<string, unknown> };
+  const schema = buildTributarySchema();
+  const document = parse(query);
+  const operation = document.definitions[0] as OperationDefinitionNode;
+  const rounds = 20_000;
+  const time = async (run: () => unknown): Promise<number> => {
+    for (let i = 0; i < 1000; i++) await run();
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rounds; i++) await run();
+    return Number(process.hrtime.bigint() - started) / 1000 / rounds;
+  };
+  const authenticate = await time(() =>
+    access.authenticate({ apiKey: writeKey, origin: undefined, authorization: undefined }),
+  );
+  const price = await time(() => operationCost(schema, document, operation, variables));
+  return `Access checks per request, in process: authenticating the write key ${authenticate.toFixed(1)} µs, pricing trackEvent for the query budget ${price.toFixed(1)} µs.`;
 }

@@ -44,6 +44,7 @@ export function toActivity(events: readonly SimulatedEvent[], registry: SchemaRe
     sequenceNumber: String(index + 1),
     itemIds: itemsOf(registry, e),
     traits: e.event === 'identify' ? e.properties : null,
+    isBot: false,
   }));
 }
 

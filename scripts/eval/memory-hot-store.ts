@@ -13,7 +13,13 @@ import type { NeighbourEntry } from '../../src/realtime/items';
 import type { TrendState, TrendWindow } from '../../src/realtime/trending';
 import type { Versioned } from '../../src/realtime/watermarks';
 import { fromEngineError } from '../../src/sinks/hot-tier/errors';
-import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
+import type {
+  FailureReporter,
+  HotActivity,
+  HotStore,
+  ItemRecord,
+  UserProfileRecord,
+} from '../../src/sinks/hot-tier/port';
 
 /**
  * The hot tier in memory: the engine's batch steps (the same as the DynamoDB adapter runs) over two
@@ -50,9 +56,9 @@ export class MemoryHotStore implements HotStore {
   };
 
   /** Applies one batch, with the idempotency of every hot store. */
-  async applyActivity(activity: HotActivity[]): Promise<void> {
+  async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
-      await applyHotBatch(activity, this.storage);
+      await applyHotBatch(activity, this.storage, { report });
     } catch (error) {
       throw fromEngineError(error) ?? error;
     }

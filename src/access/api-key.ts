@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { ApiKeyKind, Scope } from './scopes';
 
 /** A key as stored: the secret itself is never kept, only its SHA-256. */
@@ -29,13 +29,9 @@ export function newKeyId(): string {
   return `key_${randomBytes(9).toString('base64url')}`;
 }
 
-export function hashSecret(secret: string): string {
-  return createHash('sha256').update(secret).digest('hex');
-}
+export const sha256 = (value: string): Buffer => createHash('sha256').update(value).digest();
 
-/** Compares secrets in constant time (hashing first makes the lengths equal). */
-export function secretMatches(expected: string, given: string | undefined): boolean {
-  if (given === undefined || given === '') return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(expected), digest(given));
+/** How a secret is stored and looked up: its SHA-256, hex. */
+export function hashSecret(secret: string): string {
+  return sha256(secret).toString('hex');
 }

@@ -33,7 +33,6 @@ const tooComplex = (message: string): ApiError => new ApiError('QUERY_TOO_COMPLE
  * type-graphql's `complexity` option; list fields multiply their children by their `limit`.
  */
 export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlugin<RequestContext> {
-  const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
   return {
     async requestDidStart() {
       return {
@@ -46,13 +45,7 @@ export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlug
                 `${field} is asked for ${count} times; at most ${options.maxAliasesPerRootField} per operation`,
               );
           }
-          const cost = getComplexity({
-            schema,
-            query: document,
-            operationName: request.operationName ?? undefined,
-            variables: pricingVariables(schema, operation, request.variables ?? {}),
-            estimators,
-          });
+          const cost = operationCost(schema, document, operation, request.variables ?? {});
           const budget = options.budget[contextValue.principal.kind];
           if (cost > budget)
             throw tooComplex(
@@ -62,6 +55,24 @@ export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlug
       };
     },
   };
+}
+
+const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
+
+/** What one operation of a document costs against a budget. */
+export function operationCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
+  return getComplexity({
+    schema,
+    query: document,
+    operationName: operation.name?.value,
+    variables: pricingVariables(schema, operation, variables),
+    estimators,
+  });
 }
 
 /**

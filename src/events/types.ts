@@ -129,7 +129,11 @@ export type FailureType =
   | 'schema_violation'
   | 'schema_unknown'
   | 'size_exceeded'
-  | 'enrichment_failed';
+  | 'enrichment_failed'
+  /** Delivered, but the hot tier kept only part of it (traits past the profile's caps). */
+  | 'profile_limit'
+  /** Delivered, but the hot tier refused it for good: the warehouse has it, the hot tier does not. */
+  | 'hot_tier_refused';
 
 export interface EventError {
   code: string;

@@ -37,6 +37,7 @@ async function buildProcessor(): Promise<StreamProcessor> {
       hotStore: new DynamoDbHotStore({
         client: createDynamoDbDocumentClient(config),
         tableName: config.tableName,
+        profileLimits: config.hotLimits,
       }),
       processorVersion: PROCESSOR_VERSION,
       schemas: schemaRegistryFromConfig(config),

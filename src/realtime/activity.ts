@@ -19,6 +19,11 @@ export interface HotActivity {
   itemIds: string[];
   /** The traits an `identify` event sets; null for other events. */
   traits: Record<string, unknown> | null;
+  /**
+   * Enrichment flagged the event's user agent as a bot's: the event counts in its own profile but
+   * never feeds trending, item popularity or recommendations.
+   */
+  isBot: boolean;
 }
 
 /**
@@ -78,6 +83,9 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
     if (!Array.isArray(a.itemIds) || !a.itemIds.every((id) => typeof id === 'string')) {
       throw new InvalidActivityError(`Items of ${a.messageId} are not a list of ids`);
     }
+    if (typeof a.isBot !== 'boolean') {
+      throw new InvalidActivityError(`The bot flag of ${a.messageId} is not a boolean`);
+    }
     const c: Contribution = {
       messageId: a.messageId,
       profileId: a.profileId,
@@ -88,6 +96,7 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
       sequence: padSequenceNumber(a.sequenceNumber),
       itemIds: a.itemIds,
       traits: a.traits === null ? null : (storableTraits(a.traits) as Record<string, unknown>),
+      isBot: a.isBot,
     };
     byPosition.set(`${c.shardId}/${c.sequence}`, c);
   }

@@ -16,6 +16,8 @@ export interface Contribution {
   itemIds: readonly string[];
   /** Traits set by an `identify` event. */
   traits: Record<string, unknown> | null;
+  /** Sent by a bot: counts in its own profile, never toward an item. */
+  isBot: boolean;
 }
 
 /** Stream order: the only order that is the same on every redelivery. */

@@ -1,5 +1,6 @@
 import { toContributions, type HotActivity } from './activity';
 import type { Contribution } from './contribution';
+import type { FailureReporter, HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { reduceItem, reduceItemStats, type ItemChange, type ItemState } from './items';
 import {
@@ -99,7 +100,10 @@ export interface HotBatchStorage {
 
 export interface HotBatchOptions {
   interactions?: InteractionModel;
-  profileLimits?: ProfileLimits;
+  /** Limits to change; the others keep DEFAULT_PROFILE_LIMITS. */
+  profileLimits?: Partial<ProfileLimits>;
+  /** Takes the events the profiles took only in part; without one they are not reported. */
+  report?: FailureReporter;
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
@@ -132,9 +136,10 @@ function isTouch(change: ItemChange): change is ItemTouch {
  * claimed by another stream record (a client's resend) is dropped before any key is read.
  *
  * The steps, in order: validate the whole batch; claim messageIds; read the profiles and reduce
- * them (yielding item touches and co-occurrence), without writing them yet; read items and trends,
- * work out every touched item's new weight, then write items (scored against those weights) and
- * trends; write the profiles last. Derived keys go first because their changes are a pure function
+ * them (yielding item touches, co-occurrence and what a limit kept out), without writing them yet;
+ * read items and trends, work out every touched item's new weight, then write items (scored
+ * against those weights) and trends; report what the profiles took only in part; write the
+ * profiles last. Derived keys go first because their changes are a pure function
  * of the stored profile and the records: after a crash in between, a redelivery recomputes exactly
  * the same changes, and every key that already has them filters them out by its watermarks.
  */
@@ -147,7 +152,7 @@ export async function applyHotBatch(
   if (contributions.length === 0) return;
   const fresh = await claimMessages(contributions, storage);
   const interactions = options.interactions ?? defaultInteractionModel;
-  const limits = options.profileLimits ?? DEFAULT_PROFILE_LIMITS;
+  const limits = { ...DEFAULT_PROFILE_LIMITS, ...options.profileLimits };
   const reduce = (state: ProfileState | null, pending: Contribution[]) =>
     reduceProfile(state, pending, interactions, limits);
 
@@ -156,6 +161,7 @@ export async function applyHotBatch(
   const updates: Array<StateUpdate<ProfileKey>> = [];
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
+  const failures: HotTierFailure[] = [];
   for (const [profileId, all] of byProfile) {
     const key = profileKey(profileId);
     const stored = profiles.get(key);
@@ -163,6 +169,7 @@ export async function applyHotBatch(
       const outcome = reduce(state, pending);
       touches.push(...outcome.touches);
       pairs.push(...outcome.pairs);
+      failures.push(...outcome.failures);
       return outcome.state;
     });
     if (next === null) continue;
@@ -174,6 +181,9 @@ export async function applyHotBatch(
     });
   }
   await applyDerived(touches, pairs, storage);
+  // Like the derived keys, failures are a pure function of the stored profiles and the records:
+  // reported before the profiles are written, they are reported again if anything after fails.
+  if (failures.length > 0) await options.report?.(failures);
   await profiles.commit(updates);
 }
 

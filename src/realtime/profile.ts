@@ -1,7 +1,11 @@
+import type { EventError } from '../events/types';
 import { countOne } from './counts';
 import { byStreamOrder, isLater, type Contribution } from './contribution';
+import { EVENT_NAME_NOT_COUNTED, TRAIT_DROPPED, type HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
+import { countInteraction, type CountedItem, type ItemCountLimits } from './item-counts';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
+import { mergeTraits, type TraitLimits, type TraitMerge } from './traits';
 
 export interface RecentEvent {
   messageId: string;
@@ -39,6 +43,11 @@ export interface ProfileState {
   recentItems: RecentItem[];
   /** Newest first. */
   purchased: string[];
+  /**
+   * Today's counts of the user's latest items, which cap how often they count toward each
+   * (item-counts.ts); absent from profiles written before the cap existed.
+   */
+  counted?: CountedItem[];
 }
 
 /** One event's effect on an item's stats and trending. */
@@ -61,12 +70,18 @@ export interface PairDelta {
   sequence: string;
 }
 
-export interface ProfileLimits {
+/**
+ * Every list and map in a profile is bounded, so no profile can outgrow DynamoDB's 400 KB item
+ * (docs/hot-tier.md adds the bounds up).
+ */
+export interface ProfileLimits extends TraitLimits, ItemCountLimits {
   recentEvents: number;
   recentItems: number;
   purchased: number;
   sessions: number;
   sessionGapMs: number;
+  /** Event names `counts` keeps; events of further names count in `eventCount` only. */
+  eventNames: number;
 }
 
 export const DEFAULT_PROFILE_LIMITS: ProfileLimits = {
@@ -75,12 +90,19 @@ export const DEFAULT_PROFILE_LIMITS: ProfileLimits = {
   purchased: 100,
   sessions: 20,
   sessionGapMs: SESSION_GAP_MS,
+  eventNames: 100,
+  traitKeys: 100,
+  traitBytes: 16 * 1024,
+  countsPerItem: 3,
+  countedItems: 50,
 };
 
 export interface ProfileOutcome {
   state: ProfileState;
   touches: ItemTouch[];
   pairs: PairDelta[];
+  /** Contributions the profile took only in part (profile_limit), in stream order. */
+  failures: HotTierFailure[];
 }
 
 function emptyProfile(first: Contribution): ProfileState {
@@ -97,7 +119,16 @@ function emptyProfile(first: Contribution): ProfileState {
     recentEvents: [],
     recentItems: [],
     purchased: [],
+    counted: [],
   };
+}
+
+function droppedTraitError({ key, limit }: TraitMerge['dropped'][number], limits: TraitLimits): EventError {
+  const reason =
+    limit === 'traitKeys'
+      ? `the profile keeps ${limits.traitKeys} traits`
+      : `the profile keeps ${limits.traitBytes} bytes of traits`;
+  return { code: TRAIT_DROPPED, path: null, message: `trait ${JSON.stringify(key)} not kept: ${reason}` };
 }
 
 /**
@@ -105,6 +136,9 @@ function emptyProfile(first: Contribution): ProfileState {
  * contributions (they are replayed in stream order), which is what lets the derived item updates
  * be recomputed identically after a crash. Co-occurrence grows by min(weight of a, weight of b)
  * per user and pair, so repeating an interaction adds nothing and a purchase outweighs a view.
+ * What a limit keeps out of the profile (traits, an event name past `eventNames`) is reported as
+ * a failure of that contribution; the event itself always counts. A bot's events count in its own
+ * profile but touch no item: no stats, trends, co-occurrence or recent items.
  */
 export function reduceProfile(
   stored: ProfileState | null,
@@ -118,17 +152,32 @@ export function reduceProfile(
   const state = structuredClone(stored ?? emptyProfile(head));
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
+  const failures: HotTierFailure[] = [];
 
   for (const c of ordered) {
+    const errors: EventError[] = [];
     state.eventCount += 1;
-    countOne(state.counts, c.event);
+    if (Object.hasOwn(state.counts, c.event) || Object.keys(state.counts).length < limits.eventNames) {
+      countOne(state.counts, c.event);
+    } else {
+      errors.push({
+        code: EVENT_NAME_NOT_COUNTED,
+        path: '/event',
+        message: `the profile counts ${limits.eventNames} event names; this one counts in eventCount only`,
+      });
+    }
     if (c.timestamp < state.firstSeen) state.firstSeen = c.timestamp;
     if (state.lastSeq === '' || isLater(c, { timestamp: state.lastSeen, sequence: state.lastSeq })) {
       state.lastSeen = c.timestamp;
       state.lastEvent = c.event;
       state.lastSeq = c.sequence;
     }
-    if (c.traits !== null) state.traits = { ...state.traits, ...c.traits };
+    if (c.traits !== null) {
+      const merged = mergeTraits(state.traits, c.traits, limits);
+      state.traits = merged.traits;
+      errors.push(...merged.dropped.map((dropped) => droppedTraitError(dropped, limits)));
+    }
+    if (errors.length > 0) failures.push({ messageId: c.messageId, failureType: 'profile_limit', errors });
 
     const added = addToSessions(state.sessions, c.timestamp, limits.sessionGapMs);
     state.sessionCount += added.change;
@@ -136,10 +185,11 @@ export function reduceProfile(
 
     state.recentEvents = insertRecentEvent(state.recentEvents, c, limits.recentEvents);
     // The event counted once above; each item it names gets the interaction (an order: a purchase
-    // of every product), in the order named, a repeated item once.
+    // of every product), in the order named, a repeated item once. A bot's event touches none.
+    if (c.isBot) continue;
     for (const itemId of new Set(c.itemIds)) interact(state, c, itemId, model, limits, touches, pairs);
   }
-  return { state, touches, pairs };
+  return { state, touches, pairs, failures };
 }
 
 function insertRecentEvent(events: RecentEvent[], c: Contribution, limit: number): RecentEvent[] {
@@ -167,14 +217,20 @@ function interact(
   const previous = state.recentItems.find((item) => item.id === itemId);
   const before = previous?.weight ?? 0;
   const after = Math.max(before, model.weightOf(kind));
-  const at = { shardId: c.shardId, sequence: c.sequence };
-  for (const other of state.recentItems) {
-    if (other.id === itemId) continue;
-    const co = Math.min(after, other.weight) - Math.min(before, other.weight);
-    if (co <= 0) continue;
-    pairs.push({ itemId, otherId: other.id, co, ...at }, { itemId: other.id, otherId: itemId, co, ...at });
+  const decision = countInteraction(state.counted ?? [], itemId, kind, c.receivedAt, limits);
+  state.counted = decision.counted;
+  // Past the user's daily count for the item, the interaction is the user's own (their recent and
+  // purchased items), and adds nothing to the item.
+  if (decision.counts) {
+    const at = { shardId: c.shardId, sequence: c.sequence };
+    for (const other of state.recentItems) {
+      if (other.id === itemId) continue;
+      const co = Math.min(after, other.weight) - Math.min(before, other.weight);
+      if (co <= 0) continue;
+      pairs.push({ itemId, otherId: other.id, co, ...at }, { itemId: other.id, otherId: itemId, co, ...at });
+    }
+    touches.push({ itemId, event: c.event, weightDelta: after - before, receivedAt: c.receivedAt, ...at });
   }
-  touches.push({ itemId, event: c.event, weightDelta: after - before, receivedAt: c.receivedAt, ...at });
   state.recentItems = [
     { id: itemId, weight: after, at: c.timestamp },
     ...state.recentItems.filter((item) => item.id !== itemId),

@@ -8,11 +8,22 @@ export enum FailureType {
   SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN',
   SIZE_EXCEEDED = 'SIZE_EXCEEDED',
   ENRICHMENT_FAILED = 'ENRICHMENT_FAILED',
+  PROFILE_LIMIT = 'PROFILE_LIMIT',
+  HOT_TIER_REFUSED = 'HOT_TIER_REFUSED',
 }
 registerEnumType(FailureType, {
   name: 'FailureType',
   description:
-    'Why the stream refused a record: not UTF-8 JSON (MALFORMED), envelope rules, its schema, no schema, too large, or enrichment.',
+    'Why the stream refused a record: not UTF-8 JSON (MALFORMED), envelope rules, its schema, no schema, too large, or enrichment. ' +
+    'PROFILE_LIMIT and HOT_TIER_REFUSED name events that were delivered (they are in the warehouse) but that the hot tier applied only in part (traits past the profile caps, named in the errors) or not at all.',
+  valuesConfig: {
+    PROFILE_LIMIT: {
+      description: 'Delivered; the profile kept the event but dropped the traits its errors name.',
+    },
+    HOT_TIER_REFUSED: {
+      description: 'Delivered; the hot tier refused it for good, so no hot counter has it.',
+    },
+  },
 });
 
 @ObjectType({

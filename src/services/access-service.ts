@@ -1,4 +1,5 @@
-import { hashSecret, newKeyId, newKeySecret, secretMatches, type ApiKeyRecord } from '../access/api-key';
+import { timingSafeEqual } from 'node:crypto';
+import { hashSecret, newKeyId, newKeySecret, sha256, type ApiKeyRecord } from '../access/api-key';
 import { MAX_ALLOWED_ORIGINS, normaliseOrigin, originAllowed } from '../access/origins';
 import type { ApiKeyStore, RateLimiter } from '../access/port';
 import type { Principal } from '../access/principal';
@@ -79,6 +80,7 @@ interface CachedKey {
 export class AccessService {
   private readonly cache = new Map<string, CachedKey>();
   private readonly touchedAt = new Map<string, number>();
+  private bootstrapDigests: { secretKey: Buffer; writeKey: Buffer } | undefined;
   private readonly now: () => Date;
   private readonly logger: Pick<Console, 'error'>;
 
@@ -184,10 +186,13 @@ export class AccessService {
   }
 
   private async lookup(secret: string): Promise<ApiKeyRecord | null> {
-    const bootstrap = await this.options.bootstrap();
-    if (secretMatches(bootstrap.secretKey, secret)) return this.bootstrapRecord('SECRET', ALL_SCOPES);
-    if (secretMatches(bootstrap.writeKey, secret)) return this.bootstrapRecord('WRITE', PUBLISHABLE_SCOPES);
-    const hash = hashSecret(secret);
+    // One hash of what was sent, compared in constant time with the bootstrap keys' hashes and
+    // looked up as is among the stored keys.
+    const digest = sha256(secret);
+    const bootstrap = (this.bootstrapDigests ??= await this.digestBootstrapKeys());
+    if (timingSafeEqual(bootstrap.secretKey, digest)) return this.bootstrapRecord('SECRET', ALL_SCOPES);
+    if (timingSafeEqual(bootstrap.writeKey, digest)) return this.bootstrapRecord('WRITE', PUBLISHABLE_SCOPES);
+    const hash = digest.toString('hex');
     const now = this.now().getTime();
     const cached = this.cache.get(hash);
     if (cached && cached.expiresAt > now) return cached.record;
@@ -195,6 +200,11 @@ export class AccessService {
     if (this.cache.size >= MAX_CACHED_KEYS) this.cache.delete(this.cache.keys().next().value as string);
     this.cache.set(hash, { record, expiresAt: now + this.options.limits.keyCacheMs });
     return record;
+  }
+
+  private async digestBootstrapKeys(): Promise<{ secretKey: Buffer; writeKey: Buffer }> {
+    const { secretKey, writeKey } = await this.options.bootstrap();
+    return { secretKey: sha256(secretKey), writeKey: sha256(writeKey) };
   }
 
   private bootstrapRecord(kind: ApiKeyKind, scopes: readonly Scope[]): ApiKeyRecord {

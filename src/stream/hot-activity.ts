@@ -1,3 +1,4 @@
+import { IDENTIFY_EVENT, TRAITS_PROPERTY } from '../events/identify';
 import type { StoredEvent } from '../events/types';
 import { profileId } from '../events/types';
 import type { HotActivity } from '../sinks/hot-tier/port';
@@ -11,9 +12,6 @@ export interface PositionedEvent {
   sequenceNumber: string;
 }
 
-/** The event that sets a profile's traits, as in Segment's spec. */
-export const IDENTIFY_EVENT = 'identify';
-
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -21,7 +19,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 /** An identify event carries its traits in `properties.traits`, or as its properties. */
 function traitsOf(event: StoredEvent): Record<string, unknown> | null {
   if (event.event !== IDENTIFY_EVENT) return null;
-  const nested = event.properties.traits;
+  const nested = event.properties[TRAITS_PROPERTY];
   return isObject(nested) ? nested : event.properties;
 }
 
@@ -46,6 +44,7 @@ export function toHotActivity(events: readonly PositionedEvent[]): HotActivity[]
       sequenceNumber,
       itemIds: [...itemIds],
       traits: traitsOf(event),
+      isBot: event.enrichment?.isBot ?? false,
     });
   }
   return activity;

@@ -30,8 +30,10 @@ export interface BatchSummary {
   failedEvents: number;
   duplicates: number;
   retried: number;
-  /** Delivered events the hot tier refused for good (see updateHotTier). */
+  /** Delivered events the hot tier refused for good, written to failed events (see updateHotTier). */
   hotRefused: number;
+  /** Delivered events the hot tier applied only in part (profile limits), written to failed events. */
+  hotLimited: number;
 }
 
 export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
@@ -47,7 +49,7 @@ export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStre
  * shard-ordering rule a per-record processor cannot express. The response has the same
  * `batchItemFailures` shape Powertools produces, and per-record poison never fails the batch:
  * decodeRecord turns every bad record (including enrichment that throws) into a failed event, and
- * updateHotTier skips an event whose data DynamoDB refuses for good.
+ * updateHotTier records an event whose data DynamoDB refuses for good as a failed event and moves on.
  */
 export function createStreamProcessor(
   deps: StreamProcessorDeps,
@@ -99,7 +101,7 @@ export function createStreamProcessor(
         sequenceNumber: item.sequenceNumber,
       });
     }
-    const hot = await updateHotTier(deps.hotStore, delivered, logger);
+    const hot = await updateHotTier(deps.hotStore, delivered, deps.failed, logger);
     if (hot.retryFrom !== undefined) {
       for (let index = hot.retryFrom; index < records.length; index++) failedIndices.add(index);
     }
@@ -111,6 +113,7 @@ export function createStreamProcessor(
       duplicates,
       retried: failedIndices.size,
       hotRefused: hot.refused.length,
+      hotLimited: hot.limited.length,
     });
     return {
       batchItemFailures: [...failedIndices]

@@ -13,7 +13,7 @@ import {
   hotTableDefinition,
 } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
-import type { HotActivity } from '../../src/sinks/hot-tier/port';
+import type { HotActivity, HotTierFailure } from '../../src/sinks/hot-tier/port';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';
@@ -48,6 +48,7 @@ function activity(profileId: string, n: number, minute: number, options: Options
     sequenceNumber: seq(n),
     itemIds: options.itemIds ?? [],
     traits: options.traits ?? null,
+    isBot: false,
   };
 }
 
@@ -185,12 +186,70 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('fails in a way the stream processor knows not to retry when DynamoDB refuses the data', async () => {
-      // A profile past DynamoDB's 400 KB item limit: no retry can ever write it.
-      const huge = activity('u1', 1, 0, { event: 'identify', traits: { bio: 'x'.repeat(500_000) } });
+      // An item id past DynamoDB's 2 KB partition key: no retry can ever write it.
+      const huge = activity('u1', 1, 0, { event: 'product_viewed', itemIds: ['x'.repeat(3000)] });
       const error: unknown = await store.applyActivity([huge]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HotStoreError);
       expect(error).toMatchObject({ code: 'HOT_STORE_REFUSED_DATA', cause: { name: 'ValidationException' } });
       await expect(store.getUser('u1')).resolves.toBeNull();
+    });
+
+    describe('at its trait caps', () => {
+      /** 23 identifies of 20 new traits of 900 bytes each: about 414 KB of traits in all. */
+      const identifies = () =>
+        Array.from({ length: 23 }, (_, round) =>
+          activity('u1', round + 1, round, {
+            event: 'identify',
+            traits: Object.fromEntries(
+              Array.from({ length: 20 }, (_, k) => [`t${round}_${k}`, 'v'.repeat(900)]),
+            ),
+          }),
+        );
+
+      it('stays under the caps, counts every identify and reports the traits it dropped', async () => {
+        const reported: HotTierFailure[] = [];
+        const report = async (failures: readonly HotTierFailure[]) => {
+          reported.push(...failures);
+        };
+        for (const identify of identifies()) await store.applyActivity([identify], report);
+        await store.applyActivity([{ ...activity('u1', 24, 30), event: 'page_viewed' }], report);
+        // A redelivery changes and reports nothing.
+        await store.applyActivity(identifies(), report);
+
+        const user = await store.getUser('u1');
+        expect(user?.eventCount).toBe(24);
+        expect(user?.counts).toEqual({ identify: 23, page_viewed: 1 });
+        expect(Buffer.byteLength(JSON.stringify(user?.traits))).toBeLessThanOrEqual(16 * 1024);
+        expect(Object.keys(user?.traits ?? {})).toHaveLength(17);
+        expect(reported.map((f) => f.messageId)).toEqual(identifies().map((a) => a.messageId));
+        expect(reported.every((f) => f.failureType === 'profile_limit')).toBe(true);
+        expect(reported[1]?.errors.map((e) => e.message)).toContain(
+          'trait "t1_0" not kept: the profile keeps 16384 bytes of traits',
+        );
+      });
+
+      it('takes configured caps, and without caps the same identifies outgrow the item', async () => {
+        const small = new DynamoDbHotStore({ client: doc, tableName, profileLimits: { traitKeys: 5 } });
+        await small.applyActivity(identifies().slice(0, 2));
+        expect(Object.keys((await small.getUser('u1'))?.traits ?? {})).toEqual([
+          't0_0',
+          't0_1',
+          't0_2',
+          't0_3',
+          't0_4',
+        ]);
+
+        const uncapped = new DynamoDbHotStore({
+          client: doc,
+          tableName,
+          profileLimits: { traitKeys: 1e6, traitBytes: 1e9 },
+        });
+        const other = identifies().map((a) => ({ ...a, profileId: 'u2', messageId: `u2-${a.messageId}` }));
+        const error: unknown = await (async () => {
+          for (const identify of other) await uncapped.applyActivity([identify]);
+        })().catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'HOT_STORE_REFUSED_DATA' });
+      });
     });
 
     it('splits sessions after 30 minutes of inactivity and joins them when a late event bridges the gap', async () => {

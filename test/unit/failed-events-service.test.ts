@@ -73,4 +73,28 @@ describe('FailedEventsService on Redshift', () => {
       truncated: false,
     });
   });
+
+  it('never replays what the hot tier did not apply: those events were delivered already', async () => {
+    const row = (messageId: string, failureType: string) => ({
+      message_id: { stringValue: messageId },
+      failure_type: { stringValue: failureType },
+      event: { stringValue: 'identify' },
+      errors: { stringValue: JSON.stringify([{ code: 'TRAIT_DROPPED', path: null, message: 'trait "a"' }]) },
+      payload: { stringValue: JSON.stringify({ messageId, event: 'identify', userId: 'u1' }) },
+      payload_encoding: { stringValue: 'utf8' },
+      schema: { stringValue: 'identify/1-0-0' },
+      received_ms: { longValue: Date.parse('2024-05-01T10:00:00Z') },
+      processor_version: { stringValue: 'test' },
+    });
+    fake.rowsFor = (sql) =>
+      /FROM failed_events/.test(sql)
+        ? [row('m1', 'profile_limit'), row('m2', 'hot_tier_refused')]
+        : undefined;
+    await expect(service().replay(RANGE)).resolves.toEqual({
+      replayed: 0,
+      skipped: 2,
+      notWritten: 0,
+      truncated: false,
+    });
+  });
 });

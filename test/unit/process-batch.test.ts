@@ -5,6 +5,10 @@ import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import { createStreamProcessor, type BatchSummary } from '../../src/stream/process-batch';
+import { createEnricher } from '../../src/events/enrich/enrich-event';
+import { pseudonym } from '../../src/events/enrich/pii';
+import { findSchemasDir, loadSchemaRegistry } from '../../src/services/schema-files';
+import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
 import { MemoryDelivery, RecordingHotStore } from '../helpers/in-memory-sinks';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesis-events';
 
@@ -190,8 +194,8 @@ describe('createStreamProcessor', () => {
       ]);
     const ids = (activity: HotActivity[]) => activity.map((a) => a.messageId);
 
-    it('skips that event, applies its neighbours one by one, and lets the shard move on', async () => {
-      const { applied, logger, summaries, process } = withHotStore(async (activity) => {
+    it('records that event as a hot_tier_refused failed event, applies its neighbours one by one, and lets the shard move on', async () => {
+      const { applied, logger, summaries, failed, events, process } = withHotStore(async (activity) => {
         if (ids(activity).includes('m2')) throw refusal();
       });
       const response = await process(batch());
@@ -207,6 +211,30 @@ describe('createStreamProcessor', () => {
         expect.stringContaining('refused event m2'),
         expect.any(HotStoreError),
       );
+      // Delivered, and recorded as what the hot tier lacks: the payload is the event as delivered.
+      const delivered = events.records.find((e) => e.messageId === 'm2');
+      expect(failed.records).toEqual([
+        {
+          messageId: 'm2',
+          failureType: 'hot_tier_refused',
+          event: 'page_viewed',
+          errors: [{ code: 'HOT_STORE_REFUSED_DATA', path: null, message: 'Hot store write failed' }],
+          payload: JSON.stringify(delivered),
+          payloadEncoding: 'utf8',
+          schema: 'page_viewed/1-0-0',
+          receivedAt: '2026-01-02T03:00:01.000Z',
+          processorVersion: 'tributary@test',
+        },
+      ]);
+    });
+
+    it('retries from that event while its failed event cannot be written', async () => {
+      const { failed, process } = withHotStore(async (activity) => {
+        if (ids(activity).includes('m2')) throw refusal();
+      });
+      failed.failWhen = (record) => record.failureType === 'hot_tier_refused';
+      const response = await process(batch());
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: '2' }, { itemIdentifier: '3' }]);
     });
 
     it('retries from the first event that then fails for another reason', async () => {
@@ -231,6 +259,68 @@ describe('createStreamProcessor', () => {
         { itemIdentifier: '2' },
         { itemIdentifier: '3' },
       ]);
+    });
+  });
+
+  describe('when a profile takes an event only in part', () => {
+    /** The processor over the engine's own batch steps, in memory. */
+    function withEngine() {
+      const events = new MemoryDelivery<StoredEvent>();
+      const failed = new MemoryDelivery<FailedEvent>();
+      const engine = new MemoryHotStore();
+      const summaries: BatchSummary[] = [];
+      const process = createStreamProcessor(
+        {
+          events,
+          failed,
+          hotStore: engine,
+          processorVersion: 'tributary@test',
+          logger: { warn: jest.fn(), error: jest.fn() },
+        },
+        (summary) => summaries.push(summary),
+      );
+      return { events, failed, engine, summaries, process };
+    }
+    const identify = (messageId: string, traits: Record<string, unknown>) => ({
+      ...valid(messageId, 'u1', 'identify'),
+      properties: { traits },
+    });
+    const bigTraits = (prefix: string) =>
+      Object.fromEntries(Array.from({ length: 20 }, (_, k) => [`${prefix}${k}`, 'v'.repeat(900)]));
+
+    it('delivers the event, counts it, and writes a profile_limit failed event naming the dropped traits', async () => {
+      const { events, failed, summaries, engine, process } = withEngine();
+      const response = await process(
+        kinesisEvent([
+          kinesisRecord(identify('i1', bigTraits('a')), '1'),
+          kinesisRecord(identify('i2', { plan: 'pro' }), '2'),
+        ]),
+      );
+      expect(response.batchItemFailures).toEqual([]);
+      expect(events.records.map((e) => e.messageId)).toEqual(['i1', 'i2']);
+      expect((await engine.getUser('u1'))?.eventCount).toBe(2);
+      expect(failed.records.map((f) => [f.messageId, f.failureType, f.schema])).toEqual([
+        ['i1', 'profile_limit', 'identify/1-0-0'],
+      ]);
+      expect(failed.records[0]?.errors.map((e) => e.message)).toEqual(
+        ['a18', 'a19'].map((key) => `trait "${key}" not kept: the profile keeps 16384 bytes of traits`),
+      );
+      expect(summaries[0]).toMatchObject({ delivered: 2, hotLimited: 1, hotRefused: 0 });
+    });
+
+    it('retries the batch while the failed event cannot be written, then counts the event once', async () => {
+      const { failed, engine, process } = withEngine();
+      const records = () => kinesisEvent([kinesisRecord(identify('i1', bigTraits('a')), '1')]);
+      failed.failWhen = () => true;
+      const first = await process(records());
+      expect(first.batchItemFailures).toEqual([{ itemIdentifier: '1' }]);
+      expect(await engine.getUser('u1')).toBeNull();
+
+      failed.failWhen = () => false;
+      expect((await process(records())).batchItemFailures).toEqual([]);
+      expect((await process(records())).batchItemFailures).toEqual([]);
+      expect((await engine.getUser('u1'))?.eventCount).toBe(1);
+      expect(failed.records.map((f) => [f.messageId, f.failureType])).toEqual([['i1', 'profile_limit']]);
     });
   });
 
@@ -384,7 +474,7 @@ describe('createStreamProcessor', () => {
       expect(text?.errors.at(-1)).toEqual({
         code: PAYLOAD_TRUNCATED,
         path: null,
-        message: `payload is the first ${FAILED_PAYLOAD_HEAD_BYTES - 1} of the record's ${oversize.byteLength} bytes (SHA-256 ${sha256(oversize)})`,
+        message: `payload is the first ${FAILED_PAYLOAD_HEAD_BYTES - 1} bytes of the record, personal data scrubbed; the record has ${oversize.byteLength} bytes (SHA-256 ${sha256(oversize)})`,
       });
 
       expect(bytes?.failureType).toBe('malformed');
@@ -422,6 +512,180 @@ describe('createStreamProcessor', () => {
       for (const record of failed.records) {
         expect(Buffer.byteLength(record.payload)).toBeLessThan(SUPER_STRING_BYTES);
       }
+    });
+  });
+
+  describe('personal data in failed-event payloads', () => {
+    const secret = 'process-batch-secret';
+    const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    const h = (value: unknown) => pseudonym(value, secret);
+    const ip = '203.0.113.7';
+    const email = 'ada@example.com';
+
+    function withSecret(unknownEvents: 'accept' | 'reject' = 'accept') {
+      const events = new MemoryDelivery<StoredEvent>();
+      const failed = new MemoryDelivery<FailedEvent>();
+      const process = createStreamProcessor({
+        events,
+        failed,
+        hotStore: new RecordingHotStore(),
+        processorVersion: 'tributary@test',
+        schemas: loadSchemaRegistry(findSchemasDir(), { unknownEvents }),
+        enrich: createEnricher({ piiSecret: secret, horizonMs: 30 * 86_400_000 }),
+        logger: { warn: jest.fn(), error: jest.fn() },
+      });
+      return { events, failed, process };
+    }
+
+    const identify = (messageId: string, extra: Record<string, unknown> = {}) => ({
+      ...valid(messageId, 'u1', 'identify'),
+      sourceIp: '198.51.100.9',
+      context: { ip },
+      properties: { email },
+      ...extra,
+    });
+
+    /** The failed payload as text, decoded from base64 where it was stored so. */
+    const text = (event: FailedEvent | undefined) =>
+      event?.payloadEncoding === 'base64'
+        ? Buffer.from(event.payload, 'base64').toString('latin1')
+        : (event?.payload ?? '');
+
+    it.each([
+      [
+        'not JSON',
+        `{"event":"identify","context":{"ip":"${ip}"},"properties":{"email":"${email}"`,
+        'malformed',
+      ],
+      ['not an object', `["${email}", "${ip}"]`, 'malformed'],
+      ['not UTF-8', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(` ${ip} ${email}`)]), 'malformed'],
+      [
+        'oversize',
+        JSON.stringify(identify('m-big', { properties: { email, blob: 'x'.repeat(40_000) } })),
+        'size_exceeded',
+      ],
+      [
+        'oversize and not JSON',
+        `{"ip":"${ip}","email":"${email}","blob":"${'x'.repeat(40_000)}`,
+        'size_exceeded',
+      ],
+      ['an envelope error', JSON.stringify(identify('m-env', { userId: 7 })), 'envelope_invalid'],
+      [
+        'a reserved key',
+        JSON.stringify(identify('m-key', { properties: { email, list: [{ constructor: 1 }] } })),
+        'envelope_invalid',
+      ],
+      [
+        'nesting past the limit',
+        JSON.stringify(identify('m-deep')).replace(
+          '"email"',
+          `"deep":${'['.repeat(40)}${']'.repeat(40)},"email"`,
+        ),
+        'envelope_invalid',
+      ],
+      [
+        'a schema violation',
+        JSON.stringify(identify('m-schema', { properties: { email, age: -1 } })),
+        'schema_violation',
+      ],
+      [
+        'a pinned version that does not exist',
+        JSON.stringify(identify('m-pin', { schemaVersion: '9-0-0' })),
+        'schema_unknown',
+      ],
+      [
+        'an IP that is no address',
+        JSON.stringify(identify('m-ip', { context: { ip: `${ip}, 10.0.0.1` } })),
+        'enrichment_failed',
+      ],
+    ])('keeps no full IP and no clear email for %s', async (_case, record, failureType) => {
+      const { failed, process } = withSecret();
+      await process(kinesisEvent([kinesisRecord(record, '1')]));
+      expect(failed.records.map((f) => f.failureType)).toEqual([failureType]);
+      const kept = text(failed.records[0]);
+      expect(kept).not.toContain(ip);
+      expect(kept).not.toContain('198.51.100.9');
+      expect(kept).not.toContain(email);
+      expect(kept).toContain(h(email));
+      expect(Buffer.byteLength(failed.records[0]?.payload ?? '')).toBeLessThanOrEqual(32 * 1024);
+    });
+
+    it('keeps a readable payload whole, scrubbed as the good path stores it, and so replayable', async () => {
+      const { events, failed, process } = withSecret();
+      const record = identify('m-replay', { properties: { traits: { email, age: 'old' } } });
+      await process(kinesisEvent([kinesisRecord({ ...record, properties: { email, age: -1 } }, '1')]));
+      const payload = JSON.parse(failed.records[0]?.payload ?? '{}') as Record<string, unknown>;
+      expect(payload).toMatchObject({
+        messageId: 'm-replay',
+        sourceIp: '198.51.100.0',
+        context: { ip: '203.0.113.0' },
+        properties: { email: h(email), age: -1 },
+      });
+      // Fixed and replayed: the pseudonym passes the schema's email format and is stored as it is.
+      await process(
+        kinesisEvent([kinesisRecord({ ...payload, properties: { email: h(email), age: 30 } }, '2')]),
+      );
+      expect(events.records.map((e) => [e.messageId, e.properties.email])).toEqual([['m-replay', h(email)]]);
+    });
+
+    it('names the oversize record by its messageId and event, and keeps only its scrubbed head', async () => {
+      const { failed, process } = withSecret();
+      const record = Buffer.from(
+        JSON.stringify(identify('m-huge', { properties: { email, blob: 'x'.repeat(900_000) } })),
+      );
+      await process(kinesisEvent([kinesisRecord(record, '1')]));
+      const [kept] = failed.records;
+      expect(kept).toMatchObject({ failureType: 'size_exceeded', messageId: 'm-huge', event: 'identify' });
+      expect(Buffer.byteLength(kept?.payload ?? '')).toBe(FAILED_PAYLOAD_HEAD_BYTES);
+      expect(kept?.errors.at(-1)?.message).toContain(
+        `${record.byteLength} bytes (SHA-256 ${sha256(record)})`,
+      );
+    });
+
+    it('hashes what the detector finds when the event has no schema, on either unknown-event policy', async () => {
+      for (const policy of ['accept', 'reject'] as const) {
+        const { events, failed, process } = withSecret(policy);
+        const record = { ...valid(`m-${policy}`, 'u1', 'newsletter_signup'), properties: { contact: email } };
+        await process(kinesisEvent([kinesisRecord(record, '1')]));
+        const stored =
+          policy === 'accept'
+            ? events.records[0]?.properties
+            : JSON.parse(failed.records[0]?.payload ?? '{}').properties;
+        expect(stored).toEqual({ contact: h(email) });
+      }
+    });
+
+    it('refuses a reserved key or deep nesting on its own record, and delivers its neighbours', async () => {
+      const { events, failed, process } = withSecret();
+      const nested = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+      const deep = `{"event":"page_viewed","userId":"u1","properties":${nested(5_000)}}`;
+      const junk = `{"event":"Bad-Name","userId":"u1","junk":${'['.repeat(10_000)}${']'.repeat(10_000)}}`;
+      const huge = `{"event":"page_viewed","userId":"u1","properties":${nested(100_000)}}`;
+      const response = await process(
+        kinesisEvent([
+          kinesisRecord(valid('ok-1'), '1'),
+          kinesisRecord(deep, '2'),
+          kinesisRecord('{"event":"page_viewed","userId":"u1","context":{"__proto__":{"ip":"x"}}}', '3'),
+          kinesisRecord(junk, '4'),
+          kinesisRecord(huge, '5'),
+          kinesisRecord(valid('ok-2'), '6'),
+        ]),
+      );
+      expect(response.batchItemFailures).toEqual([]);
+      expect(events.records.map((e) => e.messageId)).toEqual(['ok-1', 'ok-2']);
+      expect(failed.records.map((f) => [f.failureType, f.errors[0]?.path])).toEqual([
+        ['envelope_invalid', `/properties${'/a'.repeat(32)}`],
+        ['envelope_invalid', '/context/__proto__'],
+        ['envelope_invalid', '/event'],
+        ['size_exceeded', null],
+      ]);
+      // Too deep to walk or re-serialise: kept as the scrubbed head of their text.
+      expect(failed.records.map((f) => Buffer.byteLength(f.payload) <= FAILED_PAYLOAD_HEAD_BYTES)).toEqual([
+        true,
+        true,
+        true,
+        true,
+      ]);
     });
   });
 

@@ -22,6 +22,7 @@ function c(event: string, itemIds: string | string[] | null, minute = n): Contri
     sequence: String(n).padStart(10, '0'),
     itemIds: itemIds === null ? [] : typeof itemIds === 'string' ? [itemIds] : itemIds,
     traits: null,
+    isBot: false,
   };
 }
 

@@ -1,3 +1,4 @@
+import { isbot } from 'isbot';
 import { UAParser } from 'ua-parser-js';
 import { isBot } from 'ua-parser-js/bot-detection';
 import { Bots, Crawlers, Fetchers, Libraries } from 'ua-parser-js/extensions';
@@ -33,10 +34,14 @@ const DESKTOP_OS = new Set([
 // The extensions teach the parser crawlers, fetchers and HTTP libraries, which isBot then recognises.
 const parser = new UAParser([Bots, Crawlers, Fetchers, Libraries].flat());
 
-/** Parses one user agent (uncached): browser, OS, device type and whether it is a bot. */
+/**
+ * Parses one user agent (uncached): browser, OS, device type and whether it is a bot. A bot is what
+ * either library recognises: the parser knows named crawlers and HTTP libraries, isbot's patterns
+ * also catch generic ones (headless browsers, "…crawler", "…scraper", monitoring probes).
+ */
 export function parseUserAgent(userAgent: string): UserAgentFields {
   const result = parser.setUA(userAgent).getResult();
-  const bot = isBot(result);
+  const bot = isBot(result) || isbot(userAgent);
   const os = result.os.name ?? null;
   return {
     browser: result.browser.name ?? null,

@@ -1,6 +1,6 @@
 import type { NeighbourEntry } from '../../realtime/items';
 import type { TrendState, TrendWindow } from '../../realtime/trending';
-import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from './port';
+import type { FailureReporter, HotActivity, HotStore, ItemRecord, UserProfileRecord } from './port';
 import { ReadCache } from './read-cache';
 
 export interface HotReadCacheOptions {
@@ -50,9 +50,9 @@ export class CachedHotStore implements HotStore {
    * the neighbours of all the user's recent items, which only the store knows). Also after a
    * failure, which may have written some keys.
    */
-  async applyActivity(activity: HotActivity[]): Promise<void> {
+  async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
-      await this.store.applyActivity(activity);
+      await this.store.applyActivity(activity, report);
     } finally {
       this.writes += 1;
       for (const { profileId } of activity) this.users.delete(profileId);

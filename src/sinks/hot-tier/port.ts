@@ -1,4 +1,5 @@
 import type { HotActivity } from '../../realtime/activity';
+import type { FailureReporter, HotTierFailure } from '../../realtime/failures';
 import type { ItemStatsState, NeighbourEntry } from '../../realtime/items';
 import type { ProfileState } from '../../realtime/profile';
 import type { TrendState, TrendWindow } from '../../realtime/trending';
@@ -13,6 +14,9 @@ export interface DedupeStore {
 
 /** One delivered event as the hot tier sees it; the engine defines it, beside the batch steps. */
 export type { HotActivity };
+
+/** An event the hot tier applied only in part, or not at all; the engine defines it too. */
+export type { FailureReporter, HotTierFailure };
 
 export interface UserProfileRecord extends ProfileState {
   id: string;
@@ -30,8 +34,10 @@ export interface HotStore {
   /**
    * Applies a batch of activity, one write per key. Idempotent: a record at or below a key's
    * per-shard sequence watermark, or whose messageId another record already carried, changes nothing.
+   * Events a profile takes only in part (its limits) go to `report` before any profile is written;
+   * when `report` throws, the batch fails and a retry reports them again.
    */
-  applyActivity(activity: HotActivity[]): Promise<void>;
+  applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void>;
   /** Reads one profile, or null when the id has never been seen. */
   getUser(id: string): Promise<UserProfileRecord | null>;
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */

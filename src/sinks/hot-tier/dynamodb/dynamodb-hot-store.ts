@@ -7,6 +7,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
+import type { FailureReporter } from '../../../realtime/failures';
 import {
   applyHotBatch,
   type HotStateKey,
@@ -109,7 +110,8 @@ export interface DynamoDbHotStoreOptions {
   /** How long a messageId claim is kept: longer than any redelivery or client resend. */
   messageClaimTtlSeconds?: number;
   interactions?: InteractionModel;
-  profileLimits?: ProfileLimits;
+  /** Limits to change (trait caps, per-user item counts); the others keep the engine's defaults. */
+  profileLimits?: Partial<ProfileLimits>;
 }
 
 /** A stored key: the engine's state and watermarks, plus the version every write asserts. */
@@ -162,7 +164,7 @@ export class DynamoDbHotStore implements HotStore {
   private readonly retry: RetryPolicy;
   private readonly claimTtlSeconds: number;
   private readonly interactions: InteractionModel | undefined;
-  private readonly profileLimits: ProfileLimits | undefined;
+  private readonly profileLimits: Partial<ProfileLimits> | undefined;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -179,7 +181,7 @@ export class DynamoDbHotStore implements HotStore {
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
-  async applyActivity(activity: HotActivity[]): Promise<void> {
+  async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
       await applyHotBatch(
         activity,
@@ -188,7 +190,7 @@ export class DynamoDbHotStore implements HotStore {
           writeClaims: (claims) => this.writeClaims(claims),
           load: (keys) => this.load(keys),
         },
-        { interactions: this.interactions, profileLimits: this.profileLimits },
+        { interactions: this.interactions, profileLimits: this.profileLimits, report },
       );
     } catch (error) {
       throw toHotStoreError(error, 'apply activity');
