@@ -1,5 +1,6 @@
 import type { ClientTimes } from './enrich/enrich-event';
 import { ENVELOPE_RULES, type FieldRule, type FieldRules, type GroupRule } from './envelope-rules';
+import { fitsShape } from './event-shape';
 import { canonicalIsoMs, msToIso } from './iso-time';
 import { messageIdForRecord } from './normalise';
 import type { EventContext, StoredEvent } from './types';
@@ -130,11 +131,11 @@ function optionalDate(value: unknown): { ms: number; iso: string } | undefined |
 
 /**
  * The stream's fast path. Most records are clean: every envelope field absent or a well-formed
- * string, no nulls, nested page/app/library objects holding only their known fields. For those this
- * builds exactly what trackEventFromRecord + envelopeErrors + toStoredEvent would, without their
- * per-record copies and Date round trips. A record without messageId gets the one derived from its
- * place. It is conservative: anything it is not sure of returns null and takes the full path, which
- * decides and explains.
+ * string, no nulls, nested page/app/library objects holding only their known fields, properties and
+ * context within the shape rules. For those this builds exactly what trackEventFromRecord +
+ * envelopeErrors + toStoredEvent would, without their per-record copies and Date round trips. A
+ * record without messageId gets the one derived from its place. It is conservative: anything it is
+ * not sure of returns null and takes the full path, which decides and explains.
  */
 export function cleanRecord(
   body: Json,
@@ -146,6 +147,7 @@ export function cleanRecord(
   if (!fits(userId, USER_ID, body) || !fits(anonymousId, ANONYMOUS_ID, body)) return null;
   if (!fits(sessionId, SESSION_ID, body) || !fits(schemaVersion, SCHEMA_VERSION, body)) return null;
   if (!fits(properties, PROPERTIES, body) || !fits(context, CONTEXT, body)) return null;
+  if (!fitsShape(properties) || !fitsShape(context)) return null;
   const timestamp = optionalDate(body.timestamp);
   const sentAt = optionalDate(body.sentAt);
   if (timestamp === false || sentAt === false) return null;

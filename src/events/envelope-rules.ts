@@ -129,6 +129,25 @@ export const ENVELOPE_RULES = {
   },
 } as const satisfies RulesFor<EventEnvelope>;
 
+/**
+ * What the free-form parts of an event (`properties`, with identify traits, and `context`) may hold,
+ * whatever their schema says. Reserved keys mean something to JavaScript objects (a `__proto__` key
+ * can replace an object's prototype when records are merged) and DynamoDB refuses the attributes
+ * they become; nesting past the limit makes recursive code (JSON.stringify among it) overflow its
+ * stack, which would fail a whole batch instead of one event.
+ */
+export const SHAPE_RULES = {
+  /** The parts checked, by envelope field name. */
+  parts: ['properties', 'context'],
+  /** Levels of objects and arrays a part may nest, the part itself being level 1. */
+  maxDepth: 32,
+  reservedKeys: ['__proto__', 'constructor', 'prototype'],
+} as const satisfies {
+  parts: ReadonlyArray<keyof EventEnvelope>;
+  maxDepth: number;
+  reservedKeys: readonly string[];
+};
+
 const PRESENTATION_SELECTOR = /[^\uFE0F\uFE0E][\uFE0F\uFE0E]/g;
 const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
 

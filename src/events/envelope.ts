@@ -1,11 +1,13 @@
 import {
   DATE_TIME_START,
   ENVELOPE_RULES,
+  SHAPE_RULES,
   textLength,
   type FieldRule,
   type FieldRules,
   type TextRule,
 } from './envelope-rules';
+import { fitsShape, shapeProblem } from './event-shape';
 import type { EventEnvelope, EventError, StreamRecordBody } from './types';
 
 /** The largest event, serialised as JSON, that the pipeline takes. */
@@ -21,12 +23,18 @@ const isObject = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /**
- * Checks an envelope against the envelope rules. Each field gets at most one error, with its JSON
- * pointer; errors come in the rules' order.
+ * Checks an envelope against the envelope rules, then its free-form parts against the shape rules.
+ * Each field gets at most one error, with its JSON pointer; errors come in the rules' order.
  */
 export function envelopeErrors(envelope: EventEnvelope): EventError[] {
   const errors: EventError[] = [];
   checkFields(envelope as unknown as Json, ENVELOPE_RULES, '', errors);
+  for (const part of SHAPE_RULES.parts) {
+    const value = envelope[part];
+    // fitsShape allocates nothing; the pointers are built only for a part that breaks a rule.
+    const problem = fitsShape(value) ? undefined : shapeProblem(value, `/${part}`);
+    if (problem !== undefined) errors.push({ code: ENVELOPE_INVALID, ...problem });
+  }
   return errors;
 }
 

@@ -1,16 +1,18 @@
 /**
- * How much of a record a failed event keeps. A record that could be read keeps its (scrubbed)
- * payload whole, for replay: at most MAX_EVENT_BYTES. A record that could not be read (not UTF-8,
- * not a JSON object, or over MAX_EVENT_BYTES) cannot be replayed or scrubbed of personal data, so
- * it keeps only its first FAILED_PAYLOAD_HEAD_BYTES, with its size and SHA-256 to tell it apart.
- * Either way a stored payload stays far below 65,535 bytes, the most Redshift loads into a SUPER
- * string: one longer payload would make its whole lake file unloadable.
+ * How much of a record a failed event keeps, always scrubbed of personal data (scrub-payload.ts). A
+ * record that could be read keeps its scrubbed payload whole, for replay: at most MAX_EVENT_BYTES. A
+ * record that could not be read as an event (not UTF-8, not a JSON object, or nested too deep to
+ * walk) is scrubbed as text; it, and any record over MAX_EVENT_BYTES, keeps only the first
+ * FAILED_PAYLOAD_HEAD_BYTES of its scrubbed form, with the size and SHA-256 of the record as it came
+ * to tell it apart. Either way a stored payload stays far below 65,535 bytes, the most Redshift loads
+ * into a SUPER string: one longer payload would make its whole lake file unloadable.
  */
 import { createHash } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
 import { MAX_EVENT_BYTES } from './envelope';
 import type { EventError, FailedEvent } from './types';
 
-/** The bytes of an unreadable record a failed event keeps. */
+/** The bytes of a cut payload a failed event keeps. */
 export const FAILED_PAYLOAD_HEAD_BYTES = 4 * 1024;
 
 /** The code of the `errors` entry saying that a failed event's payload is the start of its record. */
@@ -30,35 +32,46 @@ function characterBoundary(bytes: Buffer, limit: number): number {
 }
 
 /**
- * What a failed event keeps of an unreadable record: the record whole when it is short, else its
- * first FAILED_PAYLOAD_HEAD_BYTES (whole characters, for text) and a note with its size and digest.
- * `encoding` is how the bytes are stored: as text when they are UTF-8, else as base64.
+ * What a failed event keeps of a record it could not read as an event: the record scrubbed as
+ * text by `scrubText`, whole when that fits in FAILED_PAYLOAD_HEAD_BYTES, else its head. UTF-8 is
+ * stored as text; other bytes are scrubbed as Latin-1 (one character per byte, so every byte
+ * survives) and stored as base64.
  */
-export function payloadHead(record: Buffer, encoding: 'utf8' | 'base64'): KeptPayload {
-  if (record.byteLength <= FAILED_PAYLOAD_HEAD_BYTES) {
-    return { payload: record.toString(encoding), payloadEncoding: encoding, truncation: null };
+export function unreadablePayload(record: Buffer, scrubText: (text: string) => string): KeptPayload {
+  const text = isUtf8(record);
+  const view = text ? 'utf8' : 'latin1';
+  const scrubbed = Buffer.from(scrubText(record.toString(view)), view);
+  return headOf(scrubbed, text ? 'utf8' : 'base64', record, FAILED_PAYLOAD_HEAD_BYTES);
+}
+
+/**
+ * What a failed event keeps of a record it read, given its scrubbed JSON: the text whole, unless it
+ * is longer than MAX_EVENT_BYTES (the record was oversize, or scrubbing made it longer), then its
+ * head as for an unreadable record.
+ */
+export function readablePayload(scrubbedJson: string, record: Buffer): KeptPayload {
+  return headOf(Buffer.from(scrubbedJson, 'utf8'), 'utf8', record, MAX_EVENT_BYTES);
+}
+
+function headOf(
+  scrubbed: Buffer,
+  encoding: 'utf8' | 'base64',
+  record: Buffer,
+  keptWhole: number,
+): KeptPayload {
+  if (scrubbed.byteLength <= keptWhole) {
+    return { payload: scrubbed.toString(encoding), payloadEncoding: encoding, truncation: null };
   }
   const end =
-    encoding === 'utf8' ? characterBoundary(record, FAILED_PAYLOAD_HEAD_BYTES) : FAILED_PAYLOAD_HEAD_BYTES;
+    encoding === 'utf8' ? characterBoundary(scrubbed, FAILED_PAYLOAD_HEAD_BYTES) : FAILED_PAYLOAD_HEAD_BYTES;
   const sha256 = createHash('sha256').update(record).digest('hex');
   return {
-    payload: record.subarray(0, end).toString(encoding),
+    payload: scrubbed.subarray(0, end).toString(encoding),
     payloadEncoding: encoding,
     truncation: {
       code: PAYLOAD_TRUNCATED,
       path: null,
-      message: `payload is the first ${end} of the record's ${record.byteLength} bytes (SHA-256 ${sha256})`,
+      message: `payload is the first ${end} bytes of the record, personal data scrubbed; the record has ${record.byteLength} bytes (SHA-256 ${sha256})`,
     },
   };
-}
-
-/**
- * What a failed event keeps of a record it read: the text whole, unless rewriting it (to scrub
- * personal data) made it longer than MAX_EVENT_BYTES, which is then cut as an unreadable record is.
- */
-export function readablePayload(text: string): KeptPayload {
-  if (Buffer.byteLength(text, 'utf8') <= MAX_EVENT_BYTES) {
-    return { payload: text, payloadEncoding: 'utf8', truncation: null };
-  }
-  return payloadHead(Buffer.from(text, 'utf8'), 'utf8');
 }

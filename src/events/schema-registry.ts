@@ -8,6 +8,9 @@ import {
   readItemDeclaration,
   type ItemDeclaration,
 } from './event-items';
+import { isPseudonym } from './enrich/pii';
+import { escapePointer } from './json-pointer';
+import { markedValueOn, piiMarksOf, type PiiMarks } from './pii-marks';
 import { compareSchemaVer, formatSchemaVer, parseSchemaVer, type SchemaVer } from './schemaver';
 import type { EventError } from './types';
 
@@ -20,8 +23,8 @@ export interface CompiledSchema extends ItemDeclaration {
   version: string;
   /** `<event>/<version>`, the name failed events and stored events carry. */
   ref: string;
-  /** Paths inside `properties` of fields marked `"x-pii": true`; `*` stands for every array element. */
-  piiPaths: string[][];
+  /** Where `"x-pii": true` marks personal data in the properties; null when nowhere. */
+  pii: PiiMarks | null;
   validate: ValidateFunction;
 }
 
@@ -45,7 +48,6 @@ export interface SchemaRegistryOptions {
 export const SCHEMA_UNKNOWN = 'SCHEMA_UNKNOWN';
 export const SCHEMA_VIOLATION = 'SCHEMA_VIOLATION';
 
-
 type Json = Record<string, unknown>;
 const isJson = (value: unknown): value is Json =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -59,19 +61,6 @@ function createAjv(): Ajv {
   ajv.addKeyword({ keyword: ITEM_LIST_KEYWORD, schemaType: 'object' });
   ajv.addKeyword({ keyword: 'x-pii', schemaType: 'boolean' });
   return ajv;
-}
-
-function piiPathsOf(node: unknown, prefix: string[] = [], out: string[][] = []): string[][] {
-  if (!isJson(node)) return out;
-  if (node['x-pii'] === true) {
-    out.push(prefix);
-    return out;
-  }
-  if (isJson(node.properties)) {
-    for (const [name, child] of Object.entries(node.properties)) piiPathsOf(child, [...prefix, name], out);
-  }
-  if (node.items !== undefined) piiPathsOf(node.items, [...prefix, '*'], out);
-  return out;
 }
 
 /**
@@ -109,7 +98,7 @@ export class SchemaRegistry {
         ref,
         itemProperty: items.itemProperty,
         itemList: items.itemList,
-        piiPaths: piiPathsOf(doc.schema),
+        pii: piiMarksOf(doc.schema, doc.event, ref),
         validate,
       };
       const list = parsed.get(doc.event) ?? [];
@@ -130,6 +119,16 @@ export class SchemaRegistry {
   /** Event names with at least one schema. */
   events(): string[] {
     return [...this.byEvent.keys()].sort();
+  }
+
+  /**
+   * The schema whose `x-pii` marks apply to a failed record's properties: the version it pins if
+   * that exists, else the newest; null when its event name has no schema (the detector applies).
+   */
+  piiSchemaFor(event: unknown, pinnedVersion: unknown): CompiledSchema | null {
+    const versions = typeof event === 'string' ? this.byEvent.get(event) : undefined;
+    if (versions === undefined) return null;
+    return versions.find((v) => v.version === pinnedVersion) ?? versions[0] ?? null;
   }
 
   /** The schema an event is checked against: its pinned version, else the newest. */
@@ -163,10 +162,19 @@ export class SchemaRegistry {
   }
 }
 
-/** Validates an event's properties; every violation comes back with a JSON pointer into the event. */
+/**
+ * Validates an event's properties; every violation comes back with a JSON pointer into the event.
+ * A pseudonym where the schema marks personal data is no violation: a failed event keeps its
+ * payload with those fields hashed, and it must still pass once replayed after a fix.
+ */
 export function propertyErrors(schema: CompiledSchema, properties: Record<string, unknown>): EventError[] {
   if (schema.validate(properties)) return [];
-  return (schema.validate.errors ?? []).map((error) => toEventError(error, schema.ref));
+  const { pii } = schema;
+  return (schema.validate.errors ?? [])
+    .filter(
+      (error) => pii === null || !isPseudonym(markedValueOn(pii, properties, error.instancePath)?.value),
+    )
+    .map((error) => toEventError(error, schema.ref));
 }
 
 function toEventError(error: ErrorObject, ref: string): EventError {
@@ -184,5 +192,3 @@ function toEventError(error: ErrorObject, ref: string): EventError {
   }
   return { code: SCHEMA_VIOLATION, path: pointer, message: `${message} (schema ${ref})` };
 }
-
-const escapePointer = (segment: string): string => segment.replace(/~/g, '~0').replace(/\//g, '~1');

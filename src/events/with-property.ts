@@ -7,19 +7,17 @@ type Json = Record<string, unknown>;
  */
 export function withProperty(source: Json, key: string, value: unknown): Json {
   const copy: Json = {};
-  for (const name of Object.keys(source)) {
-    // Assigning `__proto__` would set the copy's prototype instead of copying the field.
-    if (name === '__proto__')
-      Object.defineProperty(copy, name, {
-        value: source[name],
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else copy[name] = source[name];
-  }
+  for (const name of Object.keys(source)) setProperty(copy, name, source[name]);
+  return setProperty(copy, key, value);
+}
+
+/**
+ * `target[key] = value` as a data field, whatever the key: assigning `__proto__` would set the
+ * object's prototype instead. Returns `target`.
+ */
+export function setProperty(target: Json, key: string, value: unknown): Json {
   if (key === '__proto__')
-    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
-  else copy[key] = value;
-  return copy;
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  else target[key] = value;
+  return target;
 }

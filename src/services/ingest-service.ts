@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TrackEventInput } from '../schema/event.input';
 import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../events/envelope';
+import { cutPastDepthLimit } from '../events/event-shape';
 import type { EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
@@ -60,8 +61,9 @@ export class IngestService {
   /**
    * Tracks events; outcomes are in input order. A rejected event is still put on the stream (in
    * the same call): the stream's own checks then record it in failed events with its reasons, so
-   * what clients send wrong is visible to operators, not only to the sender. Its outcome stays
-   * REJECTED whatever the stream answers.
+   * what clients send wrong is visible to operators, not only to the sender (one nested past the
+   * depth limit goes on cut one level past it: still refused there, and writable as JSON). Its
+   * outcome stays REJECTED whatever the stream answers.
    */
   async track(inputs: TrackEventInput[], edge: EdgeRequest): Promise<TrackOutcome[]> {
     const outcomes: TrackOutcome[] = [];
@@ -72,7 +74,7 @@ export class IngestService {
       const body = toRecordBody(input, messageId, edge);
       const reject = (errors: EventError[]) => {
         outcomes[index] = { messageId, status: 'REJECTED', errors, retryable: false };
-        rejected.push(body);
+        rejected.push(cutPastDepthLimit(body));
       };
       const errors = envelopeErrors(input);
       if (errors.length > 0) return reject(errors);

@@ -1,7 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { cleanRecord, type CleanRecord } from '../events/clean-record';
-import { anonymiseIp } from '../events/enrich/ip';
 import type { Enricher } from '../events/enrich/enrich-event';
 import {
   edgeFieldsFromRecord,
@@ -10,9 +9,11 @@ import {
   sizeError,
   trackEventFromRecord,
 } from '../events/envelope';
+import { ENVELOPE_RULES, SHAPE_RULES } from '../events/envelope-rules';
+import { depthWithin } from '../events/event-shape';
 import { itemIdsOf } from '../events/event-items';
 import { eventTimeErrors } from '../events/enrich/event-time';
-import { payloadHead, readablePayload, type KeptPayload } from '../events/failed-payload';
+import { readablePayload, unreadablePayload, type KeptPayload } from '../events/failed-payload';
 import { canonicalIsoMs, isEventTimeMs, msToIso } from '../events/iso-time';
 import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/normalise';
 import { checkEventSchema } from '../events/schema-check';
@@ -55,10 +56,12 @@ interface RecordPlace {
   raw: Buffer;
   arrivalMs: number;
   processorVersion: string;
+  /** What failures need to scrub the payload they keep. */
+  checks: RecordChecks;
 }
 
 type FailureDetails = Partial<Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'schema'>> & {
-  /** What the failed event keeps of the record; by default the start of its bytes, as base64. */
+  /** What the failed event keeps of the record; by default its bytes scrubbed as text, cut to a head. */
   kept?: KeptPayload;
 };
 
@@ -66,7 +69,7 @@ function failure(
   place: RecordPlace,
   failureType: FailureType,
   errors: EventError[],
-  { kept = payloadHead(place.raw, 'base64'), ...details }: FailureDetails = {},
+  { kept = unreadablePayload(place.raw, place.checks.enrich.scrub.text), ...details }: FailureDetails = {},
 ): DecodedRecord {
   return {
     ok: false,
@@ -103,27 +106,25 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
     raw,
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     processorVersion,
+    checks,
   };
 
   if (!isUtf8(raw)) return failure(place, 'malformed', malformed('record data is not valid UTF-8'));
-  if (raw.byteLength > MAX_EVENT_BYTES)
-    return failure(place, 'size_exceeded', [sizeError(raw.byteLength)], { kept: payloadHead(raw, 'utf8') });
   const text = raw.toString('utf8');
-
   let body: unknown;
+  let parseError: unknown;
   try {
     body = JSON.parse(text);
   } catch (error) {
-    return failure(place, 'malformed', malformed(`record is not JSON: ${(error as Error).message}`), {
-      kept: payloadHead(raw, 'utf8'),
-    });
+    parseError = error;
   }
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    return failure(place, 'malformed', malformed('record must be a JSON object'), {
-      kept: payloadHead(raw, 'utf8'),
-    });
+  const json = isJsonObject(body) ? body : undefined;
+  if (raw.byteLength > MAX_EVENT_BYTES) return oversize(place, json);
+  // Not the parser's message: it quotes the record (all of it when short), and error messages are
+  // kept unscrubbed.
+  if (parseError !== undefined) return failure(place, 'malformed', malformed('record is not JSON'));
+  if (json === undefined) return failure(place, 'malformed', malformed('record must be a JSON object'));
 
-  const json = body as Json;
   const edge = edgeFieldsFromRecord(json);
   const received = receipt(edge.receivedAt, place.arrivalMs);
   const source = edge.source ?? 'kinesis';
@@ -149,7 +150,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
       place,
       'envelope_invalid',
       timeErrors,
-      failureContext(json, text, base.messageId, base.event, received.ms),
+      failureContext(json, place, base.messageId, base.event, received.ms),
     );
   }
   const check = checkEventSchema(checks.schemas, {
@@ -159,7 +160,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   });
   if (!check.ok) {
     return failure(place, check.failureType, check.errors, {
-      ...failureContext(json, text, base.messageId, base.event, received.ms),
+      ...failureContext(json, place, base.messageId, base.event, received.ms),
       schema: check.schemaRef,
     });
   }
@@ -180,7 +181,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
         },
       ],
       {
-        ...failureContext(json, text, base.messageId, base.event, received.ms),
+        ...failureContext(json, place, base.messageId, base.event, received.ms),
         schema: check.schema?.ref ?? null,
       },
     );
@@ -215,13 +216,12 @@ function slowPath(
   const messageId = input.messageId ?? messageIdForRecord(place.shardId, place.sequenceNumber);
   if (errors.length > 0) {
     const event = typeof input.event === 'string' ? input.event : null;
-    const text = place.raw.toString('utf8');
     return {
       failed: failure(
         place,
         'envelope_invalid',
         errors,
-        failureContext(json, text, messageId, event, origin.receivedAt.getTime()),
+        failureContext(json, place, messageId, event, origin.receivedAt.getTime()),
       ),
     };
   }
@@ -232,40 +232,60 @@ function slowPath(
   };
 }
 
-// Built only on failure: re-serialising a payload to anonymise its IPs costs too much per valid record.
+// Built only on failure: scrubbing a payload costs too much per valid record.
 function failureContext(
   json: Json,
-  text: string,
+  place: RecordPlace,
   messageId: string,
   event: string | null,
   receivedMs: number,
 ) {
-  return {
-    kept: readablePayload(scrubbedPayload(json, text)),
-    messageId,
-    event,
-    receivedAt: msToIso(receivedMs),
-  };
+  return { kept: keptPayload(json, place), messageId, event, receivedAt: msToIso(receivedMs) };
 }
 
 /**
- * A failed event keeps its payload for replay, but not a client's full IP address: `context.ip`
- * and `sourceIp` are anonymised (idempotently, so a replay is unaffected). A value that is not an
- * IP address is left as it is, since it identifies no one.
+ * What a failed event keeps of a record read as a JSON object: the record scrubbed as the good path
+ * would store it (its schema's `x-pii` marks by its event name, else the detector), as the text it
+ * came in when scrubbing changes nothing. A record nested past the depth limit cannot be walked or
+ * re-serialised (both recurse), so it is kept as an unreadable record is.
  */
-function scrubbedPayload(json: Json, text: string): string {
-  const context = json.context as Json | undefined;
-  const contextIp = typeof context === 'object' && context !== null ? context.ip : undefined;
-  if (typeof json.sourceIp !== 'string' && typeof contextIp !== 'string') return text;
-  const safe = (ip: unknown) => {
-    if (typeof ip !== 'string') return ip;
-    try {
-      return anonymiseIp(ip);
-    } catch {
-      return ip;
-    }
-  };
-  const scrubbed: Json = { ...json, sourceIp: safe(json.sourceIp) };
-  if (typeof contextIp === 'string') scrubbed.context = { ...context, ip: safe(contextIp) };
-  return JSON.stringify(scrubbed);
+function keptPayload(json: Json, place: RecordPlace): KeptPayload {
+  if (!depthWithin(json, SHAPE_RULES.maxDepth + 1))
+    return unreadablePayload(place.raw, place.checks.enrich.scrub.text);
+  const schema = place.checks.schemas.piiSchemaFor(json.event, json.schemaVersion);
+  const scrubbed = place.checks.enrich.scrub.record(json, schema);
+  return readablePayload(
+    scrubbed === json ? place.raw.toString('utf8') : JSON.stringify(scrubbed),
+    place.raw,
+  );
 }
+
+/**
+ * A record over MAX_EVENT_BYTES. Never stored whole: the failed event keeps the head of its
+ * scrubbed form, with its messageId and event name when it has valid ones.
+ */
+function oversize(place: RecordPlace, json: Json | undefined): DecodedRecord {
+  const errors = [sizeError(place.raw.byteLength)];
+  if (json === undefined) return failure(place, 'size_exceeded', errors);
+  const { messageId, event } = ENVELOPE_RULES;
+  const received = receipt(edgeFieldsFromRecord(json).receivedAt, place.arrivalMs);
+  return failure(
+    place,
+    'size_exceeded',
+    errors,
+    failureContext(
+      json,
+      place,
+      textWithin(json.messageId, messageId.maxLength) ??
+        messageIdForRecord(place.shardId, place.sequenceNumber),
+      textWithin(json.event, event.maxLength) ?? null,
+      received.ms,
+    ),
+  );
+}
+
+const textWithin = (value: unknown, maxLength: number): string | undefined =>
+  typeof value === 'string' && value.length > 0 && value.length <= maxLength ? value : undefined;
+
+const isJsonObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -58,7 +58,34 @@ const corpus: Array<Record<string, unknown>> = [
   { event: 'page_viewed', userId: 'u', context: { locale: 5 } },
 ];
 
+/** Records that break the shape rules: both paths must refuse them, the fast path by declining. */
+const misshapen: Array<Record<string, unknown>> = [
+  JSON.parse('{"event":"page_viewed","userId":"u","properties":{"__proto__":{"admin":true}}}') as Record<
+    string,
+    unknown
+  >,
+  { event: 'page_viewed', userId: 'u', properties: { list: [{ constructor: 'x' }] } },
+  { event: 'page_viewed', userId: 'u', context: { custom: { prototype: 1 } } },
+  {
+    event: 'page_viewed',
+    userId: 'u',
+    properties: JSON.parse(`${'{"a":'.repeat(33)}1${'}'.repeat(33)}`) as Record<string, unknown>,
+  },
+];
+
 describe('cleanRecord (the stream fast path)', () => {
+  it.each(misshapen.map((body) => [JSON.stringify(body).slice(0, 80), body]))(
+    'declines what the shape rules refuse: %s',
+    (_, body) => {
+      const fast = cleanRecord(body as Record<string, unknown>, place, {
+        ...origin,
+        receivedAt: receivedAt.toISOString(),
+      });
+      expect(fast).toBeNull();
+      expect(fullPath(body as Record<string, unknown>)).toBeNull();
+    },
+  );
+
   it.each(corpus.map((body) => [JSON.stringify(body).slice(0, 80), body]))(
     'agrees with the full envelope path: %s',
     (_, body) => {

@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { anonymiseIp } from '../../src/events/enrich/ip';
 import { createPseudonymiser, pseudonym, pseudonymise } from '../../src/events/enrich/pii';
+import { piiMarksOf } from '../../src/events/pii-marks';
 
 describe('createPseudonymiser', () => {
   it('gives exactly pseudonym() for strings and JSON values, across evictions', () => {
@@ -12,9 +13,20 @@ describe('createPseudonymiser', () => {
 
   it('can stand in for the secret in pseudonymise', () => {
     const properties = { email: 'ada@example.com', people: [{ name: 'Grace' }] };
-    const paths = [['email'], ['people', '*', 'name']];
-    expect(pseudonymise(properties, paths, createPseudonymiser('k1'))).toEqual(
-      pseudonymise(properties, paths, 'k1'),
+    const marks = piiMarksOf(
+      {
+        type: 'object',
+        properties: {
+          email: { 'x-pii': true },
+          people: { items: { properties: { name: { 'x-pii': true } } } },
+        },
+      },
+      'signup',
+      'signup/1-0-0',
+    );
+    if (marks === null) throw new Error('the schema marks fields');
+    expect(pseudonymise(properties, marks, createPseudonymiser('k1'))).toEqual(
+      pseudonymise(properties, marks, 'k1'),
     );
   });
 });

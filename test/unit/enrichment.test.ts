@@ -1,8 +1,11 @@
 import { campaignFromUrl } from '../../src/events/enrich/campaign';
 import { createEnricher } from '../../src/events/enrich/enrich-event';
 import { correctEventTime } from '../../src/events/enrich/event-time';
-import { anonymiseIp } from '../../src/events/enrich/ip';
-import { pseudonym, pseudonymise } from '../../src/events/enrich/pii';
+import { anonymiseIp, anonymiseIpsIn } from '../../src/events/enrich/ip';
+import { createPseudonymiser, pseudonym, pseudonymise } from '../../src/events/enrich/pii';
+import { createPiiDetector, isEmail, isPhone } from '../../src/events/enrich/pii-detector';
+import { piiMarksOf } from '../../src/events/pii-marks';
+import { createPayloadScrubber } from '../../src/events/scrub-payload';
 import { classifyReferrer, referrerTable } from '../../src/events/enrich/referrer';
 import { createUserAgentParser, parseUserAgent } from '../../src/events/enrich/user-agent';
 import type { StoredEvent } from '../../src/events/types';
@@ -103,7 +106,20 @@ describe('pseudonymise', () => {
       plan: 'pro',
       people: [{ name: 'Ada' }, { name: 'Grace' }],
     };
-    const result = pseudonymise(properties, [['email'], ['people', '*', 'name'], ['absent']], 'k1');
+    const marks = piiMarksOf(
+      {
+        type: 'object',
+        properties: {
+          email: { 'x-pii': true },
+          people: { items: { properties: { name: { 'x-pii': true } } } },
+          absent: { 'x-pii': true },
+        },
+      },
+      'signup',
+      'signup/1-0-0',
+    );
+    if (marks === null) throw new Error('the schema marks fields');
+    const result = pseudonymise(properties, marks, 'k1');
     expect(result.email).toBe(pseudonym('ada@example.com', 'k1'));
     expect(result.email).toMatch(/^[0-9a-f]{64}$/);
     expect(result.email).not.toBe(pseudonym('ada@example.com', 'k2'));
@@ -170,7 +186,7 @@ describe('createEnricher', () => {
       ref: 'product_viewed/1-0-0',
       itemProperty: 'product_id',
       itemList: null,
-      piiPaths: [],
+      pii: null,
       validate: (() => true) as never,
     };
     const enriched = enrich(event, { timestampMs: Date.parse(event.timestamp) }, schema);
@@ -183,5 +199,152 @@ describe('createEnricher', () => {
       enrichment: { utmSource: 'a', clockSkewMs: null, timeFlag: null, browser: null },
     });
     expect(event.context.ip).toBe('192.0.2.10');
+  });
+});
+
+describe('the default PII detector', () => {
+  it.each(['ada@example.com', 'Ada.Lovelace+news@mail.example.co.uk', "o'brien@example.ie"])(
+    'takes %p for an email address',
+    (value) => expect(isEmail(value)).toBe(true),
+  );
+  it.each(['+44 20 7946 0958', '+1 (555) 010-7788', '(555) 010-4477', '+4930901820', '+33.1.23.45.67.89'])(
+    'takes %p for a phone number',
+    (value) => expect(isPhone(value)).toBe(true),
+  );
+  it.each([
+    'ada at example.com',
+    'ada@localhost',
+    'write to ada@example.com',
+    '20260504123456',
+    '2026-05-04',
+    '0471 12 34 56',
+    '+15',
+    '+1234567890123456789',
+    '19.90',
+    'sku-0042-77',
+  ])('takes %p for neither', (value) => {
+    expect(isEmail(value)).toBe(false);
+    expect(isPhone(value)).toBe(false);
+  });
+
+  it('looks for what it is configured to, or nothing when off', () => {
+    expect(createPiiDetector(['email'])?.('+44 20 7946 0958')).toBe(false);
+    expect(createPiiDetector(['phone'])?.('+44 20 7946 0958')).toBe(true);
+    expect(createPiiDetector([])).toBeNull();
+  });
+});
+
+describe('createEnricher on events without a schema', () => {
+  const event = (properties: Record<string, unknown>): StoredEvent => ({
+    messageId: 'm',
+    event: 'newsletter_signup',
+    userId: 'u',
+    anonymousId: null,
+    sessionId: null,
+    timestamp: '2026-05-04T11:00:00.000Z',
+    sentAt: null,
+    receivedAt: '2026-05-04T12:00:00.000Z',
+    source: 'graphql',
+    properties,
+    context: {},
+    processorVersion: 'v',
+  });
+  const properties = {
+    contact: { email: 'ada@example.com', phones: ['+44 20 7946 0958'] },
+    traits: { email: 'grace@example.com' },
+    order_id: '20260504123456',
+  };
+
+  it('hashes what the detector takes for personal data, at any depth', () => {
+    const enrich = createEnricher({ piiSecret: 'k', horizonMs: 86_400_000 });
+    expect(enrich(event(properties), {}, null).properties).toEqual({
+      contact: { email: pseudonym('ada@example.com', 'k'), phones: [pseudonym('+44 20 7946 0958', 'k')] },
+      traits: { email: pseudonym('grace@example.com', 'k') },
+      order_id: '20260504123456',
+    });
+    expect(properties.contact.email).toBe('ada@example.com');
+  });
+
+  it('keeps the properties object itself when nothing looks like personal data, or the detector is off', () => {
+    const plain = { list: ['birthday', { n: 3 }] };
+    expect(createEnricher({ piiSecret: 'k', horizonMs: 1 })(event(plain), {}, null).properties).toBe(plain);
+    const off = createEnricher({ piiSecret: 'k', horizonMs: 1, piiDetector: [] });
+    expect(off(event(properties), {}, null).properties).toBe(properties);
+  });
+});
+
+describe('anonymiseIpsIn', () => {
+  it('anonymises every address written in a text, leaving what only looks alike', () => {
+    expect(anonymiseIpsIn('203.0.113.75, 198.51.100.76')).toBe('203.0.113.0, 198.51.100.0');
+    expect(anonymiseIpsIn('"ip":"2001:db8:85a3:8d3:1319:8a2e:370:7348"')).toBe('"ip":"2001:db8:85a3::"');
+    expect(anonymiseIpsIn('from ::ffff:203.0.113.9.')).toBe('from ::ffff:203.0.113.0.');
+    for (const kept of ['10:00:00.000Z', 'Chrome/124.0.0.0', '256.1.1.1', 'version 1.2.3'])
+      expect(anonymiseIpsIn(kept)).toBe(kept);
+  });
+});
+
+describe('createPayloadScrubber', () => {
+  const hash = createPseudonymiser('k');
+  const scrub = createPayloadScrubber({ hash, detector: createPiiDetector() });
+  const marks = piiMarksOf(
+    { type: 'object', properties: { email: { type: 'string', 'x-pii': true } } },
+    'identify',
+    'identify/1-0-0',
+  );
+
+  it('scrubs a readable record as the good path stores it: IPs, marked fields, traits', () => {
+    const body = JSON.parse(
+      '{"event":"identify","sourceIp":"198.51.100.7","context":{"ip":"203.0.113.9, 10.1.2.3","locale":"en"},' +
+        '"properties":{"email":"a@example.com","phone":"+44 20 7946 0958","traits":{"email":"b@example.com"}},' +
+        '"extra":{"note":"call +44 20 7946 0958 or mail c@example.com"}}',
+    ) as Record<string, unknown>;
+    const scrubbed = scrub.record(body, { pii: marks });
+    expect(JSON.parse(JSON.stringify(scrubbed))).toEqual({
+      event: 'identify',
+      sourceIp: '198.51.100.0',
+      context: { ip: '203.0.113.0, 10.1.2.0', locale: 'en' },
+      // With a schema only its marks count: the unmarked phone stays, as it would in a stored event.
+      properties: {
+        email: hash('a@example.com'),
+        phone: '+44 20 7946 0958',
+        traits: { email: hash('b@example.com') },
+      },
+      // A key the pipeline does not read is scrubbed as text.
+      extra: { note: `call ${hash('+44 20 7946 0958')} or mail ${hash('c@example.com')}` },
+    });
+    expect((body.properties as Record<string, unknown>).email).toBe('a@example.com');
+  });
+
+  it('uses the detector for a record whose event has no schema, and returns a clean record as it is', () => {
+    const body = { event: 'signup', properties: { contact: 'a@example.com', n: 1 } };
+    expect(scrub.record(body, null)).toEqual({
+      event: 'signup',
+      properties: { contact: hash('a@example.com'), n: 1 },
+    });
+    const clean = { event: 'signup', properties: { n: 1 }, context: { ip: '203.0.113.0' } };
+    expect(scrub.record(clean, null)).toBe(clean);
+  });
+
+  it('keeps a reserved key a plain field in its copies', () => {
+    const body = JSON.parse('{"__proto__":{"x":1},"sourceIp":"198.51.100.7"}') as Record<string, unknown>;
+    const scrubbed = scrub.record(body, null);
+    expect(JSON.stringify(scrubbed)).toBe('{"__proto__":{"x":1},"sourceIp":"198.51.100.0"}');
+    expect(Object.getPrototypeOf(scrubbed)).toBeNull();
+  });
+
+  it('scrubs unreadable text: addresses, emails and phone numbers anywhere, whatever the detector', () => {
+    const off = createPayloadScrubber({ hash, detector: null });
+    const text =
+      '{"ip":"203.0.113.75","mail":"ada@example.com.","tel":"+1 (555) 010-7788","id":"20260504123456"';
+    expect(off.text(text)).toBe(
+      `{"ip":"203.0.113.0","mail":"${hash('ada@example.com')}.","tel":"${hash('+1 (555) 010-7788')}","id":"20260504123456"`,
+    );
+  });
+
+  it('reads a megabyte of junk in linear time', () => {
+    const junk = `a@${'b'.repeat(500_000)}${'@c'.repeat(250_000)}`;
+    const started = Date.now();
+    expect(scrub.text(junk)).toBe(junk);
+    expect(Date.now() - started).toBeLessThan(2_000);
   });
 });

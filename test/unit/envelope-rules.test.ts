@@ -7,6 +7,7 @@ import { envelopeErrors, trackEventFromRecord } from '../../src/events/envelope'
 import {
   ENVELOPE_RULES,
   EVENT_NAME_PATTERN,
+  SHAPE_RULES,
   textLength,
   type FieldRule,
   type FieldRules,
@@ -287,6 +288,87 @@ describe('the envelope rules', () => {
   });
 });
 
+/** `{"a":{"a":…}}` with `levels` objects, the innermost holding `leaf`. */
+function nestedObjects(levels: number, leaf: unknown = 1): unknown {
+  let value: unknown = leaf;
+  for (let level = 0; level < levels; level++) value = { a: value };
+  return value;
+}
+
+describe('the shape rules', () => {
+  const { maxDepth, reservedKeys, parts } = SHAPE_RULES;
+  const deepest = `${'/a'.repeat(maxDepth - 1)}`;
+
+  /** The verdicts of the edge validator, the stream's full path and its fast path, with the edge's pointers. */
+  function shapeVerdicts(record: Json) {
+    const edgeErrors = envelopeErrors(record as unknown as EventEnvelope);
+    const read = trackEventFromRecord(record);
+    return {
+      edge: edgeErrors.length === 0,
+      stream: [...read.errors, ...envelopeErrors(read.input)].length === 0,
+      fastPath: cleanRecord(record, place, origin) !== null,
+      paths: edgeErrors.map((e) => e.path),
+    };
+  }
+  const recordWithPart = (part: string, value: unknown): Json => ({
+    ...minimal(ENVELOPE_RULES),
+    [part]: value,
+  });
+
+  it.each(parts)('take %s nested exactly as deep as the limit, objects or arrays', (part) => {
+    const asArrays = { a: JSON.parse(`${'['.repeat(maxDepth - 1)}1${']'.repeat(maxDepth - 1)}`) as unknown };
+    for (const value of [nestedObjects(maxDepth), asArrays])
+      expect(shapeVerdicts(recordWithPart(part, value))).toEqual({
+        edge: true,
+        stream: true,
+        fastPath: true,
+        paths: [],
+      });
+  });
+
+  it.each(parts)('refuse %s one level deeper, at the pointer of the first level past the limit', (part) => {
+    expect(shapeVerdicts(recordWithPart(part, nestedObjects(maxDepth + 1)))).toEqual({
+      edge: false,
+      stream: false,
+      fastPath: false,
+      paths: [`/${part}${deepest}/a`],
+    });
+  });
+
+  it.each(parts.flatMap((part) => reservedKeys.map((key) => [part, key])))(
+    'refuse %s holding the key %p anywhere, with its pointer',
+    (part, key) => {
+      for (const [json, pointer] of [
+        [`{"${key}":1}`, `/${part}/${key}`],
+        [`{"list":[{"ok":1},{"${key}":{"x":1}}]}`, `/${part}/list/1/${key}`],
+      ] as const) {
+        const record = recordWithPart(part, JSON.parse(json));
+        expect(shapeVerdicts(record)).toEqual({
+          edge: false,
+          stream: false,
+          fastPath: false,
+          paths: [pointer],
+        });
+      }
+    },
+  );
+
+  it('name the refused key in the message and escape it in the pointer', () => {
+    const errors = envelopeErrors({
+      event: 'page_viewed',
+      userId: 'u',
+      properties: JSON.parse('{"a/b":{"__proto__":{}}}') as Record<string, unknown>,
+    });
+    expect(errors).toEqual([
+      {
+        code: 'ENVELOPE_INVALID',
+        path: '/properties/a~1b/__proto__',
+        message: expect.stringContaining('"__proto__" is a reserved key') as unknown,
+      },
+    ]);
+  });
+});
+
 /** The rules as the docs table shows them: a header, then one row of cells per field. */
 function rulesTable(): string[][] {
   const rows = allRules().map(({ path: at, rule }) => {
@@ -322,10 +404,22 @@ function tableCells(markdown: string): string[][] {
 }
 
 describe('docs/events.md', () => {
+  const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');
+
   it('shows the envelope rules as the table has them', () => {
-    const doc = readFileSync(path.join(__dirname, '..', '..', 'docs', 'events.md'), 'utf8');
     const heading = doc.indexOf('\n## Envelope rules\n');
     expect(heading).toBeGreaterThan(-1);
     expect(tableCells(doc.slice(heading))).toEqual(rulesTable());
+  });
+
+  it('shows the shape rules as the table has them', () => {
+    const heading = doc.indexOf('\n### Keys and nesting\n');
+    expect(heading).toBeGreaterThan(-1);
+    const code = (names: readonly string[]) => names.map((name) => `\`${name}\``).join(', ');
+    expect(tableCells(doc.slice(heading))).toEqual([
+      ['Rule', 'Applies to', 'Limit'],
+      ['Nesting', code(SHAPE_RULES.parts), `${SHAPE_RULES.maxDepth} levels of objects and arrays`],
+      ['Reserved keys', code(SHAPE_RULES.parts), code(SHAPE_RULES.reservedKeys)],
+    ]);
   });
 });

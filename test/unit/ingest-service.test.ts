@@ -75,6 +75,38 @@ describe('IngestService', () => {
     ]);
   });
 
+  it('rejects an event nested past the depth limit or holding a reserved key, and takes its neighbours', async () => {
+    const producer = new FakeProducer();
+    const service = new IngestService({ producer });
+    let deep: Record<string, unknown> = { a: 1 };
+    for (let level = 1; level < 5_000; level++) deep = { a: deep };
+    const outcomes = await service.track(
+      [
+        input({ event: 'page_viewed', userId: 'u1', messageId: 'before' }),
+        input({ event: 'page_viewed', userId: 'u1', messageId: 'deep', properties: deep }),
+        input({
+          event: 'identify',
+          userId: 'u1',
+          messageId: 'proto',
+          properties: JSON.parse('{"traits":{"__proto__":{"admin":true}}}') as Record<string, unknown>,
+        }),
+        input({ event: 'page_viewed', userId: 'u1', messageId: 'after' }),
+      ],
+      edge,
+    );
+    expect(outcomes.map((o) => [o.messageId, o.status, o.errors[0]?.code, o.errors[0]?.path])).toEqual([
+      ['before', 'ACCEPTED', undefined, undefined],
+      ['deep', 'REJECTED', 'ENVELOPE_INVALID', `/properties${'/a'.repeat(32)}`],
+      ['proto', 'REJECTED', 'ENVELOPE_INVALID', '/properties/traits/__proto__'],
+      ['after', 'ACCEPTED', undefined, undefined],
+    ]);
+    // Passed on for failed events: the deep one cut one level past the limit, where the stream refuses it again.
+    const passedOn = producer.calls[0]!.map((r) => Buffer.from(r.data).toString());
+    expect(passedOn).toHaveLength(4);
+    expect(passedOn[2]).toContain(`"properties":${'{"a":'.repeat(33)}{}${'}'.repeat(33)}`);
+    expect(passedOn[3]).toContain('"properties":{"traits":{"__proto__":{"admin":true}}}');
+  });
+
   it('never answers ACCEPTED for an event the stream did not take', async () => {
     const producer = new FakeProducer();
     producer.failIndices = new Set([1]);

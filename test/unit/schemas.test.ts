@@ -1,3 +1,4 @@
+import { pseudonym, pseudonymise } from '../../src/events/enrich/pii';
 import { propertyErrors, SchemaRegistry } from '../../src/events/schema-registry';
 import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
 import { checkSchemaHistory, requiredStep, type SchemaVersionDocument } from '../../src/events/schema-compat';
@@ -170,7 +171,7 @@ describe('SchemaRegistry', () => {
     const latest = registry.resolve('thing');
     expect(latest.kind === 'schema' && latest.schema.ref).toBe('thing/1-1-0');
     const pinned = registry.resolve('thing', '1-0-0');
-    expect(pinned.kind === 'schema' && pinned.schema.piiPaths).toEqual([['email']]);
+    expect(pinned.kind === 'schema' && pinned.schema.pii?.properties.get('email')?.hashed).toBe(true);
     expect(registry.resolve('thing', '3-0-0')).toMatchObject({
       kind: 'unknown',
       error: { path: '/schemaVersion' },
@@ -255,5 +256,138 @@ describe('SchemaRegistry', () => {
     expect(load(object({ a: { type: 'strnig' } }))).toThrow(
       expect.objectContaining({ name: 'SchemaRegistryError' }),
     );
+  });
+});
+
+describe('x-pii marks', () => {
+  const load = (schema: unknown, event = 'signup') =>
+    new SchemaRegistry([{ event, version: '1-0-0', schema }], { unknownEvents: 'reject' });
+  /** The properties as the schema's marks leave them, hashed under the key `k`. */
+  const hashed = (schema: unknown, properties: Record<string, unknown>, event = 'signup') => {
+    const resolved = load(schema, event).resolve(event);
+    if (resolved.kind !== 'schema') throw new Error('expected a schema');
+    return resolved.schema.pii === null ? properties : pseudonymise(properties, resolved.schema.pii, 'k');
+  };
+  const h = (value: unknown) => pseudonym(value, 'k');
+  const pii = { type: 'string', 'x-pii': true };
+
+  it('reach fields at any depth: nested objects, array elements, additional properties', () => {
+    const schema = object({
+      contact: object({ email: pii, address: object({ street: pii }) }),
+      people: { type: 'array', items: object({ name: pii, age: { type: 'integer' } }) },
+      labels: { type: 'object', additionalProperties: pii },
+      tuple: { type: 'array', items: [{ type: 'integer' }, pii], minItems: 2, additionalItems: false },
+    });
+    expect(
+      hashed(schema, {
+        contact: { email: 'a@example.com', address: { street: 'Main St 1', city: 'Ghent' } },
+        people: [{ name: 'Ada', age: 36 }, { age: 40 }],
+        labels: { home: 'Ada home', work: 'Ada work' },
+        tuple: [1, 'secret'],
+        plan: 'pro',
+      }),
+    ).toEqual({
+      contact: { email: h('a@example.com'), address: { street: h('Main St 1'), city: 'Ghent' } },
+      people: [{ name: h('Ada'), age: 36 }, { age: 40 }],
+      labels: { home: h('Ada home'), work: h('Ada work') },
+      tuple: [h(1), h('secret')],
+      plan: 'pro',
+    });
+  });
+
+  it('reach fields through allOf, anyOf, oneOf, if/then/else and $ref to a definition', () => {
+    const schema = {
+      type: 'object',
+      definitions: { person: object({ name: pii }) },
+      properties: { owner: { $ref: '#/definitions/person' } },
+      allOf: [object({ email: pii })],
+      anyOf: [object({ phone: pii }), object({ fax: pii })],
+      if: object({ kind: { const: 'b2b' } }),
+      then: object({ vat: pii }),
+    };
+    expect(
+      hashed(schema, { owner: { name: 'Ada' }, email: 'e', phone: 'p', fax: 'f', kind: 'b2b', vat: 'v' }),
+    ).toEqual({
+      owner: { name: h('Ada') },
+      email: h('e'),
+      phone: h('p'),
+      fax: h('f'),
+      kind: 'b2b',
+      vat: h('v'),
+    });
+  });
+
+  it('apply to identify traits sent as properties.traits as to traits sent as properties', () => {
+    const schema = object({ email: pii, plan: { type: 'string' } }, { additionalProperties: true });
+    expect(hashed(schema, { email: 'a@example.com', plan: 'pro' }, 'identify')).toEqual({
+      email: h('a@example.com'),
+      plan: 'pro',
+    });
+    expect(hashed(schema, { traits: { email: 'a@example.com', plan: 'pro' } }, 'identify')).toEqual({
+      traits: { email: h('a@example.com'), plan: 'pro' },
+    });
+    // Only identify carries traits: another event's `traits` property is its own business.
+    expect(hashed(schema, { traits: { email: 'a@example.com' } })).toEqual({
+      traits: { email: 'a@example.com' },
+    });
+  });
+
+  it('leave a value that already is a pseudonym, so a hashed failed payload replays unchanged', () => {
+    const schema = object({ email: pii });
+    expect(hashed(schema, { email: h('a@example.com') })).toEqual({ email: h('a@example.com') });
+  });
+
+  it('let a pseudonym pass validation where the schema marks personal data, and nowhere else', () => {
+    const schema = object(
+      {
+        email: { type: 'string', format: 'email', 'x-pii': true },
+        code: { type: 'string', format: 'email' },
+      },
+      { required: ['email'] },
+    );
+    const resolved = load(schema).resolve('signup');
+    if (resolved.kind !== 'schema') throw new Error('expected a schema');
+    expect(propertyErrors(resolved.schema, { email: h('a@example.com') })).toEqual([]);
+    expect(propertyErrors(resolved.schema, { email: 'not an email' }).map((e) => e.path)).toEqual([
+      '/properties/email',
+    ]);
+    expect(propertyErrors(resolved.schema, { email: h('a'), code: h('b') }).map((e) => e.path)).toEqual([
+      '/properties/code',
+    ]);
+  });
+
+  it.each([
+    ['under patternProperties', { type: 'object', patternProperties: { '^e': pii } }, /patternProperties/],
+    ['under not', object({ a: { not: pii } }), /\/properties\/a\/not/],
+    ['on the schema itself', { type: 'object', 'x-pii': true }, /would hash all properties/],
+    [
+      'inside a schema that refers to itself',
+      {
+        type: 'object',
+        definitions: {
+          node: object({ name: pii, children: { type: 'array', items: { $ref: '#/definitions/node' } } }),
+        },
+        properties: { tree: { $ref: '#/definitions/node' } },
+      },
+      /refers to itself/,
+    ],
+  ])('refuse a mark %s, which would leave values unhashed', (_case, schema, message) => {
+    expect(() => load(schema)).toThrow(message);
+    expect(() => load(schema)).toThrow(expect.objectContaining({ name: 'SchemaRegistryError' }));
+  });
+
+  it('name the schema whose marks apply to a failed record: pinned if it exists, else the newest', () => {
+    const registry = new SchemaRegistry(
+      [
+        { event: 'signup', version: '1-0-0', schema: object({ email: pii }) },
+        { event: 'signup', version: '1-1-0', schema: object({ email: pii, phone: pii }) },
+      ],
+      { unknownEvents: 'accept' },
+    );
+    expect(registry.piiSchemaFor('signup', '1-0-0')?.ref).toBe('signup/1-0-0');
+    expect(registry.piiSchemaFor('signup', '7-0-0')?.ref).toBe('signup/1-1-0');
+    expect(registry.piiSchemaFor('signup', 42)?.ref).toBe('signup/1-1-0');
+    expect(registry.piiSchemaFor('other', undefined)).toBeNull();
+    expect(registry.piiSchemaFor({ name: 'signup' }, undefined)).toBeNull();
   });
 });

@@ -1,18 +1,22 @@
 import { toItemId } from '../event-items';
 import type { CompiledSchema } from '../schema-registry';
+import { createPayloadScrubber, type PayloadScrubber } from '../scrub-payload';
 import { isoToMs, msToIso } from '../iso-time';
 import type { EventContext, StoredEvent } from '../types';
 import { withProperty } from '../with-property';
 import { campaignFromUrl } from './campaign';
 import { correctEventTime } from './event-time';
 import { anonymiseIp } from './ip';
-import { createPseudonymiser, pseudonymise } from './pii';
+import { createPseudonymiser, hashPersonalData, type PiiRules } from './pii';
+import { createPiiDetector, type PiiKind } from './pii-detector';
 import { classifyReferrer, DEFAULT_REFERRERS, type ReferrerTable } from './referrer';
 import { createUserAgentParser } from './user-agent';
 
 export interface EnricherOptions {
-  /** Key of the HMAC-SHA-256 that pseudonymises `x-pii` fields. */
+  /** Key of the HMAC-SHA-256 that pseudonymises `x-pii` fields and what the detector finds. */
   piiSecret: string | Buffer;
+  /** What counts as personal data in events without a schema; email and phone unless given. */
+  piiDetector?: readonly PiiKind[];
   /** Event times further than this before receipt are flagged `too_old`. */
   horizonMs: number;
   referrers?: ReferrerTable;
@@ -29,7 +33,11 @@ export interface ClientTimes {
  * Enriches one schema-valid event. Throws (EnrichmentError, or anything unexpected) for that one
  * event only; the stream processor turns it into an `enrichment_failed` failed event.
  */
-export type Enricher = (event: StoredEvent, times: ClientTimes, schema: CompiledSchema | null) => StoredEvent;
+export interface Enricher {
+  (event: StoredEvent, times: ClientTimes, schema: CompiledSchema | null): StoredEvent;
+  /** The same personal-data rules (secret and detector) for the payloads of records that fail. */
+  readonly scrub: PayloadScrubber;
+}
 
 export const DEFAULT_HORIZON_DAYS = 30;
 
@@ -37,20 +45,20 @@ export const DEFAULT_HORIZON_DAYS = 30;
 export function createEnricher(options: EnricherOptions): Enricher {
   const userAgent = createUserAgentParser(options.userAgentCacheSize);
   const referrers = options.referrers ?? DEFAULT_REFERRERS;
-  const pseudonymiser = createPseudonymiser(options.piiSecret);
+  const pii: PiiRules = {
+    hash: createPseudonymiser(options.piiSecret),
+    detector: createPiiDetector(options.piiDetector),
+  };
   // One object literal per event and no Date objects: this runs for every record of every batch,
   // and allocation is most of its cost.
-  return (event, times, schema) => {
+  const enrich = (event: StoredEvent, times: ClientTimes, schema: CompiledSchema | null): StoredEvent => {
     const { context } = event;
     const page = context.page;
     const time = correctEventTime(
       { timestampMs: times.timestampMs, sentAtMs: times.sentAtMs, receivedAtMs: isoToMs(event.receivedAt) },
       options.horizonMs,
     );
-    const properties =
-      schema !== null && schema.piiPaths.length > 0
-        ? pseudonymise(event.properties, schema.piiPaths, pseudonymiser)
-        : event.properties;
+    const properties = hashPersonalData(event.properties, schema, pii) as StoredEvent['properties'];
     const item = schema?.itemProperty != null ? properties[schema.itemProperty] : undefined;
     const agent = userAgent(context.userAgent);
     const campaign = campaignFromUrl(page?.url);
@@ -94,4 +102,5 @@ export function createEnricher(options: EnricherOptions): Enricher {
       },
     };
   };
+  return Object.assign(enrich, { scrub: createPayloadScrubber(pii) });
 }

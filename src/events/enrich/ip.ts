@@ -19,6 +19,26 @@ export function anonymiseIp(ip: string): string {
   return `${kept.join(':')}::`;
 }
 
+// A dotted quad not inside a longer run of digits and dots.
+const IPV4_IN_TEXT =
+  /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(?!\d)/g;
+// Runs that could hold an IPv6 address; isIPv6 decides. Matching whole runs keeps this linear.
+const IPV6_CANDIDATE = /[0-9A-Fa-f:.]{3,}/g;
+
+/**
+ * Every IP address written anywhere in a text, anonymised as anonymiseIp does: for values that are
+ * not one address (`"203.0.113.7, 10.0.0.1"`) and records that cannot be read as JSON.
+ */
+export function anonymiseIpsIn(text: string): string {
+  return text
+    .replace(IPV6_CANDIDATE, (run) => {
+      const address = run.replace(/[.:]+$/, (tail) => (tail.startsWith('::') ? tail : ''));
+      if (!address.includes(':') || !isIPv6(address)) return run;
+      return anonymiseIp(address) + run.slice(address.length);
+    })
+    .replace(IPV4_IN_TEXT, (address) => anonymiseIp(address));
+}
+
 /**
  * Where the last octet of a dotted-quad IPv4 address starts (the index of its last dot), or -1
  * when it is not one. Accepts exactly what net.isIPv4 does (0-255, no leading zeros), by a scan
