@@ -39,10 +39,11 @@ function padSequenceNumber(sequenceNumber: string): string {
   return sequenceNumber.padStart(SEQUENCE_WIDTH, '0');
 }
 
-function normaliseTime(value: string, what: string, profileId: string): string {
+function normaliseTime(value: string, what: string, messageId: string): string {
   const time = Date.parse(value);
   if (Number.isNaN(time)) {
-    throw new InvalidActivityError(`Activity of profile ${profileId} has an invalid ${what} "${value}"`);
+    // Named by messageId, without the value: the message is logged and kept with the failed event.
+    throw new InvalidActivityError(`Activity of ${messageId} has an invalid ${what}`);
   }
   // A fixed-width UTC form, so string comparison is chronological.
   return new Date(time).toISOString();
@@ -90,8 +91,8 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
       messageId: a.messageId,
       profileId: a.profileId,
       event: a.event,
-      timestamp: normaliseTime(a.timestamp, 'timestamp', a.profileId),
-      receivedAt: normaliseTime(a.receivedAt, 'receivedAt', a.profileId),
+      timestamp: normaliseTime(a.timestamp, 'timestamp', a.messageId),
+      receivedAt: normaliseTime(a.receivedAt, 'receivedAt', a.messageId),
       shardId: a.shardId,
       sequence: padSequenceNumber(a.sequenceNumber),
       itemIds: a.itemIds,

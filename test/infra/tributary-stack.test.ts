@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfig } from '../../infra/config';
 import { EventStream } from '../../infra/constructs/event-stream';
+import { ACCESS_LOG_FIELDS } from '../../infra/constructs/ingest-api';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
@@ -506,6 +507,23 @@ describe('ingest api', () => {
         DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^IngestApiAccessLogs'), 'Arn'] },
       },
     });
+  });
+
+  it('access-logs requests as JSON without the source IP or anything else about the caller', () => {
+    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage') as Resources);
+    expect(stages).toHaveLength(1);
+    const { Format } = stages[0]!.Properties.AccessLogSettings as { Format: string };
+    const fields = JSON.parse(Format) as Record<string, string>;
+    expect(fields).toEqual(ACCESS_LOG_FIELDS);
+    expect(fields.requestId).toBe('$context.requestId');
+    // $context.identity.* is the caller: sourceIp, userAgent, and the IAM and Cognito identities.
+    expect(Format).not.toMatch(/sourceIp|\$context\.identity\.|\$context\.path/);
+  });
+
+  it('documents the access log format in docs/deploy.md as it is deployed', () => {
+    const doc = fs.readFileSync(path.join(PROJECT_ROOT, 'docs', 'deploy.md'), 'utf8');
+    const documented = /### API access logs[\s\S]*?```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(JSON.parse(documented ?? 'null')).toEqual(ACCESS_LOG_FIELDS);
   });
 
   it('keeps the three bootstrap secrets in generated Secrets Manager secrets the graphql function reads by ARN', () => {

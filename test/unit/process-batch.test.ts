@@ -386,10 +386,10 @@ describe('createStreamProcessor', () => {
       failureType: 'enrichment_failed',
       messageId: 'e1',
       schema: 'page_viewed/1-0-0',
-      errors: [
-        { code: 'ENRICHMENT_FAILED', path: '/context/ip', message: expect.stringContaining('not-an-ip') },
-      ],
+      errors: [{ code: 'ENRICHMENT_FAILED', path: '/context/ip', message: expect.any(String) }],
     });
+    // The message is logged and kept as it is, so it names the field, not what was sent in it.
+    expect(failed.records[0]?.errors[0]?.message).not.toContain('not-an-ip');
     expect(events.records.map((e) => [e.messageId, e.context.ip])).toEqual([['e2', '203.0.113.0']]);
   });
 

@@ -11,7 +11,10 @@ export function anonymiseIp(ip: string): string {
   const lastDot = ipv4LastDot(address);
   if (lastDot > 0) return `${address.slice(0, lastDot)}.0`;
   const zoneless = address.replace(/%.*$/, '');
-  if (!isIPv6(zoneless)) throw new EnrichmentError(`"${ip}" is not an IPv4 or IPv6 address`, '/context/ip');
+  // The value is not quoted: the message is kept with the failed event and may be logged, and
+  // the text may hold a full address or anything else a client put there.
+  if (!isIPv6(zoneless))
+    throw new EnrichmentError('context.ip is not one IPv4 or IPv6 address', '/context/ip');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(zoneless);
   if (mapped?.[1] !== undefined) return `::ffff:${anonymiseIp(mapped[1])}`;
   const hextets = expandIPv6(zoneless);
