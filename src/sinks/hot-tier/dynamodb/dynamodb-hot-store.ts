@@ -305,8 +305,9 @@ export class DynamoDbHotStore implements HotStore {
       }
       entity = decode<AnyState>(await this.get(key, true));
     }
+    // The kind of key only: a profile's key holds its id as sent, which may be personal data.
     throw new HotStoreError(
-      `${key.pk} ${key.sk} kept changing under ${this.maxAttempts} attempts`,
+      `a ${key.sk} item kept changing under ${this.maxAttempts} attempts`,
       'HOT_STORE_CONFLICT',
     );
   }
