@@ -8,7 +8,7 @@ import type { ApiKeyStore } from '../src/access/port';
 import { operationCost } from '../src/api/query-budget';
 import { loadConfig } from '../src/config';
 import { startLocalStack } from '../src/local/stack';
-import { buildTributarySchema } from '../src/schema/build-schema';
+import { buildTributarySchema } from '../src/api/build-schema';
 import { AccessService } from '../src/services/access-service';
 import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { lexicographicSortSchema, printSchema } from 'graphql';
-import { buildTributarySchema } from '../src/schema/build-schema';
+import { buildTributarySchema } from '../src/api/build-schema';
 
 /**
  * `npm run schema:emit`: writes the server's schema as SDL for GraphQL Code Generator. Types and

@@ -1,7 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
 import type { SchemaRegistry } from '../events/schema-registry';
-import type { Services } from '../resolvers/context';
+import type { Services } from './services';
 import { DynamoDbDedupeStore } from '../sinks/hot-tier/dynamodb/dynamodb-dedupe-store';
 import type { EventStreamProducer } from '../stream/port';
 import type { HotStore } from '../sinks/hot-tier/port';

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { TrackEventInput } from '../schema/event.input';
 import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../events/envelope';
 import { cutPastDepthLimit } from '../events/event-shape';
-import type { EventError, StreamRecordBody } from '../events/types';
+import type { EventEnvelope, EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
@@ -65,7 +64,7 @@ export class IngestService {
    * depth limit goes on cut one level past it: still refused there, and writable as JSON). Its
    * outcome stays REJECTED whatever the stream answers.
    */
-  async track(inputs: TrackEventInput[], edge: EdgeRequest): Promise<TrackOutcome[]> {
+  async track(inputs: EventEnvelope[], edge: EdgeRequest): Promise<TrackOutcome[]> {
     const outcomes: TrackOutcome[] = [];
     const pending: Array<{ index: number; body: StreamRecordBody }> = [];
     const rejected: StreamRecordBody[] = [];
@@ -153,7 +152,7 @@ export class IngestService {
   }
 }
 
-function toRecordBody(input: TrackEventInput, messageId: string, edge: EdgeRequest): StreamRecordBody {
+function toRecordBody(input: EventEnvelope, messageId: string, edge: EdgeRequest): StreamRecordBody {
   return {
     messageId,
     event: input.event,

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/enrich/enrich-event';
 import type { SchemaRegistry } from '../events/schema-registry';
-import { loadSchemaRegistry } from '../services/schema-files';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
 import type { HotStore } from '../sinks/hot-tier/port';
@@ -14,8 +13,8 @@ export interface StreamProcessorDeps {
   failed: FailedDelivery;
   hotStore: HotStore;
   processorVersion: string;
-  /** Defaults to the project's schemas/ folder with unknown events accepted. */
-  schemas?: SchemaRegistry;
+  /** The event schemas (src/services/schema-files.ts reads them from the schemas/ folder). */
+  schemas: SchemaRegistry;
   /**
    * Defaults to an enricher keyed by a random per-process PII secret: pseudonyms are then stable
    * only within the process, so deployments pass one built from TRIBUTARY_PII_SECRET.
@@ -58,7 +57,7 @@ export function createStreamProcessor(
   const logger = deps.logger ?? console;
   const checks = {
     processorVersion: deps.processorVersion,
-    schemas: deps.schemas ?? loadSchemaRegistry(),
+    schemas: deps.schemas,
     enrich:
       deps.enrich ??
       createEnricher({ piiSecret: randomBytes(32), horizonMs: DEFAULT_HORIZON_DAYS * 86_400_000 }),

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { getMetadataStorage } from 'type-graphql';
 import type { FieldRule } from '../../src/access/principal';
-import { buildTributarySchema } from '../../src/schema/build-schema';
+import { buildTributarySchema } from '../../src/api/build-schema';
 
 describe('field rules', () => {
   it('every Query and Mutation field declares what it needs', () => {

@@ -3,6 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 
+import { cruise, folderCycles, folderOf } from '../../scripts/check-folder-cycles';
+
 const ROOT = path.join(__dirname, '..', '..');
 const CONFIG = path.join(ROOT, '.dependency-cruiser.js');
 const DEPCRUISE = path.join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
@@ -103,4 +105,34 @@ describe('layer rules (.dependency-cruiser.js)', () => {
       output: expect.stringContaining('no dependency violations'),
     });
   });
+});
+
+describe('folder cycles', () => {
+  const graph = (edges: Array<[string, string]>) => ({
+    modules: edges.map(([source, resolved]) => ({ source, dependencies: [{ resolved }] })),
+  });
+
+  it('finds folders that import each other through different modules, and nothing else', () => {
+    const cycles = folderCycles(
+      graph([
+        ['src/services/a.ts', 'src/stream/port.ts'],
+        ['src/stream/process-batch.ts', 'src/services/schema-files.ts'],
+        ['src/sinks/lake/local/x.ts', 'src/sinks/lake/port.ts'],
+        ['src/sinks/warehouse/duckdb/y.ts', 'src/sinks/lake/columns.ts'],
+        ['src/resolvers/r.ts', 'src/services/a.ts'],
+      ]),
+    );
+    expect(cycles).toEqual([['src/services', 'src/stream']]);
+    expect(folderOf('src/sinks/warehouse/duckdb/duckdb-sql.ts')).toBe('src/sinks/warehouse');
+    expect(folderOf('src/config.ts')).toBeUndefined();
+  });
+
+  // Cruising the whole of src takes a few seconds.
+  it('finds none in src, and runs in npm run lint', async () => {
+    expect(folderCycles(cruise(ROOT))).toEqual([]);
+    const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: { lint: string };
+    };
+    expect(pkg.scripts.lint).toContain('tsx scripts/check-folder-cycles.ts');
+  }, 30_000);
 });

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync } from 'type-graphql';
-import { authChecker } from '../api/auth-checker';
+import { authChecker } from './auth-checker';
 import { AccessResolver } from '../resolvers/access.resolver';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
 import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
