@@ -13,7 +13,7 @@ export const DEMO_PRODUCTS: DemoProduct[] = [
 
 const escapeForScript = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
-/** The demo page; the local stack injects its API key, as it does for the playground. */
+/** The demo page; the local stack injects its publishable write key, the only key a browser may hold. */
 export function demoHtml(options: { endpoint: string; apiKey?: string }): string {
   return `<!doctype html>
 <html lang="en">
