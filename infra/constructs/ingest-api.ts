@@ -117,6 +117,7 @@ export class IngestApi extends Construct {
 
     this.handler = new TributaryFunction(this, 'Handler', {
       entry: 'src/handlers/graphql.ts',
+      decorators: true,
       description: 'Tributary GraphQL API (Apollo Server)',
       serviceName: 'tributary-graphql',
       logLevel: props.logLevel,

@@ -28,6 +28,8 @@ export interface TributaryFunctionProps {
   readonly timeout?: Duration;
   /** Files copied into the bundle next to `index.js` (static assets a handler reads at run time). */
   readonly bundledFiles?: readonly BundledFile[];
+  /** The handler builds a type-graphql schema, so reflect-metadata is loaded before any module. */
+  readonly decorators?: boolean;
 }
 
 export interface BundledFile {
@@ -127,7 +129,8 @@ export class TributaryFunction extends Construct {
         define: { 'process.env.NODE_ENV': JSON.stringify('production') },
         // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
         externalModules: ['@aws-sdk/*'],
-        inject: [REFLECT_METADATA],
+        // Only the GraphQL function uses decorators; the others do not carry the polyfill.
+        inject: props.decorators ? [REFLECT_METADATA] : [],
         commandHooks: props.bundledFiles
           ? {
               beforeBundling: () => [],
