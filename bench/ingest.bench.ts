@@ -15,7 +15,7 @@ import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
 const TRACK_ONE = `mutation($e: TrackEventInput!) { trackEvent(event: $e) { messageId status } }`;
 const TRACK_MANY = `mutation($e: [TrackEventInput!]!) { trackEvents(events: $e) { accepted rejected } }`;
 
-function sampleEvent(i: number) {
+export function sampleEvent(i: number) {
   return {
     event: i % 3 === 0 ? 'product_added_to_cart' : 'product_viewed',
     userId: `bench-user-${i % 50}`,

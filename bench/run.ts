@@ -3,6 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { hotReadBenchmark } from './hot-read.bench';
 import { ingestBenchmark } from './ingest.bench';
+import { segmentBenchmark } from './segment.bench';
 import { streamBenchmark } from './stream.bench';
 import { warehouseBenchmark } from './warehouse.bench';
 import { benchDuration, upsertSection } from './harness';
@@ -15,6 +16,14 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'GraphQL ingest on the embedded stack (API key check, envelope validation, PutRecords to kinesalite) ' +
       'beside a raw node:http server that parses the same JSON body and answers. autocannon, 10 connections.',
     run: ingestBenchmark,
+  },
+  {
+    name: 'segment',
+    about:
+      'The Segment-compatible `/v1/batch` beside GraphQL `trackEvents`, the same 100 events per request on one ' +
+      'embedded stack in the same run (write key check, mapping, envelope and schema checks, PutRecords to kinesalite), ' +
+      'each beside a raw node:http server parsing the same body. autocannon, 10 connections.',
+    run: segmentBenchmark,
   },
   {
     name: 'warehouse',

@@ -181,12 +181,23 @@ export class IngestApi extends Construct {
     });
     this.api.addRoutes({ path: '/playground', methods: [HttpMethod.GET], integration });
     this.api.addRoutes({ path: '/playground/assets/{asset}', methods: [HttpMethod.GET], integration });
+    // Segment's HTTP Tracking API (docs/api.md): analytics.js, analytics-node and the mobile SDKs.
+    this.api.addRoutes({
+      path: '/v1/{type}',
+      methods: [HttpMethod.POST, HttpMethod.OPTIONS],
+      integration,
+    });
+    this.api.addRoutes({
+      path: '/v1/projects/{writeKey}/settings',
+      methods: [HttpMethod.GET, HttpMethod.OPTIONS],
+      integration,
+    });
 
     // Acknowledged on the API so that it covers its routes (children).
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Clients authenticate with an API key (x-api-key) or a user token that the graphql Lambda checks (bootstrap keys from Secrets Manager, other keys hashed in DynamoDB, scopes per field): HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. OPTIONS /graphql is a browser preflight, which carries no credentials by design and is answered with CORS headers only. GET /playground and /playground/assets/* serve only the static IDE page and its scripts.',
+        'Clients authenticate with an API key (x-api-key) or a user token that the graphql Lambda checks (bootstrap keys from Secrets Manager, other keys hashed in DynamoDB, scopes per field): HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. OPTIONS /graphql is a browser preflight, which carries no credentials by design and is answered with CORS headers only. GET /playground and /playground/assets/* serve only the static IDE page and its scripts. The Segment-compatible /v1/* routes carry the write key as HTTP Basic credentials or in the body, checked by the same Lambda; GET /v1/projects/{writeKey}/settings answers only for a key that may send events.',
     });
 
     this.graphqlUrl = `${this.api.apiEndpoint}/graphql`;

@@ -14,6 +14,8 @@ import { KinesisProducer } from '../stream/kinesis/kinesis-producer';
 import { createRedshiftDataApi } from '../sinks/warehouse/redshift/redshift-data-api';
 import { RedshiftWarehouse } from '../sinks/warehouse/redshift/redshift-warehouse';
 import { preflightHeaders, responseCorsHeaders } from '../api/cors';
+import { SEGMENT_PATH_PREFIX, SegmentApi } from '../api/segment/segment-api';
+import { loadSegmentEventNames } from '../services/segment-event-names';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
 import { CachedHotStore } from '../sinks/hot-tier/cached-hot-store';
 import { createServices } from '../services/create-services';
@@ -68,6 +70,11 @@ const services = createServices({
     ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
     : undefined,
 });
+const segment = new SegmentApi({
+  access: services.access,
+  ingest: services.ingest,
+  names: loadSegmentEventNames(config),
+});
 const server = createApiServer({
   maxQueryDepth: config.maxQueryDepth,
   access: config.access,
@@ -98,9 +105,26 @@ const graphql = startServerAndCreateLambdaHandler(
 const PLAYGROUND_ASSETS_DIR = path.join(__dirname, 'playground', 'assets');
 const ASSET_PREFIX = '/playground/assets/';
 
+/** Segment's HTTP Tracking API under /v1/, through the module the local server uses too. */
+async function segmentResponse(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(event.headers)) headers[name.toLowerCase()] = value;
+  const answer = await segment.handle({
+    method: event.requestContext.http.method,
+    path: event.rawPath,
+    query: new URLSearchParams(event.rawQueryString),
+    headers,
+    // API Gateway passes a gzip body base64-encoded, a text one as it came.
+    body: Buffer.from(event.body ?? '', event.isBase64Encoded ? 'base64' : 'utf8'),
+    sourceIp: event.requestContext.http.sourceIp,
+    publicBase: { protocol: 'https', host: headers.host ?? event.requestContext.domainName },
+  });
+  return { statusCode: answer.status, headers: answer.headers, body: answer.body };
+}
+
 /**
- * API Gateway HTTP API (payload v2): the playground page and its assets, everything else to
- * Apollo Server. The deployed playground does not prefill the API key.
+ * API Gateway HTTP API (payload v2): the playground page and its assets, Segment's API under /v1/,
+ * everything else to Apollo Server. The deployed playground does not prefill the API key.
  */
 export const handler = async (
   event: APIGatewayProxyEventV2,
@@ -124,6 +148,7 @@ export const handler = async (
       isBase64Encoded: true,
     };
   }
+  if (event.rawPath.startsWith(SEGMENT_PATH_PREFIX)) return segmentResponse(event);
   // Browsers preflight cross-origin requests; the key each request carries is judged on the request.
   const origin = event.headers.origin;
   if (method === 'OPTIONS') return { statusCode: 204, headers: preflightHeaders(origin) };

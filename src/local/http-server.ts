@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { RequestContext } from '../resolvers/context';
 import { preflightHeaders, responseCorsHeaders } from '../api/cors';
+import { SEGMENT_PATH_PREFIX, type SegmentApi } from '../api/segment/segment-api';
+import { MAX_SEGMENT_REQUEST_BYTES } from '../api/segment/segment-body';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
 import { hostAllowed, isLoopbackHost } from './allowed-hosts';
 import { demoHtml } from './demo/demo-page';
@@ -29,6 +31,8 @@ export interface HttpServerOptions {
   demoWriteKey?: string;
   /** Host names besides loopback names that requests may name (DNS-rebinding guard). */
   allowedHosts?: readonly string[];
+  /** Segment's HTTP Tracking API under /v1/; absent, those paths are not found. */
+  segment?: SegmentApi;
 }
 
 export interface RunningHttpServer {
@@ -91,6 +95,8 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
     for (const [name, value] of Object.entries(responseCorsHeaders(origin))) res.setHeader(name, value);
     return graphql(options, req, res, url);
   }
+  if (url.pathname.startsWith(SEGMENT_PATH_PREFIX) && options.segment)
+    return segment(options.segment, req, res, url);
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return sendJson(res, 405, { errors: [{ message: 'method not allowed' }] });
   if (url.pathname === '/') {
@@ -152,6 +158,42 @@ async function graphql(options: HttpServerOptions, req: IncomingMessage, res: Se
   }
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
   res.end();
+}
+
+async function segment(api: SegmentApi, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const headers: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(req.headers))
+    headers[key] = Array.isArray(value) ? value.join(', ') : value;
+  const answer = await api.handle({
+    method: (req.method ?? 'GET').toUpperCase(),
+    path: url.pathname,
+    query: url.searchParams,
+    headers,
+    // One byte past the limit is enough for the API to answer 413.
+    body: await readRawBody(req, MAX_SEGMENT_REQUEST_BYTES + 1),
+    sourceIp: req.socket.remoteAddress,
+    publicBase: {
+      protocol: headers['x-forwarded-proto'] === 'https' ? 'https' : 'http',
+      host: headers.host ?? url.host,
+    },
+  });
+  res.writeHead(answer.status, answer.headers).end(answer.body);
+}
+
+/**
+ * The body's first `keep` bytes. The rest is read and dropped up to MAX_BODY_BYTES, so the client
+ * gets the answer rather than a reset connection; past that the request is refused outright.
+ */
+async function readRawBody(req: IncomingMessage, keep: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    if (size < keep) chunks.push(buffer.subarray(0, keep - size));
+    size += buffer.length;
+    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+  }
+  return Buffer.concat(chunks);
 }
 
 async function readBody(req: IncomingMessage, contentType: string | undefined): Promise<unknown> {

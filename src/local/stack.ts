@@ -30,6 +30,8 @@ import { LocalPoller } from './poller/local-poller';
 import { createStreamProcessor } from '../stream/process-batch';
 import { ensureStream, startEmulators } from './emulators';
 import { startHttpServer } from './http-server';
+import { SegmentApi } from '../api/segment/segment-api';
+import { loadSegmentEventNames } from '../services/segment-event-names';
 import { WarehouseLoadLoop } from './warehouse-load-loop';
 
 export interface LocalStack {
@@ -178,6 +180,11 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     demoWriteKey: writeKey,
     allowedHosts: config.allowedHosts,
     context: (headers, sourceIp) => createRequestContext({ services, headers, sourceIp }),
+    segment: new SegmentApi({
+      access: services.access,
+      ingest: services.ingest,
+      names: loadSegmentEventNames(config),
+    }),
   });
   await poller.start();
   loader.start();

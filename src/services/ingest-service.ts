@@ -14,6 +14,8 @@ export interface EdgeRequest {
   receivedAt: Date;
   sourceIp?: string;
   userAgent?: string;
+  /** Which front door the event came through, stored with it: `graphql` unless said otherwise. */
+  source?: 'graphql' | 'segment';
 }
 
 export type TrackStatusValue = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
@@ -164,7 +166,7 @@ function toRecordBody(input: EventEnvelope, messageId: string, edge: EdgeRequest
     properties: input.properties,
     context: input.context ? { ...input.context } : undefined,
     receivedAt: edge.receivedAt.toISOString(),
-    source: 'graphql',
+    source: edge.source ?? 'graphql',
     sourceIp: edge.sourceIp,
     requestUserAgent: edge.userAgent,
     schemaVersion: input.schemaVersion,

@@ -464,10 +464,38 @@ describe('lambda functions', () => {
       }),
     );
   });
+  it('answers a Segment preflight on /v1 from the graphql bundle, which ships the Segment name mapping', () => {
+    // The bundle carries the Segment name mapping beside the schemas: it loads at start-up.
+    const outdir = app.synth().directory;
+    const assetPath = String(functionByService('tributary-graphql').metadata['aws:asset:path']);
+    const bundle = path.join(outdir, assetPath, 'index.js');
+    expect(fs.existsSync(path.join(outdir, assetPath, 'schemas', 'segment-event-names.json'))).toBe(true);
+    const preflight = {
+      rawPath: '/v1/t',
+      rawQueryString: '',
+      headers: { origin: 'https://shop.example.com' },
+      requestContext: { http: { method: 'OPTIONS', sourceIp: '203.0.113.9' } },
+    };
+    const probe = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(preflight)}, {}).then((r) => process.stdout.write(JSON.stringify(r)));`;
+    const output = execFileSync(process.execPath, ['--no-warnings', '-e', probe], {
+      env: {
+        ...process.env,
+        NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'),
+        AWS_REGION: 'us-east-1',
+        TRIBUTARY_API_KEY_SECRET_ARN:
+          'arn:aws:secretsmanager:us-east-1:111111111111:secret:tributary-api-key',
+      },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    const answer = JSON.parse(output) as { statusCode: number; headers: Record<string, string> };
+    expect(answer.statusCode).toBe(204);
+    expect(answer.headers['access-control-allow-headers']).toContain('authorization');
+  });
 });
 
 describe('ingest api', () => {
-  it('routes GET, POST and OPTIONS /graphql and GET /playground (page and assets) to the graphql function', () => {
+  it('routes /graphql, GET /playground (page and assets) and the Segment /v1 API to the graphql function', () => {
     const integration = logicalId('AWS::ApiGatewayV2::Integration', 'IngestApi');
     const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources);
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
@@ -477,6 +505,10 @@ describe('ingest api', () => {
         'GET /playground/assets/{asset}',
         'OPTIONS /graphql',
         'POST /graphql',
+        'POST /v1/{type}',
+        'OPTIONS /v1/{type}',
+        'GET /v1/projects/{writeKey}/settings',
+        'OPTIONS /v1/projects/{writeKey}/settings',
       ].sort(),
     );
     for (const route of routes) {

@@ -75,6 +75,14 @@ describe('IngestService', () => {
     ]);
   });
 
+  it('stores the front door an event came through', async () => {
+    const producer = new FakeProducer();
+    const service = new IngestService({ producer });
+    await service.track([input({ event: 'page_viewed', userId: 'u1' })], { ...edge, source: 'segment' });
+    const body = JSON.parse(Buffer.from(producer.calls[0]![0]!.data).toString()) as { source: string };
+    expect(body.source).toBe('segment');
+  });
+
   it('rejects an event nested past the depth limit or holding a reserved key, and takes its neighbours', async () => {
     const producer = new FakeProducer();
     const service = new IngestService({ producer });
