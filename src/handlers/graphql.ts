@@ -34,25 +34,21 @@ const hotReads = new CachedHotStore(
   halfTtl,
 );
 const producer = new KinesisProducer({ client: createKinesisClient(config), streamName: config.streamName });
-const region = config.aws.region;
-const secretKey = secretLoader({
-  names: { value: 'TRIBUTARY_API_KEY', arn: 'TRIBUTARY_API_KEY_SECRET_ARN' },
-  value: config.apiKey,
-  secretArn: config.apiKeySecretArn,
-  region,
-});
-const writeKey = secretLoader({
-  names: { value: 'TRIBUTARY_WRITE_KEY', arn: 'TRIBUTARY_WRITE_KEY_SECRET_ARN' },
-  value: config.writeKey,
-  secretArn: config.writeKeySecretArn,
-  region,
-});
-const userTokenSecret = secretLoader({
-  names: { value: 'TRIBUTARY_USER_TOKEN_SECRET', arn: 'TRIBUTARY_USER_TOKEN_SECRET_ARN' },
-  value: config.userTokenSecret,
-  secretArn: config.userTokenSecretArn,
-  region,
-});
+// Each secret: its variable when set (tests, local runs), else Secrets Manager, read once.
+const secret = (name: string, value: string | undefined, secretArn: string | undefined) =>
+  secretLoader({
+    names: { value: name, arn: `${name}_SECRET_ARN` },
+    value,
+    secretArn,
+    region: config.aws.region,
+  });
+const secretKey = secret('TRIBUTARY_API_KEY', config.apiKey, config.apiKeySecretArn);
+const writeKey = secret('TRIBUTARY_WRITE_KEY', config.writeKey, config.writeKeySecretArn);
+const userTokenSecret = secret(
+  'TRIBUTARY_USER_TOKEN_SECRET',
+  config.userTokenSecret,
+  config.userTokenSecretArn,
+);
 const services = createServices({
   config,
   bootstrapKeys: async () => ({
