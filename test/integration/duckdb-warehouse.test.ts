@@ -408,6 +408,50 @@ describe('DuckDbWarehouse', () => {
     ]);
   });
 
+  describe('original_event', () => {
+    /** A Segment call as the Segment API stores it: the call's type and name in context.segment. */
+    const segmentCall = (messageId: string, segment: Record<string, unknown>, event = 'order_completed') =>
+      stored(messageId, { event, source: 'segment', context: { locale: 'en-GB', segment } });
+    const records = [
+      segmentCall('s-track', { type: 'track', event: 'Order Completed' }),
+      segmentCall('s-page', { type: 'page' }, 'page_viewed'),
+      stored('graphql'),
+    ];
+    const originalEvents = () =>
+      query<{ message_id: string; event: string; original_event: string | null }>(
+        'SELECT message_id, event, original_event FROM events ORDER BY message_id',
+      );
+    const expected = [
+      { message_id: 'graphql', event: 'page_viewed', original_event: null },
+      { message_id: 's-page', event: 'page_viewed', original_event: null },
+      { message_id: 's-track', event: 'order_completed', original_event: 'Order Completed' },
+    ];
+
+    it('holds the name a Segment track call was sent with, from a Parquet file', async () => {
+      await parquetFile(records);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 3 });
+      expect(await originalEvents()).toEqual(expected);
+    });
+
+    it('holds the same from a gzip NDJSON file', async () => {
+      await lakeFile('events', records);
+      expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 3 });
+      expect(await originalEvents()).toEqual(expected);
+    });
+
+    it('is filled for the rows of a database created before migration 8', async () => {
+      await databaseAtMigration(7);
+      await query(
+        `INSERT INTO events (message_id, event, context, loaded_at) VALUES
+         ('s-track', 'order_completed', '{"segment":{"type":"track","event":"Order Completed"}}', now()),
+         ('s-page', 'page_viewed', '{"segment":{"type":"page"}}', now()),
+         ('graphql', 'page_viewed', '{"locale":"en-GB"}', now())`,
+      );
+      await openWarehouse();
+      expect(await originalEvents()).toEqual(expected);
+    });
+  });
+
   it('stores duplicate messageIds once: within a file, across files of one load, and across loads', async () => {
     await lakeFile('events', [
       stored('dup', { receivedAt: '2024-05-01T10:20:00.000Z', event: 'later' }),
@@ -811,7 +855,9 @@ describe('DuckDbWarehouse', () => {
     expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
     expect(await query(eventsColumns)).toEqual([
       ...columnsBefore,
+      // Added by the later migrations 6 and 8.
       { column_name: 'user_num', data_type: 'INTEGER' },
+      { column_name: 'original_event', data_type: 'VARCHAR' },
     ]);
     expect(
       await query(

@@ -85,6 +85,7 @@ describe('RedshiftWarehouse', () => {
       [4, 'lake_files'],
       [5, 'staging_events_parquet'],
       [6, 'reader_role'],
+      [7, 'events_original_event'],
     ]);
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
   });
@@ -143,6 +144,34 @@ describe('RedshiftWarehouse', () => {
     expect(merge).toMatch(/FROM staging_events_parquet/);
     expect(redshift.commandCalls(ExecuteStatementCommand)[0]?.args[0].input.Parameters).toEqual([
       { name: 'load_id', value: LOAD_ID },
+    ]);
+  });
+
+  it("merges the name a Segment track call was sent with from the deduped row's context, NULL when it is not text", async () => {
+    answer([]);
+    redshift.on(BatchExecuteStatementCommand).resolves({ Id: 'merge' });
+    await warehouse().loadNew();
+    const sqls = redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? [];
+    const stage = sqls.find((sql) => sql.startsWith('CREATE TEMP TABLE merge_events')) ?? '';
+    const insert = sqls.find((sql) => sql.startsWith('INSERT INTO events')) ?? '';
+    // Read once, after the dedupe, where both staging tables' context is SUPER; a SUPER that is not
+    // a string casts to NULL rather than failing the merge.
+    const originalEvent =
+      'CAST(CAST(d.context."segment"."event" AS VARCHAR) AS VARCHAR(256)) AS original_event';
+    expect(stage.split(originalEvent)).toHaveLength(2);
+    expect(stage).toMatch(/JSON_PARSE\(context\) END AS context/);
+    expect(insert).toMatch(/^INSERT INTO events \([^)]*, context, original_event, loaded_at\)/);
+    // Neither staging branch reads such a column: the lake has none, only the merge derives it.
+    expect(stage.match(/original_event/g)).toHaveLength(1);
+  });
+
+  it('adds original_event in a new migration that fills it for the rows merged before', () => {
+    const migration = REDSHIFT_MIGRATIONS.find((m) => m.name === 'events_original_event');
+    expect(migration?.statements).toEqual([
+      'ALTER TABLE events ADD COLUMN original_event VARCHAR(256)',
+      expect.stringMatching(
+        /^UPDATE events SET original_event = CAST\(CAST\(events\.context\."segment"\."event" AS VARCHAR\) AS VARCHAR\(256\)\)\s+WHERE events\.context\."segment"\."event" IS NOT NULL$/,
+      ),
     ]);
   });
 

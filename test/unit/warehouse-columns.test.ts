@@ -5,6 +5,7 @@ import {
   LAKE_ENRICHMENT_COLUMN,
   LAKE_ENRICHMENT_FIELDS,
   LAKE_EVENT_COLUMNS,
+  isLakeColumn,
   lakeEventGlueColumns,
 } from '../../src/sinks/lake/columns';
 import { MIGRATIONS } from '../../src/sinks/warehouse/duckdb/duckdb-sql';
@@ -42,6 +43,7 @@ describe('applied migrations', () => {
       [5, 'events_without_primary_key', 'c39ea62e11342e9f5a4044261e6e980bf0eb132287e1e219cf1fee9b3a241137'],
       [6, 'user_numbers', 'e4d55fd70cfeb0beaaed8fb315f9931687f5e7a77a948f8b4ef95cd289a2826b'],
       [7, 'event_user_days', '19f6a7c3b655def83f42cd2899fa4a34fe6c44e0b65553b2b90cc1fe4aa74a18'],
+      [8, 'events_original_event', '2df671d720284a7ba9b4decb6bfcb15510f908862eb7e4b45b682a27b93b9604'],
     ]);
   });
 
@@ -54,6 +56,7 @@ describe('applied migrations', () => {
         [4, 'lake_files', 'e5739e7b027d2f326683ebada529b0783de1e5bb4ef3282091f59aa026a43e80'],
         [5, 'staging_events_parquet', '4990a7881fc6e92ced0698aac1b2f6ef4cdd2dc04c8fe01fe9d739e963d526d6'],
         [6, 'reader_role', '0b9fed4ff2f626ffda76d3ad683c06e47f3f6dd61ae61abaf2de7e7e42860c5c'],
+        [7, 'events_original_event', '4df9cc4c4d1858196daa0d16f2ff8ada5c548811267071096835898089699892'],
       ],
     );
   });
@@ -67,6 +70,13 @@ describe('the column catalogue', () => {
       expect(new Set(fields.map((c) => c.jsonKey)).size).toBe(fields.length);
       expect(new Set(fields.map((c) => c.lakeName)).size).toBe(fields.length);
     }
+  });
+
+  it('keeps the columns the warehouses derive out of the lake files', () => {
+    const lakeNames = lakeEventGlueColumns().map((c) => c.name);
+    const derived = EVENT_COLUMNS.filter((c) => !isLakeColumn(c)).map((c) => c.column);
+    expect(derived).toEqual(['user_key', 'original_event']);
+    for (const column of derived) expect(lakeNames).not.toContain(column);
   });
 
   it('gives the events table the Redshift migrations create, column for column and type for type', () => {

@@ -46,9 +46,20 @@ export interface LakeColumn extends RecordColumn {
 }
 
 /** An `events` column the loads derive from two others: the first of them that is not NULL. */
-export interface DerivedColumn extends WarehouseColumn {
+export interface CoalescedColumn extends WarehouseColumn {
   coalesce: readonly [string, string];
 }
+
+/**
+ * An `events` column the loads derive from a string field inside a JSON column (`path` its keys,
+ * each a plain lowercase name); NULL where the field is missing.
+ */
+export interface JsonFieldColumn extends WarehouseColumn {
+  jsonField: { of: string; path: readonly string[] };
+}
+
+/** An `events` column the warehouses compute at load time: the lake's files do not hold it. */
+export type DerivedColumn = CoalescedColumn | JsonFieldColumn;
 
 export type EventColumn = LakeColumn | DerivedColumn;
 
@@ -98,7 +109,8 @@ const enriched = (column: string, jsonKey: string, type: LakeType, redshift: str
  * to the top-level lake columns, the order is the Parquet file's, which must never change: files
  * already written keep their layout, and Redshift's Parquet COPY maps columns by position. So a new
  * top-level lake column goes after `context`; the `enrichment` struct is always the file's last
- * column, and a new enrichment field goes after `time_flag`.
+ * column, and a new enrichment field goes after `time_flag`. Derived columns are in no file: each
+ * is listed after the columns it is derived from.
  */
 export const EVENT_COLUMNS: readonly EventColumn[] = [
   text('message_id', 'messageId', 'VARCHAR(128)'),
@@ -134,6 +146,14 @@ export const EVENT_COLUMNS: readonly EventColumn[] = [
   enriched('time_flag', 'timeFlag', 'string', 'VARCHAR(16)'),
   object('properties'),
   object('context'),
+  // The name a Segment track call was sent with ("Order Completed"), kept in the context because
+  // the event name is normalised (order_completed); NULL for every other event.
+  {
+    column: 'original_event',
+    jsonField: { of: 'context', path: ['segment', 'event'] },
+    duckdb: 'VARCHAR',
+    redshift: 'VARCHAR(256)',
+  },
 ];
 
 /** The top-level scalar columns of the lake's Parquet files, in file order; `enrichment` follows them. */

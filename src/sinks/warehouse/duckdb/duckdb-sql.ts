@@ -9,7 +9,7 @@ import {
   LAKE_ENRICHMENT_COLUMN,
   isLakeColumn,
 } from '../../lake/columns';
-import type { DuckDbType, LakeColumn, LakeType, RecordColumn } from '../../lake/columns';
+import type { DerivedColumn, DuckDbType, LakeColumn, LakeType, RecordColumn } from '../../lake/columns';
 import { EVENT_RECORD_READ_COLUMNS, ndjsonReadColumns } from '../../lake/file-format';
 import { DUCKDB_DIALECT } from '../dialect';
 import { bucketSql } from '../queries';
@@ -188,6 +188,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       INSERT INTO event_user_days ${eventUserDaysOf('SELECT event_time, event, user_num FROM events')};`,
   },
+  {
+    version: 8,
+    name: 'events_original_event',
+    // The name a Segment track call was sent with, which loads derive from context.segment.event;
+    // the rows loaded before get it from the context they were stored with.
+    sql: `
+      ALTER TABLE events ADD COLUMN original_event VARCHAR;
+      UPDATE events SET original_event = json_extract_string(context, '$.segment.event')
+      WHERE json_extract_string(context, '$.segment.event') IS NOT NULL;`,
+  },
 ];
 
 export const CREATE_SCHEMA_MIGRATIONS = `
@@ -228,14 +238,29 @@ function eventValues(
   read: (column: LakeColumn) => DuckDbType,
 ): ColumnValue[] {
   const values = new Map<string, string>();
+  const valueOf = (source: string): string => {
+    const value = values.get(source);
+    if (value === undefined) throw new Error(`a derived column needs ${source} listed before it`);
+    return value;
+  };
   return EVENT_COLUMNS.map((column) => {
     const value = isLakeColumn(column)
       ? castTo(field(column), read(column), column.duckdb)
-      : `coalesce(${column.coalesce.map((source) => values.get(source)).join(', ')})`;
+      : derivedValue(column, valueOf);
     values.set(column.column, value);
     return { column: column.column, value };
   });
 }
+
+/** A derived column's value, given the values of the columns before it. */
+function derivedValue(column: DerivedColumn, valueOf: (source: string) => string): string {
+  if ('coalesce' in column) return `coalesce(${column.coalesce.map(valueOf).join(', ')})`;
+  return jsonFieldText(valueOf(column.jsonField.of), column.jsonField.path);
+}
+
+/** The text of a field inside a JSON value, NULL where there is none. */
+const jsonFieldText = (json: string, path: readonly string[]): string =>
+  `json_extract_string(${json}, '$.${path.join('.')}')`;
 
 /** `value AS column`, or the bare name when they are the same. */
 const selectAs = ({ column, value }: ColumnValue): string =>

@@ -15,7 +15,7 @@ import {
   LAKE_ENRICHMENT_COLUMN,
   isLakeColumn,
 } from '../../lake/columns';
-import type { LakeColumn, RecordColumn } from '../../lake/columns';
+import type { CoalescedColumn, EventColumn, LakeColumn, WarehouseColumn } from '../../lake/columns';
 import { REDSHIFT_DIALECT } from '../dialect';
 
 export interface RedshiftMigration {
@@ -172,6 +172,18 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
       `ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO ROLE ${REDSHIFT_READER_ROLE}`,
     ],
   },
+  {
+    version: 7,
+    name: 'events_original_event',
+    // The name a Segment track call was sent with, which merges derive from context.segment.event;
+    // the rows merged before get it from the context they were stored with. The staging tables
+    // need nothing: they hold the context, and the merge derives the column from it.
+    statements: [
+      'ALTER TABLE events ADD COLUMN original_event VARCHAR(256)',
+      `UPDATE events SET original_event = CAST(CAST(events.context."segment"."event" AS VARCHAR) AS VARCHAR(256))
+       WHERE events.context."segment"."event" IS NOT NULL`,
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -251,7 +263,7 @@ const lakeTimestamp = (text: string): string =>
 type Staged = 'SUPER' | 'TEXT';
 
 /** A staged value as a column of the catalogue, in its Redshift type. */
-function redshiftValue(column: RecordColumn, value: string, staged: Staged): string {
+function redshiftValue(column: WarehouseColumn, value: string, staged: Staged): string {
   const text = staged === 'SUPER' ? `CAST(${value} AS VARCHAR)` : value;
   const type = column.redshift;
   if (type === 'SUPER') {
@@ -264,26 +276,36 @@ function redshiftValue(column: RecordColumn, value: string, staged: Staged): str
   return `CAST(${value} AS ${type})`;
 }
 
+/** The columns a merge reads from each staged row: those of the lake, and those coalesced from them. */
+type StagedColumn = LakeColumn | CoalescedColumn;
+
+const isStagedColumn = (column: EventColumn): column is StagedColumn => !('jsonField' in column);
+
 /**
- * The `events` columns a merge writes, in EVENT_COLUMNS' order, and the expressions reading them
- * from a staged row: `field` is where a lake column is read, and `staged` how it is held there.
+ * The staged columns, in EVENT_COLUMNS' order, and the expressions reading them from a staged
+ * row: `field` is where a lake column is read, and `staged` how it is held there.
  */
-function eventFields(
+function stagedFields(
   field: (column: LakeColumn) => string,
   staged: (column: LakeColumn) => Staged,
 ): ReadonlyArray<readonly [string, string]> {
   const values = new Map<string, string>();
-  return EVENT_COLUMNS.map((column) => {
+  const valueOf = (source: string): string => {
+    const value = values.get(source);
+    if (value === undefined) throw new Error(`a derived column needs ${source} listed before it`);
+    return value;
+  };
+  return EVENT_COLUMNS.filter(isStagedColumn).map((column) => {
     const value = isLakeColumn(column)
       ? redshiftValue(column, field(column), staged(column))
-      : `COALESCE(${column.coalesce.map((source) => values.get(source)).join(', ')})`;
+      : `COALESCE(${column.coalesce.map(valueOf).join(', ')})`;
     values.set(column.column, value);
     return [column.column, value] as const;
   });
 }
 
 /** From a staged JSON record: SUPER navigation by the record's camelCase keys. */
-const EVENT_FIELDS = eventFields(
+const EVENT_FIELDS = stagedFields(
   (c) =>
     c.enrichment === true ? `record."${LAKE_ENRICHMENT_COLUMN}"."${c.jsonKey}"` : `record."${c.jsonKey}"`,
   () => 'SUPER',
@@ -293,10 +315,23 @@ const EVENT_FIELDS = eventFields(
  * From a row of staging_events_parquet: text columns, and the enrichment struct as SUPER, whose
  * field names are lowercase, as Glue names them.
  */
-const PARQUET_EVENT_FIELDS = eventFields(
+const PARQUET_EVENT_FIELDS = stagedFields(
   (c) => (c.enrichment === true ? `${LAKE_ENRICHMENT_COLUMN}."${c.lakeName}"` : c.lakeName),
   (c) => (c.enrichment === true ? 'SUPER' : 'TEXT'),
 );
+
+/**
+ * Every `events` column a merge writes, in EVENT_COLUMNS' order, from a deduped staged row `d`. A
+ * column from a JSON field is read there rather than in each staged branch: by then its JSON column
+ * is SUPER for both kinds of row (a Parquet row holds it as text until the branch parses it). A
+ * field that is missing or not text casts to NULL, never an error.
+ */
+const MERGED_FIELDS: ReadonlyArray<readonly [string, string]> = EVENT_COLUMNS.map((column) => {
+  if (isStagedColumn(column)) return [column.column, `d.${column.column}`] as const;
+  const { of, path } = column.jsonField;
+  const navigation = [`d.${of}`, ...path.map((key) => `"${key}"`)].join('.');
+  return [column.column, redshiftValue(column, navigation, 'SUPER')] as const;
+});
 
 const FAILED_FIELDS: ReadonlyArray<readonly [string, string]> = FAILED_EVENT_COLUMNS.map(
   (c) => [c.column, redshiftValue(c, `record."${c.jsonKey}"`, 'SUPER')] as const,
@@ -328,7 +363,7 @@ export function mergeBatch(loadId: string): string[] {
     // Both staging tables feed one dedupe: JSON records from before the lake moved to Parquet, and
     // Parquet rows. The tie-break only makes the choice between copies received at once stable.
     `CREATE TEMP TABLE merge_events DISTKEY (user_key) AS
-     SELECT ${columns(EVENT_FIELDS)} FROM (
+     SELECT ${selects(MERGED_FIELDS)} FROM (
        SELECT s.*, ROW_NUMBER() OVER (
          PARTITION BY s.message_id ORDER BY s.received_at ASC NULLS LAST, s.tie_break
        ) AS rn
@@ -342,8 +377,8 @@ export function mergeBatch(loadId: string): string[] {
        WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
      ) d
      WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id)`,
-    `INSERT INTO events (${columns(EVENT_FIELDS)}, loaded_at)
-     SELECT ${columns(EVENT_FIELDS)}, SYSDATE FROM merge_events`,
+    `INSERT INTO events (${columns(MERGED_FIELDS)}, loaded_at)
+     SELECT ${columns(MERGED_FIELDS)}, SYSDATE FROM merge_events`,
     `CREATE TEMP TABLE merge_failed AS
      SELECT record_key, ${columns(FAILED_FIELDS)} FROM (
        SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.record_key ORDER BY f.received_at ASC NULLS LAST) AS rn
