@@ -45,7 +45,7 @@ export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlug
                 `${field} is asked for ${count} times; at most ${options.maxAliasesPerRootField} per operation`,
               );
           }
-          const cost = operationCost(schema, document, operation, request.variables ?? {});
+          const cost = cachedCost(schema, document, operation, request.variables ?? {});
           const budget = options.budget[contextValue.principal.kind];
           if (cost > budget)
             throw tooComplex(
@@ -58,6 +58,54 @@ export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlug
 }
 
 const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];
+
+/** Costs per document (Apollo hands the same parsed document for the same text) and priced variables. */
+const costs = new WeakMap<DocumentNode, Map<string, number>>();
+const MAX_COSTS_PER_DOCUMENT = 64;
+
+/**
+ * A document's cost, computed once for each set of the variables a cost can depend on: numbers
+ * and lists (a `limit`, funnel `steps`) and booleans (`@include(if:)`). Ids, strings, dates and
+ * enums change what is read, not how much, so a frontend asking the same query for many users is
+ * priced once.
+ */
+function cachedCost(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): number {
+  const key = JSON.stringify([operation.name?.value ?? null, costVariables(schema, operation, variables)]);
+  let byVariables = costs.get(document);
+  if (byVariables === undefined) costs.set(document, (byVariables = new Map()));
+  const known = byVariables.get(key);
+  if (known !== undefined) return known;
+  const cost = operationCost(schema, document, operation, variables);
+  if (byVariables.size >= MAX_COSTS_PER_DOCUMENT) byVariables.clear();
+  byVariables.set(key, cost);
+  return cost;
+}
+
+function costVariables(
+  schema: GraphQLSchema,
+  operation: OperationDefinitionNode,
+  variables: Record<string, unknown>,
+): Array<[string, unknown]> {
+  const kept: Array<[string, unknown]> = [];
+  for (const definition of operation.variableDefinitions ?? []) {
+    const type = typeFromAST(schema, definition.type);
+    const nullable = type && (isNonNullType(type) ? type.ofType : type);
+    const named = type && getNamedType(type);
+    // Lists of input objects are priced as empty (see pricingVariables), so they do not matter.
+    const matters =
+      named !== undefined &&
+      ((isListType(nullable) && !isInputObjectType(named)) ||
+        ['Int', 'Float', 'Boolean'].includes(named.name));
+    const name = definition.variable.name.value;
+    if (matters) kept.push([name, variables[name] ?? null]);
+  }
+  return kept;
+}
 
 /** What one operation of a document costs against a budget. */
 export function operationCost(

@@ -361,6 +361,13 @@ describe('access control on the embedded stack', () => {
     expect(codeOf(await run(`{ ${aliases} }`, API_KEY))).toBe('QUERY_TOO_COMPLEX');
     const ten = Array.from({ length: 10 }, (_, i) => `w${i}: warehouse { rows }`).join(' ');
     expect((await run(`{ ${ten} }`, API_KEY)).errors).toBeUndefined();
+    // A cost is remembered per document and the variables it depends on, never across limits.
+    const trending = 'query($n: Int, $w: TrendWindow) { trending(limit: $n, window: $w) { itemId } }';
+    const priced = (variables: Record<string, unknown>) => post({ query: trending, variables }, WRITE_KEY);
+    expect((await priced({ n: 10, w: 'HOUR' })).errors).toBeUndefined();
+    expect(codeOf(await priced({ n: 6000, w: 'HOUR' }))).toBe('QUERY_TOO_COMPLEX');
+    expect((await priced({ n: 10, w: 'DAY' })).errors).toBeUndefined();
+    expect(codeOf(await priced({ n: 6000, w: 'DAY' }))).toBe('QUERY_TOO_COMPLEX');
     // Through a fragment, too.
     expect(codeOf(await run(`{ ...F } fragment F on Query { ${aliases} }`, API_KEY))).toBe(
       'QUERY_TOO_COMPLEX',
