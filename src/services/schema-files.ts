@@ -59,7 +59,8 @@ export function loadSchemaRegistry(
 ): SchemaRegistry {
   const key = `${path.resolve(dir)}\0${options.unknownEvents}`;
   let registry = shared.get(key);
-  if (registry === undefined) shared.set(key, (registry = new SchemaRegistry(readSchemaDirectory(dir), options)));
+  if (registry === undefined)
+    shared.set(key, (registry = new SchemaRegistry(readSchemaDirectory(dir), options)));
   return registry;
 }
 
