@@ -2,7 +2,10 @@ import { fork } from 'node:child_process';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { loadConfig } from '../src/config';
+import { startLocalStack, type LocalStack } from '../src/local/stack';
 
 /** What one load run measured; latencies in milliseconds. */
 export interface LoadResult {
@@ -126,4 +129,30 @@ export function upsertSection(results: string, name: string, about: string, tabl
   return pattern.test(results)
     ? results.replace(pattern, () => section)
     : `${results.trimEnd()}\n\n${section}\n`;
+}
+
+/** The write key ingest benchmarks send with; its rate is set out of the way, so runs measure throughput. */
+export const BENCH_WRITE_KEY = 'bench-write-key-0123456789';
+
+/** An embedded stack in a temp folder for an ingest benchmark; `close()` stops it and removes the folder. */
+export async function startIngestBenchStack(): Promise<LocalStack & { close(): Promise<void> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-'));
+  const stack = await startLocalStack(
+    loadConfig({
+      PORT: '0',
+      TRIBUTARY_DATA_DIR: dataDir,
+      TRIBUTARY_API_KEY: 'bench-key-0123456789',
+      TRIBUTARY_WRITE_KEY: BENCH_WRITE_KEY,
+      TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
+      TRIBUTARY_KINESIS_PORT: '0',
+      TRIBUTARY_DYNAMODB_PORT: '0',
+    }),
+  );
+  return {
+    ...stack,
+    close: async () => {
+      await stack.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
 }

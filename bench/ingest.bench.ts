@@ -1,16 +1,19 @@
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { InMemoryRateLimiter } from '../src/access/memory/in-memory-rate-limiter';
 import type { ApiKeyStore } from '../src/access/port';
 import { operationCost } from '../src/api/query-budget';
-import { loadConfig } from '../src/config';
-import { startLocalStack } from '../src/local/stack';
 import { buildTributarySchema } from '../src/api/build-schema';
 import { AccessService } from '../src/services/access-service';
-import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
+import {
+  BENCH_WRITE_KEY,
+  fmt,
+  load,
+  ratio,
+  startIngestBenchStack,
+  startRawServer,
+  type LoadResult,
+} from './harness';
 
 const TRACK_ONE = `mutation($e: TrackEventInput!) { trackEvent(event: $e) { messageId status } }`;
 const TRACK_MANY = `mutation($e: [TrackEventInput!]!) { trackEvents(events: $e) { accepted rejected } }`;
@@ -31,28 +34,14 @@ export function sampleEvent(i: number) {
 
 /** Ingest through the embedded stack vs. a raw HTTP server, in the same run. */
 export async function ingestBenchmark(): Promise<string> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-'));
-  // Apps send events with their publishable write key; its rate is set out of the way, so the run
-  // measures throughput, not the limiter.
-  const writeKey = 'bench-write-key-0123456789';
-  const stack = await startLocalStack(
-    loadConfig({
-      PORT: '0',
-      TRIBUTARY_DATA_DIR: dataDir,
-      TRIBUTARY_API_KEY: 'bench-key-0123456789',
-      TRIBUTARY_WRITE_KEY: writeKey,
-      TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
-      TRIBUTARY_KINESIS_PORT: '0',
-      TRIBUTARY_DYNAMODB_PORT: '0',
-    }),
-  );
+  const stack = await startIngestBenchStack();
   const raw = await startRawServer();
   const one = JSON.stringify({ query: TRACK_ONE, variables: { e: sampleEvent(1) } });
   const many = JSON.stringify({
     query: TRACK_MANY,
     variables: { e: Array.from({ length: 100 }, (_, i) => sampleEvent(i)) },
   });
-  const headers = { 'x-api-key': writeKey };
+  const headers = { 'x-api-key': BENCH_WRITE_KEY };
   try {
     const rows: Array<[string, LoadResult, LoadResult, number]> = [];
     for (const [name, body, events] of [
@@ -74,11 +63,10 @@ export async function ingestBenchmark(): Promise<string> {
           `| ${name} | ${fmt(t.requestsPerSec)} | ${fmt(t.requestsPerSec * events)} | ${t.p50} | ${t.p90} | ${t.p99} | ${fmt(b.requestsPerSec)} | ${b.p99} | ${ratio(t.requestsPerSec, b.requestsPerSec)} |`,
       ),
     ];
-    return [...lines, '', await accessCheckCost(writeKey, one)].join('\n');
+    return [...lines, '', await accessCheckCost(one)].join('\n');
   } finally {
     await raw.close();
     await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -86,7 +74,7 @@ export async function ingestBenchmark(): Promise<string> {
  * What the access checks add to each request, timed in this process: authenticating the write key
  * (constant-time compare, token bucket) and pricing the trackEvent operation for the query budget.
  */
-async function accessCheckCost(writeKey: string, body: string): Promise<string> {
+async function accessCheckCost(body: string): Promise<string> {
   const unused: ApiKeyStore = {
     create: () => Promise.reject(new Error('unused')),
     findBySecretHash: () => Promise.resolve(null),
@@ -98,7 +86,11 @@ async function accessCheckCost(writeKey: string, body: string): Promise<string> 
     store: unused,
     limiter: new InMemoryRateLimiter(),
     bootstrap: () =>
-      Promise.resolve({ secretKey: 'bench-key-0123456789', writeKey, userTokenSecret: 'x'.repeat(32) }),
+      Promise.resolve({
+        secretKey: 'bench-key-0123456789',
+        writeKey: BENCH_WRITE_KEY,
+        userTokenSecret: 'x'.repeat(32),
+      }),
     limits: {
       defaultRatePerSecond: { WRITE: 1e6, SECRET: 1e6 },
       bootstrapRatePerSecond: { WRITE: 1e6, SECRET: 1e6 },
@@ -117,7 +109,7 @@ async function accessCheckCost(writeKey: string, body: string): Promise<string> 
     return Number(process.hrtime.bigint() - started) / 1000 / rounds;
   };
   const authenticate = await time(() =>
-    access.authenticate({ apiKey: writeKey, origin: undefined, authorization: undefined }),
+    access.authenticate({ apiKey: BENCH_WRITE_KEY, origin: undefined, authorization: undefined }),
   );
   const price = await time(() => operationCost(schema, document, operation, variables));
   return `Access checks per request, in process: authenticating the write key ${authenticate.toFixed(1)} µs, pricing trackEvent for the query budget ${price.toFixed(1)} µs.`;

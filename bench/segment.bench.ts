@@ -1,10 +1,13 @@
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { loadConfig } from '../src/config';
-import { startLocalStack } from '../src/local/stack';
-import { fmt, load, ratio, startRawServer, type LoadResult } from './harness';
+import {
+  BENCH_WRITE_KEY,
+  fmt,
+  load,
+  ratio,
+  startIngestBenchStack,
+  startRawServer,
+  type LoadResult,
+} from './harness';
 import { sampleEvent } from './ingest.bench';
 
 const TRACK_MANY = `mutation($e: [TrackEventInput!]!) { trackEvents(events: $e) { accepted rejected } }`;
@@ -18,19 +21,7 @@ function segmentBatch(): string {
 
 /** `/v1/batch` beside `trackEvents` with the same 100 events, on one embedded stack, in the same run. */
 export async function segmentBenchmark(): Promise<string> {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-'));
-  const writeKey = 'bench-write-key-0123456789';
-  const stack = await startLocalStack(
-    loadConfig({
-      PORT: '0',
-      TRIBUTARY_DATA_DIR: dataDir,
-      TRIBUTARY_API_KEY: 'bench-key-0123456789',
-      TRIBUTARY_WRITE_KEY: writeKey,
-      TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
-      TRIBUTARY_KINESIS_PORT: '0',
-      TRIBUTARY_DYNAMODB_PORT: '0',
-    }),
-  );
+  const stack = await startIngestBenchStack();
   const raw = await startRawServer();
   const graphql = JSON.stringify({
     query: TRACK_MANY,
@@ -40,12 +31,12 @@ export async function segmentBenchmark(): Promise<string> {
   try {
     const rows: Array<[string, LoadResult, LoadResult]> = [];
     for (const [name, url, body, headers] of [
-      [`trackEvents (${EVENTS} events)`, stack.graphqlUrl, graphql, { 'x-api-key': writeKey }],
+      [`trackEvents (${EVENTS} events)`, stack.graphqlUrl, graphql, { 'x-api-key': BENCH_WRITE_KEY }],
       [
         `POST /v1/batch (${EVENTS} events)`,
         `${stack.url}/v1/batch`,
         segment,
-        { authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+        { authorization: `Basic ${Buffer.from(`${BENCH_WRITE_KEY}:`).toString('base64')}` },
       ],
     ] as const) {
       const baseline = await load({ url: raw.url, bodies: [body] });
@@ -65,6 +56,5 @@ export async function segmentBenchmark(): Promise<string> {
   } finally {
     await raw.close();
     await stack.close();
-    await rm(dataDir, { recursive: true, force: true });
   }
 }

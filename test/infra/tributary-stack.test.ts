@@ -432,17 +432,17 @@ describe('lambda functions', () => {
     }
   });
 
-  it('answers a browser preflight from the graphql bundle itself, with the headers src/api/cors.ts allows', () => {
-    // API Gateway has no CORS configuration (see "ingest api"), so this answer is the only one a browser gets.
+  /** Synthesizes the app and runs the bundled graphql handler on one API Gateway event. */
+  function runGraphqlBundle(event: Record<string, unknown>): {
+    answer: { statusCode: number; headers: Record<string, string> };
+    bundleDir: string;
+  } {
     const outdir = app.synth().directory;
-    const assetPath = String(functionByService('tributary-graphql').metadata['aws:asset:path']);
-    const bundle = path.join(outdir, assetPath, 'index.js');
-    const event = {
-      rawPath: '/graphql',
-      headers: { origin: 'https://shop.example.com' },
-      requestContext: { http: { method: 'OPTIONS', sourceIp: '203.0.113.9' } },
-    };
-    const probe = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(event)}, {}).then((r) => process.stdout.write(JSON.stringify(r)));`;
+    const bundleDir = path.join(
+      outdir,
+      String(functionByService('tributary-graphql').metadata['aws:asset:path']),
+    );
+    const probe = `require(${JSON.stringify(path.join(bundleDir, 'index.js'))}).handler(${JSON.stringify(event)}, {}).then((r) => process.stdout.write(JSON.stringify(r)));`;
     const output = execFileSync(process.execPath, ['--no-warnings', '-e', probe], {
       env: {
         ...process.env,
@@ -454,7 +454,19 @@ describe('lambda functions', () => {
       encoding: 'utf8',
       timeout: 30_000,
     });
-    const answer = JSON.parse(output) as { statusCode: number; headers: Record<string, string> };
+    return {
+      answer: JSON.parse(output) as { statusCode: number; headers: Record<string, string> },
+      bundleDir,
+    };
+  }
+
+  it('answers a browser preflight from the graphql bundle itself, with the headers src/api/cors.ts allows', () => {
+    // API Gateway has no CORS configuration (see "ingest api"), so this answer is the only one a browser gets.
+    const { answer } = runGraphqlBundle({
+      rawPath: '/graphql',
+      headers: { origin: 'https://shop.example.com' },
+      requestContext: { http: { method: 'OPTIONS', sourceIp: '203.0.113.9' } },
+    });
     expect(answer.statusCode).toBe(204);
     expect(answer.headers).toEqual(
       expect.objectContaining({
@@ -464,31 +476,16 @@ describe('lambda functions', () => {
       }),
     );
   });
+
   it('answers a Segment preflight on /v1 from the graphql bundle, which ships the Segment name mapping', () => {
-    // The bundle carries the Segment name mapping beside the schemas: it loads at start-up.
-    const outdir = app.synth().directory;
-    const assetPath = String(functionByService('tributary-graphql').metadata['aws:asset:path']);
-    const bundle = path.join(outdir, assetPath, 'index.js');
-    expect(fs.existsSync(path.join(outdir, assetPath, 'schemas', 'segment-event-names.json'))).toBe(true);
-    const preflight = {
+    const { answer, bundleDir } = runGraphqlBundle({
       rawPath: '/v1/t',
       rawQueryString: '',
       headers: { origin: 'https://shop.example.com' },
       requestContext: { http: { method: 'OPTIONS', sourceIp: '203.0.113.9' } },
-    };
-    const probe = `require(${JSON.stringify(bundle)}).handler(${JSON.stringify(preflight)}, {}).then((r) => process.stdout.write(JSON.stringify(r)));`;
-    const output = execFileSync(process.execPath, ['--no-warnings', '-e', probe], {
-      env: {
-        ...process.env,
-        NODE_PATH: path.join(PROJECT_ROOT, 'node_modules'),
-        AWS_REGION: 'us-east-1',
-        TRIBUTARY_API_KEY_SECRET_ARN:
-          'arn:aws:secretsmanager:us-east-1:111111111111:secret:tributary-api-key',
-      },
-      encoding: 'utf8',
-      timeout: 30_000,
     });
-    const answer = JSON.parse(output) as { statusCode: number; headers: Record<string, string> };
+    // The bundle carries the Segment name mapping beside the schemas: it loads at start-up.
+    expect(fs.existsSync(path.join(bundleDir, 'schemas', 'segment-event-names.json'))).toBe(true);
     expect(answer.statusCode).toBe(204);
     expect(answer.headers['access-control-allow-headers']).toContain('authorization');
   });
