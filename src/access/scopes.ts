@@ -23,6 +23,3 @@ export function scopesNotAllowed(kind: ApiKeyKind, scopes: readonly Scope[]): Sc
   if (kind === 'SECRET') return [];
   return scopes.filter((scope) => !PUBLISHABLE_SCOPES.includes(scope));
 }
-
-/** Every scope: what the bootstrap secret key holds. */
-export const ALL_SCOPES: readonly Scope[] = SCOPES;

@@ -3,13 +3,7 @@ import { hashSecret, newKeyId, newKeySecret, sha256, type ApiKeyRecord } from '.
 import { MAX_ALLOWED_ORIGINS, normaliseOrigin, originAllowed } from '../access/origins';
 import type { ApiKeyStore, RateLimiter } from '../access/port';
 import type { Principal } from '../access/principal';
-import {
-  ALL_SCOPES,
-  PUBLISHABLE_SCOPES,
-  scopesNotAllowed,
-  type ApiKeyKind,
-  type Scope,
-} from '../access/scopes';
+import { PUBLISHABLE_SCOPES, SCOPES, scopesNotAllowed, type ApiKeyKind, type Scope } from '../access/scopes';
 import {
   signUserToken,
   verifyUserToken,
@@ -43,6 +37,8 @@ export interface AccessServiceOptions {
   /** Read once (Secrets Manager in AWS), then kept. */
   bootstrap: () => Promise<BootstrapKeys>;
   limits: AccessLimits;
+  /** Keys that may be stored at most (default MAX_STORED_KEYS). */
+  maxKeys?: number;
   logger?: Pick<Console, 'error'>;
   now?: () => Date;
 }
@@ -70,6 +66,11 @@ const TOUCH_INTERVAL_MS = 60_000;
 const MAX_CACHED_KEYS = 10_000;
 export const MAX_RATE_LIMIT_PER_SECOND = 100_000;
 const MAX_KEY_NAME_LENGTH = 100;
+/** Keys live in one partition that every listing reads whole: a bound keeps it small. */
+export const MAX_STORED_KEYS = 1000;
+/** A scheme, a host name of at most 253 characters and a port. */
+const MAX_ORIGIN_LENGTH = 270;
+const KEY_ID = /^[\w-]{1,64}$/;
 
 interface CachedKey {
   record: ApiKeyRecord | null;
@@ -120,6 +121,8 @@ export class AccessService {
     const name = input.name.trim();
     if (name.length === 0 || name.length > MAX_KEY_NAME_LENGTH)
       throw badUserInput(`name: 1 to ${MAX_KEY_NAME_LENGTH} characters`);
+    if (input.scopes.length > SCOPES.length)
+      throw badUserInput(`scopes: at most ${SCOPES.length}, one of each`);
     const scopes = [...new Set(input.scopes)];
     if (scopes.length === 0) throw badUserInput('scopes: a key needs at least one scope');
     const refused = scopesNotAllowed(input.kind, scopes);
@@ -132,6 +135,9 @@ export class AccessService {
     const rate = input.rateLimitPerSecond ?? null;
     if (rate !== null && (!Number.isSafeInteger(rate) || rate < 1 || rate > MAX_RATE_LIMIT_PER_SECOND))
       throw badUserInput(`rateLimitPerSecond: an integer from 1 to ${MAX_RATE_LIMIT_PER_SECOND}`);
+    const maxKeys = this.options.maxKeys ?? MAX_STORED_KEYS;
+    if ((await this.options.store.list()).length >= maxKeys)
+      throw badUserInput(`at most ${maxKeys} keys may be stored, revoked ones included`);
     const secret = newKeySecret(input.kind);
     const record: ApiKeyRecord = {
       id: newKeyId(),
@@ -155,6 +161,7 @@ export class AccessService {
 
   /** Revokes a key; it stops working in this process at once, elsewhere within `keyCacheMs`. */
   async revokeKey(id: string): Promise<ApiKeyRecord> {
+    if (!KEY_ID.test(id)) throw badUserInput('id: a key id, like key_AbC123');
     if (Object.values(BOOTSTRAP_IDS).includes(id))
       throw badUserInput('a bootstrap key is set in the environment: change it there to rotate it');
     const record = await this.options.store.revoke(id, this.now().toISOString());
@@ -190,7 +197,7 @@ export class AccessService {
     // looked up as is among the stored keys.
     const digest = sha256(secret);
     const bootstrap = (this.bootstrapDigests ??= await this.digestBootstrapKeys());
-    if (timingSafeEqual(bootstrap.secretKey, digest)) return this.bootstrapRecord('SECRET', ALL_SCOPES);
+    if (timingSafeEqual(bootstrap.secretKey, digest)) return this.bootstrapRecord('SECRET', SCOPES);
     if (timingSafeEqual(bootstrap.writeKey, digest)) return this.bootstrapRecord('WRITE', PUBLISHABLE_SCOPES);
     const hash = digest.toString('hex');
     const now = this.now().getTime();
@@ -238,7 +245,7 @@ export class AccessService {
     return [
       ...new Set(
         values.map((value) => {
-          const origin = normaliseOrigin(value);
+          const origin = value.length <= MAX_ORIGIN_LENGTH ? normaliseOrigin(value) : undefined;
           if (!origin)
             throw badUserInput(`allowedOrigins: "${value}" is not an origin like https://shop.example`);
           return origin;

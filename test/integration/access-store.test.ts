@@ -96,6 +96,52 @@ describe('access on dynalite', () => {
     expect(await outcome(access.createKey({ name: 'x', kind: 'SECRET', scopes: [] }))).toBe('BAD_USER_INPUT');
   });
 
+  it('bounds every input of key management: list lengths, string sizes, ids and the number of keys', async () => {
+    const access = service();
+    const tooMany = Array.from({ length: 7 }, () => 'INGEST' as const);
+    expect(await outcome(access.createKey({ name: 'x', kind: 'WRITE', scopes: tooMany }))).toBe(
+      'BAD_USER_INPUT',
+    );
+    const origins = Array.from({ length: 51 }, (_, i) => `https://s${i}.example`);
+    expect(
+      await outcome(
+        access.createKey({ name: 'x', kind: 'WRITE', scopes: ['INGEST'], allowedOrigins: origins }),
+      ),
+    ).toBe('BAD_USER_INPUT');
+    const longOrigin = `https://${'a'.repeat(300)}.example`;
+    expect(
+      await outcome(
+        access.createKey({ name: 'x', kind: 'WRITE', scopes: ['INGEST'], allowedOrigins: [longOrigin] }),
+      ),
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      await outcome(access.createKey({ name: 'n'.repeat(101), kind: 'SECRET', scopes: ['ADMIN'] })),
+    ).toBe('BAD_USER_INPUT');
+    expect(
+      await outcome(
+        access.createKey({ name: 'x', kind: 'SECRET', scopes: ['ADMIN'], rateLimitPerSecond: 100_001 }),
+      ),
+    ).toBe('BAD_USER_INPUT');
+    expect(await outcome(access.revokeKey('k'.repeat(65)))).toBe('BAD_USER_INPUT');
+    expect(await outcome(access.revokeKey('key/../x'))).toBe('BAD_USER_INPUT');
+    expect(await outcome(access.userToken('u'.repeat(257), 3600))).toBe('BAD_USER_INPUT');
+    expect(await outcome(access.userToken('u1', 8 * 86400))).toBe('BAD_USER_INPUT');
+
+    const stored = (await access.listKeys()).length;
+    const capped = new AccessService({
+      store: new DynamoDbApiKeyStore({ client: emulators.dynamodb, tableName: 'hot' }),
+      limiter: new InMemoryRateLimiter(() => clock),
+      bootstrap: () => Promise.resolve(BOOTSTRAP),
+      limits: LIMITS,
+      maxKeys: stored + 1,
+      now,
+    });
+    expect(await outcome(capped.createKey({ name: 'last', kind: 'WRITE', scopes: ['INGEST'] }))).toBe('OK');
+    expect(await outcome(capped.createKey({ name: 'one too many', kind: 'WRITE', scopes: ['INGEST'] }))).toBe(
+      'BAD_USER_INPUT',
+    );
+  });
+
   it('refuses unknown keys and, at once in this process, revoked ones; other processes within the cache bound', async () => {
     const here = service();
     const elsewhere = service();
