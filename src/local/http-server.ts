@@ -137,14 +137,9 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
 }
 
 async function graphql(options: HttpServerOptions, req: IncomingMessage, res: ServerResponse, url: URL) {
+  const plain = plainHeaders(req);
   const headers = new HeaderMap();
-  const plain: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    const joined = Array.isArray(value) ? value.join(', ') : value;
-    headers.set(key, joined);
-    plain[key] = joined;
-  }
+  for (const [key, value] of Object.entries(plain)) if (value !== undefined) headers.set(key, value);
   const body = await readBody(req, headers.get('content-type'));
   const response = await options.apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: (req.method ?? 'GET').toUpperCase(), headers, search: url.search, body },
@@ -161,9 +156,7 @@ async function graphql(options: HttpServerOptions, req: IncomingMessage, res: Se
 }
 
 async function segment(api: SegmentApi, req: IncomingMessage, res: ServerResponse, url: URL) {
-  const headers: Record<string, string | undefined> = {};
-  for (const [key, value] of Object.entries(req.headers))
-    headers[key] = Array.isArray(value) ? value.join(', ') : value;
+  const headers = plainHeaders(req);
   const answer = await api.handle({
     method: (req.method ?? 'GET').toUpperCase(),
     path: url.pathname,
@@ -196,15 +189,16 @@ async function readRawBody(req: IncomingMessage, keep: number): Promise<Buffer> 
   return Buffer.concat(chunks);
 }
 
+/** Header names in lower case, repeated headers joined as HTTP allows. */
+function plainHeaders(req: IncomingMessage): Record<string, string | undefined> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(req.headers))
+    headers[key] = Array.isArray(value) ? value.join(', ') : value;
+  return headers;
+}
+
 async function readBody(req: IncomingMessage, contentType: string | undefined): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
+  const text = (await readRawBody(req, MAX_BODY_BYTES)).toString('utf8');
   if (text === '') return undefined;
   if (contentType && /^application\/(.+\+)?json/i.test(contentType)) {
     try {
