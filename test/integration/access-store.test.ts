@@ -2,7 +2,11 @@ import { DynamoDbApiKeyStore } from '../../src/access/dynamodb/dynamodb-api-key-
 import { DynamoDbRateLimiter } from '../../src/access/dynamodb/dynamodb-rate-limiter';
 import { signUserToken } from '../../src/access/user-token';
 import { ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
-import { AccessService, type AccessLimits } from '../../src/services/access-service';
+import {
+  AccessService,
+  type AccessLimits,
+  type AccessServiceOptions,
+} from '../../src/services/access-service';
 import { InMemoryRateLimiter } from '../../src/access/memory/in-memory-rate-limiter';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
 
@@ -39,13 +43,15 @@ describe('access on dynalite', () => {
   let clock = Date.parse('2026-05-04T12:00:00Z');
   const now = () => new Date(clock);
 
-  const service = (limits: AccessLimits = LIMITS) =>
+  /** One API instance's access service over the shared table; a test may swap its limiter or key cap. */
+  const service = (options: Partial<Pick<AccessServiceOptions, 'limiter' | 'maxKeys'>> = {}) =>
     new AccessService({
       store: new DynamoDbApiKeyStore({ client: emulators.dynamodb, tableName: 'hot' }),
       limiter: new InMemoryRateLimiter(() => clock),
       bootstrap: () => Promise.resolve(BOOTSTRAP),
-      limits,
+      limits: LIMITS,
       now,
+      ...options,
     });
 
   beforeAll(async () => {
@@ -128,14 +134,7 @@ describe('access on dynalite', () => {
     expect(await outcome(access.userToken('u1', 8 * 86400))).toBe('BAD_USER_INPUT');
 
     const stored = (await access.listKeys()).length;
-    const capped = new AccessService({
-      store: new DynamoDbApiKeyStore({ client: emulators.dynamodb, tableName: 'hot' }),
-      limiter: new InMemoryRateLimiter(() => clock),
-      bootstrap: () => Promise.resolve(BOOTSTRAP),
-      limits: LIMITS,
-      maxKeys: stored + 1,
-      now,
-    });
+    const capped = service({ maxKeys: stored + 1 });
     expect(await outcome(capped.createKey({ name: 'last', kind: 'WRITE', scopes: ['INGEST'] }))).toBe('OK');
     expect(await outcome(capped.createKey({ name: 'one too many', kind: 'WRITE', scopes: ['INGEST'] }))).toBe(
       'BAD_USER_INPUT',
@@ -253,12 +252,8 @@ describe('access on dynalite', () => {
 
   it('holds a shared limit across two API instances (one table)', async () => {
     const instance = () =>
-      new AccessService({
-        store: new DynamoDbApiKeyStore({ client: emulators.dynamodb, tableName: 'hot' }),
+      service({
         limiter: new DynamoDbRateLimiter({ client: emulators.dynamodb, tableName: 'hot', now: () => clock }),
-        bootstrap: () => Promise.resolve(BOOTSTRAP),
-        limits: LIMITS,
-        now,
       });
     const [a, b] = [instance(), instance()];
     const { secret } = await a.createKey({
