@@ -18,6 +18,10 @@ export interface ApiKeyRecord {
   secretHash: string;
 }
 
+/** Bounds of a key's settings, checked by the access service and named in the GraphQL schema. */
+export const MAX_KEY_NAME_LENGTH = 100;
+export const MAX_RATE_LIMIT_PER_SECOND = 100_000;
+
 /** Secrets carry their kind in a prefix, so a leaked secret key is recognisable (and scannable) as one. */
 const SECRET_PREFIX: Record<ApiKeyKind, string> = { WRITE: 'trbw_', SECRET: 'trbs_' };
 

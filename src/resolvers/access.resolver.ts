@@ -1,4 +1,5 @@
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
+import { USER_TOKEN_MAX_TTL_SECONDS, USER_TOKEN_MIN_TTL_SECONDS } from '../access/user-token';
 import { ApiKey, CreateApiKeyInput, CreatedApiKey } from '../schema/api-key.type';
 import type { RequestContext } from './context';
 import { Requires, needs } from './requires';
@@ -41,7 +42,11 @@ export class AccessResolver {
   })
   userToken(
     @Arg('userId', () => ID) userId: string,
-    @Arg('ttlSeconds', () => Int, { nullable: true, defaultValue: DEFAULT_USER_TOKEN_TTL_SECONDS })
+    @Arg('ttlSeconds', () => Int, {
+      nullable: true,
+      defaultValue: DEFAULT_USER_TOKEN_TTL_SECONDS,
+      description: `${USER_TOKEN_MIN_TTL_SECONDS} to ${USER_TOKEN_MAX_TTL_SECONDS} seconds.`,
+    })
     ttlSeconds: number | null,
     @Ctx() { services }: RequestContext,
   ): Promise<string> {

@@ -1,5 +1,6 @@
 import { Field, ID, InputType, Int, ObjectType, registerEnumType } from 'type-graphql';
-import type { ApiKeyRecord } from '../access/api-key';
+import { MAX_KEY_NAME_LENGTH, MAX_RATE_LIMIT_PER_SECOND, type ApiKeyRecord } from '../access/api-key';
+import { MAX_ALLOWED_ORIGINS } from '../access/origins';
 import { SCOPES } from '../access/scopes';
 
 /** The GraphQL enums mirror the access domain's lists, so a scope is added in one place. */
@@ -95,21 +96,26 @@ export class CreatedApiKey {
 /** Checked by the access service (names, scope rules per kind, origins, limits), not by decorators. */
 @InputType()
 export class CreateApiKeyInput {
-  @Field(() => String)
+  @Field(() => String, { description: `1 to ${MAX_KEY_NAME_LENGTH} characters.` })
   name!: string;
 
   @Field(() => ApiKeyKind)
   kind!: ApiKeyKind;
 
-  @Field(() => [Scope])
+  @Field(() => [Scope], {
+    description: `1 to ${SCOPES.length} scopes; a WRITE key only INGEST and PUBLIC_READ.`,
+  })
   scopes!: Scope[];
 
   @Field(() => [String], {
     nullable: true,
-    description: 'e.g. https://shop.example or https://*.shop.example',
+    description: `At most ${MAX_ALLOWED_ORIGINS} origins, e.g. https://shop.example or https://*.shop.example; null: any origin.`,
   })
   allowedOrigins?: string[] | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: `1 to ${MAX_RATE_LIMIT_PER_SECOND}; null: the default for the kind.`,
+  })
   rateLimitPerSecond?: number | null;
 }

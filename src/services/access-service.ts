@@ -1,5 +1,13 @@
 import { timingSafeEqual } from 'node:crypto';
-import { hashSecret, newKeyId, newKeySecret, sha256, type ApiKeyRecord } from '../access/api-key';
+import {
+  hashSecret,
+  MAX_KEY_NAME_LENGTH,
+  MAX_RATE_LIMIT_PER_SECOND,
+  newKeyId,
+  newKeySecret,
+  sha256,
+  type ApiKeyRecord,
+} from '../access/api-key';
 import { MAX_ALLOWED_ORIGINS, normaliseOrigin, originAllowed } from '../access/origins';
 import type { ApiKeyStore, RateLimiter } from '../access/port';
 import type { Principal } from '../access/principal';
@@ -64,8 +72,6 @@ const BOOTSTRAP_IDS: Record<ApiKeyKind, string> = { SECRET: 'bootstrap-secret', 
 /** lastUsedAt is a hint, not an audit log: one write a minute per key at most. */
 const TOUCH_INTERVAL_MS = 60_000;
 const MAX_CACHED_KEYS = 10_000;
-export const MAX_RATE_LIMIT_PER_SECOND = 100_000;
-const MAX_KEY_NAME_LENGTH = 100;
 /** Keys live in one partition that every listing reads whole: a bound keeps it small. */
 export const MAX_STORED_KEYS = 1000;
 /** A scheme, a host name of at most 253 characters and a port. */
