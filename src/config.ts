@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { DEFAULT_MAX_ANONYMOUS_IDS, identityRules, type IdentityRules } from './events/identity';
 
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
@@ -72,6 +73,8 @@ export interface Config {
   hotCache: { ttlMs: number; maxEntries: number };
   /** What one user may put into the hot tier: traits per profile, counts toward an item per day (docs/hot-tier.md). */
   hotLimits: { traitKeys: number; traitBytes: number; countsPerItem: number };
+  /** Identity stitching rules (docs/identity.md), the same in the hot tier and the warehouse. */
+  identity: IdentityRules;
   /** What one query text may weigh, and what the API keeps in memory for queries, in bytes (docs/api.md). */
   queries: { maxBytes: number; answerCacheBytes: number; persistedCacheBytes: number };
   logLevel: string;
@@ -157,6 +160,14 @@ function matching(env: Env, name: string, pattern: RegExp): string | undefined {
   return value;
 }
 
+/** A comma-separated list, each entry trimmed, empty entries dropped. */
+function commaList(env: Env, name: string): string[] {
+  return (optional(env, name) ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -213,10 +224,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxAliasesPerRootField: int(env, 'TRIBUTARY_MAX_ALIASES', 10, 1, 1000),
       rateLimitStore: oneOf(env, 'TRIBUTARY_RATE_LIMIT_STORE', ['memory', 'dynamodb'] as const, 'memory'),
     },
-    allowedHosts: (optional(env, 'TRIBUTARY_ALLOWED_HOSTS') ?? '')
-      .split(',')
-      .map((h) => h.trim().toLowerCase())
-      .filter((h) => h !== ''),
+    allowedHosts: commaList(env, 'TRIBUTARY_ALLOWED_HOSTS').map((h) => h.toLowerCase()),
     analyticsMaxRangeDays: int(env, 'TRIBUTARY_ANALYTICS_MAX_RANGE_DAYS', 400, 1, 36500),
     streamName: str(env, 'TRIBUTARY_STREAM_NAME', 'tributary-events'),
     tableName: str(env, 'TRIBUTARY_TABLE_NAME', 'tributary-hot'),
@@ -252,6 +260,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       traitBytes: int(env, 'TRIBUTARY_PROFILE_MAX_TRAIT_BYTES', 16384, 256, 65536),
       countsPerItem: int(env, 'TRIBUTARY_ITEM_COUNTS_PER_USER', 3, 1, 1000),
     },
+    identity: identityRules({
+      extraJunkIds: commaList(env, 'TRIBUTARY_IDENTITY_BLOCKLIST'),
+      maxAnonymousIds: int(env, 'TRIBUTARY_IDENTITY_MAX_ANONYMOUS_IDS', DEFAULT_MAX_ANONYMOUS_IDS, 1, 1000),
+      mergeSources: commaList(env, 'TRIBUTARY_IDENTITY_MERGE_SOURCES'),
+    }),
     queries: {
       maxBytes: int(env, 'TRIBUTARY_MAX_QUERY_BYTES', 64 * 1024, 1024, 4 * 1024 * 1024),
       answerCacheBytes: int(env, 'TRIBUTARY_ANSWER_CACHE_BYTES', 16 * 1024 * 1024, 0, 1024 * 1024 * 1024),
