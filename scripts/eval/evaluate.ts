@@ -45,6 +45,10 @@ export function toActivity(events: readonly SimulatedEvent[], registry: SchemaRe
     itemIds: itemsOf(registry, e),
     traits: e.event === 'identify' ? e.properties : null,
     isBot: false,
+    userId: e.userId ?? null,
+    anonymousId: e.anonymousId ?? null,
+    previousId: null,
+    mergesUsers: false,
   }));
 }
 

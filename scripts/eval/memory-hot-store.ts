@@ -1,5 +1,9 @@
+import type { IdentityRules } from '../../src/events/identity';
+import { identityState } from '../../src/realtime/identity-state';
+import type { IdRecord } from '../../src/realtime/person';
 import {
   applyHotBatch,
+  identityKey,
   itemKey,
   profileKey,
   stateKeyString,
@@ -20,6 +24,12 @@ import type {
   ItemRecord,
   UserProfileRecord,
 } from '../../src/sinks/hot-tier/port';
+
+export interface MemoryHotStoreOptions {
+  identity?: IdentityRules;
+  /** Called before each key is written; a throw there stops the batch half written, as a crash would. */
+  beforeWrite?: () => void;
+}
 
 /**
  * The hot tier in memory: the engine's batch steps (the same as the DynamoDB adapter runs) over two
@@ -48,6 +58,7 @@ export class MemoryHotStore implements HotStore {
     get: (key) => this.state(key),
     commit: async (updates) => {
       for (const update of updates) {
+        this.options.beforeWrite?.();
         const key = stateKeyString(update.key);
         const next = update.next(this.states.get(key) ?? null);
         if (next !== null) this.states.set(key, next);
@@ -55,10 +66,12 @@ export class MemoryHotStore implements HotStore {
     },
   };
 
+  constructor(private readonly options: MemoryHotStoreOptions = {}) {}
+
   /** Applies one batch, with the idempotency of every hot store. */
   async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
-      await applyHotBatch(activity, this.storage, { report });
+      await applyHotBatch(activity, this.storage, { report, identity: this.options.identity });
     } catch (error) {
       throw fromEngineError(error) ?? error;
     }
@@ -68,6 +81,28 @@ export class MemoryHotStore implements HotStore {
   async getUser(id: string): Promise<UserProfileRecord | null> {
     const state = this.state(profileKey(id))?.state;
     return state === undefined ? null : { ...state, id };
+  }
+
+  /** Reads several ids' profiles and identities. */
+  async readIds(ids: readonly string[]): Promise<Map<string, IdRecord>> {
+    const records = new Map<string, IdRecord>();
+    for (const id of ids) {
+      const profile = this.state(profileKey(id))?.state ?? null;
+      const identity = this.state(identityKey(id))?.state ?? null;
+      if (profile !== null || identity !== null) records.set(id, { profile, identity });
+    }
+    return records;
+  }
+
+  /** Marks an id unlinked; false when it has no identity. */
+  async unlink(id: string, at: string): Promise<boolean> {
+    const key = identityKey(id);
+    const stored = this.state(key);
+    if (stored === null) return false;
+    if (identityState(stored.state).unlinkedAt === null) {
+      this.states.set(stateKeyString(key), { ...stored, state: { ...stored.state, unlinkedAt: at } });
+    }
+    return true;
   }
 
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */

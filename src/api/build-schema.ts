@@ -6,6 +6,7 @@ import { AccessResolver } from '../resolvers/access.resolver';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
 import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
 import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
+import { IdentityResolver } from '../resolvers/identity.resolver';
 import { IngestResolver } from '../resolvers/ingest.resolver';
 
 let schema: GraphQLSchema | undefined;
@@ -20,6 +21,7 @@ export function buildTributarySchema(): GraphQLSchema {
       IngestResolver,
       HotResolver,
       ItemResolver,
+      IdentityResolver,
       AnalyticsResolver,
       FailedEventsResolver,
       AccessResolver,

@@ -24,6 +24,13 @@ export interface HotActivity {
    * never feeds trending, item popularity or recommendations.
    */
   isBot: boolean;
+  /** The ids the event was sent with, which may link them (docs/identity.md). */
+  userId: string | null;
+  anonymousId: string | null;
+  /** `properties.previous_id` of an alias event; null for other events. */
+  previousId: string | null;
+  /** An alias allowed to merge two userIds. */
+  mergesUsers: boolean;
 }
 
 /**
@@ -69,6 +76,8 @@ function storableTraits(value: unknown): unknown {
   return value;
 }
 
+const isIdOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
+
 /**
  * Validates and normalises a batch of activity into contributions, in stream order, before
  * anything is read or written, so a bad record cannot leave a batch half applied. One stream
@@ -84,8 +93,11 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
     if (!Array.isArray(a.itemIds) || !a.itemIds.every((id) => typeof id === 'string')) {
       throw new InvalidActivityError(`Items of ${a.messageId} are not a list of ids`);
     }
-    if (typeof a.isBot !== 'boolean') {
-      throw new InvalidActivityError(`The bot flag of ${a.messageId} is not a boolean`);
+    if (!isIdOrNull(a.userId) || !isIdOrNull(a.anonymousId) || !isIdOrNull(a.previousId)) {
+      throw new InvalidActivityError(`Ids of ${a.messageId} are not strings`);
+    }
+    if (typeof a.isBot !== 'boolean' || typeof a.mergesUsers !== 'boolean') {
+      throw new InvalidActivityError(`The flags of ${a.messageId} are not booleans`);
     }
     const c: Contribution = {
       messageId: a.messageId,
@@ -98,6 +110,10 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
       itemIds: a.itemIds,
       traits: a.traits === null ? null : (storableTraits(a.traits) as Record<string, unknown>),
       isBot: a.isBot,
+      userId: a.userId,
+      anonymousId: a.anonymousId,
+      previousId: a.previousId,
+      mergesUsers: a.mergesUsers,
     };
     byPosition.set(`${c.shardId}/${c.sequence}`, c);
   }

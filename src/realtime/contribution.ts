@@ -18,6 +18,11 @@ export interface Contribution {
   traits: Record<string, unknown> | null;
   /** Sent by a bot: counts in its own profile, never toward an item. */
   isBot: boolean;
+  userId: string | null;
+  anonymousId: string | null;
+  /** The previous id an alias event claims. */
+  previousId: string | null;
+  mergesUsers: boolean;
 }
 
 /** Stream order: the only order that is the same on every redelivery. */

@@ -1,3 +1,4 @@
+import type { LinkClaim } from '../events/identity';
 import type { EventError, FailureType } from '../events/types';
 
 /**
@@ -6,9 +7,14 @@ import type { EventError, FailureType } from '../events/types';
  */
 export interface HotTierFailure {
   messageId: string;
-  failureType: Extract<FailureType, 'profile_limit' | 'hot_tier_refused'>;
+  failureType: Extract<FailureType, 'profile_limit' | 'hot_tier_refused' | 'identity_conflict'>;
   /** What was not applied; names (of traits, events), never values. */
   errors: EventError[];
+  /**
+   * For an identity conflict, the refused link. A claim can lose after its own batch (an earlier
+   * claim on the same id arrives later): its event is then described by the claim alone.
+   */
+  claim?: LinkClaim;
 }
 
 /**

@@ -1,7 +1,15 @@
+import { claimsOf, DEFAULT_IDENTITY_RULES, type IdentityRules, type LinkClaim } from '../events/identity';
 import { toContributions, type HotActivity } from './activity';
 import type { Contribution } from './contribution';
 import type { FailureReporter, HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
+import {
+  reduceIdentity,
+  refusedClaims,
+  type IdentityChanges,
+  type IdentityState,
+  type RefusedClaim,
+} from './identity-state';
 import { reduceItem, reduceItemStats, type ItemChange, type ItemState } from './items';
 import {
   DEFAULT_PROFILE_LIMITS,
@@ -24,16 +32,19 @@ export const TREND_WINDOWS: readonly TrendWindow[] = ['HOUR', 'DAY'];
 export type HotStateKey =
   | { kind: 'profile'; profileId: string }
   | { kind: 'item'; itemId: string }
-  | { kind: 'trend'; event: string | null; window: TrendWindow };
+  | { kind: 'trend'; event: string | null; window: TrendWindow }
+  | { kind: 'identity'; id: string };
 
 type ProfileKey = Extract<HotStateKey, { kind: 'profile' }>;
 type ItemKey = Extract<HotStateKey, { kind: 'item' }>;
 type TrendKey = Extract<HotStateKey, { kind: 'trend' }>;
+type IdentityKey = Extract<HotStateKey, { kind: 'identity' }>;
 
 interface HotStates {
   profile: ProfileState;
   item: ItemState;
   trend: TrendState;
+  identity: IdentityState;
 }
 
 /** The state kept under a key of this kind. */
@@ -41,6 +52,7 @@ export type StateOf<K extends HotStateKey> = HotStates[K['kind']];
 
 export const profileKey = (profileId: string): ProfileKey => ({ kind: 'profile', profileId });
 export const itemKey = (itemId: string): ItemKey => ({ kind: 'item', itemId });
+export const identityKey = (id: string): IdentityKey => ({ kind: 'identity', id });
 export const trendKey = (event: string | null, window: TrendWindow): TrendKey => ({
   kind: 'trend',
   event,
@@ -56,6 +68,8 @@ export function stateKeyString(key: HotStateKey): string {
       return JSON.stringify([key.kind, key.itemId]);
     case 'trend':
       return JSON.stringify([key.kind, key.event, key.window]);
+    case 'identity':
+      return JSON.stringify([key.kind, key.id]);
   }
 }
 
@@ -104,6 +118,8 @@ export interface HotBatchOptions {
   profileLimits?: Partial<ProfileLimits>;
   /** Takes the events the profiles took only in part; without one they are not reported. */
   report?: FailureReporter;
+  /** The identity stitching rules; DEFAULT_IDENTITY_RULES when absent. */
+  identity?: IdentityRules;
 }
 
 function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
@@ -157,7 +173,11 @@ export async function applyHotBatch(
     reduceProfile(state, pending, interactions, limits);
 
   const byProfile = groupBy(fresh, (c) => c.profileId);
-  const profiles = await storage.load([...byProfile.keys()].map(profileKey));
+  const identity = identityChangesOf(fresh, options.identity ?? DEFAULT_IDENTITY_RULES);
+  const profiles = await storage.load([
+    ...[...byProfile.keys()].map(profileKey),
+    ...identity.ids.map(identityKey),
+  ]);
   const updates: Array<StateUpdate<ProfileKey>> = [];
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
@@ -180,11 +200,75 @@ export async function applyHotBatch(
         current === stored ? next : advance(current, all, (state, pending) => reduce(state, pending).state),
     });
   }
+  const refused = refusedClaims(
+    (id) => profiles.get(identityKey(id))?.state ?? null,
+    identity.changes,
+    identity.rules,
+  );
+  failures.push(...identityFailures(refused));
   await applyDerived(touches, pairs, storage);
   // Like the derived keys, failures are a pure function of the stored profiles and the records:
   // reported before the profiles are written, they are reported again if anything after fails.
   if (failures.length > 0) await options.report?.(failures);
-  await profiles.commit(updates);
+  await profiles.commit([...updates, ...identityUpdates(identity)]);
+}
+
+interface BatchIdentity {
+  rules: IdentityRules;
+  changes: IdentityChanges;
+  /** Every id whose identity the batch may change. */
+  ids: string[];
+}
+
+/** The userIds a batch shows and the links its events claim, in stream order. */
+function identityChangesOf(contributions: readonly Contribution[], rules: IdentityRules): BatchIdentity {
+  const users = new Set<string>();
+  const claims: LinkClaim[] = [];
+  for (const c of contributions) {
+    if (c.userId !== null) users.add(c.userId);
+    claims.push(...claimsOf(c, rules));
+  }
+  const ids = new Set(users);
+  for (const claim of claims) ids.add(claim.id).add(claim.personId);
+  return { rules, changes: { users, claims }, ids: [...ids] };
+}
+
+/**
+ * One write per id the batch names. Identity states only move toward a fixed point, so the update
+ * needs no watermark: applied to a newer state (another shard wrote in between) or again on a
+ * redelivery, it gives the same result.
+ */
+function identityUpdates({ rules, changes, ids }: BatchIdentity): Array<StateUpdate<IdentityKey>> {
+  return ids.map((id) => {
+    const own: IdentityChanges = {
+      users: changes.users.has(id) ? new Set([id]) : new Set(),
+      claims: changes.claims.filter((c) => c.id === id || c.personId === id),
+    };
+    return {
+      key: identityKey(id),
+      next: (current) => {
+        const state = reduceIdentity(id, current?.state ?? null, own, rules);
+        return state === null ? null : { state, watermarks: current?.watermarks ?? {} };
+      },
+    };
+  });
+}
+
+/** One IDENTITY_CONFLICT failure per refused claim's event, with every reason it was refused. */
+function identityFailures(refused: readonly RefusedClaim[]): HotTierFailure[] {
+  const byMessage = new Map<string, HotTierFailure>();
+  for (const { claim, code, message } of refused) {
+    const failure = byMessage.get(claim.messageId) ?? {
+      messageId: claim.messageId,
+      failureType: 'identity_conflict' as const,
+      errors: [],
+      claim,
+    };
+    // Named by code, without the ids: the payload holds them, and messages are kept unscrubbed.
+    failure.errors.push({ code, path: null, message });
+    byMessage.set(claim.messageId, failure);
+  }
+  return [...byMessage.values()];
 }
 
 /**

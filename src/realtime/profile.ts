@@ -34,6 +34,11 @@ export interface ProfileState {
   lastSeq: string;
   counts: Record<string, number>;
   traits: Record<string, unknown>;
+  /**
+   * Event time of the latest identify applied: which of a person's profiles has the newest traits
+   * (person.ts). Absent from profiles that never took traits, or written before it existed.
+   */
+  traitsAt?: string;
   /** The latest sessions, oldest first; `sessionCount` counts every session ever. */
   sessions: Session[];
   sessionCount: number;
@@ -175,6 +180,7 @@ export function reduceProfile(
     if (c.traits !== null) {
       const merged = mergeTraits(state.traits, c.traits, limits);
       state.traits = merged.traits;
+      if (state.traitsAt === undefined || c.timestamp > state.traitsAt) state.traitsAt = c.timestamp;
       errors.push(...merged.dropped.map((dropped) => droppedTraitError(dropped, limits)));
     }
     if (errors.length > 0) failures.push({ messageId: c.messageId, failureType: 'profile_limit', errors });

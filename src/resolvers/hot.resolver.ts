@@ -16,10 +16,11 @@ const toRecommendations = (items: Recommendation[]) =>
 
 @Resolver(() => UserProfile)
 export class HotResolver {
-  @Requires(needs('HOT_READ'), { self: 'id' })
+  @Requires(needs('HOT_READ'), { person: 'id' })
   @Query(() => UserProfile, {
     nullable: true,
-    description: 'A user or anonymous visitor, from the hot tier.',
+    description:
+      'The person one of whose ids is `id` (a userId or an anonymous id), from the hot tier: their profile across every linked id.',
   })
   async user(
     @Arg('id', () => ID) id: string,
@@ -46,7 +47,7 @@ export class HotResolver {
   @FieldResolver(() => [Recommendation], {
     name: 'recommendations',
     complexity: perElement(DEFAULT_LIMIT, 5),
-    description: 'Real-time recommendations for this user.',
+    description: 'Real-time recommendations for this person, from the history of every id linked to them.',
   })
   async userRecommendations(
     @Root() user: UserProfile,
@@ -56,7 +57,7 @@ export class HotResolver {
     return toRecommendations(await services.recommendations.forProfile(user.record, limitOf(limit)));
   }
 
-  @Requires({ scope: 'PUBLIC_READ', whenAbsent: 'userId' }, needs('HOT_READ'), { self: 'userId' })
+  @Requires({ scope: 'PUBLIC_READ', whenAbsent: 'userId' }, needs('HOT_READ'), { person: 'userId' })
   @Query(() => [Recommendation], {
     complexity: perElement(DEFAULT_LIMIT, 5),
     description:

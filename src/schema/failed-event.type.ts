@@ -10,18 +10,23 @@ export enum FailureType {
   ENRICHMENT_FAILED = 'ENRICHMENT_FAILED',
   PROFILE_LIMIT = 'PROFILE_LIMIT',
   HOT_TIER_REFUSED = 'HOT_TIER_REFUSED',
+  IDENTITY_CONFLICT = 'IDENTITY_CONFLICT',
 }
 registerEnumType(FailureType, {
   name: 'FailureType',
   description:
     'Why the stream refused a record: not UTF-8 JSON (MALFORMED), envelope rules, its schema, no schema, too large, or enrichment. ' +
-    'PROFILE_LIMIT and HOT_TIER_REFUSED name events that were delivered (they are in the warehouse) but that the hot tier applied only in part (traits past the profile caps, named in the errors) or not at all.',
+    'PROFILE_LIMIT, HOT_TIER_REFUSED and IDENTITY_CONFLICT name events that were delivered (they are in the warehouse) but that the hot tier applied only in part (traits past the profile caps, named in the errors) or not at all, or whose identity link was refused.',
   valuesConfig: {
     PROFILE_LIMIT: {
       description: 'Delivered; the profile kept the event but dropped the traits its errors name.',
     },
     HOT_TIER_REFUSED: {
       description: 'Delivered; the hot tier refused it for good, so no hot counter has it.',
+    },
+    IDENTITY_CONFLICT: {
+      description:
+        'Delivered and counted; the link it claimed between two ids was refused (the id belongs to another person, the person is at its cap, or it would merge two users). The error code says which.',
     },
   },
 });

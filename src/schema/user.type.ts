@@ -1,5 +1,6 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import type { UserProfileRecord } from '../sinks/hot-tier/port';
+import type { PersonProfile } from '../services/profile-service';
+import { LinkedId } from './identity.type';
 import { JSONObject } from './scalars';
 
 @ObjectType({ description: 'How many times one event happened.' })
@@ -49,10 +50,21 @@ export function tallies(counts: Record<string, number>): EventTally[] {
     .map(([event, count]) => Object.assign(new EventTally(), { event, count }));
 }
 
-@ObjectType({ description: 'A user (or anonymous visitor) as the hot tier knows them.' })
+@ObjectType({
+  description:
+    'A person as the hot tier knows them: the user or anonymous visitor asked for, with every id linked to them (docs/identity.md). Counts, sessions, recent events, traits and recommendations cover all of those ids.',
+})
 export class UserProfile {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'The id asked for.' })
   id!: string;
+
+  @Field(() => ID, {
+    description: 'The person the id belongs to: their userId, or the id itself when nothing links it.',
+  })
+  personId!: string;
+
+  @Field(() => [LinkedId], { description: 'Every id of the person, their own first.' })
+  ids!: LinkedId[];
 
   @Field(() => Int)
   eventCount!: number;
@@ -79,11 +91,13 @@ export class UserProfile {
   sessions!: Session[];
 
   /** The record the field resolvers (recentEvents, recommendations) read from. */
-  record!: UserProfileRecord;
+  record!: PersonProfile;
 
-  static from(record: UserProfileRecord): UserProfile {
+  static from(record: PersonProfile): UserProfile {
     return Object.assign(new UserProfile(), {
       id: record.id,
+      personId: record.personId,
+      ids: record.ids.map(LinkedId.from),
       eventCount: record.eventCount,
       firstSeen: new Date(record.firstSeen),
       lastSeen: new Date(record.lastSeen),

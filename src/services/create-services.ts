@@ -18,7 +18,7 @@ import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
 export interface ServiceDeps {
-  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays'>;
+  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays' | 'hotLimits'>;
   /** The bootstrap keys and the user-token secret, read once (Secrets Manager in AWS). */
   bootstrapKeys: () => Promise<BootstrapKeys>;
   logger?: Pick<Console, 'error'>;
@@ -37,6 +37,7 @@ export function createServices(deps: ServiceDeps): Services {
   const table = { client: deps.dynamoDoc, tableName: config.tableName };
   const limiter: RateLimiter =
     config.access.rateLimitStore === 'dynamodb' ? new DynamoDbRateLimiter(table) : new InMemoryRateLimiter();
+  const profiles = new ProfileService(hotReads, config.hotLimits);
   return {
     access: new AccessService({
       store: new DynamoDbApiKeyStore(table),
@@ -56,8 +57,8 @@ export function createServices(deps: ServiceDeps): Services {
           })
         : undefined,
     }),
-    profiles: new ProfileService(hotReads),
-    recommendations: new RecommendationService(hotReads),
+    profiles,
+    recommendations: new RecommendationService(hotReads, Date.now, (userId) => profiles.user(userId)),
     analytics: new AnalyticsService(warehouse, undefined, config.analyticsMaxRangeDays),
     failedEvents: new FailedEventsService(warehouse, producer),
   };

@@ -95,13 +95,20 @@ function checkEventFilter(event: string | undefined): void {
   if (event === '') throw badUserInput('event must not be empty: leave it out to include every event');
 }
 
+/** Failures of events that were delivered (the hot tier's): replaying would deliver them twice. */
+const DELIVERED_FAILURES: ReadonlySet<FailedEvent['failureType']> = new Set([
+  'profile_limit',
+  'hot_tier_refused',
+  'identity_conflict',
+]);
+
 type ReplayBody = Record<string, unknown> & { messageId: string; userId?: string; anonymousId?: string };
 
 /** The original record as a JSON object with its messageId, or null when it cannot be replayed as is. */
 function replayableBody(item: FailedEvent): ReplayBody | null {
   if (item.payloadEncoding !== 'utf8' || item.messageId === null) return null;
   // The hot tier's failures record events that were delivered: a replay would deliver them again.
-  if (item.failureType === 'profile_limit' || item.failureType === 'hot_tier_refused') return null;
+  if (DELIVERED_FAILURES.has(item.failureType)) return null;
   // Only the start of the record was kept, and the start of a JSON text can still parse.
   if (item.errors.some((error) => error.code === PAYLOAD_TRUNCATED)) return null;
   let body: unknown;

@@ -22,6 +22,9 @@ export class RecommendationService {
   constructor(
     private readonly hotStore: HotStore,
     private readonly now: () => number = Date.now,
+    /** A user's profile: the whole person's (ProfileService.user) wherever identities are stitched. */
+    private readonly profileOf: (userId: string) => Promise<UserProfileRecord | null> = (userId) =>
+      hotStore.getUser(userId),
   ) {}
 
   /**
@@ -30,7 +33,7 @@ export class RecommendationService {
    */
   async recommend(query: { userId?: string; itemId?: string; limit: number }): Promise<Recommendation[]> {
     checkLimit(query.limit);
-    const profile = query.userId === undefined ? null : await this.hotStore.getUser(query.userId);
+    const profile = query.userId === undefined ? null : await this.profileOf(query.userId);
     return this.forProfile(profile, query.limit, query.itemId);
   }
 

@@ -1,3 +1,4 @@
+import { ALIAS_EVENT, PREVIOUS_ID_PROPERTY } from '../events/identity';
 import { IDENTIFY_EVENT, TRAITS_PROPERTY } from '../events/identify';
 import type { StoredEvent } from '../events/types';
 import { profileId } from '../events/types';
@@ -23,6 +24,13 @@ function traitsOf(event: StoredEvent): Record<string, unknown> | null {
   return isObject(nested) ? nested : event.properties;
 }
 
+/** The id an alias event claims for its userId. */
+function previousIdOf(event: StoredEvent): string | null {
+  if (event.event !== ALIAS_EVENT) return null;
+  const previous = event.properties[PREVIOUS_ID_PROPERTY];
+  return typeof previous === 'string' ? previous : null;
+}
+
 /**
  * What the hot tier needs from a batch's delivered events, in stream order. The items are the ones
  * the event's schema declares (`x-item-property`, or every element of an `x-item-list` such as an
@@ -45,6 +53,10 @@ export function toHotActivity(events: readonly PositionedEvent[]): HotActivity[]
       itemIds: [...itemIds],
       traits: traitsOf(event),
       isBot: event.enrichment?.isBot ?? false,
+      userId: event.userId,
+      anonymousId: event.anonymousId,
+      previousId: previousIdOf(event),
+      mergesUsers: event.mergesUsers === true,
     });
   }
   return activity;

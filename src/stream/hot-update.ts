@@ -1,4 +1,6 @@
+import type { LinkClaim } from '../events/identity';
 import type { FailedEvent, StoredEvent } from '../events/types';
+import { PROCESSOR_VERSION } from '../events/version';
 import { HotStoreError } from '../sinks/hot-tier/errors';
 import type { FailureReporter, HotStore, HotTierFailure } from '../sinks/hot-tier/port';
 import type { FailedDelivery } from '../sinks/lake/port';
@@ -14,7 +16,7 @@ export interface HotUpdateOutcome {
   retryFrom: number | undefined;
   /** messageIds of events the hot tier refused for good, skipped so their shard moves on. */
   refused: string[];
-  /** messageIds of events the hot tier applied only in part (profile limits). */
+  /** messageIds of events the hot tier applied only in part (profile limits, refused links). */
   limited: string[];
 }
 
@@ -48,6 +50,29 @@ export function hotTierFailedEvent(event: StoredEvent, failure: HotTierFailure):
   };
 }
 
+/**
+ * The failed event of a link refused after its own batch passed (an earlier claim on the same id
+ * arrived later): the event is in the warehouse already, so the payload names only the link.
+ */
+export function refusedClaimFailedEvent(claim: LinkClaim, failure: HotTierFailure): FailedEvent {
+  return {
+    messageId: claim.messageId,
+    failureType: failure.failureType,
+    event: claim.event,
+    errors: failure.errors,
+    payload: JSON.stringify({
+      messageId: claim.messageId,
+      event: claim.event,
+      userId: claim.personId,
+      claimedId: claim.id,
+    }),
+    payloadEncoding: 'utf8',
+    schema: null,
+    receivedAt: claim.linkedAt,
+    processorVersion: PROCESSOR_VERSION,
+  };
+}
+
 /** Writes hot-tier failures of `events` to the failed delivery; throws unless every one is written. */
 function failureWriter(
   events: readonly IndexedEvent[],
@@ -58,8 +83,9 @@ function failureWriter(
   return async (failures) => {
     const records = failures.map((failure) => {
       const event = byMessage.get(failure.messageId);
-      if (event === undefined) throw new Error(`hot tier reported ${failure.messageId}, not in this batch`);
-      return hotTierFailedEvent(event, failure);
+      if (event !== undefined) return hotTierFailedEvent(event, failure);
+      if (failure.claim !== undefined) return refusedClaimFailedEvent(failure.claim, failure);
+      throw new Error(`hot tier reported ${failure.messageId}, not in this batch`);
     });
     const result = await failed.deliver(records);
     if (result.failed.length > 0) {
@@ -68,7 +94,7 @@ function failureWriter(
       });
     }
     for (const failure of failures) {
-      const list = failure.failureType === 'profile_limit' ? outcome.limited : outcome.refused;
+      const list = failure.failureType === 'hot_tier_refused' ? outcome.refused : outcome.limited;
       if (!list.includes(failure.messageId)) list.push(failure.messageId);
     }
   };

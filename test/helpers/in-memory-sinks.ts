@@ -1,7 +1,7 @@
 import type { NeighbourEntry } from '../../src/realtime/items';
 import type { TrendState } from '../../src/realtime/trending';
 import type { Delivery, DeliveryResult } from '../../src/sinks/lake/port';
-import type { HotActivity, HotStore, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
+import type { HotActivity, HotStore, IdRecord, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 /** A delivery that keeps records in memory; `failWhen` makes chosen records fail. */
 export class MemoryDelivery<T> implements Delivery<T> {
@@ -46,5 +46,13 @@ export class RecordingHotStore implements HotStore {
 
   async getTrend(): Promise<TrendState | null> {
     return null;
+  }
+
+  async readIds(): Promise<Map<string, IdRecord>> {
+    return new Map();
+  }
+
+  async unlink(): Promise<boolean> {
+    return false;
   }
 }

@@ -48,6 +48,10 @@ function activity(profileId: string, n: number, minute: number, options: Options
     sequenceNumber: seq(n),
     itemIds: options.itemIds ?? [],
     traits: options.traits ?? null,
+    userId: profileId,
+    anonymousId: null,
+    previousId: null,
+    mergesUsers: false,
     isBot: false,
   };
 }

@@ -14,6 +14,8 @@ function countingStore() {
       return id === 'nobody' ? null : ({ id, traits: { ...state.traits } } as unknown as UserProfileRecord);
     },
     getItem: async () => null,
+    readIds: async () => new Map(),
+    unlink: async () => false,
     getNeighbours: async (ids) => {
       calls.getNeighbours.push(ids);
       const n: NeighbourEntry = { id: 'n', co: 1, nb: 1, score: 0.5 };

@@ -9,7 +9,7 @@ import type { Services } from '../../src/services/services';
 import { CachedHotStore } from '../../src/sinks/hot-tier/cached-hot-store';
 import { ProfileService } from '../../src/services/profile-service';
 import { RecommendationService } from '../../src/services/recommendation-service';
-import type { HotStore, UserProfileRecord } from '../../src/sinks/hot-tier/port';
+import type { HotStore, IdRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 const operation = (source: string) => parse(source).definitions[0] as OperationDefinitionNode;
 
@@ -46,17 +46,24 @@ async function harness(options: { ttlMs?: number; now?: () => number; maxBytes?:
     applyActivity: async (activity) => {
       for (const a of activity) counts.set(a.profileId, (counts.get(a.profileId) ?? 0) + 1);
     },
-    getUser: async (id) => {
+    getUser: async () => null,
+    // A person's profile is read through readIds: here every id is its own person.
+    readIds: async (ids) => {
       reads.users += 1;
       if (faults.nextUserRead) {
         faults.nextUserRead = false;
         throw new Error('table unavailable');
       }
-      const n = counts.get(id);
+      const found = new Map<string, IdRecord>();
+      for (const id of ids) {
+        const n = counts.get(id);
+        if (n !== undefined) found.set(id, { profile: profile(id, n), identity: null });
+      }
       await faults.afterUserRead?.();
-      return n === undefined ? null : profile(id, n);
+      return found;
     },
     getItem: async () => null,
+    unlink: async () => false,
     getNeighbours: async () => new Map(),
     getTrend: async () => {
       reads.trends += 1;

@@ -25,6 +25,10 @@ function c(event: string, options: Partial<Contribution> = {}): Contribution {
     itemIds: [],
     traits: null,
     isBot: false,
+    userId: 'u1',
+    anonymousId: null,
+    previousId: null,
+    mergesUsers: false,
     ...options,
   };
 }
@@ -220,6 +224,10 @@ describe('applyHotBatch with limits', () => {
       itemIds: [],
       traits: null,
       isBot: false,
+      userId: profileId,
+      anonymousId: null,
+      previousId: null,
+      mergesUsers: false,
       ...options,
     };
   };

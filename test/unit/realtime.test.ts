@@ -23,6 +23,10 @@ function c(event: string, itemIds: string | string[] | null, minute = n): Contri
     itemIds: itemIds === null ? [] : typeof itemIds === 'string' ? [itemIds] : itemIds,
     traits: null,
     isBot: false,
+    userId: 'u1',
+    anonymousId: null,
+    previousId: null,
+    mergesUsers: false,
   };
 }
 

@@ -1,6 +1,6 @@
 import type { NeighbourEntry } from '../../realtime/items';
 import type { TrendState, TrendWindow } from '../../realtime/trending';
-import type { FailureReporter, HotActivity, HotStore, ItemRecord, UserProfileRecord } from './port';
+import type { FailureReporter, HotActivity, HotStore, IdRecord, ItemRecord, UserProfileRecord } from './port';
 import { ReadCache } from './read-cache';
 
 export interface HotReadCacheOptions {
@@ -28,6 +28,8 @@ export interface HotReadCacheOptions {
  */
 export class CachedHotStore implements HotStore {
   private readonly users: ReadCache<UserProfileRecord | null>;
+  /** Each id's profile and identity, as readIds answers them; null when the id has neither. */
+  private readonly records: ReadCache<IdRecord | null>;
   private readonly items: ReadCache<ItemRecord | null>;
   private readonly neighbours: ReadCache<NeighbourEntry[] | null>;
   private readonly trends: ReadCache<TrendState | null>;
@@ -39,6 +41,7 @@ export class CachedHotStore implements HotStore {
   ) {
     const cache = <V>() => new ReadCache<V>(options.ttlMs, options.maxEntries, options.now);
     this.users = cache();
+    this.records = cache();
     this.items = cache();
     this.neighbours = cache();
     this.trends = cache();
@@ -54,12 +57,45 @@ export class CachedHotStore implements HotStore {
     try {
       await this.store.applyActivity(activity, report);
     } finally {
-      this.writes += 1;
-      for (const { profileId } of activity) this.users.delete(profileId);
-      this.items.clear();
-      this.neighbours.clear();
-      this.trends.clear();
+      this.forgetWritesOf(activity);
     }
+  }
+
+  /**
+   * Forgets what applying `activity` may have changed: the profile and identity of every id an
+   * event names (a link changes the identity of both ids it joins), and every item, neighbour
+   * list and trend. Bumps the generation.
+   */
+  forgetWritesOf(activity: readonly HotActivity[]): void {
+    this.writes += 1;
+    for (const a of activity) {
+      for (const id of [a.profileId, a.userId, a.anonymousId, a.previousId]) {
+        if (id === null) continue;
+        this.users.delete(id);
+        this.records.delete(id);
+      }
+    }
+    this.items.clear();
+    this.neighbours.clear();
+    this.trends.clear();
+  }
+
+  /** Unlinks on the underlying store, then forgets the id's identity. */
+  async unlink(id: string, at: string): Promise<boolean> {
+    try {
+      return await this.store.unlink(id, at);
+    } finally {
+      this.writes += 1;
+      this.records.delete(id);
+    }
+  }
+
+  /**
+   * Reads several ids' records: cached ones from the cache, the others in one underlying call,
+   * cached per id so a person's ids are shared by every query that resolves them.
+   */
+  readIds(ids: readonly string[]): Promise<Map<string, IdRecord>> {
+    return this.batched(this.records, ids, (missing) => this.store.readIds(missing));
   }
 
   /**
@@ -85,32 +121,44 @@ export class CachedHotStore implements HotStore {
    * Reads several neighbour lists: cached ones from the cache, all the others in one underlying
    * call (a BatchGet), whose answer is cached per item so other seed sets reuse it.
    */
-  async getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>> {
-    if (!this.neighbours.enabled) return this.store.getNeighbours(itemIds);
-    const ids = [...new Set(itemIds)];
-    const pending = new Map<string, Promise<NeighbourEntry[] | null>>();
+  getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>> {
+    return this.batched(this.neighbours, itemIds, (missing) => this.store.getNeighbours(missing));
+  }
+
+  /**
+   * Reads keys through `cache`: cached ones from it, all the others in one underlying call, whose
+   * answer is cached per key (absent keys as null) so other reads reuse it.
+   */
+  private async batched<V>(
+    cache: ReadCache<V | null>,
+    keys: readonly string[],
+    readMissing: (missing: string[]) => Promise<Map<string, V>>,
+  ): Promise<Map<string, V>> {
+    if (!cache.enabled) return readMissing([...keys]);
+    const unique = [...new Set(keys)];
+    const pending = new Map<string, Promise<V | null>>();
     const missing: string[] = [];
-    for (const id of ids) {
-      const hit = this.neighbours.peek(id);
-      if (hit === undefined) missing.push(id);
-      else pending.set(id, hit);
+    for (const key of unique) {
+      const hit = cache.peek(key);
+      if (hit === undefined) missing.push(key);
+      else pending.set(key, hit);
     }
     if (missing.length > 0) {
-      const read = this.store.getNeighbours(missing);
-      for (const id of missing) {
+      const read = readMissing(missing);
+      for (const key of missing) {
         pending.set(
-          id,
-          this.neighbours.set(
-            id,
-            read.then((found) => found.get(id) ?? null),
+          key,
+          cache.set(
+            key,
+            read.then((found) => found.get(key) ?? null),
           ),
         );
       }
     }
-    const result = new Map<string, NeighbourEntry[]>();
-    for (const id of ids) {
-      const list = await pending.get(id);
-      if (list !== null && list !== undefined) result.set(id, list);
+    const result = new Map<string, V>();
+    for (const key of unique) {
+      const value = await pending.get(key);
+      if (value !== null && value !== undefined) result.set(key, value);
     }
     return result;
   }

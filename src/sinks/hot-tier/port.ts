@@ -1,6 +1,7 @@
 import type { HotActivity } from '../../realtime/activity';
 import type { FailureReporter, HotTierFailure } from '../../realtime/failures';
 import type { ItemStatsState, NeighbourEntry } from '../../realtime/items';
+import type { IdRecord } from '../../realtime/person';
 import type { ProfileState } from '../../realtime/profile';
 import type { TrendState, TrendWindow } from '../../realtime/trending';
 
@@ -11,6 +12,8 @@ export interface DedupeStore {
   /** Gives claims back (events the stream did not take), so their resend is not answered DUPLICATE. */
   release(messageIds: string[]): Promise<void>;
 }
+
+export type { IdRecord };
 
 /** One delivered event as the hot tier sees it; the engine defines it, beside the batch steps. */
 export type { HotActivity };
@@ -38,8 +41,18 @@ export interface HotStore {
    * when `report` throws, the batch fails and a retry reports them again.
    */
   applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void>;
-  /** Reads one profile, or null when the id has never been seen. */
+  /** Reads one id's own profile, or null when the id has never been seen. */
   getUser(id: string): Promise<UserProfileRecord | null>;
+  /**
+   * Reads several ids' profiles and identities in one round trip (what resolving a person takes,
+   * src/realtime/person.ts); ids with neither are absent.
+   */
+  readIds(ids: readonly string[]): Promise<Map<string, IdRecord>>;
+  /**
+   * Splits an id off its person for good (docs/identity.md): from `at` on, no claim on it holds.
+   * False when the hot tier holds no identity for the id.
+   */
+  unlink(id: string, at: string): Promise<boolean>;
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */
   getItem(id: string): Promise<ItemRecord | null>;
   /** Reads the neighbour lists of several items at once; items without neighbours are absent. */

@@ -8,8 +8,12 @@ import {
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
 import type { FailureReporter } from '../../../realtime/failures';
+import type { IdentityRules } from '../../../events/identity';
+import { identityState, type IdentityState } from '../../../realtime/identity-state';
+import type { IdRecord } from '../../../realtime/person';
 import {
   applyHotBatch,
+  identityKey as identityStateKey,
   type HotStateKey,
   type MessageClaim,
   type StateOf,
@@ -43,6 +47,7 @@ import {
   TTL_ATTRIBUTE,
   hotKeyOf,
   idOf,
+  identityKey,
   itemKey,
   messageClaimKey,
   trendKey,
@@ -112,6 +117,8 @@ export interface DynamoDbHotStoreOptions {
   interactions?: InteractionModel;
   /** Limits to change (trait caps, per-user item counts); the others keep the engine's defaults. */
   profileLimits?: Partial<ProfileLimits>;
+  /** Identity stitching rules (docs/identity.md); the engine's defaults when absent. */
+  identity?: IdentityRules;
 }
 
 /** A stored key: the engine's state and watermarks, plus the version every write asserts. */
@@ -165,6 +172,7 @@ export class DynamoDbHotStore implements HotStore {
   private readonly claimTtlSeconds: number;
   private readonly interactions: InteractionModel | undefined;
   private readonly profileLimits: Partial<ProfileLimits> | undefined;
+  private readonly identity: IdentityRules | undefined;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -178,6 +186,7 @@ export class DynamoDbHotStore implements HotStore {
     this.claimTtlSeconds = options.messageClaimTtlSeconds ?? DEFAULT_CLAIM_TTL_SECONDS;
     this.interactions = options.interactions;
     this.profileLimits = options.profileLimits;
+    this.identity = options.identity;
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
@@ -190,7 +199,12 @@ export class DynamoDbHotStore implements HotStore {
           writeClaims: (claims) => this.writeClaims(claims),
           load: (keys) => this.load(keys),
         },
-        { interactions: this.interactions, profileLimits: this.profileLimits, report },
+        {
+          interactions: this.interactions,
+          profileLimits: this.profileLimits,
+          report,
+          identity: this.identity,
+        },
       );
     } catch (error) {
       throw toHotStoreError(error, 'apply activity');
@@ -201,6 +215,41 @@ export class DynamoDbHotStore implements HotStore {
   async getUser(id: string): Promise<UserProfileRecord | null> {
     const entity = decode<ProfileState>(await this.get(userProfileKey(id), false));
     return entity === null ? null : { ...entity.state, id };
+  }
+
+  /** Reads several ids' profiles and identities in BatchGets (eventually consistent, like getUser). */
+  async readIds(ids: readonly string[]): Promise<Map<string, IdRecord>> {
+    const found = await this.read(
+      ids.flatMap((id) => [userProfileKey(id), identityKey(id)]),
+      false,
+    );
+    const records = new Map<string, IdRecord>();
+    for (const id of ids) {
+      const profile = decode<ProfileState>(found.get(keyString(userProfileKey(id))))?.state ?? null;
+      const identity = decode<IdentityState>(found.get(keyString(identityKey(id))))?.state ?? null;
+      if (profile !== null || identity !== null) records.set(id, { profile, identity });
+    }
+    return records;
+  }
+
+  /** Marks an id unlinked, with the same optimistic write as a batch's; false when it has no identity. */
+  async unlink(id: string, at: string): Promise<boolean> {
+    const key = identityStateKey(id);
+    try {
+      const read = decode<IdentityState>(await this.get(identityKey(id), true));
+      if (read === null) return false;
+      const update: StateUpdate<typeof key> = {
+        key,
+        next: (current) =>
+          current === null || identityState(current.state).unlinkedAt !== null
+            ? null
+            : { state: { ...current.state, unlinkedAt: at }, watermarks: current.watermarks },
+      };
+      await this.commit(update as StateUpdate, read);
+      return true;
+    } catch (error) {
+      throw toHotStoreError(error, 'unlink an id');
+    }
   }
 
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */

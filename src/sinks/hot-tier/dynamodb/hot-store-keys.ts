@@ -20,6 +20,11 @@ export function userProfileKey(profileId: string): HotKey {
   return { pk: `USER#${profileId}`, sk: 'PROFILE' };
 }
 
+/** The identity of an id (its links, docs/identity.md), beside the id's profile. */
+export function identityKey(id: string): HotKey {
+  return { pk: `USER#${id}`, sk: 'IDENTITY' };
+}
+
 /** An item: counts per event, popularity weight and top-K neighbours, in one record. */
 export function itemKey(itemId: string): HotKey {
   return { pk: `ITEM#${itemId}`, sk: 'ITEM' };
@@ -50,6 +55,8 @@ export function hotKeyOf(key: HotStateKey): HotKey {
       return itemKey(key.itemId);
     case 'trend':
       return trendKey(key.event, key.window);
+    case 'identity':
+      return identityKey(key.id);
   }
 }
 
@@ -62,5 +69,7 @@ export function idOf(key: HotStateKey): string {
       return key.itemId;
     case 'trend':
       return key.event ?? ANY_EVENT;
+    case 'identity':
+      return key.id;
   }
 }

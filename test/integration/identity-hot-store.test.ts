@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { createDynamoDbDocumentClient } from '../../src/aws/clients';
+import { DEFAULT_IDENTITY_RULES } from '../../src/events/identity';
+import type { HotTierFailure } from '../../src/realtime/failures';
+import { ProfileService } from '../../src/services/profile-service';
+import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import type { HotActivity } from '../../src/sinks/hot-tier/port';
+import { crashAfter, deliverInterleaved, generateIdentityHistory } from '../helpers/identity-history';
+import { expectedView, expectRecentItems, identityOracle, observed } from '../helpers/identity-oracle';
+import { faultSeed, seededRandom } from '../helpers/seeded-random';
+
+jest.setTimeout(180_000);
+
+describe('identity on DynamoDbHotStore (dynalite)', () => {
+  let server: Server;
+  let dataDir: string;
+  let doc: DynamoDBDocumentClient;
+  let tables = 0;
+  const seed = faultSeed(20261203);
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'identity-hot-'));
+    server = dynalite({ path: dataDir, createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint: endpoint } });
+  });
+
+  afterAll(async () => {
+    doc.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  /** A fresh table, and a client whose writes go through `beforeWrite` (a crash hook). */
+  async function freshStore(beforeWrite: () => void = () => undefined) {
+    const tableName = `hot-${++tables}`;
+    await ensureHotTable(doc, tableName);
+    const faulty = new Proxy(doc, {
+      get(target, property, receiver) {
+        if (property !== 'send') return Reflect.get(target, property, receiver);
+        return (command: unknown) => {
+          if (command instanceof PutCommand) beforeWrite();
+          return target.send(command as PutCommand);
+        };
+      },
+    });
+    return new DynamoDbHotStore({ client: faulty, tableName, throttleBaseDelayMs: 1 });
+  }
+
+  async function expectOracle(store: DynamoDbHotStore, history: ReturnType<typeof generateIdentityHistory>) {
+    const oracle = identityOracle(history.events, DEFAULT_IDENTITY_RULES.junkIds);
+    const profiles = new ProfileService(store);
+    let linked = 0;
+    for (const id of history.ids) {
+      const person = oracle.personOf(id);
+      const profile = await profiles.user(id);
+      if (person.eventCount === 0) {
+        expect(profile).toBeNull();
+        continue;
+      }
+      if (profile === null) throw new Error(`no profile for ${id}`);
+      expect(observed(profile)).toEqual(expectedView(person));
+      expectRecentItems(profile, person);
+      if (person.ids.length > 1) linked += 1;
+    }
+    expect(linked).toBeGreaterThan(40);
+    return oracle;
+  }
+
+  it('matches the oracle with batches interleaved across shards, redelivered, and crashing between writes', async () => {
+    const history = generateIdentityHistory(seed, 60);
+    let beforeWrite: () => void = () => undefined;
+    const store = await freshStore(() => beforeWrite());
+    const failures: HotTierFailure[] = [];
+    const stats = await deliverInterleaved(history, seed + 1, async (batch, crashAt) => {
+      beforeWrite = crashAfter(crashAt);
+      try {
+        await store.applyActivity(batch, async (reported) => {
+          failures.push(...reported);
+        });
+      } finally {
+        beforeWrite = () => undefined;
+      }
+    });
+    expect(stats.crashes).toBeGreaterThan(0);
+    const oracle = await expectOracle(store, history);
+    const conflicts = new Set(
+      failures.filter((f) => f.failureType === 'identity_conflict').map((f) => f.messageId),
+    );
+    expect(conflicts).toEqual(oracle.losingClaims);
+  });
+
+  it('matches the oracle with both shards consumed at once, racing on the same identity items', async () => {
+    const history = generateIdentityHistory(seed + 2, 60);
+    const store = await freshStore();
+    const random = seededRandom(seed + 3);
+    const consume = async (records: HotActivity[]) => {
+      for (let start = 0; start < records.length;) {
+        const size = 1 + Math.floor(random() * 25);
+        await store.applyActivity(records.slice(start, start + size));
+        start += size;
+      }
+    };
+    await Promise.all([...history.shards.values()].map(consume));
+    await expectOracle(store, history);
+  });
+
+  it('unlinks an id through the same conditional write, and forgets nothing else', async () => {
+    const store = await freshStore();
+    const at = (minute: number) => new Date(Date.UTC(2026, 5, 1, 9, minute)).toISOString();
+    const base = {
+      event: 'page_viewed',
+      itemIds: [],
+      traits: null,
+      isBot: false,
+      previousId: null,
+      mergesUsers: false,
+    };
+    await store.applyActivity([
+      {
+        ...base,
+        profileId: 'dev',
+        messageId: 'a',
+        timestamp: at(1),
+        receivedAt: at(1),
+        shardId: 's-a',
+        sequenceNumber: '1',
+        userId: null,
+        anonymousId: 'dev',
+      },
+      {
+        ...base,
+        profileId: 'u',
+        messageId: 'b',
+        timestamp: at(2),
+        receivedAt: at(2),
+        shardId: 's-b',
+        sequenceNumber: '1',
+        userId: 'u',
+        anonymousId: 'dev',
+      },
+    ]);
+    const profiles = new ProfileService(store);
+    expect((await profiles.user('dev'))?.eventCount).toBe(2);
+    expect(await store.unlink('nobody', at(3))).toBe(false);
+    expect((await profiles.unlink('dev')).personId).toBe('dev');
+    expect((await profiles.user('u'))?.eventCount).toBe(1);
+    expect((await profiles.user('dev'))?.eventCount).toBe(1);
+  });
+});
