@@ -49,6 +49,12 @@ const FIELDS: Array<{ field: string; query: string; allowed: (scopes: ReadonlySe
     allowed: (s) => s.has('HOT_READ'),
   },
   { field: 'user', query: '{ user(id: "u1") { id } }', allowed: (s) => s.has('HOT_READ') },
+  { field: 'identity', query: '{ identity(id: "u1") { personId } }', allowed: (s) => s.has('HOT_READ') },
+  {
+    field: 'unlinkIdentity',
+    query: 'mutation { unlinkIdentity(id: "u1") { personId } }',
+    allowed: (s) => s.has('ADMIN'),
+  },
   { field: 'userToken', query: '{ userToken(userId: "u1") }', allowed: (s) => s.has('HOT_READ') },
   {
     field: 'eventCounts',
