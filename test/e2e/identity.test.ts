@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { MemoryStore, Tracker } from '../../src/client';
 import { signUserToken } from '../../src/client/node';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { testConfig } from '../helpers/test-config';
@@ -178,5 +179,40 @@ describe('identity stitching on the embedded stack', () => {
     });
     const notLinked = await post<{ unlinkIdentity: unknown }>(UNLINK, { id: 'alice' }, API_KEY);
     expect(notLinked.errors?.[0]?.extensions?.code).toBe('NOT_LINKED');
+  });
+
+  it('links the tracker’s anonymous id on identify, and starts a new visitor on reset', async () => {
+    const tracker = await Tracker.create({
+      endpoint: stack.graphqlUrl,
+      apiKey: WRITE_KEY,
+      store: new MemoryStore(),
+    });
+    try {
+      const before = tracker.anonymousId;
+      tracker.track('product_viewed', { product_id: 'sku-9' });
+      tracker.identify('carol', { plan: 'team' });
+      tracker.track('product_viewed', { product_id: 'sku-8' });
+      expect((await tracker.flush()).delivered).toBe(3);
+      expect(tracker.anonymousId).toBe(before);
+      tracker.reset();
+      expect(tracker.anonymousId).not.toBe(before);
+      tracker.track('page_viewed');
+      expect((await tracker.flush()).delivered).toBe(1);
+      await stack.settle();
+
+      const carol = await post<User>(USER, { id: before }, API_KEY);
+      expect(carol.data?.user).toMatchObject({
+        personId: 'carol',
+        eventCount: 3,
+        ids: [
+          { id: 'carol', kind: 'USER' },
+          { id: before, kind: 'ANONYMOUS' },
+        ],
+      });
+      const next = await post<User>(USER, { id: tracker.anonymousId }, API_KEY);
+      expect(next.data?.user).toMatchObject({ personId: tracker.anonymousId, eventCount: 1 });
+    } finally {
+      await tracker.close();
+    }
   });
 });
