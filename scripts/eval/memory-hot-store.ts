@@ -1,5 +1,5 @@
 import type { IdentityRules } from '../../src/events/identity';
-import { identityState } from '../../src/realtime/identity-state';
+import { identityState, withoutIds, type IdentityState } from '../../src/realtime/identity-state';
 import type { IdRecord } from '../../src/realtime/person';
 import {
   applyHotBatch,
@@ -21,6 +21,7 @@ import type {
   FailureReporter,
   HotActivity,
   HotStore,
+  HotTierEraser,
   ItemRecord,
   UserProfileRecord,
 } from '../../src/sinks/hot-tier/port';
@@ -36,7 +37,7 @@ export interface MemoryHotStoreOptions {
  * maps, one of states with their watermarks and one of messageId claims. Everything runs on one
  * thread, so a key cannot change between its read and its write and a commit needs no condition.
  */
-export class MemoryHotStore implements HotStore {
+export class MemoryHotStore implements HotStore, HotTierEraser {
   private readonly states = new Map<string, Versioned<StateOf<HotStateKey>>>();
   private readonly claims = new Map<string, string>();
   private readonly storage: HotBatchStorage = {
@@ -103,6 +104,25 @@ export class MemoryHotStore implements HotStore {
       this.states.set(stateKeyString(key), { ...stored, state: { ...stored.state, unlinkedAt: at } });
     }
     return true;
+  }
+
+  /** Erases the ids' profiles and identities and every claim naming them. */
+  async eraseIds(ids: readonly string[]): Promise<number> {
+    const erased = new Set(ids);
+    let removed = 0;
+    for (const id of ids) {
+      for (const key of [profileKey(id), identityKey(id)])
+        if (this.states.delete(stateKeyString(key))) removed += 1;
+    }
+    for (const [name, stored] of this.states) {
+      const [kind] = JSON.parse(name) as [string];
+      if (kind !== 'identity') continue;
+      const scrubbed = withoutIds(stored.state as Partial<IdentityState>, erased);
+      if (scrubbed === null) continue;
+      this.states.set(name, { ...stored, state: scrubbed.state });
+      removed += scrubbed.removed;
+    }
+    return removed;
   }
 
   /** Reads one item's stats and neighbours, or null when the item has never been seen. */

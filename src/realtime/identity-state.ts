@@ -214,3 +214,31 @@ export function refusedClaims(
   }
   return refused;
 }
+
+/**
+ * The state without any claim naming one of `ids`, as the claimed id or as the person (erasing a
+ * person, docs/privacy.md), with how many claims went; null when none named them.
+ */
+export function withoutIds(
+  stored: Partial<IdentityState>,
+  ids: ReadonlySet<string>,
+): { state: IdentityState; removed: number } | null {
+  const state = identityState(stored);
+  const names = (claim: LinkClaim | null) => claim !== null && (ids.has(claim.id) || ids.has(claim.personId));
+  const members = state.members.filter((claim) => !names(claim));
+  const removed =
+    state.members.length -
+    members.length +
+    (names(state.earliestClaim) ? 1 : 0) +
+    (names(state.earliestMerge) ? 1 : 0);
+  if (removed === 0) return null;
+  return {
+    state: {
+      ...state,
+      earliestClaim: names(state.earliestClaim) ? null : state.earliestClaim,
+      earliestMerge: names(state.earliestMerge) ? null : state.earliestMerge,
+      members,
+    },
+    removed,
+  };
+}

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import { DEFAULT_IDENTITY_RULES } from '../../src/events/identity';
@@ -153,5 +153,55 @@ describe('identity on DynamoDbHotStore (dynalite)', () => {
     expect((await profiles.unlink('dev')).personId).toBe('dev');
     expect((await profiles.user('u'))?.eventCount).toBe(1);
     expect((await profiles.user('dev'))?.eventCount).toBe(1);
+  });
+
+  it('erases every trace of a person’s ids, claims in other people’s identities included, and nothing else', async () => {
+    const store = await freshStore();
+    const at = (minute: number) => new Date(Date.UTC(2026, 5, 1, 9, minute)).toISOString();
+    const base = {
+      event: 'page_viewed',
+      itemIds: ['sku-1'],
+      traits: null,
+      isBot: false,
+      previousId: null,
+      mergesUsers: false,
+    };
+    const event = (n: number, userId: string | null, anonymousId: string | null) => ({
+      ...base,
+      profileId: userId ?? anonymousId ?? '',
+      messageId: `e-${n}`,
+      timestamp: at(n),
+      receivedAt: at(n),
+      shardId: 's-a',
+      sequenceNumber: String(n),
+      userId,
+      anonymousId,
+    });
+    await store.applyActivity([
+      event(1, null, 'erin-phone'),
+      event(2, 'erin', 'erin-phone'),
+      event(3, null, 'shared-tablet'),
+      event(4, 'frank', 'shared-tablet'),
+      // Erin signs in on Frank's tablet too: her losing claim sits in her own identity, Frank's
+      // winning claim in the tablet's; and Frank signs in on Erin's phone, a claim in Frank's.
+      event(5, 'erin', 'shared-tablet'),
+      event(6, 'frank', 'erin-phone'),
+    ]);
+    const profiles = new ProfileService(store);
+    const frankBefore = await profiles.user('frank');
+    const scan = async () =>
+      (await doc.send(new ScanCommand({ TableName: `hot-${tables}` }))).Items?.filter((item) =>
+        String(item.pk).startsWith('USER#'),
+      ) ?? [];
+    expect(JSON.stringify(await scan())).toContain('erin');
+
+    const removed = await store.eraseIds(['erin', 'erin-phone']);
+    expect(removed).toBeGreaterThanOrEqual(5);
+    expect(JSON.stringify(await scan())).not.toContain('erin');
+    expect(await profiles.user('erin')).toBeNull();
+    expect(await profiles.user('erin-phone')).toBeNull();
+    const frankAfter = await profiles.user('frank');
+    expect(frankAfter).toEqual(frankBefore);
+    expect(await store.eraseIds(['erin', 'erin-phone'])).toBe(0);
   });
 });

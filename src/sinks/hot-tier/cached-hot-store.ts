@@ -91,6 +91,16 @@ export class CachedHotStore implements HotStore {
   }
 
   /**
+   * Forgets what erasing `ids` changed (HotTierEraser, on the underlying table): their profiles,
+   * and every identity, since other ids' identities lose claims too and only the table knew which.
+   */
+  forgetErased(ids: readonly string[]): void {
+    this.writes += 1;
+    this.records.clear();
+    for (const id of ids) this.users.delete(id);
+  }
+
+  /**
    * Reads several ids' records: cached ones from the cache, the others in one underlying call,
    * cached per id so a person's ids are shared by every query that resolves them.
    */

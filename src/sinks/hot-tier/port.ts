@@ -60,3 +60,13 @@ export interface HotStore {
   /** Reads the trend of one event (null: every item event) in one window, or null when empty. */
   getTrend(event: string | null, window: TrendWindow): Promise<TrendState | null>;
 }
+
+/** Erasing people from the hot tier (docs/privacy.md#deletion). */
+export interface HotTierEraser {
+  /**
+   * Erases every trace of `ids`: their profiles and identities, and every link claim naming them
+   * in other ids' identities (a shared device another person also claimed). Returns how many items
+   * and claims went; idempotent. Aggregates that name no one (items, trends) stay.
+   */
+  eraseIds(ids: readonly string[]): Promise<number>;
+}

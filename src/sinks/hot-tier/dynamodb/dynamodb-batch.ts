@@ -1,9 +1,11 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  ScanCommand,
   type BatchGetCommandOutput,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
+  type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { HotStoreError } from '../errors';
 import { isConditionalCheckFailed, isThrottling, toHotStoreError } from './dynamodb-errors';
@@ -106,16 +108,48 @@ export async function batchGet(
   return found;
 }
 
+/** One write of a BatchWriteItem: an item to put, or the key of one to delete. */
+type WriteRequest = { PutRequest: { Item: StoredItem } } | { DeleteRequest: { Key: StoredItem } };
+
 /** Puts many items, 25 per BatchWriteItem, retrying unprocessed items with backoff. */
-export async function batchPut(
+export function batchPut(
   client: DynamoDBDocumentClient,
   tableName: string,
   items: readonly StoredItem[],
   policy: RetryPolicy,
 ): Promise<void> {
+  return batchWrite(
+    client,
+    tableName,
+    items.map((Item) => ({ PutRequest: { Item } })),
+    policy,
+  );
+}
+
+/** Deletes many items by key, 25 per BatchWriteItem, retrying unprocessed ones with backoff. */
+export function batchDelete(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  keys: readonly HotKey[],
+  policy: RetryPolicy,
+): Promise<void> {
+  return batchWrite(
+    client,
+    tableName,
+    keys.map((key) => ({ DeleteRequest: { Key: { ...key } } })),
+    policy,
+  );
+}
+
+async function batchWrite(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  requests: readonly WriteRequest[],
+  policy: RetryPolicy,
+): Promise<void> {
   await Promise.all(
-    chunks(items, BATCH_WRITE_LIMIT).map(async (chunk) => {
-      let pending = chunk.map((Item) => ({ PutRequest: { Item } }));
+    chunks(requests, BATCH_WRITE_LIMIT).map(async (chunk) => {
+      let pending: WriteRequest[] = chunk;
       for (let attempt = 1; pending.length > 0; attempt++) {
         if (attempt > policy.attempts) {
           throw new HotStoreError(
@@ -124,16 +158,43 @@ export async function batchPut(
           );
         }
         if (attempt > 1) await backoff(policy, attempt - 1);
-        const requests = pending;
+        const sent = pending;
         const output: BatchWriteCommandOutput = await withThrottleRetry(policy, 'batch write', () =>
-          client.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } })),
+          client.send(new BatchWriteCommand({ RequestItems: { [tableName]: sent } })),
         );
-        pending = (output.UnprocessedItems?.[tableName] ?? []).flatMap((request) =>
-          request.PutRequest?.Item ? [{ PutRequest: { Item: request.PutRequest.Item } }] : [],
-        );
+        pending = (output.UnprocessedItems?.[tableName] ?? []).flatMap((request): WriteRequest[] => {
+          if (request.PutRequest?.Item) return [{ PutRequest: { Item: request.PutRequest.Item } }];
+          if (request.DeleteRequest?.Key) return [{ DeleteRequest: { Key: request.DeleteRequest.Key } }];
+          return [];
+        });
       }
     }),
   );
+}
+
+/** Every item of the table whose sort key is `sortKey`, page by page (a Scan: for rare, whole-table work). */
+export async function* scanBySortKey(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  sortKey: string,
+  policy: RetryPolicy,
+): AsyncGenerator<StoredItem[]> {
+  let start: Record<string, unknown> | undefined;
+  do {
+    const output: ScanCommandOutput = await withThrottleRetry(policy, 'scan', () =>
+      client.send(
+        new ScanCommand({
+          TableName: tableName,
+          FilterExpression: '#sk = :sk',
+          ExpressionAttributeNames: { '#sk': 'sk' },
+          ExpressionAttributeValues: { ':sk': sortKey },
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    yield output.Items ?? [];
+    start = output.LastEvaluatedKey;
+  } while (start !== undefined);
 }
 
 /** Runs `task` over items with at most `limit` in flight; the first failure is rethrown after all settle. */

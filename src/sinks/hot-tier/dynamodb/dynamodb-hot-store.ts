@@ -9,7 +9,7 @@ import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/li
 import type { HotActivity } from '../../../realtime/activity';
 import type { FailureReporter } from '../../../realtime/failures';
 import type { IdentityRules } from '../../../events/identity';
-import { identityState, type IdentityState } from '../../../realtime/identity-state';
+import { identityState, withoutIds, type IdentityState } from '../../../realtime/identity-state';
 import type { IdRecord } from '../../../realtime/person';
 import {
   applyHotBatch,
@@ -26,10 +26,12 @@ import type { ProfileLimits, ProfileState } from '../../../realtime/profile';
 import { WINDOW_MS, type TrendState, type TrendWindow } from '../../../realtime/trending';
 import type { Versioned } from '../../../realtime/watermarks';
 import {
+  batchDelete,
   batchGet,
   batchPut,
   forEachLimited,
   keyString,
+  scanBySortKey,
   withThrottleRetry,
   type RetryPolicy,
   type StoredItem,
@@ -54,7 +56,7 @@ import {
   userProfileKey,
   type HotKey,
 } from './hot-store-keys';
-import type { HotStore, ItemRecord, UserProfileRecord } from '../port';
+import type { HotStore, HotTierEraser, ItemRecord, UserProfileRecord } from '../port';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
 export function hotTableDefinition(tableName: string): CreateTableCommandInput {
@@ -163,7 +165,7 @@ function expiryOf(key: HotStateKey, state: AnyState): number | undefined {
  * read-modify-write, and a claim item per messageId records which stream record carried it.
  * See docs/hot-tier.md.
  */
-export class DynamoDbHotStore implements HotStore {
+export class DynamoDbHotStore implements HotStore, HotTierEraser {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly concurrency: number;
@@ -249,6 +251,42 @@ export class DynamoDbHotStore implements HotStore {
       return true;
     } catch (error) {
       throw toHotStoreError(error, 'unlink an id');
+    }
+  }
+
+  /**
+   * Deletes the ids' profile and identity items, then scans every identity item for link claims
+   * naming them and removes those claims through the same optimistic write as a batch's. A scan
+   * is whole-table work, fine for a deletion's rarity; claims naming an id sit in other ids' items
+   * with no index leading to them.
+   */
+  async eraseIds(ids: readonly string[]): Promise<number> {
+    try {
+      const keys = ids.flatMap((id) => [userProfileKey(id), identityKey(id)]);
+      const found = await this.read(keys);
+      await batchDelete(this.client, this.tableName, keys, this.retry);
+      let removed = found.size;
+      const erased = new Set(ids);
+      for await (const page of scanBySortKey(this.client, this.tableName, identityKey('').sk, this.retry)) {
+        for (const item of page) {
+          const entity = decode<IdentityState>(item);
+          if (entity === null || withoutIds(entity.state, erased) === null) continue;
+          const key = identityStateKey(String(item.id));
+          const update: StateUpdate<typeof key> = {
+            key,
+            next: (current) => {
+              const scrubbed = current === null ? null : withoutIds(current.state, erased);
+              if (scrubbed === null || current === null) return null;
+              removed += scrubbed.removed;
+              return { state: scrubbed.state, watermarks: current.watermarks };
+            },
+          };
+          await this.commit(update as StateUpdate, entity);
+        }
+      }
+      return removed;
+    } catch (error) {
+      throw toHotStoreError(error, 'erase ids');
     }
   }
 
