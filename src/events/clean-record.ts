@@ -2,7 +2,7 @@ import type { ClientTimes } from './enrich/enrich-event';
 import { ENVELOPE_RULES, type FieldRule, type FieldRules, type GroupRule } from './envelope-rules';
 import { fitsShape } from './event-shape';
 import { canonicalIsoMs, msToIso } from './iso-time';
-import { messageIdForRecord } from './normalise';
+import { mergesUsers, messageIdForRecord } from './normalise';
 import type { EventContext, StoredEvent } from './types';
 import { withProperty } from './with-property';
 
@@ -14,6 +14,8 @@ export interface CleanOrigin {
   source: string;
   sourceIp?: string;
   processorVersion: string;
+  /** See RecordOrigin.mayMergeUsers. */
+  mayMergeUsers: boolean;
 }
 
 /** A record the fast path took: the stored event before enrichment, and what enrichment needs. */
@@ -171,6 +173,7 @@ export function cleanRecord(
       properties: (properties as Json | undefined) ?? {},
       context: storedContext,
       processorVersion: origin.processorVersion,
+      mergesUsers: mergesUsers(event as string, origin.mayMergeUsers),
     },
     times: { timestampMs: timestamp?.ms, sentAtMs: sentAt?.ms },
     schemaVersion: schemaVersion as string | undefined,

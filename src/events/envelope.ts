@@ -150,11 +150,12 @@ function readField(
 /** The edge fields of a stream record, when present and well-typed. */
 export function edgeFieldsFromRecord(
   body: Json,
-): Pick<StreamRecordBody, 'receivedAt' | 'source' | 'sourceIp'> {
+): Pick<StreamRecordBody, 'receivedAt' | 'source' | 'sourceIp' | 'mergesUsers'> {
   return {
     receivedAt: stringOrUndefined(body.receivedAt),
     source: stringOrUndefined(body.source),
     sourceIp: stringOrUndefined(body.sourceIp),
+    mergesUsers: body.mergesUsers === true ? true : undefined,
   };
 }
 

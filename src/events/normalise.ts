@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { ALIAS_EVENT } from './identity';
 import type { EventEnvelope, StoredEvent } from './types';
 
 export interface RecordOrigin {
@@ -6,7 +7,16 @@ export interface RecordOrigin {
   source: string;
   sourceIp?: string;
   processorVersion: string;
+  /**
+   * The record's sender may merge two userIds: the edge said so (a key holding ADMIN), or the
+   * source is a configured merge source. Only an `alias` event uses it.
+   */
+  mayMergeUsers: boolean;
 }
+
+/** Whether a stored event may merge two userIds: an `alias` from a sender allowed to (see RecordOrigin). */
+export const mergesUsers = (event: string, mayMergeUsers: boolean): boolean =>
+  mayMergeUsers && event === ALIAS_EVENT;
 
 /**
  * A stable messageId for records written straight to the stream without one: derived from the
@@ -34,5 +44,6 @@ export function toStoredEvent(input: EventEnvelope, messageId: string, origin: R
     properties: input.properties ?? {},
     context: JSON.parse(JSON.stringify(context)) as StoredEvent['context'],
     processorVersion: origin.processorVersion,
+    mergesUsers: mergesUsers(input.event, origin.mayMergeUsers),
   };
 }

@@ -71,6 +71,11 @@ export interface EdgeFields {
   sourceIp?: string;
   /** The User-Agent header of the HTTP request that carried the event. */
   requestUserAgent?: string;
+  /**
+   * Set on an `alias` sent with a key holding ADMIN: it may merge two userIds. The edge writes it,
+   * never copies it from what a client sent.
+   */
+  mergesUsers?: true;
 }
 
 export type StreamRecordBody = TrackEvent & EdgeFields;
@@ -121,6 +126,11 @@ export interface StoredEvent {
   /** The client's `timestamp` as sent, before clock-skew correction. */
   originalTimestamp?: string | null;
   enrichment?: Enrichment;
+  /**
+   * An `alias` allowed to merge two userIds: sent with an ADMIN key, or by a configured merge
+   * source (docs/identity.md). Absent or false otherwise.
+   */
+  mergesUsers?: boolean;
 }
 
 export type FailureType =
@@ -133,7 +143,9 @@ export type FailureType =
   /** Delivered, but the hot tier kept only part of it (traits past the profile's caps). */
   | 'profile_limit'
   /** Delivered, but the hot tier refused it for good: the warehouse has it, the hot tier does not. */
-  | 'hot_tier_refused';
+  | 'hot_tier_refused'
+  /** Delivered, but a link it claimed was refused (docs/identity.md): the id stays with its person. */
+  | 'identity_conflict';
 
 export interface EventError {
   code: string;

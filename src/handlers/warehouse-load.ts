@@ -41,6 +41,7 @@ const warehouse = new RedshiftWarehouse({
     lookbackHours: config.redshift.lakeLookbackHours,
     maxFilesPerRun: config.redshift.copyMaxFiles,
   }),
+  identity: config.identity,
 });
 const readerUser = config.redshift.readerUser;
 

@@ -4,6 +4,7 @@ import { CACHE_TTL_SECONDS } from '../services/analytics-service';
 import {
   Dimension,
   Funnel,
+  IdentityMode,
   Retention,
   TopItems,
   UniqueUsers,
@@ -16,6 +17,12 @@ import { COST, fixed, perStep } from './costs';
 import { selectsField } from './selection';
 
 const RANGE = 'All analytics count events by event time in [from, to) (UTC).';
+
+/** The `identity` argument of the queries that count distinct users. */
+const IDENTITY = {
+  defaultValue: IdentityMode.PERSON,
+  description: 'Whom to count as one user: a person (linked ids together), or each raw id.',
+} as const;
 
 @Resolver()
 export class AnalyticsResolver {
@@ -34,6 +41,7 @@ export class AnalyticsResolver {
       description: 'Dimensions to group by (besides the bucket); omitted means [EVENT], [] means totals.',
     })
     groupBy: Dimension[] | undefined,
+    @Arg('identity', () => IdentityMode, IDENTITY) identity: IdentityMode,
     @Ctx() { services }: RequestContext,
     @Info() info: GraphQLResolveInfo,
   ): Promise<EventCount[]> {
@@ -43,6 +51,7 @@ export class AnalyticsResolver {
       granularity,
       events: events ?? undefined,
       groupBy: groupBy ?? undefined,
+      identity,
       // Distinct users cost most of the query: counted only when the operation reads them.
       users: selectsField(info, 'EventCount', 'users'),
     });
@@ -58,9 +67,10 @@ export class AnalyticsResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('event', () => String, { nullable: true }) event: string | undefined,
+    @Arg('identity', () => IdentityMode, IDENTITY) identity: IdentityMode,
     @Ctx() { services }: RequestContext,
   ): Promise<UniqueUsers> {
-    return services.analytics.uniqueUsers({ from, to, event: event ?? undefined });
+    return services.analytics.uniqueUsers({ from, to, event: event ?? undefined, identity });
   }
 
   @Requires(needs('ANALYTICS_READ'))
@@ -73,9 +83,10 @@ export class AnalyticsResolver {
     @Arg('from', () => Date) from: Date,
     @Arg('to', () => Date) to: Date,
     @Arg('windowHours', () => Int, { nullable: true, defaultValue: 24 }) windowHours: number | null,
+    @Arg('identity', () => IdentityMode, IDENTITY) identity: IdentityMode,
     @Ctx() { services }: RequestContext,
   ): Promise<Funnel> {
-    return services.analytics.funnel({ steps, from, to, windowHours: windowHours ?? 24 });
+    return services.analytics.funnel({ steps, from, to, windowHours: windowHours ?? 24, identity });
   }
 
   @Requires(needs('ANALYTICS_READ'))
@@ -90,6 +101,7 @@ export class AnalyticsResolver {
     @Arg('to', () => Date) to: Date,
     @Arg('period', () => Granularity, { nullable: true, defaultValue: Granularity.DAY })
     period: Granularity | null,
+    @Arg('identity', () => IdentityMode, IDENTITY) identity: IdentityMode,
     @Ctx() { services }: RequestContext,
   ): Promise<Retention> {
     return services.analytics.retention({
@@ -98,6 +110,7 @@ export class AnalyticsResolver {
       from,
       to,
       period: period ?? Granularity.DAY,
+      identity,
     });
   }
 

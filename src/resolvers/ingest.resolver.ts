@@ -2,7 +2,7 @@ import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import { TrackEventInput } from '../schema/event.input';
 import { BatchTrackResult, TrackResult, TrackStatus } from '../schema/track-result.type';
 import { ApiError } from '../services/errors';
-import type { TrackOutcome } from '../services/ingest-service';
+import { mayMergeUsers, type EdgeRequest, type TrackOutcome } from '../services/ingest-service';
 import type { RequestContext } from './context';
 import { Requires, needs } from './requires';
 import { fixed } from './costs';
@@ -12,15 +12,21 @@ export const MAX_BATCH = 500;
 const toResult = (outcome: TrackOutcome): TrackResult =>
   Object.assign(new TrackResult(), { ...outcome, status: TrackStatus[outcome.status] });
 
+/** The request's edge, with what its key allows its alias events to do. */
+const edgeOf = ({ edge, principal }: RequestContext): EdgeRequest => ({
+  ...edge,
+  mayMergeUsers: mayMergeUsers(principal),
+});
+
 @Resolver()
 export class IngestResolver {
   @Requires(needs('INGEST'))
   @Mutation(() => TrackResult, { description: 'Tracks one event.' })
   async trackEvent(
     @Arg('event', () => TrackEventInput) event: TrackEventInput,
-    @Ctx() { services, edge }: RequestContext,
+    @Ctx() context: RequestContext,
   ): Promise<TrackResult> {
-    const [outcome] = await services.ingest.track([event], edge);
+    const [outcome] = await context.services.ingest.track([event], edgeOf(context));
     if (!outcome) throw new Error('ingest returned no outcome');
     return toResult(outcome);
   }
@@ -33,7 +39,7 @@ export class IngestResolver {
   })
   async trackEvents(
     @Arg('events', () => [TrackEventInput]) events: TrackEventInput[],
-    @Ctx() { services, edge }: RequestContext,
+    @Ctx() context: RequestContext,
   ): Promise<BatchTrackResult> {
     if (events.length < 1 || events.length > MAX_BATCH) {
       throw new ApiError(
@@ -41,7 +47,7 @@ export class IngestResolver {
         `a batch holds 1 to ${MAX_BATCH} events, got ${events.length}`,
       );
     }
-    const results = (await services.ingest.track(events, edge)).map(toResult);
+    const results = (await context.services.ingest.track(events, edgeOf(context))).map(toResult);
     const accepted = results.filter((r) => r.status === TrackStatus.ACCEPTED).length;
     return Object.assign(new BatchTrackResult(), { accepted, rejected: results.length - accepted, results });
   }

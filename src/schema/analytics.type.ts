@@ -14,10 +14,27 @@ export enum Dimension {
 }
 registerEnumType(Dimension, { name: 'Dimension', description: 'What eventCounts can group by.' });
 
+/** Whom the distinct counts of eventCounts, uniqueUsers, funnel and retention count. */
+export enum IdentityMode {
+  PERSON = 'PERSON',
+  RAW_ID = 'RAW_ID',
+}
+registerEnumType(IdentityMode, {
+  name: 'IdentityMode',
+  description: 'Whom analytics count as one user (docs/identity.md).',
+  valuesConfig: {
+    PERSON: {
+      description:
+        'A person: an event counts for the person its userId (else anonymousId) is linked to, so a visitor who signs in counts once, including for events before the link was made.',
+    },
+    RAW_ID: { description: 'The id itself: userId, else anonymousId, linked or not.' },
+  },
+});
+
 const CACHED = `Served from a cache for up to ${CACHE_TTL_SECONDS} s (the embedded warehouse drops it as soon as a load adds rows).`;
 const DATA_AS_OF = 'Everything delivered before this time is in the warehouse; null before the first load.';
 
-@ObjectType({ description: `Distinct users (userId, else anonymousId). ${CACHED}` })
+@ObjectType({ description: `Distinct users: persons, or ids with identity RAW_ID. ${CACHED}` })
 export class UniqueUsers {
   @Field(() => Int)
   count!: number;

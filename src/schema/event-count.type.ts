@@ -39,7 +39,7 @@ export class EventCount {
 
   @Field(() => Int, {
     description:
-      'Distinct userId, or anonymousId when there is no userId. Counted only when selected: counts alone are several times faster.',
+      'Distinct users: persons, or userId (else anonymousId) with identity RAW_ID. Counted only when selected: counts alone are several times faster.',
   })
   // Null only when the operation did not select it, so it is never sent.
   users!: number | null;

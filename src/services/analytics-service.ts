@@ -1,5 +1,6 @@
 import type {
   CohortRow,
+  CountsPeople,
   EventCountRow,
   EventCountsQuery,
   FunnelQuery,
@@ -58,8 +59,9 @@ export class AnalyticsService {
     private readonly maxRangeDays = DEFAULT_MAX_RANGE_DAYS,
   ) {}
 
-  /** Events and distinct users per bucket (and dimensions) in [from, to). */
-  async eventCounts(query: EventCountsQuery): Promise<EventCountRow[]> {
+  /** Events and distinct users (persons by default) per bucket (and dimensions) in [from, to). */
+  async eventCounts(asked: EventCountsQuery): Promise<EventCountRow[]> {
+    const query = countingPersons(asked);
     checkRange(query.from, query.to, this.maxRangeDays);
     const buckets = (query.to.getTime() - query.from.getTime()) / PERIODS[query.granularity].sizeMs;
     if (buckets > MAX_BUCKETS) {
@@ -75,15 +77,17 @@ export class AnalyticsService {
     return this.cached('eventCounts', { ...query, groupBy }, (wh) => wh.eventCounts({ ...query, groupBy }));
   }
 
-  /** Distinct users in [from, to), optionally of one event. */
-  async uniqueUsers(query: UniqueUsersQuery): Promise<{ count: number } & Fresh> {
+  /** Distinct users (persons by default) in [from, to), optionally of one event. */
+  async uniqueUsers(asked: UniqueUsersQuery): Promise<{ count: number } & Fresh> {
+    const query = countingPersons(asked);
     checkRange(query.from, query.to, this.maxRangeDays);
     if (query.event !== undefined) checkName('event', query.event);
     return this.withFreshness('uniqueUsers', query, async (wh) => ({ count: await wh.uniqueUsers(query) }));
   }
 
-  /** Users reaching each step in order within the window, and their conversion from step 1. */
-  async funnel(query: FunnelQuery): Promise<{ steps: FunnelStepResult[] } & Fresh> {
+  /** Users (persons by default) reaching each step in order within the window, and their conversion from step 1. */
+  async funnel(asked: FunnelQuery): Promise<{ steps: FunnelStepResult[] } & Fresh> {
+    const query = countingPersons(asked);
     checkRange(query.from, query.to, this.maxRangeDays);
     if (query.steps.length < 1 || query.steps.length > MAX_FUNNEL_STEPS) {
       throw badUserInput(`a funnel has 1 to ${MAX_FUNNEL_STEPS} steps`);
@@ -97,8 +101,9 @@ export class AnalyticsService {
     });
   }
 
-  /** Retention cohorts by period. */
-  async retention(query: RetentionQuery): Promise<{ cohorts: CohortRow[] } & Fresh> {
+  /** Retention cohorts (of persons by default) by period. */
+  async retention(asked: RetentionQuery): Promise<{ cohorts: CohortRow[] } & Fresh> {
+    const query = countingPersons(asked);
     checkRange(query.from, query.to, this.maxRangeDays);
     checkName('startEvent', query.startEvent);
     checkName('returnEvent', query.returnEvent);
@@ -171,6 +176,11 @@ export class AnalyticsService {
     const oldest = this.cache.keys().next();
     if (this.cache.size >= CACHE_MAX_ENTRIES && oldest.done !== true) this.cache.delete(oldest.value);
   }
+}
+
+/** The query with its identity mode spelled out, so both spellings of the default share a cache entry. */
+function countingPersons<T extends CountsPeople>(query: T): T {
+  return { ...query, identity: query.identity ?? 'PERSON' };
 }
 
 function checkRange(from: Date, to: Date, maxDays: number): void {

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import type { Principal } from '../access/principal';
+import { ALIAS_EVENT } from '../events/identity';
 import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../events/envelope';
 import { cutPastDepthLimit } from '../events/event-shape';
 import type { EventEnvelope, EventError, StreamRecordBody } from '../events/types';
@@ -16,6 +18,16 @@ export interface EdgeRequest {
   userAgent?: string;
   /** Which front door the event came through, stored with it: `graphql` unless said otherwise. */
   source?: 'graphql' | 'segment';
+  /**
+   * The request's key holds ADMIN, so its `alias` events may merge two userIds (docs/identity.md).
+   * Set from the authenticated principal (mayMergeUsers), never from anything the request says.
+   */
+  mayMergeUsers?: boolean;
+}
+
+/** Whether a caller's `alias` events may merge two userIds: only with a key holding ADMIN. */
+export function mayMergeUsers(principal: Principal): boolean {
+  return principal.scopes.has('ADMIN');
 }
 
 export type TrackStatusValue = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
@@ -170,5 +182,7 @@ function toRecordBody(input: EventEnvelope, messageId: string, edge: EdgeRequest
     sourceIp: edge.sourceIp,
     requestUserAgent: edge.userAgent,
     schemaVersion: input.schemaVersion,
+    // Written only by the edge: the body is built field by field, so a client cannot send it.
+    mergesUsers: edge.mayMergeUsers === true && input.event === ALIAS_EVENT ? true : undefined,
   };
 }

@@ -2,6 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { cleanRecord, type CleanRecord } from '../events/clean-record';
 import type { Enricher } from '../events/enrich/enrich-event';
+import type { IdentityRules } from '../events/identity';
 import {
   edgeFieldsFromRecord,
   envelopeErrors,
@@ -36,6 +37,8 @@ export interface RecordChecks {
   processorVersion: string;
   schemas: SchemaRegistry;
   enrich: Enricher;
+  /** Which direct producers' `alias` events may merge two userIds (`mergeSources`). */
+  identity: IdentityRules;
 }
 
 export const ENRICHMENT_FAILED = 'ENRICHMENT_FAILED';
@@ -128,18 +131,23 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   const edge = edgeFieldsFromRecord(json);
   const received = receipt(edge.receivedAt, place.arrivalMs);
   const source = edge.source ?? 'kinesis';
+  // The edge sets the flag for a key holding ADMIN; a direct producer writes to the stream with
+  // rights of its own, so its flag, like its source and receivedAt, is taken as written.
+  const mayMergeUsers = edge.mergesUsers === true || checks.identity.mergeSources.has(source);
   const checked =
     cleanRecord(json, place, {
       receivedAt: received.iso,
       source,
       sourceIp: edge.sourceIp,
       processorVersion,
+      mayMergeUsers,
     }) ??
     slowPath(json, place, {
       receivedAt: new Date(received.ms),
       source,
       sourceIp: edge.sourceIp,
       processorVersion,
+      mayMergeUsers,
     });
   if ('failed' in checked) return checked.failed;
 

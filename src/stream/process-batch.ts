@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from 'aws-lambda';
 import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/enrich/enrich-event';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../events/identity';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
@@ -20,6 +21,8 @@ export interface StreamProcessorDeps {
    * only within the process, so deployments pass one built from TRIBUTARY_PII_SECRET.
    */
   enrich?: Enricher;
+  /** The identity rules (Config.identity); their `mergeSources` decide which aliases merge users. */
+  identity?: IdentityRules;
   logger?: Pick<Console, 'warn' | 'error'>;
 }
 
@@ -61,6 +64,7 @@ export function createStreamProcessor(
     enrich:
       deps.enrich ??
       createEnricher({ piiSecret: randomBytes(32), horizonMs: DEFAULT_HORIZON_DAYS * 86_400_000 }),
+    identity: deps.identity ?? DEFAULT_IDENTITY_RULES,
   };
   return async (event) => {
     const records = event.Records;

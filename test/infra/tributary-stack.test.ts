@@ -292,6 +292,7 @@ describe('delivery', () => {
                   message_id: 'messageid',
                   event_time: 'timestamp',
                   received_at: 'receivedat',
+                  merges_users: 'mergesusers',
                 }),
               },
             },
@@ -335,6 +336,7 @@ describe('delivery', () => {
       'item_id',
       'properties',
       'context',
+      'merges_users',
       'enrichment',
     ]);
   });

@@ -180,8 +180,11 @@ describe('DuckDbWarehouse', () => {
       'event_user_days',
       'events',
       'failed_events',
+      'identities',
+      'identity_claims',
       'loaded_files',
       'schema_migrations',
+      'user_ids',
       'user_numbers',
     ]);
   });
@@ -855,9 +858,10 @@ describe('DuckDbWarehouse', () => {
     expect(await (await openWarehouse()).loadNew()).toEqual({ files: 1, rows: 1 });
     expect(await query(eventsColumns)).toEqual([
       ...columnsBefore,
-      // Added by the later migrations 6 and 8.
+      // Added by the later migrations 6, 8 and 9.
       { column_name: 'user_num', data_type: 'INTEGER' },
       { column_name: 'original_event', data_type: 'VARCHAR' },
+      { column_name: 'merges_users', data_type: 'BOOLEAN' },
     ]);
     expect(
       await query(

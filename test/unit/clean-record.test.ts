@@ -5,18 +5,23 @@ import { messageIdForRecord, toStoredEvent } from '../../src/events/normalise';
 
 const place = { shardId: 'shardId-000000000001', sequenceNumber: '4242' };
 const receivedAt = new Date('2026-05-04T12:00:00.000Z');
-const origin = { receivedAt, source: 'graphql', sourceIp: '192.0.2.1', processorVersion: 'v' };
+const origin = {
+  receivedAt,
+  source: 'graphql',
+  sourceIp: '192.0.2.1',
+  processorVersion: 'v',
+  mayMergeUsers: false,
+};
 
 /** What the class-validator path decides and builds for the same record. */
-function fullPath(body: Record<string, unknown>) {
+function fullPath(body: Record<string, unknown>, mayMergeUsers = false) {
   const { input, errors } = trackEventFromRecord(body);
   errors.push(...envelopeErrors(input));
   if (errors.length > 0) return null;
-  return toStoredEvent(
-    input,
-    input.messageId ?? messageIdForRecord(place.shardId, place.sequenceNumber),
-    origin,
-  );
+  return toStoredEvent(input, input.messageId ?? messageIdForRecord(place.shardId, place.sequenceNumber), {
+    ...origin,
+    mayMergeUsers,
+  });
 }
 
 const corpus: Array<Record<string, unknown>> = [
@@ -98,6 +103,24 @@ describe('cleanRecord (the stream fast path)', () => {
       if (fast !== null) expect(fast.event).toEqual(full);
     },
   );
+
+  it('marks an alias as merging users when its sender may, as the full path does, and nothing else', () => {
+    const alias = { event: 'alias', userId: 'u1', properties: { previous_id: 'u0' } };
+    const page = { event: 'page_viewed', userId: 'u1' };
+    for (const [body, mayMergeUsers, merges] of [
+      [alias, true, true],
+      [alias, false, false],
+      [page, true, false],
+    ] as const) {
+      const fast = cleanRecord(body, place, {
+        ...origin,
+        receivedAt: receivedAt.toISOString(),
+        mayMergeUsers,
+      });
+      expect(fast?.event.mergesUsers).toBe(merges);
+      expect(fast?.event).toEqual(fullPath(body, mayMergeUsers));
+    }
+  });
 
   it('takes the clean records', () => {
     expect(

@@ -137,6 +137,7 @@ const origin = {
   source: 'graphql',
   sourceIp: '192.0.2.1',
   processorVersion: 'v',
+  mayMergeUsers: false,
 };
 
 /** Whether each consumer of the rules takes the record, and the pointers of the edge's errors. */

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { TrackEventInput } from '../../src/schema/event.input';
 import { SchemaRegistry } from '../../src/events/schema-registry';
 import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
-import { IngestService } from '../../src/services/ingest-service';
+import { IngestService, mayMergeUsers } from '../../src/services/ingest-service';
+import type { Principal } from '../../src/access/principal';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 
 class FakeProducer implements EventStreamProducer {
@@ -81,6 +82,39 @@ describe('IngestService', () => {
     await service.track([input({ event: 'page_viewed', userId: 'u1' })], { ...edge, source: 'segment' });
     const body = JSON.parse(Buffer.from(producer.calls[0]![0]!.data).toString()) as { source: string };
     expect(body.source).toBe('segment');
+  });
+
+  it('marks an alias as merging users only for an edge whose key may, never from what the client sent', async () => {
+    const producer = new FakeProducer();
+    const service = new IngestService({ producer });
+    const alias = (messageId: string, extra: object = {}) =>
+      Object.assign(
+        input({ event: 'alias', userId: 'u1', messageId, properties: { previous_id: 'u0' } }),
+        extra,
+      );
+    await service.track([alias('admin'), input({ event: 'page_viewed', userId: 'u1', messageId: 'page' })], {
+      ...edge,
+      mayMergeUsers: true,
+    });
+    // A client's own `mergesUsers` (a field no input type has) is never copied into the record.
+    await service.track([alias('forged', { mergesUsers: true })], edge);
+    await service.track([alias('refused', { mergesUsers: true })], { ...edge, mayMergeUsers: false });
+    const written = producer.calls
+      .flat()
+      .map((r) => JSON.parse(Buffer.from(r.data).toString()) as { messageId: string; mergesUsers?: unknown });
+    expect(written.map((body) => [body.messageId, body.mergesUsers])).toEqual([
+      ['admin', true],
+      ['page', undefined],
+      ['forged', undefined],
+      ['refused', undefined],
+    ]);
+  });
+
+  it('lets only a key holding ADMIN merge users', () => {
+    const principal = (scopes: Principal['scopes']): Principal => ({ keyId: 'k', kind: 'SECRET', scopes });
+    expect(mayMergeUsers(principal(new Set(['ADMIN'])))).toBe(true);
+    expect(mayMergeUsers(principal(new Set(['INGEST', 'ANALYTICS_READ', 'HOT_READ'])))).toBe(false);
+    expect(mayMergeUsers({ ...principal(new Set(['INGEST'])), userId: 'u1' })).toBe(false);
   });
 
   it('rejects an event nested past the depth limit or holding a reserved key, and takes its neighbours', async () => {

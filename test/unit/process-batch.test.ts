@@ -6,6 +6,7 @@ import { HotStoreError } from '../../src/sinks/hot-tier/errors';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import { createStreamProcessor, type BatchSummary } from '../../src/stream/process-batch';
 import { createEnricher } from '../../src/events/enrich/enrich-event';
+import { identityRules } from '../../src/events/identity';
 import { pseudonym } from '../../src/events/enrich/pii';
 import { findSchemasDir, loadSchemaRegistry } from '../../src/services/schema-files';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
@@ -40,6 +41,60 @@ const valid = (messageId: string, userId = 'u1', event = 'page_viewed') => ({
   receivedAt: '2026-01-02T03:00:01.000Z',
   source: 'graphql',
   properties: { product_id: 'sku-1' },
+});
+
+describe('the merges-users flag', () => {
+  const alias = (messageId: string, extra: Record<string, unknown> = {}) => ({
+    ...valid(messageId, 'u1', 'alias'),
+    properties: { previous_id: 'u0' },
+    ...extra,
+  });
+
+  it('is set on an alias the edge flagged or a merge source sent, on the fast and the full path', async () => {
+    const events = new MemoryDelivery<StoredEvent>();
+    const process = createStreamProcessor({
+      events,
+      failed: new MemoryDelivery<FailedEvent>(),
+      hotStore: new RecordingHotStore(),
+      processorVersion: 'tributary@test',
+      schemas: loadSchemaRegistry(),
+      identity: identityRules({ mergeSources: ['crm-sync'] }),
+      logger: { warn: jest.fn(), error: jest.fn() },
+    });
+    const response = await process(
+      kinesisEvent([
+        kinesisRecord(alias('edge', { mergesUsers: true }), '1'),
+        kinesisRecord(alias('source', { source: 'crm-sync' }), '2'),
+        kinesisRecord(alias('plain'), '3'),
+        kinesisRecord(alias('other-source', { source: 'crm' }), '4'),
+        kinesisRecord({ ...valid('not-alias'), mergesUsers: true }, '5'),
+        // Not a boolean true: not the edge's flag.
+        kinesisRecord(alias('string', { mergesUsers: 'true' }), '6'),
+        // A null field sends the record down the full envelope path.
+        kinesisRecord(alias('slow-edge', { mergesUsers: true, sessionId: null }), '7'),
+        kinesisRecord(alias('slow-source', { source: 'crm-sync', sessionId: null }), '8'),
+        kinesisRecord(alias('slow-plain', { sessionId: null }), '9'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(Object.fromEntries(events.records.map((e) => [e.messageId, e.mergesUsers]))).toEqual({
+      edge: true,
+      source: true,
+      plain: false,
+      'other-source': false,
+      'not-alias': false,
+      string: false,
+      'slow-edge': true,
+      'slow-source': true,
+      'slow-plain': false,
+    });
+  });
+
+  it('merges nobody by default: without rules, only the edge flag counts', async () => {
+    const { events, process } = setup();
+    await process(kinesisEvent([kinesisRecord(alias('source', { source: 'crm-sync' }), '1')]));
+    expect(events.records.map((e) => e.mergesUsers)).toEqual([false]);
+  });
 });
 
 describe('createStreamProcessor', () => {

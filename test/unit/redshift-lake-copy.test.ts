@@ -328,6 +328,48 @@ describe('RedshiftLakeCopy', () => {
       expect(copied()).toEqual([]);
     });
 
+    it('goes into the staging table of its layout when Firehose wrote it before merges_users', async () => {
+      for (const withQuarantine of [true, false]) {
+        fake.reset();
+        fake.pageSize = 1000;
+        fake.objects = files(3);
+        const old = fake.objects[1] ?? '';
+        // COPY wants the table's number of columns: the old file fails on the current table only.
+        fake.failBatch = (sqls) =>
+          sqls.some((sql) => sql.startsWith(`COPY staging_events_parquet FROM 's3://${BUCKET}/${old}'`));
+        const report = await lakeCopy(withQuarantine ? { quarantine: quarantine() } : {}).copyNew();
+        expect(report).toEqual({ files: 3, pendingFiles: 0, skippedKeys: [], quarantined: [] });
+        expect([...fake.lakeFiles].sort()).toEqual(files(3));
+        // In the batch of three, alone, then into the table of its layout.
+        expect(copied().filter((sql) => sql.includes(old))).toEqual([
+          copyStatement('staging_events_parquet', BUCKET, old, { arn: ROLE_ARN }),
+          copyStatement('staging_events_parquet', BUCKET, old, { arn: ROLE_ARN }),
+          copyStatement('staging_events_parquet_v1', BUCKET, old, { arn: ROLE_ARN }),
+        ]);
+        expect(fake.objects).toEqual(files(3));
+      }
+    });
+
+    it("is quarantined with the current layout's error when no layout takes it", async () => {
+      fake.pageSize = 1000;
+      fake.objects = files(1);
+      const bad = fake.objects[0] ?? '';
+      fake.failBatch = (sqls) =>
+        copies(bad)(sqls) &&
+        (sqls.some((sql) => sql.startsWith('COPY staging_events_parquet_v1'))
+          ? 'ERROR: Spectrum Scan Error: v1'
+          : true);
+      const report = await lakeCopy({ quarantine: quarantine() }).copyNew();
+      expect(report.quarantined).toEqual([
+        { key: bad, quarantineKey: `quarantine/${bad}`, reason: expect.stringContaining(LOAD_FAILED) },
+      ]);
+      expect(copied()).toEqual([
+        copyStatement('staging_events_parquet', BUCKET, bad, { arn: ROLE_ARN }),
+        copyStatement('staging_events_parquet_v1', BUCKET, bad, { arn: ROLE_ARN }),
+      ]);
+      expect(fake.lakeFiles.size).toBe(0);
+    });
+
     it('stops the run, moving nothing, when it fails for another reason', async () => {
       fake.pageSize = 1000;
       fake.objects = files(3);

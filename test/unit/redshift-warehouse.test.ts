@@ -15,6 +15,7 @@ import {
 } from '../../src/sinks/warehouse/redshift/redshift-sql';
 import { canonicalIsoMs, msToIso } from '../../src/events/iso-time';
 import { RedshiftWarehouse } from '../../src/sinks/warehouse/redshift/redshift-warehouse';
+import { DEFAULT_IDENTITY_RULES } from '../../src/events/identity';
 
 const redshift = mockClient(RedshiftDataClient);
 const LOAD_ID = '0f8fad5b-d9cb-469f-a165-70867728950e';
@@ -86,6 +87,8 @@ describe('RedshiftWarehouse', () => {
       [5, 'staging_events_parquet'],
       [6, 'reader_role'],
       [7, 'events_original_event'],
+      [8, 'events_merges_users'],
+      [9, 'identities'],
     ]);
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
   });
@@ -126,14 +129,15 @@ describe('RedshiftWarehouse', () => {
       quarantined: [],
     });
     const sqls = redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? [];
-    expect(sqls).toEqual(mergeBatch(LOAD_ID));
+    expect(sqls).toEqual(mergeBatch(LOAD_ID, DEFAULT_IDENTITY_RULES));
     const merge = sqls.join('\n');
     // One row per messageId, the earliest receivedAt winning, none already in events.
     expect(merge).toMatch(/PARTITION BY s\.message_id ORDER BY s\.received_at ASC/);
     expect(merge).toMatch(/NOT EXISTS \(SELECT 1 FROM events e WHERE e\.message_id = d\.message_id\)/);
-    expect(sqls.slice(-3)).toEqual([
+    expect(sqls.slice(-4)).toEqual([
       'DELETE FROM staging_events',
       'DELETE FROM staging_events_parquet',
+      'DELETE FROM staging_events_parquet_v1',
       'DELETE FROM staging_failed',
     ]);
     // Parquet rows: JSON text parsed into SUPER, enrichment fields by their lowercase Parquet names.
@@ -160,7 +164,7 @@ describe('RedshiftWarehouse', () => {
       'CAST(CAST(d.context."segment"."event" AS VARCHAR) AS VARCHAR(256)) AS original_event';
     expect(stage.split(originalEvent)).toHaveLength(2);
     expect(stage).toMatch(/JSON_PARSE\(context\) END AS context/);
-    expect(insert).toMatch(/^INSERT INTO events \([^)]*, context, original_event, loaded_at\)/);
+    expect(insert).toMatch(/^INSERT INTO events \([^)]*, context, original_event, merges_users, loaded_at\)/);
     // Neither staging branch reads such a column: the lake has none, only the merge derives it.
     expect(stage.match(/original_event/g)).toHaveLength(1);
   });
@@ -208,7 +212,8 @@ describe('RedshiftWarehouse', () => {
     expect(merge).toContain(`${guard('CAST(record."receivedAt" AS VARCHAR)')} AS received_at`);
     const casts = merge.match(/AS TIMESTAMPTZ\)/g) ?? [];
     const guarded = merge.match(/THEN CAST\([^]*? AS TIMESTAMPTZ\) END/g) ?? [];
-    expect(casts).toHaveLength(9);
+    // Four times from each of the three event staging tables, and received_at from staging_failed.
+    expect(casts).toHaveLength(13);
     expect(guarded).toHaveLength(casts.length);
   });
 

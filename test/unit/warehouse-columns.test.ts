@@ -9,18 +9,25 @@ import {
   lakeEventGlueColumns,
 } from '../../src/sinks/lake/columns';
 import { MIGRATIONS } from '../../src/sinks/warehouse/duckdb/duckdb-sql';
-import { REDSHIFT_MIGRATIONS, parquetStagingType } from '../../src/sinks/warehouse/redshift/redshift-sql';
+import {
+  PARQUET_STAGING_BEFORE_MERGES_USERS,
+  REDSHIFT_MIGRATIONS,
+  parquetStagingType,
+} from '../../src/sinks/warehouse/redshift/redshift-sql';
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
- * The columns the Redshift migrations give `table`, in order: its CREATE TABLE, then any ADD COLUMN.
- * Constraint lines (PRIMARY KEY …) and table attributes are upper case, so they never match a column.
+ * The columns the Redshift migrations give `table`, in order: its CREATE TABLE, then any ADD COLUMN;
+ * a table renamed away and created again has the columns of its last CREATE TABLE. Constraint lines
+ * (PRIMARY KEY …) and table attributes are upper case, so they never match a column.
  */
 function redshiftColumns(table: string): Array<[string, string]> {
-  const columns: Array<[string, string]> = [];
+  let columns: Array<[string, string]> = [];
   for (const sql of REDSHIFT_MIGRATIONS.flatMap((m) => m.statements)) {
+    if (sql.startsWith(`ALTER TABLE ${table} RENAME TO `)) columns = [];
     const create = new RegExp(`^CREATE TABLE ${table} \\(([\\s\\S]*)\\)`).exec(sql);
+    if (create) columns = [];
     const body = create?.[1] ?? '';
     for (const [, name, type] of body.matchAll(/^\s+([a-z_]+) ([A-Z]+(?:\(\d+\))?)/gm)) {
       columns.push([name ?? '', type ?? '']);
@@ -44,6 +51,8 @@ describe('applied migrations', () => {
       [6, 'user_numbers', 'e4d55fd70cfeb0beaaed8fb315f9931687f5e7a77a948f8b4ef95cd289a2826b'],
       [7, 'event_user_days', '19f6a7c3b655def83f42cd2899fa4a34fe6c44e0b65553b2b90cc1fe4aa74a18'],
       [8, 'events_original_event', '2df671d720284a7ba9b4decb6bfcb15510f908862eb7e4b45b682a27b93b9604'],
+      [9, 'events_merges_users', 'f372305962d7daa8829d45fdc7fdc0ef38ed086e6c8ea53de03d0676acf82958'],
+      [10, 'identities', '49d3ec00682b654d57e6e08666a559500a60b7a480cfce7800cd491721b99219'],
     ]);
   });
 
@@ -57,6 +66,8 @@ describe('applied migrations', () => {
         [5, 'staging_events_parquet', '4990a7881fc6e92ced0698aac1b2f6ef4cdd2dc04c8fe01fe9d739e963d526d6'],
         [6, 'reader_role', '0b9fed4ff2f626ffda76d3ad683c06e47f3f6dd61ae61abaf2de7e7e42860c5c'],
         [7, 'events_original_event', '4df9cc4c4d1858196daa0d16f2ff8ada5c548811267071096835898089699892'],
+        [8, 'events_merges_users', '09dc0b8d160072b7655297105b5f1d4fe64c99bc0a697f6fc880c615fbf9bff6'],
+        [9, 'identities', '89511cff656d9161d70bfbcc90e1a1c88a030bfbedd59cbaef5edef58b96ebb2'],
       ],
     );
   });
@@ -106,5 +117,21 @@ describe('the column catalogue', () => {
       [LAKE_ENRICHMENT_COLUMN, 'SUPER'],
     ]);
     expect(staging.map(([name]) => name)).toEqual(lakeEventGlueColumns().map((c) => c.name));
+  });
+
+  it('keeps the Parquet layout from before merges_users in a staging table of its own, for the files written then', () => {
+    const before = REDSHIFT_MIGRATIONS.filter((m) => m.version <= 7);
+    const columnsThen = before
+      .flatMap((m) => m.statements)
+      .map((sql) => /^CREATE TABLE staging_events_parquet \(([\s\S]*)\)/.exec(sql)?.[1])
+      .find((body) => body !== undefined);
+    expect(REDSHIFT_MIGRATIONS.flatMap((m) => m.statements)).toContain(
+      `ALTER TABLE staging_events_parquet RENAME TO ${PARQUET_STAGING_BEFORE_MERGES_USERS}`,
+    );
+    expect(columnsThen?.match(/^\s+[a-z_]+/gm)?.map((c) => c.trim())).toEqual(
+      lakeEventGlueColumns()
+        .map((c) => c.name)
+        .filter((name) => name !== 'merges_users'),
+    );
   });
 });

@@ -9,7 +9,7 @@ import {
 import { segmentToEnvelope } from '../../events/segment/to-envelope';
 import type { AccessService } from '../../services/access-service';
 import { ApiError } from '../../services/errors';
-import type { IngestService, TrackOutcome } from '../../services/ingest-service';
+import { mayMergeUsers, type IngestService, type TrackOutcome } from '../../services/ingest-service';
 import { preflightHeaders, responseCorsHeaders } from '../cors';
 import {
   MAX_SEGMENT_EVENT_BYTES,
@@ -86,13 +86,16 @@ export class SegmentApi {
     // A single call is one event: it may be no larger than one.
     const limit = route === 'batch' ? MAX_SEGMENT_REQUEST_BYTES : MAX_SEGMENT_EVENT_BYTES;
     const body = await parseSegmentBody(request.body, request.headers['content-encoding'], limit);
-    await this.authenticate(basicUser(request.headers.authorization) ?? bodyWriteKey(body), request);
+    const principal = await this.authenticate(
+      basicUser(request.headers.authorization) ?? bodyWriteKey(body),
+      request,
+    );
     const messages = segmentMessages(route, body);
     if (messages === undefined) throw new SegmentBodyError(400, 'the body holds no events');
 
     let outcomes: TrackOutcome[];
     try {
-      outcomes = await this.track(messages, request);
+      outcomes = await this.track(messages, request, principal);
     } catch (error) {
       if (error instanceof ApiError) throw error;
       // The stream could not be written at all: the client resends the batch (messageIds dedupe).
@@ -114,7 +117,11 @@ export class SegmentApi {
   }
 
   /** Oversized events (32 KiB) are rejected by the ingest service, which passes them on to failed events. */
-  private track(messages: SegmentMessage[], request: SegmentHttpRequest): Promise<TrackOutcome[]> {
+  private track(
+    messages: SegmentMessage[],
+    request: SegmentHttpRequest,
+    principal: Principal,
+  ): Promise<TrackOutcome[]> {
     return this.options.ingest.track(
       messages.map((message) => segmentToEnvelope(message, this.options.names)),
       {
@@ -122,6 +129,7 @@ export class SegmentApi {
         sourceIp: request.sourceIp,
         userAgent: request.headers['user-agent'],
         source: 'segment',
+        mayMergeUsers: mayMergeUsers(principal),
       },
     );
   }

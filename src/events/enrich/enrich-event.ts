@@ -81,6 +81,7 @@ export function createEnricher(options: EnricherOptions): Enricher {
           ? context
           : (withProperty(context, 'ip', anonymiseIp(context.ip)) as EventContext),
       processorVersion: event.processorVersion,
+      mergesUsers: event.mergesUsers,
       schemaVersion: schema?.version ?? null,
       itemId: toItemId(item),
       enrichment: {

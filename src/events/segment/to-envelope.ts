@@ -1,6 +1,7 @@
 import { DATE_TIME_START } from '../envelope-rules';
 import type { EventContext, EventEnvelope } from '../types';
 import { IDENTIFY_EVENT } from '../identify';
+import { ALIAS_EVENT } from '../identity';
 import { eventNameFor, type SegmentEventNames } from './event-name';
 import { isObject, SEGMENT_TYPES, type SegmentMessage, type SegmentType } from './segment-message';
 
@@ -16,7 +17,6 @@ export const SEGMENT_CONTEXT_KEY = 'segment';
 export const PAGE_VIEWED = 'page_viewed';
 export const SCREEN_VIEWED = 'screen_viewed';
 export const GROUP_EVENT = 'group';
-export const ALIAS_EVENT = 'alias';
 
 const PAGE_FIELDS = ['url', 'path', 'referrer', 'title', 'search'] as const;
 

@@ -93,6 +93,16 @@ const object = (column: string): LakeColumn => ({
   redshift: 'SUPER',
 });
 
+/** A true/false field of the record: a top-level boolean in the lake, BOOLEAN in both warehouses. */
+const flag = (column: string, jsonKey: string): LakeColumn => ({
+  column,
+  jsonKey,
+  lakeName: column,
+  lakeType: 'boolean',
+  duckdb: 'BOOLEAN',
+  redshift: 'BOOLEAN',
+});
+
 /** An enrichment field: in the struct under its lowercased key, a column under its snake_case name. */
 const enriched = (column: string, jsonKey: string, type: LakeType, redshift: string): LakeColumn => ({
   column,
@@ -154,6 +164,8 @@ export const EVENT_COLUMNS: readonly EventColumn[] = [
     duckdb: 'VARCHAR',
     redshift: 'VARCHAR(256)',
   },
+  // An `alias` allowed to merge two userIds (docs/identity.md); NULL in rows from before the flag.
+  flag('merges_users', 'mergesUsers'),
 ];
 
 /** The top-level scalar columns of the lake's Parquet files, in file order; `enrichment` follows them. */

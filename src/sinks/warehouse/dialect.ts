@@ -27,7 +27,57 @@ export interface SqlDialect {
    * reads `events`.
    */
   readonly eventUserDays?: string;
+  /**
+   * The `identities` column that holds an id in the form of `userColumn` (events join on it), and
+   * the one that holds the id's person in the same form: what PERSON analytics count.
+   */
+  readonly identityKey: string;
+  readonly identityPerson: string;
+  /**
+   * Where the loader finds `userColumn`'s value for a user key (`user_key` → `user_num`), when the
+   * two differ: `identities` then keeps the ids' and persons' values in `identityKey` and
+   * `identityPerson` beside their text.
+   */
+  readonly userNumbers?: string;
+  /** The text of a string field of a JSON (DuckDB) or SUPER (Redshift) value; NULL when absent or not a string. */
+  jsonStringField(value: string, key: string): string;
+  /** Any text as an SQL string expression: for values the SQL is built from, never for client input. */
+  literal(value: string): string;
+  /** `text` with every character of the SQL string `characters` removed from both ends. */
+  trim(text: string, characters: string): string;
+  /** A temporary table of a query's rows, replacing one of the name left by an earlier failed run. */
+  tempTable(name: string, query: string): string;
 }
+
+/**
+ * Any text as an SQL string literal the same in both engines: quotes doubled, backslashes kept by
+ * `quote` (Redshift reads a backslash as an escape, DuckDB does not), control characters spelled
+ * with CHR, which no literal can hold safely.
+ */
+function literalOf(value: string, quote: (text: string) => string): string {
+  const parts: string[] = [];
+  let run = '';
+  for (const char of value) {
+    const code = char.codePointAt(0) as number;
+    if (code < 0x20 || code === 0x7f) {
+      if (run !== '') parts.push(quote(run));
+      run = '';
+      parts.push(`CHR(${code})`);
+    } else {
+      run += char;
+    }
+  }
+  if (run !== '' || parts.length === 0) parts.push(quote(run));
+  return parts.length === 1 ? (parts[0] as string) : `(${parts.join(' || ')})`;
+}
+
+/** A string literal of `value` in DuckDB, where a backslash is an ordinary character. */
+export const duckDbLiteral = (value: string): string =>
+  literalOf(value, (text) => `'${text.replace(/'/g, "''")}'`);
+
+/** A string literal of `value` in Redshift, which reads a backslash as an escape (as QUOTE_LITERAL does). */
+export const redshiftLiteral = (value: string): string =>
+  literalOf(value, (text) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`);
 
 export const DUCKDB_DIALECT: SqlDialect = {
   name: 'duckdb',
@@ -40,6 +90,15 @@ export const DUCKDB_DIALECT: SqlDialect = {
   userColumn: 'user_num',
   // Kept by the loader (migration 7).
   eventUserDays: 'event_user_days',
+  // Integers again (migration 10): events join identities and count persons as user numbers.
+  identityKey: 'id_num',
+  identityPerson: 'person_num',
+  userNumbers: 'user_numbers',
+  literal: (value) => duckDbLiteral(value),
+  jsonStringField: (value, key) =>
+    `CASE WHEN json_type(${value}, '$.${key}') = 'VARCHAR' THEN json_extract_string(${value}, '$.${key}') END`,
+  trim: (text, characters) => `trim(${text}, ${characters})`,
+  tempTable: (name, query) => `CREATE OR REPLACE TEMP TABLE ${name} AS ${query}`,
 };
 
 export const REDSHIFT_DIALECT: SqlDialect = {
@@ -55,4 +114,14 @@ export const REDSHIFT_DIALECT: SqlDialect = {
     `(CAST(FLOOR(DATE_PART(epoch, ${expr})) AS BIGINT) * 1000 + CAST(FLOOR(DATE_PART(ms, ${expr})) AS BIGINT) % 1000)`,
   jsonText: (column) => `JSON_SERIALIZE(${column})`,
   userColumn: 'user_key',
+  identityKey: 'id',
+  identityPerson: 'person_id',
+  literal: (value) => redshiftLiteral(value),
+  // Cut to the width of the id columns, as the merge cuts user_id and anonymous_id, so that an id
+  // too long for them still names the same (cut) id.
+  jsonStringField: (value, key) =>
+    `CASE WHEN IS_VARCHAR(${value}."${key}") THEN CAST(CAST(${value}."${key}" AS VARCHAR) AS VARCHAR(256)) END`,
+  trim: (text, characters) => `BTRIM(${text}, ${characters})`,
+  // A temporary table lives as long as the session, and every Data API call is a session of its own.
+  tempTable: (name, query) => `CREATE TEMP TABLE ${name} AS ${query}`,
 };

@@ -13,7 +13,18 @@ export type Dimension =
   | 'DEVICE_TYPE'
   | 'REFERRER_CLASS';
 
-export interface EventCountsQuery {
+/**
+ * Whom distinct counts count. PERSON: an event counts for the person its user key (userId, else
+ * anonymousId) is linked to in `identities`, else for the key itself. RAW_ID: for the key itself.
+ */
+export type IdentityMode = 'PERSON' | 'RAW_ID';
+
+/** What counts distinct users: undefined means PERSON. */
+export interface CountsPeople {
+  identity?: IdentityMode;
+}
+
+export interface EventCountsQuery extends CountsPeople {
   from: Date;
   to: Date;
   granularity: Granularity;
@@ -43,13 +54,13 @@ export interface EventCountRow {
   dimensions: DimensionValue[];
 }
 
-export interface UniqueUsersQuery {
+export interface UniqueUsersQuery extends CountsPeople {
   from: Date;
   to: Date;
   event?: string;
 }
 
-export interface FunnelQuery {
+export interface FunnelQuery extends CountsPeople {
   steps: string[];
   from: Date;
   to: Date;
@@ -61,7 +72,7 @@ export interface FunnelStepRow {
   users: number;
 }
 
-export interface RetentionQuery {
+export interface RetentionQuery extends CountsPeople {
   startEvent: string;
   returnEvent: string;
   from: Date;
@@ -105,11 +116,11 @@ export interface FailedEventsQuery {
 
 /** The warehouse (Redshift in AWS, DuckDB locally): read side. */
 export interface Warehouse {
-  /** Counts events and distinct users per time bucket and event name, in [from, to). */
+  /** Counts events and distinct users (persons, or user keys with RAW_ID) per time bucket and event name, in [from, to). */
   eventCounts(query: EventCountsQuery): Promise<EventCountRow[]>;
   /** Failed events received in [from, to), newest first. */
   failedEvents(query: FailedEventsQuery): Promise<FailedEvent[]>;
-  /** Distinct users (userId, else anonymousId) with events in [from, to), optionally of one event. */
+  /** Distinct users (persons, or user keys with RAW_ID) with events in [from, to), optionally of one event. */
   uniqueUsers(query: UniqueUsersQuery): Promise<number>;
   /** Users reaching each step in order, every step within windowHours of step 1, all in [from, to). */
   funnel(query: FunnelQuery): Promise<FunnelStepRow[]>;

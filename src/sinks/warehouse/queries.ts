@@ -8,6 +8,7 @@ import type {
   FunnelQuery,
   FunnelStepRow,
   Granularity,
+  IdentityMode,
   ItemCountRow,
   RetentionQuery,
   TopItemsQuery,
@@ -133,12 +134,36 @@ class Params {
   }
 }
 
+/** A table of events (or of per-person rows), and the expression naming each row's person there. */
+interface People {
+  from: string;
+  person: string;
+}
+
 /** The analytics side of a warehouse, for any engine given its dialect and a statement runner. */
 export class WarehouseQueries {
   constructor(
     private readonly dialect: SqlDialect,
     private readonly run: SqlRunner,
   ) {}
+
+  /**
+   * Where to read `table`'s rows, whose `userColumn` holds each row's user key in the engine's form,
+   * and whom each counts for: with PERSON (the default), the person `identities` links the key to,
+   * else the key itself; with RAW_ID, the key. Joined when read, never stored with the rows, so a
+   * link the loader adds later applies to every event already loaded.
+   */
+  private people(
+    identity: IdentityMode | undefined,
+    table = 'events',
+    userColumn = this.dialect.userColumn,
+  ): People {
+    if (identity === 'RAW_ID') return { from: table, person: userColumn };
+    return {
+      from: `${table} LEFT JOIN identities p ON p.${this.dialect.identityKey} = ${table}.${userColumn}`,
+      person: `coalesce(p.${this.dialect.identityPerson}, ${table}.${userColumn})`,
+    };
+  }
 
   /**
    * Events and distinct users per bucket and per combination of the grouped dimensions. By day and
@@ -158,21 +183,24 @@ export class WarehouseQueries {
     const countUsers = query.users ?? true;
     const bucket = bucketSql(this.dialect.epochMs('event_time'), query.granularity);
     const keys = ['bucket_ms', ...columns.map((_, i) => `d${i}`)];
+    // Without users, nobody is counted: no join for persons.
+    const events = this.people(countUsers ? query.identity : 'RAW_ID');
     const fromEvents = (times: string) => `
       SELECT ${bucket} AS bucket_ms${columns.map((c, i) => `, ${c} AS d${i}`).join('')},
-             count(*) AS n${countUsers ? `, count(DISTINCT ${this.dialect.userColumn}) AS users` : ''}
-      FROM events
+             count(*) AS n${countUsers ? `, count(DISTINCT ${events.person}) AS users` : ''}
+      FROM ${events.from}
       WHERE (${times})${eventFilter.map((f) => ` AND ${f}`).join('')}
       GROUP BY ${keys.map((_, i) => i + 1).join(', ')}`;
     const order = `ORDER BY ${keys.map((k) => `${k} NULLS LAST`).join(', ')}`;
 
     const days = this.wholeDays(query, groupBy);
+    const dayRows = days && this.wholeDayRows(days.table, countUsers, query.identity);
     const sql =
-      days === undefined
+      days === undefined || dayRows === undefined
         ? `${fromEvents(range)} ${order}`
         : `SELECT * FROM (
-             SELECT day_ms AS bucket_ms, event AS d0, sum(events) AS n${countUsers ? ', count(user_num) AS users' : ''}
-             FROM ${days.table}
+             SELECT day_ms AS bucket_ms, event AS d0, sum(events) AS n${dayRows.users}
+             FROM ${dayRows.from}
              WHERE day_ms >= ${p.bigint('fromDayMs', days.from)} AND day_ms < ${p.bigint('toDayMs', days.to)}${eventFilter.map((f) => ` AND ${f}`).join('')}
              GROUP BY 1, 2
              UNION ALL
@@ -190,6 +218,24 @@ export class WarehouseQueries {
       users: countUsers ? num(row.users) : null,
       dimensions: groupBy.map((dimension, i) => ({ dimension, value: strOrNull(row[`d${i}`]) })),
     }));
+  }
+
+  /**
+   * Where eventCounts reads whole days from the `eventUserDays` table, and how it counts their
+   * users. The table's rows are one per day, event and user key, so RAW_ID counts rows. PERSON maps
+   * the keys through identities when read rather than folding persons into the table: a link the
+   * loader adds later would otherwise mean rewriting every past day of the ids it joins. Distinct
+   * persons over distinct keys is exact, and right however late the link arrives.
+   */
+  private wholeDayRows(
+    table: string,
+    countUsers: boolean,
+    identity: IdentityMode | undefined,
+  ): { from: string; users: string } {
+    if (!countUsers) return { from: table, users: '' };
+    if (identity === 'RAW_ID') return { from: table, users: ', count(user_num) AS users' };
+    const rows = this.people(identity, table, 'user_num');
+    return { from: rows.from, users: `, count(DISTINCT ${rows.person}) AS users` };
   }
 
   /**
@@ -223,8 +269,9 @@ export class WarehouseQueries {
     const p = new Params(this.dialect);
     const where = [p.range(query.from, query.to)];
     if (query.event !== undefined) where.push(`event = ${p.text('event', query.event)}`);
+    const events = this.people(query.identity);
     const [row] = await this.run({
-      sql: `SELECT count(DISTINCT ${this.dialect.userColumn}) AS users FROM events WHERE ${where.join(' AND ')}`,
+      sql: `SELECT count(DISTINCT ${events.person}) AS users FROM ${events.from} WHERE ${where.join(' AND ')}`,
       params: p.values,
     });
     return num(row?.users);
@@ -241,16 +288,16 @@ export class WarehouseQueries {
     checkInteger('number of steps', query.steps.length, 1, MAX_FUNNEL_STEPS);
     const windowMs = checkInteger('windowHours', query.windowHours, 1, 24 * 366) * 3_600_000;
     const p = new Params(this.dialect);
-    // `person` is the engine's user column (see SqlDialect.userColumn).
-    const user = this.dialect.userColumn;
+    // `person` is in the engine's form of the user column (see SqlDialect.userColumn).
+    const events = this.people(query.identity);
     const names = [...new Set(query.steps)];
     const stepParam = (i: number) =>
       p.text(`s${names.indexOf(query.steps[i] as string)}`, query.steps[i] as string);
     const ctes = [
       `steps AS (
-        SELECT ${user} AS person, event, ${this.dialect.epochMs('event_time')} AS t
-        FROM events
-        WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND ${user} IS NOT NULL)`,
+        SELECT ${events.person} AS person, event, ${this.dialect.epochMs('event_time')} AS t
+        FROM ${events.from}
+        WHERE ${p.range(query.from, query.to)} AND ${p.inList('event', 's', names)} AND ${events.person} IS NOT NULL)`,
       `f0 AS (SELECT person, t AS t0, t AS tk FROM steps WHERE event = ${stepParam(0)})`,
     ];
     // Bound only when a step joins on it: DuckDB rejects a bound parameter the SQL never uses.
@@ -281,16 +328,17 @@ export class WarehouseQueries {
     const ret = p.text('return_event', query.returnEvent);
     const inRange = p.range(query.from, query.to);
     const ms = this.dialect.epochMs;
-    const user = this.dialect.userColumn;
+    const events = this.people(query.identity);
     const sql = `
       WITH starts AS (
-        SELECT ${user} AS person, min(event_time) AS first_time FROM events
-        WHERE ${inRange} AND event = ${start} AND ${user} IS NOT NULL
-        GROUP BY ${user}),
+        SELECT ${events.person} AS person, min(event_time) AS first_time FROM ${events.from}
+        WHERE ${inRange} AND event = ${start} AND ${events.person} IS NOT NULL
+        GROUP BY 1),
       cohorts AS (SELECT person, ${bucketSql(ms('first_time'), query.period)} AS cohort_ms FROM starts),
       activity AS (
-        SELECT DISTINCT ${user} AS person, ${bucketSql(ms('event_time'), query.period)} AS period_ms FROM events
-        WHERE ${inRange} AND event = ${ret} AND ${user} IS NOT NULL)
+        SELECT DISTINCT ${events.person} AS person, ${bucketSql(ms('event_time'), query.period)} AS period_ms
+        FROM ${events.from}
+        WHERE ${inRange} AND event = ${ret} AND ${events.person} IS NOT NULL)
       SELECT cohort_ms, CAST(NULL AS BIGINT) AS period_ms, count(*) AS users FROM cohorts GROUP BY cohort_ms
       UNION ALL
       SELECT c.cohort_ms, a.period_ms, count(*) AS users

@@ -6,13 +6,17 @@ import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { EventsParquetFormat, NDJSON_GZIP } from '../../lake/file-format';
 import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from '../port';
 import { WarehouseError } from '../errors';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../events/identity';
 import { DUCKDB_DIALECT } from '../dialect';
+import { numberIdentities, recomputeIdentities } from '../identities';
 import { SqlWarehouse } from '../sql-warehouse';
 import { WarehouseQueries } from '../queries';
 import type { SqlQuery, SqlRow } from '../queries';
 import {
   CREATE_SCHEMA_MIGRATIONS,
   DROP_PARQUET_STAGING,
+  IDENTITIES_MIGRATION,
+  IDENTITY_FOLD,
   INSERT_PARQUET_EVENTS,
   INSERT_STAGED_EVENTS,
   INSERT_STAGED_FAILED,
@@ -38,6 +42,8 @@ export interface DuckDbWarehouseOptions {
   filesPerLoad?: number;
   /** Applied on open, in version order; defaults to the warehouse's own list. */
   migrations?: readonly Migration[];
+  /** The rules `identities` is computed with (Config.identity); the defaults otherwise. */
+  identity?: IdentityRules;
 }
 
 /** One statement of a load; `paths` binds the batch's absolute paths as `$1`. */
@@ -56,6 +62,8 @@ interface LakeKind {
   /** Records the batch's files: `$1` absolute paths, `$2` relative ones. */
   record: string;
   cleanup: string;
+  /** Its rows are events, which the load folds into the identity tables (IDENTITY_FOLD). */
+  claims?: true;
 }
 
 /**
@@ -74,6 +82,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
     ],
     record: recordLoadedFiles('staged_events'),
     cleanup: 'DROP TABLE staged_events',
+    claims: true,
   },
   {
     folder: 'events',
@@ -87,6 +96,7 @@ const LAKE_KINDS: readonly LakeKind[] = [
     ],
     record: RECORD_PARQUET_FILES,
     cleanup: DROP_PARQUET_STAGING,
+    claims: true,
   },
   {
     folder: 'failed',
@@ -135,13 +145,19 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
    */
   private readonly loadedPaths = new Set<string>();
 
+  /** Rebuilds `identities` with the configured rules (src/sinks/warehouse/identities.ts). */
+  private readonly identityRecompute: readonly string[];
+  private readonly identityNumbering = numberIdentities(DUCKDB_DIALECT);
+
   private constructor(
     private readonly instance: DuckDBInstance,
     private readonly writer: DuckDBConnection,
     private readonly lakeDir: string,
     private readonly filesPerLoad: number,
+    identity: IdentityRules,
   ) {
     super();
+    this.identityRecompute = recomputeIdentities(DUCKDB_DIALECT, identity);
   }
 
   /** Opens (or creates) the database and brings its schema up to date. */
@@ -170,13 +186,25 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     }
     const writer = await instance.connect();
     try {
-      await applyMigrations(writer, options.migrations ?? MIGRATIONS);
+      const migrations = options.migrations ?? MIGRATIONS;
+      await applyMigrations(writer, migrations);
+      const warehouse = new DuckDbWarehouse(
+        instance,
+        writer,
+        path.resolve(options.lakeDir),
+        options.filesPerLoad ?? 500,
+        options.identity ?? DEFAULT_IDENTITY_RULES,
+      );
+      // The rules may have changed since identities was computed (they are configuration).
+      if (migrations.some((m) => m.version === IDENTITIES_MIGRATION)) {
+        await warehouse.inTransaction(() => warehouse.recompute());
+      }
+      return warehouse;
     } catch (error) {
       writer.closeSync();
       instance.closeSync();
       throw error;
     }
-    return new DuckDbWarehouse(instance, writer, path.resolve(options.lakeDir), options.filesPerLoad ?? 500);
   }
 
   /** Loads every lake file not loaded before; rows counts only rows actually inserted. */
@@ -300,25 +328,54 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   private async loadBatch(kind: LakeKind, files: LakeFile[]): Promise<number> {
     const abs = listValue(files.map((f) => f.abs));
     const rel = listValue(files.map((f) => f.rel));
-    await this.writer.run('BEGIN TRANSACTION');
-    try {
-      let inserted = 0;
+    const inserted = await this.inTransaction(async () => {
+      let rows = 0;
       for (const statement of kind.load) {
         const result = statement.paths
           ? await this.writer.run(statement.sql, [abs], [PATH_LIST])
           : await this.writer.run(statement.sql);
-        if (statement.inserts) inserted = Number(result.rowsChanged);
+        if (statement.inserts) rows = Number(result.rowsChanged);
       }
+      if (kind.claims && rows > 0) await this.foldIdentities();
       await this.writer.run(kind.record, [abs, rel], [PATH_LIST, PATH_LIST]);
       await this.writer.run(kind.cleanup);
+      return rows;
+    });
+    for (const file of files) this.loadedPaths.add(file.rel);
+    if (inserted > 0) this.version += 1;
+    return inserted;
+  }
+
+  /** Runs `work` on the writer as one transaction. */
+  private async inTransaction<T>(work: () => Promise<T>): Promise<T> {
+    await this.writer.run('BEGIN TRANSACTION');
+    try {
+      const result = await work();
       await this.writer.run('COMMIT');
-      for (const file of files) this.loadedPaths.add(file.rel);
-      if (inserted > 0) this.version += 1;
-      return inserted;
+      return result;
     } catch (error) {
       await this.writer.run('ROLLBACK').catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * Folds the load's events into the identity tables, and recomputes `identities` only when that
+   * changed a claim or made a claimed id a userId: the recompute reads every claim, and most loads
+   * bring only claims already known (a returning visitor) or none (anonymous traffic).
+   */
+  private async foldIdentities(): Promise<void> {
+    let changes = 0;
+    for (const statement of IDENTITY_FOLD) {
+      const result = await this.writer.run(statement.sql);
+      if (statement.counts) changes += Number(result.rowsChanged);
+    }
+    if (changes > 0) await this.recompute();
+    else if (this.identityNumbering !== undefined) await this.writer.run(this.identityNumbering);
+  }
+
+  private async recompute(): Promise<void> {
+    for (const sql of this.identityRecompute) await this.writer.run(sql);
   }
 
   /** Lake data files under one folder that are not in loaded_files yet, oldest name first. */

@@ -1,5 +1,6 @@
 import type { RedshiftDataApi } from './redshift-data-api';
 import {
+  PARQUET_STAGING_BEFORE_MERGES_USERS,
   SELECT_LAKE_FILES_STATE,
   copyStatement,
   hasControlCharacter,
@@ -11,19 +12,32 @@ import type { LakeLister } from '../../lake/firehose/s3-lake-lister';
 import type { LakeQuarantine } from '../../lake/firehose/s3-lake-quarantine';
 import { WarehouseError, WarehouseStatementError } from '../errors';
 
+/** Where a kind of data file is COPYed: its staging table, and those of its earlier layouts. */
+interface FileKind {
+  suffix: string;
+  table: StagingTable;
+  /**
+   * Staging tables of the layouts files of this kind had before (newest first). COPY maps Parquet
+   * columns by position and wants the table's number of them, so a file Firehose wrote before a
+   * column was added fails on the current table and is COPYed into the one of its layout.
+   */
+  earlierLayouts?: readonly StagingTable[];
+}
+
 /**
  * The lake roots Firehose delivers to, and the staging table each kind of data file below them is
  * COPYed into, by name suffix. Events are Parquet (record format conversion); `.gz` events are gzip
  * NDJSON from before that, and still load.
  */
-export const LAKE_ROOTS: ReadonlyArray<{
-  prefix: string;
-  files: ReadonlyArray<{ suffix: string; table: StagingTable }>;
-}> = [
+export const LAKE_ROOTS: ReadonlyArray<{ prefix: string; files: readonly FileKind[] }> = [
   {
     prefix: 'events/',
     files: [
-      { suffix: '.parquet', table: 'staging_events_parquet' },
+      {
+        suffix: '.parquet',
+        table: 'staging_events_parquet',
+        earlierLayouts: [PARQUET_STAGING_BEFORE_MERGES_USERS],
+      },
       { suffix: '.gz', table: 'staging_events' },
     ],
   },
@@ -118,6 +132,7 @@ interface Listing {
 interface NewFile {
   key: string;
   table: StagingTable;
+  earlierLayouts: readonly StagingTable[];
   /** The key below its root: partitions first, so sorting on it orders both roots by time. */
   partitionPath: string;
 }
@@ -162,7 +177,7 @@ export class RedshiftLakeCopy {
         if (kind === undefined || !DATA_FILE.test(partitionPath) || hasControlCharacter(key)) {
           skippedKeys.push(key);
         } else {
-          fresh.push({ key, table: kind.table, partitionPath });
+          fresh.push({ key, table: kind.table, earlierLayouts: kind.earlierLayouts ?? [], partitionPath });
         }
       }
     }
@@ -182,19 +197,25 @@ export class RedshiftLakeCopy {
     };
   }
 
-  /** COPYs files as one transaction; on a failure over a file's content, one by one, setting aside the bad ones. */
+  /**
+   * COPYs files as one transaction; on a failure over a file's content, one by one, each into the
+   * staging tables of its earlier layouts in turn, setting aside the file none of them takes.
+   */
   private async copy(files: readonly NewFile[], quarantined: QuarantinedFile[]): Promise<void> {
     try {
       await this.options.api.batch(this.copyBatch(files));
       return;
     } catch (error) {
       const { quarantine } = this.options;
-      if (quarantine === undefined || !isDataError(error)) throw error;
+      if (!isDataError(error)) throw error;
+      if (quarantine === undefined && !files.some((file) => file.earlierLayouts.length > 0)) throw error;
       if (files.length > 1) {
         for (const file of files) await this.copy([file], quarantined);
         return;
       }
       const [file] = files as [NewFile];
+      if (await this.copyInEarlierLayout(file)) return;
+      if (quarantine === undefined) throw error;
       if (quarantined.length >= this.maxQuarantinedPerRun) {
         throw new WarehouseError(
           `${quarantined.length + 1} lake files failed to load in one run, ${file.key} among them; ` +
@@ -203,12 +224,26 @@ export class RedshiftLakeCopy {
           { cause: error },
         );
       }
+      // Redshift's error for the current layout: what a person reading the report needs to fix.
       quarantined.push({
         key: file.key,
         quarantineKey: await quarantine.quarantine(file.key),
         reason: error.message,
       });
     }
+  }
+
+  /** COPYs a file the current staging table refused into those of its earlier layouts, until one takes it. */
+  private async copyInEarlierLayout(file: NewFile): Promise<boolean> {
+    for (const table of file.earlierLayouts) {
+      try {
+        await this.options.api.batch(this.copyBatch([{ ...file, table }]));
+        return true;
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+      }
+    }
+    return false;
   }
 
   /**

@@ -16,13 +16,21 @@ import {
   isLakeColumn,
 } from '../../lake/columns';
 import type { CoalescedColumn, EventColumn, LakeColumn, WarehouseColumn } from '../../lake/columns';
+import type { IdentityRules } from '../../../events/identity';
 import { REDSHIFT_DIALECT } from '../dialect';
+import { identityFold, recomputeIdentities } from '../identities';
 
 export interface RedshiftMigration {
   version: number;
   name: string;
   statements: readonly string[];
 }
+
+/**
+ * The Parquet staging table of the layout before `merges_users` (migration 8): files Firehose wrote
+ * before the column was added are COPYed there, and merged with NULL for it.
+ */
+export const PARQUET_STAGING_BEFORE_MERGES_USERS = 'staging_events_parquet_v1';
 
 /** The database role that may read every table and change none: the API's user is its member. */
 export const REDSHIFT_READER_ROLE = 'tributary_reader';
@@ -184,6 +192,72 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
        WHERE events.context."segment"."event" IS NOT NULL`,
     ],
   },
+  {
+    version: 8,
+    name: 'events_merges_users',
+    // An alias allowed to merge two userIds (docs/identity.md): a top-level lake column after
+    // `context`. COPY maps Parquet columns by position and wants as many as the table has, and
+    // ADD COLUMN can only append, so the staging table is created again in the file's new order,
+    // and the old one, renamed, takes the files Firehose wrote before the change (LAKE_ROOTS). It
+    // keeps the rows it holds, which the next merge merges as before.
+    statements: [
+      'ALTER TABLE events ADD COLUMN merges_users BOOLEAN',
+      `ALTER TABLE staging_events_parquet RENAME TO ${PARQUET_STAGING_BEFORE_MERGES_USERS}`,
+      `CREATE TABLE staging_events_parquet (
+        message_id VARCHAR(65535),
+        event VARCHAR(65535),
+        user_id VARCHAR(65535),
+        anonymous_id VARCHAR(65535),
+        session_id VARCHAR(65535),
+        event_time VARCHAR(65535),
+        original_timestamp VARCHAR(65535),
+        sent_at VARCHAR(65535),
+        received_at VARCHAR(65535),
+        source VARCHAR(65535),
+        processor_version VARCHAR(65535),
+        schema_version VARCHAR(65535),
+        item_id VARCHAR(65535),
+        properties VARCHAR(65535),
+        context VARCHAR(65535),
+        merges_users BOOLEAN,
+        enrichment SUPER
+      ) DISTSTYLE EVEN`,
+    ],
+  },
+  {
+    version: 9,
+    name: 'identities',
+    // identity_claims and user_ids hold no rule (src/sinks/warehouse/identities.ts), so they are
+    // filled from the events already merged here; identities depends on the configured rules, and
+    // every merge recomputes it. identities is distributed like events (by the id events join on),
+    // so the join of analytics by person stays on each slice.
+    statements: [
+      `CREATE TABLE identity_claims (
+        person VARCHAR(256) NOT NULL,
+        id VARCHAR(256) NOT NULL,
+        merges_users BOOLEAN NOT NULL,
+        received_at TIMESTAMPTZ NOT NULL,
+        message_id VARCHAR(128) NOT NULL
+      )
+      DISTSTYLE KEY DISTKEY (id)`,
+      `CREATE TABLE user_ids (
+        user_id VARCHAR(256) NOT NULL,
+        PRIMARY KEY (user_id)
+      )
+      DISTSTYLE KEY DISTKEY (user_id)`,
+      `CREATE TABLE identities (
+        id VARCHAR(256) NOT NULL,
+        person_id VARCHAR(256) NOT NULL,
+        kind VARCHAR(16) NOT NULL,
+        linked_at TIMESTAMPTZ NOT NULL,
+        message_id VARCHAR(128) NOT NULL,
+        PRIMARY KEY (id)
+      )
+      DISTSTYLE KEY DISTKEY (id)
+      SORTKEY (id)`,
+      ...identityFold(REDSHIFT_DIALECT, 'events').map((statement) => statement.sql),
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -320,6 +394,11 @@ const PARQUET_EVENT_FIELDS = stagedFields(
   (c) => (c.enrichment === true ? 'SUPER' : 'TEXT'),
 );
 
+/** The same from a row of the staging table of the layout before merges_users, which has no such column. */
+const PARQUET_EVENT_FIELDS_BEFORE_MERGES_USERS = PARQUET_EVENT_FIELDS.map(([name, value]) =>
+  name === 'merges_users' ? ([name, 'CAST(NULL AS BOOLEAN)'] as const) : ([name, value] as const),
+);
+
 /**
  * Every `events` column a merge writes, in EVENT_COLUMNS' order, from a deduped staged row `d`. A
  * column from a JSON field is read there rather than in each staged branch: by then its JSON column
@@ -355,7 +434,7 @@ const selects = (fields: ReadonlyArray<readonly [string, string]>) =>
  * loader, a manual COPY) makes it fail with a serialization error; the next run merges
  * everything, nothing twice.
  */
-export function mergeBatch(loadId: string): string[] {
+export function mergeBatch(loadId: string, identity: IdentityRules): string[] {
   if (!/^[0-9a-f-]{36}$/.test(loadId)) throw new Error(`load ids are UUIDs, got "${loadId}"`);
   return [
     // SUPER navigation lower-cases identifiers unless told otherwise; lake records are camelCase.
@@ -373,12 +452,20 @@ export function mergeBatch(loadId: string): string[] {
          SELECT ${selects(PARQUET_EVENT_FIELDS)},
                 COALESCE(properties, '') || CHR(31) || COALESCE(context, '') AS tie_break
          FROM staging_events_parquet
+         UNION ALL
+         SELECT ${selects(PARQUET_EVENT_FIELDS_BEFORE_MERGES_USERS)},
+                COALESCE(properties, '') || CHR(31) || COALESCE(context, '') AS tie_break
+         FROM ${PARQUET_STAGING_BEFORE_MERGES_USERS}
        ) s
        WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
      ) d
      WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id)`,
     `INSERT INTO events (${columns(MERGED_FIELDS)}, loaded_at)
      SELECT ${columns(MERGED_FIELDS)}, SYSDATE FROM merge_events`,
+    // Every merge recomputes identities: a run every few minutes reads the claims, one row per
+    // (person, id, class), never the events they came from.
+    ...identityFold(REDSHIFT_DIALECT, 'merge_events').map((statement) => statement.sql),
+    ...recomputeIdentities(REDSHIFT_DIALECT, identity),
     `CREATE TEMP TABLE merge_failed AS
      SELECT record_key, ${columns(FAILED_FIELDS)} FROM (
        SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.record_key ORDER BY f.received_at ASC NULLS LAST) AS rn
@@ -395,11 +482,13 @@ export function mergeBatch(loadId: string): string[] {
     `INSERT INTO load_log
        (load_id, started_at, finished_at, staged_events, inserted_events, staged_failed, inserted_failed)
      SELECT '${loadId}', SYSDATE, GETDATE(),
-       (SELECT COUNT(*) FROM staging_events) + (SELECT COUNT(*) FROM staging_events_parquet),
+       (SELECT COUNT(*) FROM staging_events) + (SELECT COUNT(*) FROM staging_events_parquet)
+         + (SELECT COUNT(*) FROM ${PARQUET_STAGING_BEFORE_MERGES_USERS}),
        (SELECT COUNT(*) FROM merge_events),
        (SELECT COUNT(*) FROM staging_failed), (SELECT COUNT(*) FROM merge_failed)`,
     'DELETE FROM staging_events',
     'DELETE FROM staging_events_parquet',
+    `DELETE FROM ${PARQUET_STAGING_BEFORE_MERGES_USERS}`,
     'DELETE FROM staging_failed',
   ];
 }
@@ -414,7 +503,11 @@ export const SELECT_STATUS = `
          (SELECT ${REDSHIFT_DIALECT.epochMs('MAX(started_at)')} FROM load_log) AS as_of_ms`;
 
 /** The staging table each kind of lake file is COPYed into. */
-export type StagingTable = 'staging_events' | 'staging_events_parquet' | 'staging_failed';
+export type StagingTable =
+  'staging_events' | 'staging_events_parquet' | typeof PARQUET_STAGING_BEFORE_MERGES_USERS | 'staging_failed';
+
+const isParquetStaging = (table: StagingTable): boolean =>
+  table === 'staging_events_parquet' || table === PARQUET_STAGING_BEFORE_MERGES_USERS;
 
 /** The role Redshift assumes to read S3: an ARN, or the namespace's default IAM role. */
 export type CopyRole = { arn: string } | 'default';
@@ -449,8 +542,7 @@ export function sqlLiteral(value: string): string {
  */
 export function copyStatement(table: StagingTable, bucket: string, key: string, role: CopyRole): string {
   const iamRole = role === 'default' ? 'default' : sqlLiteral(role.arn);
-  const format =
-    table === 'staging_events_parquet' ? 'FORMAT AS PARQUET SERIALIZETOJSON' : "FORMAT JSON 'noshred' GZIP";
+  const format = isParquetStaging(table) ? 'FORMAT AS PARQUET SERIALIZETOJSON' : "FORMAT JSON 'noshred' GZIP";
   return `COPY ${table} FROM ${sqlLiteral(`s3://${bucket}/${key}`)} IAM_ROLE ${iamRole} ${format}`;
 }
 

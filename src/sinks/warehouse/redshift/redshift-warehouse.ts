@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../events/identity';
 import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from '../port';
 import type { RedshiftDataApi } from './redshift-data-api';
 import type { CopyOptions, LakeCopyReport, RedshiftLakeCopy } from './redshift-lake-copy';
@@ -25,6 +26,8 @@ export interface RedshiftWarehouseOptions {
   /** Stages new lake files before each merge; without it, loadNew() merges what others staged. */
   lakeCopy?: RedshiftLakeCopy;
   newLoadId?: () => string;
+  /** The rules each merge recomputes `identities` with (Config.identity); the defaults otherwise. */
+  identity?: IdentityRules;
 }
 
 /** A load: the files COPYed and rows merged, plus what the lake copy left, refused or set aside. */
@@ -95,13 +98,13 @@ export class RedshiftWarehouse extends SqlWarehouse implements Warehouse, Wareho
 
   /**
    * Stages the lake files not loaded yet, then merges everything staged into events and
-   * failed_events, logged in load_log under one id.
+   * failed_events, and recomputes identities, logged in load_log under one id.
    */
   async loadNew(copy: CopyOptions = {}): Promise<RedshiftLoadReport> {
     const staged = await this.copyLake(copy);
     const loadId = (this.options.newLoadId ?? randomUUID)();
     try {
-      await this.api.batch(mergeBatch(loadId));
+      await this.api.batch(mergeBatch(loadId, this.options.identity ?? DEFAULT_IDENTITY_RULES));
     } catch (cause) {
       throw new WarehouseError(
         `merge ${loadId} failed; staged rows stay for the next run`,
