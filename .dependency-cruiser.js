@@ -8,6 +8,12 @@
 /** The pure domain: event rules and the prediction engine. */
 const DOMAIN = '^src/(events|realtime)/';
 
+/**
+ * The privacy core: the deletion ports and plan, pure like the domain. Only its engine subfolder
+ * talks to a store.
+ */
+const PRIVACY_CORE = { path: '^src/privacy/', pathNot: '^src/privacy/dynamodb/' };
+
 /** Adapters (each engine's subfolder, and the shared AWS client code): the only code that talks to an engine. */
 const ADAPTERS = [
   '^src/sinks/lake/(local|firehose)/',
@@ -15,6 +21,7 @@ const ADAPTERS = [
   '^src/sinks/hot-tier/dynamodb/',
   '^src/stream/kinesis/',
   '^src/access/(dynamodb|memory)/',
+  '^src/privacy/dynamodb/',
   '^src/aws/',
 ];
 
@@ -83,6 +90,22 @@ module.exports = {
       severity: 'error',
       from: { path: '^src/events/enrich/ip[.]ts$' },
       to: { path: IO_MODULES, pathNot: '^net$' },
+    },
+    {
+      name: 'privacy-core-pure',
+      comment:
+        'The deletion ports and plan decide what a deletion does next; the runner and the adapters ' +
+        'do the erasing and the storing. Kept free of engines, I/O and the outer layers, the plan ' +
+        'is tested without an emulator and every eraser, wherever it lives, depends on it alone.',
+      severity: 'error',
+      from: PRIVACY_CORE,
+      to: {
+        path: [
+          ...ENGINE_LIBRARIES,
+          IO_MODULES,
+          '^src/(sinks|stream|aws|access|services|resolvers|schema|api|handlers|local|client)/',
+        ],
+      },
     },
     {
       name: 'resolvers-not-to-adapters',

@@ -4,6 +4,7 @@ import { buildSchemaSync } from 'type-graphql';
 import { authChecker } from './auth-checker';
 import { AccessResolver } from '../resolvers/access.resolver';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
+import { DeletionResolver } from '../resolvers/deletion.resolver';
 import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
 import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
 import { IdentityResolver } from '../resolvers/identity.resolver';
@@ -25,6 +26,7 @@ export function buildTributarySchema(): GraphQLSchema {
       AnalyticsResolver,
       FailedEventsResolver,
       AccessResolver,
+      DeletionResolver,
     ],
     validate: false,
     authChecker,

@@ -49,6 +49,8 @@ export interface SuppressionList {
   unsuppress(ids: readonly string[]): Promise<void>;
   /** The ids among `ids` that are suppressed. */
   suppressed(ids: readonly string[]): Promise<Set<string>>;
+  /** The suppressed ids among `ids`, each with the id of the request that suppressed it. */
+  suppressedBy(ids: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** What one eraser removed. */

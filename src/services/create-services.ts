@@ -10,8 +10,12 @@ import { DynamoDbApiKeyStore } from '../access/dynamodb/dynamodb-api-key-store';
 import { DynamoDbRateLimiter } from '../access/dynamodb/dynamodb-rate-limiter';
 import { InMemoryRateLimiter } from '../access/memory/in-memory-rate-limiter';
 import type { RateLimiter } from '../access/port';
+import { DynamoDbDeletionRequestStore } from '../privacy/dynamodb/dynamodb-deletion-request-store';
+import { DynamoDbSuppressionList } from '../privacy/dynamodb/dynamodb-suppression-list';
 import { AccessService, type BootstrapKeys } from './access-service';
 import { AnalyticsService } from './analytics-service';
+import { DeletionService } from './deletion-service';
+import type { DeletionWorker } from './deletion-runner';
 import { FailedEventsService } from './failed-events-service';
 import { IngestService } from './ingest-service';
 import { ProfileService } from './profile-service';
@@ -29,6 +33,11 @@ export interface ServiceDeps {
   dynamoDoc: DynamoDBDocumentClient;
   /** Undefined where no warehouse is configured: analytics then answer WAREHOUSE_UNAVAILABLE. */
   warehouse: Warehouse | undefined;
+  /**
+   * Runs deletion requests, where the erasers are (a DeletionRunner); undefined where none is
+   * wired, and deleteUser then answers DELETIONS_UNAVAILABLE.
+   */
+  deletionRunner?: DeletionWorker;
 }
 
 /** The services resolvers call, wired the same way for the Lambda handler and the local stack. */
@@ -61,5 +70,11 @@ export function createServices(deps: ServiceDeps): Services {
     recommendations: new RecommendationService(hotReads, Date.now, (userId) => profiles.user(userId)),
     analytics: new AnalyticsService(warehouse, undefined, config.analyticsMaxRangeDays),
     failedEvents: new FailedEventsService(warehouse, producer),
+    deletions: new DeletionService({
+      requests: new DynamoDbDeletionRequestStore(table),
+      suppression: new DynamoDbSuppressionList(table),
+      profiles,
+      runner: deps.deletionRunner,
+    }),
   };
 }

@@ -1,5 +1,6 @@
 import type { AccessService } from './access-service';
 import type { AnalyticsService } from './analytics-service';
+import type { DeletionService } from './deletion-service';
 import type { FailedEventsService } from './failed-events-service';
 import type { IngestService } from './ingest-service';
 import type { ProfileService } from './profile-service';
@@ -13,4 +14,5 @@ export interface Services {
   recommendations: RecommendationService;
   analytics: AnalyticsService;
   failedEvents: FailedEventsService;
+  deletions: DeletionService;
 }

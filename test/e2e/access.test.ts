@@ -103,6 +103,21 @@ const FIELDS: Array<{ field: string; query: string; allowed: (scopes: ReadonlySe
     allowed: (s) => s.has('ADMIN'),
   },
   { field: 'apiKeys', query: '{ apiKeys { id } }', allowed: (s) => s.has('ADMIN') },
+  {
+    field: 'deleteUser',
+    query: 'mutation { deleteUser(id: "never-seen", suppress: false) { id } }',
+    allowed: (s) => s.has('ADMIN'),
+  },
+  {
+    field: 'deletionRequest',
+    query: '{ deletionRequest(id: "del_AAAAAAAAAAAAAAAA") { id } }',
+    allowed: (s) => s.has('ADMIN'),
+  },
+  {
+    field: 'unsuppressUser',
+    query: 'mutation { unsuppressUser(id: "never-seen") }',
+    allowed: (s) => s.has('ADMIN'),
+  },
 ];
 
 describe('access control on the embedded stack', () => {

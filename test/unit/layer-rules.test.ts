@@ -28,6 +28,12 @@ const FIXTURE: Record<string, string> = {
   'src/local/emulators.ts': `import { build } from 'esbuild';\nexport const emulators = build;\n`,
   'src/api/bundles.ts': `import { build } from 'esbuild';\nexport const b = build;\n`,
   'src/api/undeclared.ts': `import semver from 'semver';\nexport const s = semver;\n`,
+  'src/privacy/port.ts': `export type Eraser = () => number;\n`,
+  'src/privacy/plan.ts': `import type { Eraser } from './port';\nexport const p = (e: Eraser) => e();\n`,
+  'src/privacy/writes-files.ts': `import { writeFileSync } from 'node:fs';\nexport const w = writeFileSync;\n`,
+  'src/privacy/dynamodb/store.ts':
+    `import { KinesisClient } from '@aws-sdk/client-kinesis';\nimport type { Eraser } from '../port';\n` +
+    `export const s: [unknown, Eraser?] = [KinesisClient];\n`,
   'package.json': JSON.stringify({
     name: 'fixture',
     private: true,
@@ -48,6 +54,7 @@ const PLANTED = [
   'lambda-handlers-not-to-local: src/handlers/graphql.ts',
   'runtime-code-not-to-dev-dependencies: src/api/bundles.ts',
   'no-non-package-json: src/api/undeclared.ts',
+  'privacy-core-pure: src/privacy/writes-files.ts',
 ];
 
 /** Runs dependency-cruiser on `src` under `cwd` as `npm run lint` does: exit status and report. */
