@@ -57,3 +57,26 @@ export class RecordTooLargeError extends DeliveryError {
     this.limit = limit;
   }
 }
+
+export type LakeEraseErrorCode = 'LAKE_ERASE_INCOMPLETE' | 'LAKE_ACCESS_DENIED' | 'LAKE_BUCKET_NOT_FOUND';
+
+export interface LakeEraseErrorOptions extends ErrorOptions {
+  /** Records removed before the erasure stopped; a rerun removes the rest. */
+  removed?: number;
+}
+
+/**
+ * An erasure that did not finish: some files could not be read, rewritten or have their old versions
+ * removed. What was done stays done; running the erasure again finishes it.
+ */
+export class LakeEraseError extends Error {
+  readonly code: LakeEraseErrorCode;
+  readonly removed: number;
+
+  constructor(message: string, code: LakeEraseErrorCode, options?: LakeEraseErrorOptions) {
+    super(message, options);
+    this.name = 'LakeEraseError';
+    this.code = code;
+    this.removed = options?.removed ?? 0;
+  }
+}

@@ -34,7 +34,7 @@ export const NDJSON_GZIP: LakeFileFormat = {
 };
 
 /** A path as a DuckDB string literal; COPY ... TO takes no bound parameter. */
-const sqlPath = (path: string): string => `'${path.replace(/'/g, "''")}'`;
+export const sqlPath = (path: string): string => `'${path.replace(/'/g, "''")}'`;
 
 const readType = (column: RecordColumn): string => (column.json ? 'JSON' : 'VARCHAR');
 
@@ -76,13 +76,16 @@ const PROJECTION = [
   ).join(', ')}) END AS ${LAKE_ENRICHMENT_COLUMN}`,
 ].join(',\n    ');
 
+/** How the lake's event Parquet files are written, as DuckDB COPY options (Snappy, as Firehose writes them). */
+export const EVENTS_PARQUET_COPY_OPTIONS = 'FORMAT parquet, COMPRESSION snappy';
+
 /** The conversion Firehose's record format conversion does for the events stream, as DuckDB SQL. */
 export function eventsParquetCopy(ndjsonPath: string, parquetPath: string): string {
   return `COPY (
   SELECT
     ${PROJECTION}
   FROM read_json(${sqlPath(ndjsonPath)}, format = 'newline_delimited', columns = ${EVENT_RECORD_READ_COLUMNS})
-) TO ${sqlPath(parquetPath)} (FORMAT parquet, COMPRESSION snappy)`;
+) TO ${sqlPath(parquetPath)} (${EVENTS_PARQUET_COPY_OPTIONS})`;
 }
 
 /**

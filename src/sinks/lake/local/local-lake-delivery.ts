@@ -228,7 +228,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
 }
 
 /** Makes the rename itself durable. Not every platform can open a directory; there it is skipped. */
-async function syncDirectory(dir: string): Promise<void> {
+export async function syncDirectory(dir: string): Promise<void> {
   let handle: fs.FileHandle | undefined;
   try {
     handle = await fs.open(dir, 'r');
