@@ -22,7 +22,7 @@ import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
 export interface ServiceDeps {
-  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays' | 'hotLimits'>;
+  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays' | 'hotLimits' | 'identity'>;
   /** The bootstrap keys and the user-token secret, read once (Secrets Manager in AWS). */
   bootstrapKeys: () => Promise<BootstrapKeys>;
   logger?: Pick<Console, 'error'>;
@@ -74,6 +74,7 @@ export function createServices(deps: ServiceDeps): Services {
       requests: new DynamoDbDeletionRequestStore(table),
       suppression: new DynamoDbSuppressionList(table),
       profiles,
+      identity: config.identity,
       runner: deps.deletionRunner,
     }),
   };

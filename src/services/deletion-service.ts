@@ -3,6 +3,7 @@ import { ENVELOPE_RULES, textLength } from '../events/envelope-rules';
 import { newDeletionRequest } from '../privacy/deletion-plan';
 import type { DeletionRequest, DeletionRequestStore, SuppressionList } from '../privacy/port';
 import type { DeletionWorker } from './deletion-runner';
+import { DEFAULT_IDENTITY_RULES, isJunkId, type IdentityRules } from '../events/identity';
 import { ApiError, badUserInput } from './errors';
 import type { ProfileService } from './profile-service';
 
@@ -31,6 +32,8 @@ export interface DeletionServiceOptions {
   requests: DeletionRequestStore;
   suppression: SuppressionList;
   profiles: Pick<ProfileService, 'identity'>;
+  /** Ids that name no one in particular (docs/identity.md) are refused: erasing one would erase others. */
+  identity?: IdentityRules;
   /** Undefined where no runner (and so no eraser) is wired: deletions are then refused, never left to wait. */
   runner: DeletionWorker | undefined;
   now?: () => number;
@@ -61,6 +64,11 @@ export class DeletionService {
    */
   async deleteUser(id: string, suppress: boolean): Promise<DeletionRequest> {
     checkSubjectId(id);
+    if (isJunkId(id, this.options.identity ?? DEFAULT_IDENTITY_RULES)) {
+      throw badUserInput(
+        `id: "${id.trim()}" is a placeholder many clients send (docs/identity.md); erasing it would erase other people's events`,
+      );
+    }
     const runner = this.options.runner;
     if (runner === undefined) throw deletionsUnavailable();
     const identity = await this.options.profiles.identity(id);

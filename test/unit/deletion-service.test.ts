@@ -162,6 +162,10 @@ describe('deletion service over GraphQL', () => {
     expect(codeOf(await api.run(DELETE, { id: `${'x'.repeat(255)}😀` }))).toBeUndefined();
     expect(codeOf(await api.run(UNSUPPRESS, { id: 'x'.repeat(257) }))).toBe('BAD_USER_INPUT');
     expect(codeOf(await api.run(REQUEST, { id: 'key_abc' }))).toBe('BAD_USER_INPUT');
+    // A placeholder id names no one: erasing it would erase every visitor a broken client sent it for.
+    for (const junk of ['anonymous', ' NULL ', 'undefined']) {
+      expect(codeOf(await api.run(DELETE, { id: junk }))).toBe('BAD_USER_INPUT');
+    }
     expect(requests.requests.size).toBe(1);
   });
 
