@@ -17,6 +17,9 @@ usage: npm run simulate -- --users N --events M [options]
   --seed S           same seed, same traffic and messageIds (default: random, printed)
   --items K          catalogue size (default 500)
   --hours H          event times spread over the last H hours (default 24)
+  --anonymous-share F
+                     share (0 to 1) of shoppers with an account who browse anonymously under
+                     a device id, then sign in partway through a later visit (default 0)
   --batch B          events per trackEvents call (default 100, at most 500)
   --concurrency C    calls in flight (default 4)`;
 
@@ -43,6 +46,7 @@ async function main(): Promise<void> {
       seed: { type: 'string' },
       items: { type: 'string' },
       hours: { type: 'string' },
+      'anonymous-share': { type: 'string' },
       batch: { type: 'string' },
       concurrency: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
@@ -60,6 +64,7 @@ async function main(): Promise<void> {
     seed,
     end: Date.now(),
     spanMs: integer('hours', values.hours, 24) * 3_600_000,
+    anonymousShare: Number(values['anonymous-share'] ?? 0),
   });
 
   const bar = new SingleBar(

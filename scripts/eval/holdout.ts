@@ -38,6 +38,45 @@ export function holdOutLastItem<E extends Interaction>(events: readonly E[]): Ho
   return { train, heldOut };
 }
 
+/**
+ * Per profile, the first item it comes to (one it had not touched before) from the first event that
+ * `starts` marks on, held out with everything that profile did from then on. Only profiles that came
+ * to an item before that event are evaluated; the events of all others stay in training. Events
+ * must be in time order.
+ */
+export function holdOutFirstItemAfter<E extends Interaction>(
+  events: readonly E[],
+  starts: (event: E) => boolean,
+): HoldoutSplit<E> {
+  const touched = new Map<string, Set<string>>();
+  const started = new Set<string>();
+  const decided = new Set<string>();
+  const cutAt = new Map<string, number>();
+  const heldOut = new Map<string, string>();
+  events.forEach((e, index) => {
+    if (decided.has(e.profileId)) return;
+    const items = touched.get(e.profileId) ?? new Set<string>();
+    touched.set(e.profileId, items);
+    if (!started.has(e.profileId) && starts(e)) {
+      if (items.size === 0) {
+        decided.add(e.profileId);
+        return;
+      }
+      started.add(e.profileId);
+    }
+    const fresh = started.has(e.profileId) ? e.itemIds.find((id) => !items.has(id)) : undefined;
+    if (fresh !== undefined) {
+      cutAt.set(e.profileId, index);
+      heldOut.set(e.profileId, fresh);
+      decided.add(e.profileId);
+      return;
+    }
+    for (const id of e.itemIds) items.add(id);
+  });
+  const train = events.filter((e, index) => index < (cutAt.get(e.profileId) ?? Infinity));
+  return { train, heldOut };
+}
+
 /** Share of profiles whose held-out item is among the first k recommended to them. */
 export function hitRate(
   recommended: ReadonlyMap<string, readonly string[]>,

@@ -41,6 +41,12 @@ export interface SimulationOptions {
   spanMs?: number;
   /** The shop's origin in page URLs. */
   origin?: string;
+  /**
+   * Share of the shoppers with an account who browse anonymously before they sign in (default 0):
+   * their events carry only their device's `anonymousId` until an `identify` carrying both ids, and
+   * both ids from then on.
+   */
+  anonymousShare?: number;
 }
 
 export interface Simulation {
@@ -86,6 +92,15 @@ interface Product {
 interface Shopper {
   key: string;
   anonymous: boolean;
+  /** Only for a shopper who browses anonymously first. */
+  signsInLater?: {
+    /** Their device's anonymousId. */
+    deviceId: string;
+    /** They sign in during a visit that starts after this time… */
+    after: number;
+    /** …this far through it (in [0, 1)). */
+    partway: number;
+  };
   userAgent: string;
   locale: string;
   /** The category most of their visits are about. */
@@ -126,6 +141,7 @@ function check(options: SimulationOptions): Required<Omit<SimulationOptions, 'or
     end: options.end,
     spanMs: options.spanMs ?? 24 * 3_600_000,
     origin: options.origin ?? 'https://shop.example',
+    anonymousShare: options.anonymousShare ?? 0,
   };
   const positive = (name: string, value: number) => {
     if (!Number.isSafeInteger(value) || value < 1) {
@@ -149,6 +165,12 @@ function check(options: SimulationOptions): Required<Omit<SimulationOptions, 'or
   ) {
     throw new SimulationError(
       `plantedPairs must be between 0 and items/2, got ${resolved.plantedPairs}`,
+      'SIMULATION_OPTIONS_INVALID',
+    );
+  }
+  if (!(resolved.anonymousShare >= 0 && resolved.anonymousShare <= 1)) {
+    throw new SimulationError(
+      `anonymousShare must be between 0 and 1, got ${resolved.anonymousShare}`,
       'SIMULATION_OPTIONS_INVALID',
     );
   }
@@ -203,11 +225,25 @@ export function generateTraffic(options: SimulationOptions): Simulation {
   }
 
   const idWidth = String(o.users).length;
+  // Who browses anonymously first draws from a stream of its own, so that traffic without them
+  // stays exactly what it was.
+  const identityRandom = seededRandom(o.seed, 1);
   const shoppers: Shopper[] = Array.from({ length: o.users }, (_, i) => {
     const anonymous = random.chance(FUNNEL.anonymous);
+    const number = String(i + 1).padStart(idWidth, '0');
+    const signsInLater =
+      !anonymous && o.anonymousShare > 0 && identityRandom.chance(o.anonymousShare)
+        ? {
+            deviceId: `device-${number}`,
+            // Sometime in the middle half of the span: most such shoppers visit both before and after.
+            after: o.end - o.spanMs + Math.floor(o.spanMs * (0.25 + 0.5 * identityRandom.next())),
+            partway: identityRandom.next(),
+          }
+        : undefined;
     return {
-      key: `${anonymous ? 'visitor' : 'user'}-${String(i + 1).padStart(idWidth, '0')}`,
+      key: `${anonymous ? 'visitor' : 'user'}-${number}`,
       anonymous,
+      ...(signsInLater === undefined ? {} : { signsInLater }),
       userAgent: weighted(USER_AGENTS, random.next()).ua,
       locale: random.pick(LOCALES),
       favourite: random.pick(CATEGORIES),
@@ -228,13 +264,30 @@ export function generateTraffic(options: SimulationOptions): Simulation {
   events.length = o.events;
   const purchases = events.filter((e) => e.event === 'order_completed').length;
 
-  const ordered = events
-    .map((e, index) => ({ e, index }))
-    .sort((a, b) =>
-      a.e.timestamp < b.e.timestamp ? -1 : a.e.timestamp > b.e.timestamp ? 1 : a.index - b.index,
-    )
-    .map(({ e }, n) => ({ ...e, messageId: `sim-${o.seed.toString(36)}-${n}` }));
+  const ordered = anonymousUntilSignIn(
+    events
+      .map((e, index) => ({ e, index }))
+      .sort((a, b) =>
+        a.e.timestamp < b.e.timestamp ? -1 : a.e.timestamp > b.e.timestamp ? 1 : a.index - b.index,
+      )
+      .map(({ e }) => e),
+  ).map((e, n) => ({ ...e, messageId: `sim-${o.seed.toString(36)}-${n}` }));
   return { events: ordered, catalogue: ids, plantedPairs, sessions, purchases };
+}
+
+/**
+ * Sessions are drawn in visiting order but land anywhere in time, so whether an event came before
+ * its shopper signed in is only known in time order: events carrying both ids lose the userId until
+ * that user's first `identify`. Only shoppers who browse anonymously first send both ids.
+ */
+function anonymousUntilSignIn<E extends Omit<SimulatedEvent, 'messageId'>>(eventsInTimeOrder: E[]): E[] {
+  const signedIn = new Set<string>();
+  return eventsInTimeOrder.map((e) => {
+    const { userId, ...anonymous } = e;
+    if (userId === undefined || e.anonymousId === undefined) return e;
+    if (e.event === 'identify') signedIn.add(userId);
+    return signedIn.has(userId) ? e : (anonymous as E);
+  });
 }
 
 function simulateSession(
@@ -248,8 +301,13 @@ function simulateSession(
   const events: Array<Omit<SimulatedEvent, 'messageId'>> = [];
   // Sessions start anywhere in the span but leave room for their own length.
   let time = o.end - o.spanMs + Math.floor(random.next() * Math.max(1, o.spanMs - 3_600_000));
+  const start = time;
   const source = weighted(TRAFFIC_SOURCES, random.next());
-  const ids = shopper.anonymous ? { anonymousId: shopper.key } : { userId: shopper.key };
+  const ids = shopper.anonymous
+    ? { anonymousId: shopper.key }
+    : shopper.signsInLater === undefined
+      ? { userId: shopper.key }
+      : { userId: shopper.key, anonymousId: shopper.signsInLater.deviceId };
   const emit = (
     event: string,
     properties: Record<string, unknown>,
@@ -289,15 +347,31 @@ function simulateSession(
   const category = random.chance(FUNNEL.favourite) ? shopper.favourite : random.pick(CATEGORIES);
   if (random.chance(0.5)) emit('page_viewed', { name: 'home' }, '/', 'Home', true);
   else emit('page_viewed', { name: 'category', category }, `/c/${category}`, `Category ${category}`, true);
-  if (!shopper.anonymous && !shopper.identified && random.chance(FUNNEL.identify)) {
+  const identify = (path: string, title: string) => {
     shopper.identified = true;
-    emit('identify', { plan: random.pick(['free', 'plus']), country: random.pick(COUNTRIES) }, '/', 'Home');
+    emit('identify', { plan: random.pick(['free', 'plus']), country: random.pick(COUNTRIES) }, path, title);
+  };
+  const { signsInLater } = shopper;
+  if (
+    !shopper.anonymous &&
+    !shopper.identified &&
+    signsInLater === undefined &&
+    random.chance(FUNNEL.identify)
+  ) {
+    identify('/', 'Home');
   }
 
   const cart: Product[] = [];
   let previous: Product | undefined;
   const steps = geometric(random, FUNNEL.meanSteps);
+  // Someone browsing anonymously signs in partway through a visit (to keep a cart, to check out),
+  // so the visit's earlier items are only under their device's id.
+  const signInStep =
+    signsInLater !== undefined && !shopper.identified && start >= signsInLater.after
+      ? Math.floor(signsInLater.partway * (steps + 1))
+      : undefined;
   for (let step = 0; step < steps; step++) {
+    if (step === signInStep) identify('/account/sign-in', 'Sign in');
     if (random.chance(FUNNEL.search)) {
       const term = random.pick(SEARCH_TERMS);
       emit(
@@ -338,6 +412,7 @@ function simulateSession(
     }
     previous = product;
   }
+  if (signInStep === steps) identify('/account/sign-in', 'Sign in');
 
   if (cart.length > 0 && random.chance(FUNNEL.checkout)) {
     const lines = cart.map((p) => ({ product_id: p.id, price: p.price, quantity: 1 }));

@@ -12,8 +12,13 @@ export interface Random {
   pick<T>(items: readonly T[]): T;
 }
 
-export function seededRandom(seed: number): Random {
+/**
+ * `stream` picks one of the seed's independent sequences (each 2^64 draws apart), so a feature that
+ * draws from its own stream leaves every other draw of the same seed as it was.
+ */
+export function seededRandom(seed: number, stream = 0): Random {
   const rng = xoroshiro128plus(seed);
+  for (let i = 0; i < stream; i++) rng.jump();
   const next = () => uniformFloat64(rng);
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
   return {

@@ -1,5 +1,11 @@
-import { hitRate, holdOutLastItem, mostPopular, popularity } from '../../scripts/eval/holdout';
-import { evaluateRecommendations } from '../../scripts/eval/evaluate';
+import {
+  hitRate,
+  holdOutFirstItemAfter,
+  holdOutLastItem,
+  mostPopular,
+  popularity,
+} from '../../scripts/eval/holdout';
+import { evaluateRecommendations, evaluateStitching } from '../../scripts/eval/evaluate';
 import { generateTraffic } from '../../scripts/simulation/generate';
 
 const e = (profileId: string, ...itemIds: string[]) => ({ profileId, itemIds });
@@ -36,6 +42,33 @@ describe('holdOutLastItem', () => {
   it('evaluates nobody with a single item, and keeps their events for training', () => {
     const events = [e('u1', 'a'), e('u1', 'a'), e('u2')];
     const { train, heldOut } = holdOutLastItem(events);
+    expect(heldOut.size).toBe(0);
+    expect(train).toEqual(events);
+  });
+});
+
+describe('holdOutFirstItemAfter', () => {
+  const signIn = (profileId: string) => ({ ...e(profileId), signsIn: true });
+  const starts = (event: object) => 'signsIn' in event;
+
+  it('holds out the first new item from the marked event on, with everything after it', () => {
+    const events = [
+      e('u1', 'a'),
+      e('u2', 'x'),
+      signIn('u1'),
+      e('u1', 'a'), // touched before: not new
+      e('u2', 'y'),
+      e('u1', 'b', 'c'),
+      e('u1', 'd'),
+    ];
+    const { train, heldOut } = holdOutFirstItemAfter(events, starts);
+    expect(heldOut).toEqual(new Map([['u1', 'b']]));
+    expect(train).toEqual(events.slice(0, 5));
+  });
+
+  it('evaluates nobody who came to no item before the marked event', () => {
+    const events = [e('u1'), signIn('u1'), e('u1', 'a'), e('u1', 'b'), e('u2', 'a')];
+    const { train, heldOut } = holdOutFirstItemAfter(events, starts);
     expect(heldOut.size).toBe(0);
     expect(train).toEqual(events);
   });
@@ -84,5 +117,38 @@ describe('evaluateRecommendations', () => {
     expect(result.users).toBeGreaterThan(350);
     expect(result.engine).toBeGreaterThan(result.baseline * 1.1);
     expect(result.lift).toBeCloseTo(result.engine / result.baseline, 10);
+  });
+});
+
+describe('evaluateStitching', () => {
+  const history = {
+    users: 400,
+    events: 16_000,
+    items: 300,
+    seed: 7,
+    end: Date.parse('2026-05-04T12:00:00Z'),
+  };
+
+  it('recommends better from the whole person at sign-in when 30 % browse anonymously first', async () => {
+    const { events } = generateTraffic({ ...history, anonymousShare: 0.3 });
+    const { lastItem, atSignIn } = await evaluateStitching(events, { k: 10, batchSize: 500 });
+    expect(atSignIn.users).toBeGreaterThan(40);
+    expect(atSignIn.anonymousFirst).toBe(atSignIn.users);
+    expect(atSignIn.stitched).toBeGreaterThan(atSignIn.unstitched);
+    expect(atSignIn.lift).toBeCloseTo(atSignIn.stitched / atSignIn.unstitched, 10);
+    // Every signed-in user is evaluated on their last item, those who browsed anonymously among them.
+    expect(lastItem.users).toBeGreaterThan(200);
+    expect(lastItem.anonymousFirst).toBeGreaterThan(40);
+    expect(lastItem.anonymousFirst).toBeLessThan(lastItem.users);
+  });
+
+  it('changes nothing when nobody with an account browses anonymously first', async () => {
+    const { events } = generateTraffic({ ...history, users: 200, events: 8000 });
+    const { lastItem, atSignIn } = await evaluateStitching(events, { k: 10, batchSize: 500 });
+    expect(lastItem.users).toBeGreaterThan(100);
+    expect(lastItem.anonymousFirst).toBe(0);
+    expect(lastItem.stitched).toBeGreaterThan(0);
+    expect(lastItem.stitched).toBe(lastItem.unstitched);
+    expect(atSignIn.users).toBe(0);
   });
 });

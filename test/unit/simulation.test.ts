@@ -1,6 +1,10 @@
 import { checkEventSchema } from '../../src/events/schema-check';
 import { loadSchemaRegistry } from '../../src/services/schema-files';
-import { generateTraffic, type SimulationOptions } from '../../scripts/simulation/generate';
+import {
+  generateTraffic,
+  type SimulatedEvent,
+  type SimulationOptions,
+} from '../../scripts/simulation/generate';
 import { itemsOf } from '../../scripts/eval/evaluate';
 
 const OPTIONS: SimulationOptions = {
@@ -119,5 +123,68 @@ describe('generateTraffic', () => {
       expect.objectContaining({ name: 'SimulationError', code: 'SIMULATION_OPTIONS_INVALID' }),
     );
     expect(() => generateTraffic({ ...OPTIONS, items: 10, plantedPairs: 6 })).toThrow(/plantedPairs/);
+  });
+});
+
+describe('generateTraffic with shoppers who browse anonymously before signing in', () => {
+  const simulation = generateTraffic({ ...OPTIONS, anonymousShare: 0.3 });
+  /** Per device id, its events in time order. */
+  const byDevice = new Map<string, SimulatedEvent[]>();
+  for (const e of simulation.events) {
+    if (e.anonymousId?.startsWith('device-') === true) {
+      byDevice.set(e.anonymousId, [...(byDevice.get(e.anonymousId) ?? []), e]);
+    }
+  }
+
+  it('changes nothing when the share is 0, and only then sends no event with both ids', () => {
+    const plain = generateTraffic(OPTIONS);
+    expect(generateTraffic({ ...OPTIONS, anonymousShare: 0 })).toEqual(plain);
+    const bothIds = (e: SimulatedEvent) => e.userId !== undefined && e.anonymousId !== undefined;
+    expect(plain.events.some(bothIds)).toBe(false);
+    expect(simulation.events.some(bothIds)).toBe(true);
+  });
+
+  it('gives about the share of shoppers with an account a device id, alone until they sign in, beside their userId after', () => {
+    const accounts = new Set(
+      simulation.events
+        .flatMap((e) => [e.userId, e.anonymousId])
+        .filter((id) => /^(user|device)-/.test(id ?? '')),
+    );
+    const numbers = new Set([...accounts].map((id) => id?.replace(/^\w+-/, '')));
+    expect(byDevice.size / numbers.size).toBeGreaterThan(0.2);
+    expect(byDevice.size / numbers.size).toBeLessThan(0.4);
+    let signedIn = 0;
+    for (const events of byDevice.values()) {
+      const signIn = events.findIndex((e) => e.userId !== undefined);
+      if (signIn === -1) continue;
+      signedIn += 1;
+      expect(events[signIn]?.event).toBe('identify');
+      expect(events.slice(0, signIn).every((e) => e.userId === undefined)).toBe(true);
+      const after = events.slice(signIn);
+      expect(new Set(after.map((e) => e.userId)).size).toBe(1);
+      // Signed in, they send nothing under their userId alone either.
+      const userId = after[0]?.userId;
+      expect(simulation.events.filter((e) => e.userId === userId)).toEqual(after);
+    }
+    expect(signedIn).toBeGreaterThan(byDevice.size * 0.8);
+  });
+
+  it('signs some in partway through a visit, right after items under the device id', () => {
+    const partway = [...byDevice.values()].filter((events) => {
+      const signIn = events.findIndex((e) => e.userId !== undefined);
+      const before = events[signIn - 1];
+      const signInTime = Date.parse(events[signIn]?.timestamp ?? '');
+      return (
+        before !== undefined &&
+        itemsOf(registry, before).length > 0 &&
+        signInTime - Date.parse(before.timestamp) <= 90_000
+      );
+    });
+    expect(partway.length).toBeGreaterThan(10);
+  });
+
+  it('refuses a share outside [0, 1]', () => {
+    expect(() => generateTraffic({ ...OPTIONS, anonymousShare: 1.5 })).toThrow(/anonymousShare/);
+    expect(() => generateTraffic({ ...OPTIONS, anonymousShare: Number.NaN })).toThrow(/anonymousShare/);
   });
 });
