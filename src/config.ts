@@ -36,6 +36,17 @@ export interface AccessConfig {
   rateLimitStore: 'memory' | 'dynamodb';
 }
 
+export interface RetentionConfig {
+  /** Lake files (events/, and the quarantine in AWS), by when they were delivered. */
+  lakeDays: number;
+  /** Warehouse events, by event time. */
+  warehouseDays: number;
+  /** Failed events, in the lake and the warehouse, by when they were received. */
+  failedEventsDays: number;
+  /** Hot-tier profiles and identities, after the id's last activity. */
+  profileIdleDays: number;
+}
+
 export interface Config {
   /** Interface the embedded stack's servers and emulators listen on. */
   host: string;
@@ -75,9 +86,21 @@ export interface Config {
   hotLimits: { traitKeys: number; traitBytes: number; countsPerItem: number };
   /** Identity stitching rules (docs/identity.md), the same in the hot tier and the warehouse. */
   identity: IdentityRules;
+  /** How long each store keeps data, in days (docs/privacy.md#retention). */
+  retention: RetentionConfig;
   /** What one query text may weigh, and what the API keeps in memory for queries, in bytes (docs/api.md). */
   queries: { maxBytes: number; answerCacheBytes: number; persistedCacheBytes: number };
   logLevel: string;
+  /** Erasing people in AWS (docs/privacy.md#deletion); the embedded stack runs its erasers in process. */
+  deletion: {
+    /**
+     * The function that runs deletion requests, which the GraphQL function wakes after storing one;
+     * undefined where none is deployed, and deleteUser then answers DELETIONS_UNAVAILABLE.
+     */
+    functionName?: string;
+    /** The S3 lake bucket the deletion function erases people from. */
+    lakeBucket?: string;
+  };
   redshift?: {
     workgroupName: string;
     database: string;
@@ -112,6 +135,11 @@ export interface Config {
     /** Edge dedupe: a repeated messageId within the window answers DUPLICATE. */
     edgeDedupe: boolean;
     edgeDedupeTtlSeconds: number;
+    /**
+     * How long the edge and the stream reuse an answer of the suppression list: how long after
+     * deleteUser answers another process may still let the person's events through (0: ask every time).
+     */
+    suppressionCacheMs: number;
   };
 }
 
@@ -149,6 +177,8 @@ function host(env: Env, name: string, fallback: string): string {
 
 const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
+/** A Lambda function's name, or its ARN. */
+const LAMBDA_FUNCTION = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[\w-]{1,64}$/;
 /** A Redshift user name the load step can quote safely: `IAMR:<role name>` for an IAM role, or a plain name. */
 const REDSHIFT_USER = /^[\w+=,.@:-]{1,127}$/;
 
@@ -200,6 +230,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const defaultWriteRate = int(env, 'TRIBUTARY_DEFAULT_WRITE_RATE_LIMIT', 1000, 1, 100000);
   const defaultSecretRate = int(env, 'TRIBUTARY_DEFAULT_SECRET_RATE_LIMIT', 1000, 1, 100000);
   const workgroupName = optional(env, 'TRIBUTARY_REDSHIFT_WORKGROUP');
+  const lakeBucket = matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME);
   const config: Config = {
     host: host(env, 'TRIBUTARY_HOST', '127.0.0.1'),
     port: int(env, 'PORT', 4000, 0, 65535),
@@ -265,12 +296,22 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxAnonymousIds: int(env, 'TRIBUTARY_IDENTITY_MAX_ANONYMOUS_IDS', DEFAULT_MAX_ANONYMOUS_IDS, 1, 1000),
       mergeSources: commaList(env, 'TRIBUTARY_IDENTITY_MERGE_SOURCES'),
     }),
+    retention: {
+      lakeDays: int(env, 'TRIBUTARY_RETENTION_LAKE_DAYS', 395, 1, 36500),
+      warehouseDays: int(env, 'TRIBUTARY_RETENTION_WAREHOUSE_DAYS', 395, 1, 36500),
+      failedEventsDays: int(env, 'TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS', 30, 1, 36500),
+      profileIdleDays: int(env, 'TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS', 180, 1, 36500),
+    },
     queries: {
       maxBytes: int(env, 'TRIBUTARY_MAX_QUERY_BYTES', 64 * 1024, 1024, 4 * 1024 * 1024),
       answerCacheBytes: int(env, 'TRIBUTARY_ANSWER_CACHE_BYTES', 16 * 1024 * 1024, 0, 1024 * 1024 * 1024),
       persistedCacheBytes: int(env, 'TRIBUTARY_APQ_CACHE_BYTES', 8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
     },
     logLevel: str(env, 'TRIBUTARY_LOG_LEVEL', 'INFO'),
+    deletion: {
+      functionName: matching(env, 'TRIBUTARY_DELETION_FUNCTION', LAMBDA_FUNCTION),
+      lakeBucket,
+    },
     events: {
       schemasDir: optional(env, 'TRIBUTARY_SCHEMAS_DIR'),
       unknownEvents: oneOf(env, 'TRIBUTARY_UNKNOWN_EVENTS', ['accept', 'reject'] as const, 'accept'),
@@ -285,6 +326,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       horizonDays: int(env, 'TRIBUTARY_EVENT_HORIZON_DAYS', 30, 1, 3650),
       edgeDedupe: oneOf(env, 'TRIBUTARY_EDGE_DEDUPE', ['on', 'off'] as const, 'off') === 'on',
       edgeDedupeTtlSeconds: int(env, 'TRIBUTARY_EDGE_DEDUPE_TTL_SECONDS', 3 * 86400, 60, 30 * 86400),
+      suppressionCacheMs: int(env, 'TRIBUTARY_SUPPRESSION_CACHE_MS', 5000, 0, 60000),
     },
     redshift: workgroupName
       ? {
@@ -293,7 +335,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           secretArn: optional(env, 'TRIBUTARY_REDSHIFT_SECRET_ARN'),
           queryTimeoutMs: int(env, 'TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS', 60000, 1000, 900000),
           readerUser: matching(env, 'TRIBUTARY_REDSHIFT_READER_USER', REDSHIFT_USER),
-          lakeBucket: matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME),
+          lakeBucket,
           copyRoleArn: matching(env, 'TRIBUTARY_REDSHIFT_COPY_ROLE_ARN', IAM_ROLE_ARN),
           lakeLookbackHours: int(env, 'TRIBUTARY_REDSHIFT_LAKE_LOOKBACK_HOURS', 48, 1, 24 * 366),
           copyMaxFiles: int(env, 'TRIBUTARY_REDSHIFT_COPY_MAX_FILES', 100, 1, 100000),

@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT, TributaryFunction, directoryFiles } from './lambda-function';
 import { playgroundBundledFiles } from './playground-assets';
+import { suppressedEventsMetric } from './suppressed-events-metric';
 import type { WarehouseAccess } from './warehouse';
 
 export interface IngestApiProps {
@@ -73,6 +75,8 @@ export class IngestApi extends Construct {
   /** Full URL of the GraphQL endpoint. */
   readonly graphqlUrl: string;
   readonly playgroundUrl: string;
+  /** Events the API answered SUPPRESSED (or refused and did not pass on) because they name a suppressed id. */
+  readonly suppressedEvents: cloudwatch.Metric;
 
   constructor(scope: Construct, id: string, props: IngestApiProps) {
     super(scope, id);
@@ -143,8 +147,10 @@ export class IngestApi extends Construct {
     });
     const fn = this.handler.function;
     props.stream.grantWrite(fn);
-    // Reads, and writes: keys (create, revoke, lastUsedAt), rate counters, edge dedupe marks when on.
+    // Reads, and writes: keys (create, revoke, lastUsedAt), rate counters, edge dedupe marks when on,
+    // deletion requests and the suppression list.
     props.table.grantReadWriteData(fn);
+    this.suppressedEvents = suppressedEventsMetric(this, this.handler.logGroup, 'edge');
     this.apiKeySecret.grantRead(fn);
     this.writeKeySecret.grantRead(fn);
     this.userTokenSecret.grantRead(fn);

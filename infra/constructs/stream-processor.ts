@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -10,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config';
 import { TributaryFunction, directoryFiles } from './lambda-function';
+import { suppressedEventsMetric } from './suppressed-events-metric';
 
 export interface StreamProcessorProps {
   readonly stream: kinesis.IStream;
@@ -35,6 +37,8 @@ export class StreamProcessor extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   /** The HMAC key for `x-pii` fields: pseudonyms must stay stable across Lambda environments. */
   readonly piiSecret: secretsmanager.Secret;
+  /** Records the processor dropped because they name a suppressed id. */
+  readonly suppressedEvents: cloudwatch.Metric;
 
   constructor(scope: Construct, id: string, props: StreamProcessorProps) {
     super(scope, id);
@@ -102,6 +106,8 @@ export class StreamProcessor extends Construct {
 
     props.eventsDelivery.grantPutRecords(fn);
     props.failedDelivery.grantPutRecords(fn);
+    // Hot-tier writes, and the suppression list's reads.
     props.table.grantReadWriteData(fn);
+    this.suppressedEvents = suppressedEventsMetric(this, this.handler.logGroup, 'stream');
   }
 }

@@ -75,7 +75,7 @@ export interface FlushOptions {
 }
 
 export interface FlushResult {
-  /** Delivered (ACCEPTED or DUPLICATE) during this call. */
+  /** Settled without a rejection during this call: ACCEPTED, DUPLICATE, or SUPPRESSED (dropped by the API, not resent). */
   delivered: number;
   /** Rejected for good during this call (reported to onRejected). */
   rejected: number;

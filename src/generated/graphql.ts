@@ -55,11 +55,12 @@ export type TrackEventInput = {
   userId?: string | null | undefined;
 };
 
-/** ACCEPTED: durably on the stream. DUPLICATE: seen before. REJECTED: not written, see errors. */
+/** ACCEPTED: durably on the stream. DUPLICATE: seen before. SUPPRESSED: one of its ids is suppressed (deleteUser); dropped and stored nowhere, do not resend it. REJECTED: not written, see errors. */
 export type TrackStatus =
   | 'ACCEPTED'
   | 'DUPLICATE'
-  | 'REJECTED';
+  | 'REJECTED'
+  | 'SUPPRESSED';
 
 export type TrackEventsMutationVariables = Exact<{
   events: Array<TrackEventInput> | TrackEventInput;

@@ -6,6 +6,8 @@ import { schemaRegistryFromConfig } from '../services/schema-files';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
 import { createDynamoDbDocumentClient, createFirehoseClient } from '../aws/clients';
+import { DynamoDbSuppressionList } from '../privacy/dynamodb/dynamodb-suppression-list';
+import { CachedSuppressionList } from '../services/cached-suppression-list';
 import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { FirehoseDelivery } from '../sinks/lake/firehose/firehose-delivery';
 import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
@@ -15,6 +17,7 @@ import { secretLoader } from './secrets';
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-stream' });
 const firehose = createFirehoseClient(config);
+const dynamoDoc = createDynamoDbDocumentClient(config);
 // Pseudonyms must be stable across Lambda environments, so the key is configured, never generated.
 const piiSecret = secretLoader({
   names: { value: 'TRIBUTARY_PII_SECRET', arn: 'TRIBUTARY_PII_SECRET_ARN' },
@@ -35,7 +38,7 @@ async function buildProcessor(): Promise<StreamProcessor> {
         deliveryStreamName: config.failedDeliveryStream,
       }),
       hotStore: new DynamoDbHotStore({
-        client: createDynamoDbDocumentClient(config),
+        client: dynamoDoc,
         tableName: config.tableName,
         profileLimits: config.hotLimits,
         identity: config.identity,
@@ -44,6 +47,11 @@ async function buildProcessor(): Promise<StreamProcessor> {
       schemas: schemaRegistryFromConfig(config),
       enrich: enricherFromConfig(config, await piiSecret()),
       identity: config.identity,
+      // deleteUser runs in the graphql Lambda: only the TTL bounds how late this one learns of it.
+      suppression: new CachedSuppressionList(
+        new DynamoDbSuppressionList({ client: dynamoDoc, tableName: config.tableName }),
+        { ttlMs: config.events.suppressionCacheMs },
+      ),
       logger,
     },
     (summary) => logger.info('batch processed', { ...summary }),

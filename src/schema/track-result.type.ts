@@ -3,11 +3,13 @@ import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 export enum TrackStatus {
   ACCEPTED = 'ACCEPTED',
   DUPLICATE = 'DUPLICATE',
+  SUPPRESSED = 'SUPPRESSED',
   REJECTED = 'REJECTED',
 }
 registerEnumType(TrackStatus, {
   name: 'TrackStatus',
-  description: 'ACCEPTED: durably on the stream. DUPLICATE: seen before. REJECTED: not written, see errors.',
+  description:
+    'ACCEPTED: durably on the stream. DUPLICATE: seen before. SUPPRESSED: one of its ids is suppressed (deleteUser); dropped and stored nowhere, do not resend it. REJECTED: not written, see errors.',
 });
 
 @ObjectType({ description: 'Why an event was rejected or failed.' })

@@ -14,6 +14,7 @@ import { DynamoDbDeletionRequestStore } from '../privacy/dynamodb/dynamodb-delet
 import { DynamoDbSuppressionList } from '../privacy/dynamodb/dynamodb-suppression-list';
 import { AccessService, type BootstrapKeys } from './access-service';
 import { AnalyticsService } from './analytics-service';
+import { CachedSuppressionList } from './cached-suppression-list';
 import { DeletionService } from './deletion-service';
 import type { DeletionWorker } from './deletion-runner';
 import { FailedEventsService } from './failed-events-service';
@@ -22,10 +23,13 @@ import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
 export interface ServiceDeps {
-  config: Pick<Config, 'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays' | 'hotLimits' | 'identity'>;
+  config: Pick<
+    Config,
+    'events' | 'tableName' | 'access' | 'analyticsMaxRangeDays' | 'hotLimits' | 'identity'
+  >;
   /** The bootstrap keys and the user-token secret, read once (Secrets Manager in AWS). */
   bootstrapKeys: () => Promise<BootstrapKeys>;
-  logger?: Pick<Console, 'error'>;
+  logger?: Pick<Console, 'info' | 'warn' | 'error'>;
   producer: EventStreamProducer;
   schemas: SchemaRegistry;
   /** What GraphQL reads the hot tier through; usually a CachedHotStore (see hotReadCache). */
@@ -47,6 +51,11 @@ export function createServices(deps: ServiceDeps): Services {
   const limiter: RateLimiter =
     config.access.rateLimitStore === 'dynamodb' ? new DynamoDbRateLimiter(table) : new InMemoryRateLimiter();
   const profiles = new ProfileService(hotReads, config.hotLimits);
+  // One object for the edge's checks and deleteUser's writes, so this process drops a person's
+  // events from the moment deleteUser answers, whatever its cache held.
+  const suppression = new CachedSuppressionList(new DynamoDbSuppressionList(table), {
+    ttlMs: config.events.suppressionCacheMs,
+  });
   return {
     access: new AccessService({
       store: new DynamoDbApiKeyStore(table),
@@ -65,6 +74,8 @@ export function createServices(deps: ServiceDeps): Services {
             ttlSeconds: config.events.edgeDedupeTtlSeconds,
           })
         : undefined,
+      suppression,
+      logger: deps.logger,
     }),
     profiles,
     recommendations: new RecommendationService(hotReads, Date.now, (userId) => profiles.user(userId)),
@@ -72,7 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
     failedEvents: new FailedEventsService(warehouse, producer),
     deletions: new DeletionService({
       requests: new DynamoDbDeletionRequestStore(table),
-      suppression: new DynamoDbSuppressionList(table),
+      suppression,
       profiles,
       identity: config.identity,
       runner: deps.deletionRunner,

@@ -7,6 +7,8 @@ import type { EventEnvelope, EventError, StreamRecordBody } from '../events/type
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
+import type { SuppressionList } from '../privacy/port';
+import { logSuppressed, subjectIdsOf } from '../privacy/suppression';
 import { loadSchemaRegistry } from './schema-files';
 import type { DedupeStore } from '../sinks/hot-tier/port';
 import type { EventStreamProducer } from '../stream/port';
@@ -30,7 +32,7 @@ export function mayMergeUsers(principal: Principal): boolean {
   return principal.scopes.has('ADMIN');
 }
 
-export type TrackStatusValue = 'ACCEPTED' | 'DUPLICATE' | 'REJECTED';
+export type TrackStatusValue = 'ACCEPTED' | 'DUPLICATE' | 'SUPPRESSED' | 'REJECTED';
 
 export interface TrackOutcome {
   messageId: string;
@@ -41,6 +43,7 @@ export interface TrackOutcome {
 }
 
 export const STREAM_WRITE_FAILED = 'STREAM_WRITE_FAILED';
+export const SUPPRESSION_CHECK_FAILED = 'SUPPRESSION_CHECK_FAILED';
 
 export interface IngestServiceOptions {
   producer: EventStreamProducer;
@@ -49,7 +52,17 @@ export interface IngestServiceOptions {
   schemas?: SchemaRegistry;
   /** Edge dedupe (TRIBUTARY_EDGE_DEDUPE=on); without it every valid event goes to the stream. */
   dedupe?: DedupeStore;
-  logger?: Pick<Console, 'warn'>;
+  /**
+   * Ids whose new events are dropped (docs/privacy.md#suppression), usually a
+   * CachedSuppressionList; without it no event is checked.
+   */
+  suppression?: SuppressionList;
+  logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+}
+
+interface ValidEvent {
+  index: number;
+  body: StreamRecordBody;
 }
 
 /**
@@ -61,13 +74,15 @@ export class IngestService {
   private readonly newMessageId: () => string;
   private readonly schemas: SchemaRegistry;
   private readonly dedupe: DedupeStore | undefined;
-  private readonly logger: Pick<Console, 'warn'>;
+  private readonly suppression: SuppressionList | undefined;
+  private readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
 
   constructor(options: IngestServiceOptions) {
     this.producer = options.producer;
     this.newMessageId = options.newMessageId ?? randomUUID;
     this.schemas = options.schemas ?? loadSchemaRegistry();
     this.dedupe = options.dedupe;
+    this.suppression = options.suppression;
     this.logger = options.logger ?? console;
   }
 
@@ -76,18 +91,19 @@ export class IngestService {
    * the same call): the stream's own checks then record it in failed events with its reasons, so
    * what clients send wrong is visible to operators, not only to the sender (one nested past the
    * depth limit goes on cut one level past it: still refused there, and writable as JSON). Its
-   * outcome stays REJECTED whatever the stream answers.
+   * outcome stays REJECTED whatever the stream answers. An event naming a suppressed id is
+   * SUPPRESSED (REJECTED when invalid) and goes nowhere.
    */
   async track(inputs: EventEnvelope[], edge: EdgeRequest): Promise<TrackOutcome[]> {
     const outcomes: TrackOutcome[] = [];
-    const pending: Array<{ index: number; body: StreamRecordBody }> = [];
-    const rejected: StreamRecordBody[] = [];
+    const valid: ValidEvent[] = [];
+    const invalid: StreamRecordBody[] = [];
     inputs.forEach((input, index) => {
       const messageId = input.messageId ?? this.newMessageId();
       const body = toRecordBody(input, messageId, edge);
       const reject = (errors: EventError[]) => {
         outcomes[index] = { messageId, status: 'REJECTED', errors, retryable: false };
-        rejected.push(cutPastDepthLimit(body));
+        invalid.push(cutPastDepthLimit(body));
       };
       const errors = envelopeErrors(input);
       if (errors.length > 0) return reject(errors);
@@ -95,9 +111,10 @@ export class IngestService {
       if (!check.ok) return reject(check.errors);
       const bytes = serializedBytes(body);
       if (bytes > MAX_EVENT_BYTES) return reject([sizeError(bytes)]);
-      pending.push({ index, body });
+      valid.push({ index, body });
     });
 
+    const { pending, rejected } = await this.dropSuppressed(valid, invalid, outcomes);
     const fresh = await this.dropDuplicates(pending, outcomes);
     const bodies = [...fresh.map(({ body }) => body), ...rejected];
     if (bodies.length === 0) return outcomes;
@@ -129,14 +146,49 @@ export class IngestService {
   }
 
   /**
+   * Drops the events naming a suppressed id, with one lookup for all the batch's ids: a valid one
+   * answers SUPPRESSED, an invalid one stays REJECTED (its errors are still the sender's to fix);
+   * neither is written nor claimed for dedupe. When the list cannot answer, a valid event is
+   * answered as one the stream did not take (REJECTED, retryable): ACCEPTED promises the event
+   * will be stored, which is unknown, and the clients resend retryable events by themselves
+   * (Segment's get a 503). Invalid events still go on: the stream checks the list again before it
+   * writes a failed event.
+   */
+  private async dropSuppressed(
+    valid: ValidEvent[],
+    invalid: StreamRecordBody[],
+    outcomes: TrackOutcome[],
+  ): Promise<{ pending: ValidEvent[]; rejected: StreamRecordBody[] }> {
+    if (this.suppression === undefined) return { pending: valid, rejected: invalid };
+    const validIds = valid.map(({ body }) => subjectIdsOf(body));
+    const invalidIds = invalid.map((body) => subjectIdsOf(body, true));
+    const ids = [...validIds, ...invalidIds].flat();
+    if (ids.length === 0) return { pending: valid, rejected: invalid };
+    let suppressed: Set<string>;
+    try {
+      suppressed = await this.suppression.suppressed(ids);
+    } catch (error) {
+      this.logger.error('suppression list unavailable; valid events answered retryable', error);
+      for (const { index, body } of valid) outcomes[index] = unchecked(body.messageId);
+      return { pending: [], rejected: invalid };
+    }
+    const names = (eventIds: string[] | undefined) => eventIds?.some((id) => suppressed.has(id)) === true;
+    const pending = valid.filter(({ index, body }, i) => {
+      if (!names(validIds[i])) return true;
+      outcomes[index] = { messageId: body.messageId, status: 'SUPPRESSED', errors: [], retryable: false };
+      return false;
+    });
+    const rejected = invalid.filter((_, i) => !names(invalidIds[i]));
+    logSuppressed(this.logger, 'edge', valid.length - pending.length + invalid.length - rejected.length);
+    return { pending, rejected };
+  }
+
+  /**
    * Claims each messageId (edge dedupe); a repeat within the window is answered DUPLICATE and not
    * written. Dedupe only saves work — the warehouse keeps each messageId once regardless — so
    * when the dedupe table cannot answer, the events go through rather than fail.
    */
-  private async dropDuplicates(
-    pending: Array<{ index: number; body: StreamRecordBody }>,
-    outcomes: TrackOutcome[],
-  ): Promise<Array<{ index: number; body: StreamRecordBody }>> {
+  private async dropDuplicates(pending: ValidEvent[], outcomes: TrackOutcome[]): Promise<ValidEvent[]> {
     if (this.dedupe === undefined || pending.length === 0) return pending;
     let claimed: boolean[];
     try {
@@ -164,6 +216,22 @@ export class IngestService {
       );
     }
   }
+}
+
+/** A valid event not written because the suppression list could not say whether it may be. */
+function unchecked(messageId: string): TrackOutcome {
+  return {
+    messageId,
+    status: 'REJECTED',
+    retryable: true,
+    errors: [
+      {
+        code: SUPPRESSION_CHECK_FAILED,
+        path: null,
+        message: 'the suppression list could not be read; resend the event with the same messageId',
+      },
+    ],
+  };
 }
 
 function toRecordBody(input: EventEnvelope, messageId: string, edge: EdgeRequest): StreamRecordBody {

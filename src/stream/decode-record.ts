@@ -2,7 +2,7 @@ import { isUtf8 } from 'node:buffer';
 import type { KinesisStreamRecord } from 'aws-lambda';
 import { cleanRecord, type CleanRecord } from '../events/clean-record';
 import type { Enricher } from '../events/enrich/enrich-event';
-import type { IdentityRules } from '../events/identity';
+import { ALIAS_EVENT, type IdentityRules } from '../events/identity';
 import {
   edgeFieldsFromRecord,
   envelopeErrors,
@@ -20,6 +20,7 @@ import { messageIdForRecord, toStoredEvent, type RecordOrigin } from '../events/
 import { checkEventSchema } from '../events/schema-check';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { EventError, FailedEvent, FailureType, StoredEvent } from '../events/types';
+import { subjectIdsOf } from '../privacy/suppression';
 
 export type DecodedRecord =
   | {
@@ -29,8 +30,10 @@ export type DecodedRecord =
       itemIds: string[];
       sequenceNumber: string;
       shardId: string;
+      /** The ids the record names its person by, as sent: what the suppression list is asked about. */
+      subjectIds: string[];
     }
-  | { ok: false; failed: FailedEvent; sequenceNumber: string; shardId: string };
+  | { ok: false; failed: FailedEvent; sequenceNumber: string; shardId: string; subjectIds: string[] };
 
 /** What checking a record needs; built once per process. */
 export interface RecordChecks {
@@ -61,6 +64,8 @@ interface RecordPlace {
   processorVersion: string;
   /** What failures need to scrub the payload they keep. */
   checks: RecordChecks;
+  /** Set once the record reads as a JSON object; none for a record that does not. */
+  subjectIds: string[];
 }
 
 type FailureDetails = Partial<Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'schema'>> & {
@@ -78,6 +83,7 @@ function failure(
     ok: false,
     sequenceNumber: place.sequenceNumber,
     shardId: place.shardId,
+    subjectIds: place.subjectIds,
     failed: {
       messageId: null,
       event: null,
@@ -110,6 +116,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     processorVersion,
     checks,
+    subjectIds: [],
   };
 
   if (!isUtf8(raw)) return failure(place, 'malformed', malformed('record data is not valid UTF-8'));
@@ -122,6 +129,9 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
     parseError = error;
   }
   const json = isJsonObject(body) ? body : undefined;
+  // Read before any check, from the record as sent: a failed record names its person as much as a
+  // valid one, and enrichment may hash a property that a schema marks as personal data.
+  if (json !== undefined) place.subjectIds = subjectIdsOf(json, true);
   if (raw.byteLength > MAX_EVENT_BYTES) return oversize(place, json);
   // Not the parser's message: it quotes the record (all of it when short), and error messages are
   // kept unscrubbed.
@@ -175,7 +185,9 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   try {
     const event = checks.enrich(base, times, check.schema);
     const itemIds = itemIdsOf(check.schema, event.properties);
-    return { ok: true, event, itemIds, sequenceNumber, shardId: place.shardId };
+    // On a valid event only an alias's previous_id names a person, as the lake's eraser reads events.
+    const subjectIds = event.event === ALIAS_EVENT ? place.subjectIds : subjectIdsOf(json, false);
+    return { ok: true, event, itemIds, sequenceNumber, shardId: place.shardId, subjectIds };
   } catch (error) {
     const path = (error as { path?: unknown }).path;
     return failure(

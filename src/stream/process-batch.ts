@@ -4,9 +4,11 @@ import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/e
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../events/identity';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../events/types';
+import type { SuppressionList } from '../privacy/port';
+import { logSuppressed } from '../privacy/suppression';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
 import type { HotStore } from '../sinks/hot-tier/port';
-import { decodeRecord } from './decode-record';
+import { decodeRecord, type DecodedRecord } from './decode-record';
 import { updateHotTier, type IndexedEvent } from './hot-update';
 
 export interface StreamProcessorDeps {
@@ -23,7 +25,12 @@ export interface StreamProcessorDeps {
   enrich?: Enricher;
   /** The identity rules (Config.identity); their `mergeSources` decide which aliases merge users. */
   identity?: IdentityRules;
-  logger?: Pick<Console, 'warn' | 'error'>;
+  /**
+   * Ids whose records are dropped before any sink (docs/privacy.md#suppression), usually a
+   * CachedSuppressionList; without it no record is checked.
+   */
+  suppression?: SuppressionList;
+  logger?: Pick<Console, 'info' | 'warn' | 'error'>;
 }
 
 export interface BatchSummary {
@@ -36,14 +43,17 @@ export interface BatchSummary {
   hotRefused: number;
   /** Delivered events the hot tier applied only in part (profile limits), written to failed events. */
   hotLimited: number;
+  /** Records naming a suppressed id, valid or not: dropped, stored nowhere. */
+  suppressed: number;
 }
 
 export type StreamProcessor = (event: KinesisStreamEvent) => Promise<KinesisStreamBatchResponse>;
 
 /**
- * One Kinesis batch, the same for Lambda and the local poller: decode, check, drop in-batch
- * duplicates, deliver valid events and failed events, update the hot tier, and report records
- * whose sinks failed by sequence number so only they (and what follows) are retried.
+ * One Kinesis batch, the same for Lambda and the local poller: decode, check, drop records of
+ * suppressed ids and in-batch duplicates, deliver valid events and failed events, update the hot
+ * tier, and report records whose sinks failed by sequence number so only they (and what follows)
+ * are retried.
  *
  * This is deliberately not Powertools' BatchProcessor: that calls a handler per record, while
  * the sinks here are batch-level (one PutRecordBatch per delivery, one aggregated hot-tier write
@@ -70,11 +80,25 @@ export function createStreamProcessor(
     const records = event.Records;
     const decoded = records.map((record) => decodeRecord(record, checks));
 
+    let suppressed: Set<number>;
+    try {
+      suppressed = await suppressedRecords(deps.suppression, decoded);
+    } catch (error) {
+      // Nothing can be written without knowing whose it is: the whole batch comes again.
+      logger.error('suppression list unavailable; the batch will be retried', error);
+      onBatch?.({ ...NOTHING_DONE, records: records.length, retried: records.length });
+      return {
+        batchItemFailures: records.map((record) => ({ itemIdentifier: record.kinesis.sequenceNumber })),
+      };
+    }
+    logSuppressed(logger, 'stream', suppressed.size);
+
     const valid: Array<{ index: number; event: StoredEvent; itemIds: string[] }> = [];
     const invalid: Array<{ index: number; event: FailedEvent }> = [];
     const seen = new Set<string>();
     let duplicates = 0;
     decoded.forEach((item, index) => {
+      if (suppressed.has(index)) return;
       if (!item.ok) return invalid.push({ index, event: item.failed });
       if (seen.has(item.event.messageId)) return duplicates++;
       seen.add(item.event.messageId);
@@ -117,6 +141,7 @@ export function createStreamProcessor(
       retried: failedIndices.size,
       hotRefused: hot.refused.length,
       hotLimited: hot.limited.length,
+      suppressed: suppressed.size,
     });
     return {
       batchItemFailures: [...failedIndices]
@@ -124,6 +149,34 @@ export function createStreamProcessor(
         .map((index) => ({ itemIdentifier: records[index]?.kinesis.sequenceNumber ?? '' })),
     };
   };
+}
+
+const NOTHING_DONE: BatchSummary = {
+  records: 0,
+  delivered: 0,
+  failedEvents: 0,
+  duplicates: 0,
+  retried: 0,
+  hotRefused: 0,
+  hotLimited: 0,
+  suppressed: 0,
+};
+
+/** The indices of the records naming a suppressed id, with one lookup for every id of the batch. */
+async function suppressedRecords(
+  list: SuppressionList | undefined,
+  decoded: DecodedRecord[],
+): Promise<Set<number>> {
+  const indices = new Set<number>();
+  if (list === undefined) return indices;
+  const ids = new Set(decoded.flatMap((item) => item.subjectIds));
+  if (ids.size === 0) return indices;
+  const found = await list.suppressed([...ids]);
+  if (found.size === 0) return indices;
+  decoded.forEach((item, index) => {
+    if (item.subjectIds.some((id) => found.has(id))) indices.add(index);
+  });
+  return indices;
 }
 
 async function deliverSafely<T>(

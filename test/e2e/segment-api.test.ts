@@ -10,6 +10,7 @@ import { loadSegmentEventNames } from '../../src/services/segment-event-names';
 import { schemaRegistryFromConfig } from '../../src/services/schema-files';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../../src/aws/clients';
 import { DynamoDbHotStore } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { DynamoDbSuppressionList } from '../../src/privacy/dynamodb/dynamodb-suppression-list';
 import { KinesisProducer } from '../../src/stream/kinesis/kinesis-producer';
 import type { EventStreamProducer } from '../../src/stream/port';
 import type { Config } from '../../src/config';
@@ -297,6 +298,71 @@ describe('the Segment-compatible HTTP API on the embedded stack', () => {
       }
       await stack.settle();
       expect((await counts()).resent_once).toBe(2);
+    });
+
+    it('answers 200 for messages of suppressed ids, as for accepted ones, and stores none of them', async () => {
+      const dynamoDoc = createDynamoDbDocumentClient({
+        aws: { ...config.aws, dynamodbEndpoint: stack.dynamodbEndpoint },
+      });
+      try {
+        await new DynamoDbSuppressionList({ client: dynamoDoc, tableName: config.tableName }).suppress(
+          ['forgotten-user', 'forgotten-anon'],
+          'del_segment_e2e',
+        );
+      } finally {
+        dynamoDoc.destroy();
+      }
+      const probe = (messageId: string, ids: Record<string, string>) => ({
+        type: 'track',
+        event: 'Suppression Probe',
+        messageId,
+        ...ids,
+      });
+      const response = await post(
+        'batch?results=true',
+        JSON.stringify({
+          batch: [
+            probe('sup-user', { userId: 'forgotten-user' }),
+            probe('sup-anon', { anonymousId: 'forgotten-anon' }),
+            { type: 'alias', messageId: 'sup-alias', userId: 'renamed-user', previousId: 'forgotten-anon' },
+            // Invalid (Order Completed needs its order_id): still refused, and not kept as a failed event.
+            {
+              type: 'track',
+              event: 'Order Completed',
+              messageId: 'sup-invalid',
+              userId: 'forgotten-user',
+              properties: { total: 1 },
+            },
+            probe('sup-kept', { userId: 'kept-user' }),
+          ],
+        }),
+      );
+      // Segment's clients read only the HTTP status: a suppressed message must not be resent.
+      expect(response.status).toBe(200);
+      const answer = (await response.json()) as { results: Array<{ messageId: string; status: string }> };
+      expect(answer.results.map((r) => [r.messageId, r.status])).toEqual([
+        ['sup-user', 'SUPPRESSED'],
+        ['sup-anon', 'SUPPRESSED'],
+        ['sup-alias', 'SUPPRESSED'],
+        ['sup-invalid', 'REJECTED'],
+        ['sup-kept', 'ACCEPTED'],
+      ]);
+
+      await stack.settle();
+      expect((await counts()).suppression_probe).toBe(1);
+      const failed = await gql<{ failedEvents: Array<{ messageId: string }> }>(
+        stack.graphqlUrl,
+        FAILED,
+        range(),
+        API_KEY,
+      );
+      expect(failed.data?.failedEvents.map((f) => f.messageId)).not.toContain('sup-invalid');
+      const eventCount = async (id: string) =>
+        (await gql<{ user: { eventCount: number } | null }>(stack.graphqlUrl, USER, { id }, API_KEY)).data
+          ?.user?.eventCount ?? 0;
+      expect(await eventCount('kept-user')).toBe(1);
+      expect(await eventCount('forgotten-user')).toBe(0);
+      expect(await eventCount('renamed-user')).toBe(0);
     });
   });
 

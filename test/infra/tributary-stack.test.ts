@@ -11,12 +11,14 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { stageConfig } from '../../infra/config';
 import { EventStream } from '../../infra/constructs/event-stream';
+import { SUPPRESSED_EVENTS_METRIC } from '../../infra/constructs/suppressed-events-metric';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/ingest-api';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
 import { Warehouse } from '../../infra/constructs/warehouse';
 import { CORS_ALLOWED_HEADERS } from '../../src/api/cors';
 import { playgroundAsset } from '../../src/api/playground';
+import { SUPPRESSED_EVENTS_LOG_FIELD } from '../../src/privacy/suppression';
 import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
 import {
   QUARANTINED_FILES_LOG_FIELD,
@@ -343,7 +345,7 @@ describe('delivery', () => {
 });
 
 describe('lambda functions', () => {
-  it.each(['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load'])(
+  it.each(['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load', 'tributary-deletion'])(
     '%s: current Node runtime, arm64, JSON logs, tracing',
     (service) => {
       const { props } = functionByService(service);
@@ -410,7 +412,12 @@ describe('lambda functions', () => {
 
   it('builds a bundle with a source map for each handler, which loads and exports `handler`', () => {
     const outdir = app.synth().directory;
-    for (const service of ['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load']) {
+    for (const service of [
+      'tributary-graphql',
+      'tributary-stream',
+      'tributary-warehouse-load',
+      'tributary-deletion',
+    ]) {
       const assetPath = functionByService(service).metadata['aws:asset:path'];
       expect(typeof assetPath).toBe('string');
       const bundle = path.join(outdir, String(assetPath), 'index.js');
@@ -432,6 +439,28 @@ describe('lambda functions', () => {
       });
       expect(output).toBe('function');
     }
+  });
+
+  it("ships DuckDB beside the deletion bundle, with Lambda's arm64 Linux binary whatever machine synthesizes", () => {
+    const outdir = app.synth().directory;
+    const bundleDir = path.join(
+      outdir,
+      String(functionByService('tributary-deletion').metadata['aws:asset:path']),
+    );
+    const modules = path.join(bundleDir, 'node_modules', '@duckdb');
+    expect(fs.readdirSync(modules).sort()).toEqual([
+      'node-api',
+      'node-bindings',
+      'node-bindings-linux-arm64',
+    ]);
+    const binary = fs.readFileSync(path.join(modules, 'node-bindings-linux-arm64', 'duckdb.node'));
+    // An ELF shared object for machine 183, AArch64.
+    expect(binary.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    expect(binary.readUInt16LE(18)).toBe(183);
+    // The bundle requires the package instead of carrying a copy of it.
+    expect(fs.readFileSync(path.join(bundleDir, 'index.js'), 'utf8')).toContain(
+      'require("@duckdb/node-api")',
+    );
   });
 
   /** Synthesizes the app and runs the bundled graphql handler on one API Gateway event. */
@@ -884,11 +913,139 @@ describe('warehouse', () => {
   });
 });
 
+describe('deletion function', () => {
+  const deletion = () => functionByService('tributary-deletion');
+  const lakeArn = () => ({ 'Fn::GetAtt': [logicalId('AWS::S3::Bucket', 'LakeBucket'), 'Arn'] });
+  const lakeObjects = (prefix: string) => ({ 'Fn::Join': ['', [lakeArn(), `/${prefix}`]] });
+
+  it('runs one instance at a time for up to 15 minutes, with room for the lake files it rewrites', () => {
+    const { props } = deletion();
+    expect(props).toEqual(
+      expect.objectContaining({
+        ReservedConcurrentExecutions: 1,
+        Timeout: 900,
+        MemorySize: 2048,
+        EphemeralStorage: { Size: 2048 },
+      }),
+    );
+    expect(variablesOf('tributary-deletion')).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_TABLE_NAME: { Ref: logicalId('AWS::DynamoDB::Table', 'HotTierTable') },
+        TRIBUTARY_LAKE_BUCKET: { Ref: logicalId('AWS::S3::Bucket', 'LakeBucket') },
+      }),
+    );
+    // A failed run waits for the schedule rather than running again at once.
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: deletion().id },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('may touch only the hot table, the events/ and failed/ lake files, its log group and X-Ray', () => {
+    const statements = statementsOfRole('DeletionHandlerRole') as Array<{
+      Action: string | string[];
+      Resource: unknown;
+      Condition?: unknown;
+    }>;
+    const logGroup = (deletion().props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    expect(statements).toEqual([
+      {
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+      },
+      { Effect: 'Allow', Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'], Resource: '*' },
+      {
+        Effect: 'Allow',
+        Action: [
+          'dynamodb:GetItem',
+          'dynamodb:BatchGetItem',
+          'dynamodb:Query',
+          'dynamodb:Scan',
+          'dynamodb:PutItem',
+          'dynamodb:DeleteItem',
+          'dynamodb:BatchWriteItem',
+        ],
+        Resource: [{ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'HotTierTable'), 'Arn'] }],
+      },
+      {
+        Effect: 'Allow',
+        Action: [
+          's3:GetObject',
+          's3:GetObjectVersion',
+          's3:PutObject',
+          's3:DeleteObject',
+          's3:DeleteObjectVersion',
+        ],
+        Resource: [lakeObjects('events/*'), lakeObjects('failed/*')],
+      },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket', 's3:ListBucketVersions'],
+        Resource: lakeArn(),
+        Condition: { StringLike: { 's3:prefix': ['events/*', 'failed/*'] } },
+      },
+    ]);
+  });
+
+  it('runs every 15 minutes on a schedule, which retries failed steps and finishes interrupted ones', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [deletion().id, 'Arn'] } })],
+    });
+  });
+
+  it('is woken by the graphql function, which may invoke this function and no other', () => {
+    expect(variablesOf('tributary-graphql').TRIBUTARY_DELETION_FUNCTION).toEqual({ Ref: deletion().id });
+    const invokes = Object.entries(template.findResources('AWS::IAM::Policy') as Resources).flatMap(
+      ([id, policy]) =>
+        (
+          policy.Properties.PolicyDocument as {
+            Statement: Array<{ Action: string | string[]; Resource: unknown }>;
+          }
+        ).Statement.filter((s) => [s.Action].flat().some((action) => action.startsWith('lambda:'))).map(
+          (s) => ({ id, action: s.Action, resource: s.Resource }),
+        ),
+    );
+    expect(invokes).toEqual([
+      {
+        id: expect.stringMatching(/^IngestApiHandlerRole/),
+        action: 'lambda:InvokeFunction',
+        resource: { 'Fn::GetAtt': [deletion().id, 'Arn'] },
+      },
+    ]);
+  });
+
+  it('alarms on any error within one schedule interval, and not on throttles, which queue by design', () => {
+    const onDeletion = (metricName: string) =>
+      Object.values(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: {
+            MetricName: metricName,
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: deletion().id } }],
+          },
+        }) as Resources,
+      );
+    expect(onDeletion('Errors').map((alarm) => alarm.Properties)).toEqual([
+      expect.objectContaining({ Threshold: 0, Period: 900, ComparisonOperator: 'GreaterThanThreshold' }),
+    ]);
+    expect(onDeletion('Throttles')).toEqual([]);
+  });
+});
+
 describe('observability', () => {
+  /** Alarms on a metric; the deletion function's own, set apart on purpose, are checked under "deletion function". */
   const alarmOn = (metricName: string, namespace: string) =>
-    template.findResources('AWS::CloudWatch::Alarm', {
-      Properties: { MetricName: metricName, Namespace: namespace },
-    }) as Resources;
+    Object.values(
+      template.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { MetricName: metricName, Namespace: namespace },
+      }) as Resources,
+    ).filter(
+      (alarm) =>
+        !JSON.stringify(alarm.Properties.Dimensions ?? []).includes(
+          functionByService('tributary-deletion').id,
+        ),
+    );
 
   it('alarms into an encrypted SNS topic', () => {
     template.hasResourceProperties('AWS::SNS::Topic', {
@@ -914,7 +1071,7 @@ describe('observability', () => {
     ['Latency', 'AWS/ApiGateway', 1, 5000, 'GreaterThanThreshold'],
     ['QuarantinedLakeFiles', 'Tributary', 1, 0, 'GreaterThanThreshold'],
   ])('alarms on %s (%s) with the dev threshold', (metric, namespace, count, threshold, operator) => {
-    const alarms = Object.values(alarmOn(metric, namespace));
+    const alarms = alarmOn(metric, namespace);
     expect(alarms).toHaveLength(count);
     for (const alarm of alarms) {
       expect(alarm.Properties).toEqual(
@@ -1027,5 +1184,32 @@ describe('prod stage', () => {
         BufferingHints: { IntervalInSeconds: 300, SizeInMBs: 64 },
       }),
     });
+  });
+});
+
+describe('suppressed events', () => {
+  it.each([
+    ['tributary-graphql', 'edge'],
+    ['tributary-stream', 'stream'],
+  ])('counts the events the %s function drops for suppressed ids from its log, at %s', (service, at) => {
+    const fn = functionByService(service);
+    const logGroup = (fn.props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    template.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: { Ref: logGroup },
+      FilterPattern: `{ $.${SUPPRESSED_EVENTS_LOG_FIELD} > 0 }`,
+      MetricTransformations: [
+        Match.objectLike({
+          MetricNamespace: 'Tributary',
+          MetricName: SUPPRESSED_EVENTS_METRIC,
+          MetricValue: `$.${SUPPRESSED_EVENTS_LOG_FIELD}`,
+          Dimensions: [{ Key: 'At', Value: '$.at' }],
+        }),
+      ],
+    });
+    const metric =
+      service === 'tributary-graphql'
+        ? stack.ingestApi.suppressedEvents
+        : stack.streamProcessor.suppressedEvents;
+    expect(metric.dimensions).toEqual({ At: at });
   });
 });

@@ -2,7 +2,11 @@ import 'reflect-metadata';
 import { TrackEventInput } from '../../src/schema/event.input';
 import { SchemaRegistry } from '../../src/events/schema-registry';
 import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
-import { IngestService, mayMergeUsers } from '../../src/services/ingest-service';
+import { IngestService, mayMergeUsers, SUPPRESSION_CHECK_FAILED } from '../../src/services/ingest-service';
+import { CachedSuppressionList } from '../../src/services/cached-suppression-list';
+import { SUPPRESSED_EVENTS_LOG_FIELD } from '../../src/privacy/suppression';
+import { RecordingSuppressionList } from '../helpers/recording-suppression-list';
+import { operationRunner } from '../helpers/execute-operation';
 import type { Principal } from '../../src/access/principal';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 
@@ -241,5 +245,210 @@ describe('IngestService', () => {
     expect(released).toEqual(['new-2']);
     const again = await service.track([events[2]!], edge);
     expect(again[0]?.status).toBe('ACCEPTED');
+  });
+
+  describe('with a suppression list', () => {
+    function setup() {
+      const producer = new FakeProducer();
+      const list = new RecordingSuppressionList();
+      const claims: string[] = [];
+      const dedupe = {
+        async claim(ids: string[]) {
+          claims.push(...ids);
+          return ids.map(() => true);
+        },
+        async release() {},
+      };
+      const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
+      const service = new IngestService({ producer, dedupe, suppression: list, logger });
+      const written = () =>
+        producer.calls
+          .flat()
+          .map((r) => (JSON.parse(Buffer.from(r.data).toString()) as { messageId: string }).messageId);
+      return { producer, list, claims, logger, service, written };
+    }
+
+    it('answers SUPPRESSED for an event naming a suppressed id, writes and claims nothing of it, and takes its neighbours', async () => {
+      const { list, claims, logger, service, written } = setup();
+      await list.suppress(['gone-user', 'gone-anon', 'gone-old'], 'del_1');
+      const outcomes = await service.track(
+        [
+          input({ event: 'page_viewed', userId: 'u1', messageId: 'before' }),
+          input({ event: 'page_viewed', userId: 'gone-user', anonymousId: 'a9', messageId: 'by-user' }),
+          input({ event: 'page_viewed', anonymousId: 'gone-anon', messageId: 'by-anon' }),
+          input({
+            event: 'alias',
+            userId: 'new-user',
+            messageId: 'by-alias',
+            properties: { previous_id: 'gone-old' },
+          }),
+          // previous_id names someone only on an alias.
+          input({
+            event: 'page_viewed',
+            userId: 'u2',
+            messageId: 'not-alias',
+            properties: { previous_id: 'gone-old' },
+          }),
+          input({ event: 'page_viewed', userId: 'u3', messageId: 'after' }),
+        ],
+        edge,
+      );
+      expect(outcomes).toEqual([
+        { messageId: 'before', status: 'ACCEPTED', errors: [], retryable: false },
+        { messageId: 'by-user', status: 'SUPPRESSED', errors: [], retryable: false },
+        { messageId: 'by-anon', status: 'SUPPRESSED', errors: [], retryable: false },
+        { messageId: 'by-alias', status: 'SUPPRESSED', errors: [], retryable: false },
+        { messageId: 'not-alias', status: 'ACCEPTED', errors: [], retryable: false },
+        { messageId: 'after', status: 'ACCEPTED', errors: [], retryable: false },
+      ]);
+      expect(written()).toEqual(['before', 'not-alias', 'after']);
+      expect(claims).toEqual(['before', 'not-alias', 'after']);
+      // One lookup for the whole batch, every id at once.
+      expect(list.lookups).toHaveLength(1);
+      expect(new Set(list.lookups[0])).toEqual(
+        new Set(['u1', 'gone-user', 'a9', 'gone-anon', 'new-user', 'gone-old', 'u2', 'u3']),
+      );
+      // The metric's line: the count, never an id.
+      expect(logger.info).toHaveBeenCalledTimes(1);
+      expect(logger.info).toHaveBeenCalledWith(expect.any(String), {
+        [SUPPRESSED_EVENTS_LOG_FIELD]: 3,
+        at: 'edge',
+      });
+      expect(JSON.stringify(logger.info.mock.calls)).not.toMatch(/gone/);
+    });
+
+    it('keeps an invalid event of a suppressed id REJECTED but does not pass it on for failed events', async () => {
+      const { list, logger, service, written } = setup();
+      await list.suppress(['gone-user', 'gone-old'], 'del_1');
+      const outcomes = await service.track(
+        [
+          input({ event: 'NOPE', userId: 'gone-user', messageId: 'bad-gone' }),
+          // An invalid event's previous_id counts whatever its name: the name may be what is wrong.
+          input({
+            event: 'Alias',
+            userId: 'u2',
+            messageId: 'bad-alias',
+            properties: { previous_id: 'gone-old' },
+          }),
+          input({ event: 'NOPE', userId: 'u1', messageId: 'bad-other' }),
+          input({ event: 'page_viewed', userId: 'u1', messageId: 'good' }),
+        ],
+        edge,
+      );
+      expect(outcomes.map((o) => [o.messageId, o.status])).toEqual([
+        ['bad-gone', 'REJECTED'],
+        ['bad-alias', 'REJECTED'],
+        ['bad-other', 'REJECTED'],
+        ['good', 'ACCEPTED'],
+      ]);
+      expect(outcomes[0]?.errors[0]).toMatchObject({ code: 'ENVELOPE_INVALID', path: '/event' });
+      expect(written()).toEqual(['good', 'bad-other']);
+      expect(logger.info).toHaveBeenCalledWith(expect.any(String), {
+        [SUPPRESSED_EVENTS_LOG_FIELD]: 2,
+        at: 'edge',
+      });
+    });
+
+    it('answers valid events retryable when the list cannot be read, and writes or claims none of them', async () => {
+      const { list, claims, logger, service, written } = setup();
+      list.failLookups = new Error('ProvisionedThroughputExceededException');
+      const outcomes = await service.track(
+        [
+          input({ event: 'page_viewed', userId: 'u1', messageId: 'valid' }),
+          input({ event: 'NOPE', userId: 'u1', messageId: 'invalid' }),
+        ],
+        edge,
+      );
+      expect(outcomes[0]).toEqual({
+        messageId: 'valid',
+        status: 'REJECTED',
+        retryable: true,
+        errors: [expect.objectContaining({ code: SUPPRESSION_CHECK_FAILED, path: null })],
+      });
+      expect(outcomes[1]).toMatchObject({ status: 'REJECTED', retryable: false });
+      // The invalid one still goes on: the stream checks the list again before it stores a failed event.
+      expect(written()).toEqual(['invalid']);
+      expect(claims).toEqual([]);
+      expect(logger.error).toHaveBeenCalledTimes(1);
+
+      list.failLookups = undefined;
+      const again = await service.track(
+        [input({ event: 'page_viewed', userId: 'u1', messageId: 'valid' })],
+        edge,
+      );
+      expect(again[0]?.status).toBe('ACCEPTED');
+    });
+
+    it('asks nothing for a batch without ids to check', async () => {
+      const { list, service } = setup();
+      await service.track([input({ event: 'page_viewed', userId: '  ', messageId: 'blank' })], edge);
+      expect(list.lookups).toEqual([]);
+    });
+
+    it('answers SUPPRESSED through GraphQL, where BatchTrackResult counts it as not accepted', async () => {
+      const { list, service } = setup();
+      await list.suppress(['gone-user'], 'del_1');
+      const api = await operationRunner({ ingest: service });
+      try {
+        const answer = await api.run(
+          `mutation($events: [TrackEventInput!]!) {
+            trackEvents(events: $events) { accepted rejected results { messageId status retryable } }
+          }`,
+          {
+            events: [
+              { event: 'page_viewed', userId: 'gone-user', messageId: 'gone' },
+              { event: 'page_viewed', userId: 'u1', messageId: 'kept' },
+            ],
+          },
+          { keyId: 'writer', kind: 'WRITE', scopes: new Set(['INGEST']) },
+        );
+        expect(answer.errors).toBeUndefined();
+        expect(answer.data).toEqual({
+          trackEvents: {
+            accepted: 1,
+            rejected: 1,
+            results: [
+              { messageId: 'gone', status: 'SUPPRESSED', retryable: false },
+              { messageId: 'kept', status: 'ACCEPTED', retryable: false },
+            ],
+          },
+        });
+      } finally {
+        await api.stop();
+      }
+    });
+
+    it('through a cache: drops at once on the instance that suppressed, elsewhere once the TTL is over', async () => {
+      const store = new RecordingSuppressionList();
+      let now = 0;
+      const instance = () => {
+        const producer = new FakeProducer();
+        const list = new CachedSuppressionList(store, { ttlMs: 5000, now: () => now });
+        return {
+          list,
+          service: new IngestService({
+            producer,
+            suppression: list,
+            logger: { info() {}, warn() {}, error() {} },
+          }),
+        };
+      };
+      const answering = instance();
+      const other = instance();
+      const send = async (service: IngestService) =>
+        (await service.track([input({ event: 'page_viewed', userId: 'u1' })], edge))[0]?.status;
+
+      expect(await send(answering.service)).toBe('ACCEPTED');
+      expect(await send(other.service)).toBe('ACCEPTED');
+      // deleteUser, served by the first instance, suppresses through its cached list.
+      await answering.list.suppress(['u1'], 'del_1');
+      expect(await send(answering.service)).toBe('SUPPRESSED');
+      now += 4999;
+      expect(await send(other.service)).toBe('ACCEPTED');
+      now += 1;
+      expect(await send(other.service)).toBe('SUPPRESSED');
+      // Three reads of the store in all: each instance's first check, and the other's after its TTL.
+      expect(store.lookups).toHaveLength(3);
+    });
   });
 });

@@ -4,7 +4,12 @@ import { FAILED_PAYLOAD_HEAD_BYTES, PAYLOAD_TRUNCATED } from '../../src/events/f
 import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
-import { createStreamProcessor, type BatchSummary } from '../../src/stream/process-batch';
+import {
+  createStreamProcessor,
+  type BatchSummary,
+  type StreamProcessorDeps,
+} from '../../src/stream/process-batch';
+import { SUPPRESSED_EVENTS_LOG_FIELD } from '../../src/privacy/suppression';
 import { createEnricher } from '../../src/events/enrich/enrich-event';
 import { identityRules } from '../../src/events/identity';
 import { pseudonym } from '../../src/events/enrich/pii';
@@ -12,12 +17,13 @@ import { findSchemasDir, loadSchemaRegistry } from '../../src/services/schema-fi
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
 import { MemoryDelivery, RecordingHotStore } from '../helpers/in-memory-sinks';
 import { kinesisEvent, kinesisRecord } from '../helpers/kinesis-events';
+import { RecordingSuppressionList } from '../helpers/recording-suppression-list';
 
-function setup() {
+function setup(extra: Partial<StreamProcessorDeps> = {}) {
   const events = new MemoryDelivery<StoredEvent>();
   const failed = new MemoryDelivery<FailedEvent>();
   const hotStore = new RecordingHotStore();
-  const logger = { warn: jest.fn(), error: jest.fn() };
+  const logger = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
   const summaries: BatchSummary[] = [];
   const process = createStreamProcessor(
     {
@@ -27,6 +33,7 @@ function setup() {
       processorVersion: 'tributary@test',
       schemas: loadSchemaRegistry(),
       logger,
+      ...extra,
     },
     (summary) => summaries.push(summary),
   );
@@ -59,7 +66,7 @@ describe('the merges-users flag', () => {
       processorVersion: 'tributary@test',
       schemas: loadSchemaRegistry(),
       identity: identityRules({ mergeSources: ['crm-sync'] }),
-      logger: { warn: jest.fn(), error: jest.fn() },
+      logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
     });
     const response = await process(
       kinesisEvent([
@@ -332,7 +339,7 @@ describe('createStreamProcessor', () => {
           hotStore: engine,
           processorVersion: 'tributary@test',
           schemas: loadSchemaRegistry(),
-          logger: { warn: jest.fn(), error: jest.fn() },
+          logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
         },
         (summary) => summaries.push(summary),
       );
@@ -589,7 +596,7 @@ describe('createStreamProcessor', () => {
         processorVersion: 'tributary@test',
         schemas: loadSchemaRegistry(findSchemasDir(), { unknownEvents }),
         enrich: createEnricher({ piiSecret: secret, horizonMs: 30 * 86_400_000 }),
-        logger: { warn: jest.fn(), error: jest.fn() },
+        logger: { info: jest.fn(), warn: jest.fn(), error: jest.fn() },
       });
       return { events, failed, process };
     }
@@ -805,5 +812,138 @@ describe('createStreamProcessor', () => {
       );
       expect(events.records.map((e) => e.timestamp)).toEqual(['2026-03-02T00:00:00.000Z']);
     });
+  });
+});
+
+describe('createStreamProcessor with a suppression list', () => {
+  async function withList(...suppressed: string[]) {
+    const list = new RecordingSuppressionList();
+    await list.suppress(suppressed, 'del_1');
+    return { list, ...setup({ suppression: list }) };
+  }
+  /** Every id and messageId a sink was given, to show a suppressed record reached none. */
+  const storedText = (stack: Awaited<ReturnType<typeof withList>>) =>
+    JSON.stringify([stack.events.records, stack.failed.records, stack.hotStore.batches]);
+
+  it('drops every record naming a suppressed id before any sink, valid or not, and delivers the rest', async () => {
+    const stack = await withList('gone-user', 'gone-anon', 'gone-old');
+    const response = await stack.process(
+      kinesisEvent([
+        kinesisRecord(valid('keep-1'), '1'),
+        kinesisRecord(valid('by-user', 'gone-user'), '2'),
+        kinesisRecord({ ...valid('by-anon', 'u9'), anonymousId: 'gone-anon' }, '3'),
+        kinesisRecord(
+          { ...valid('by-alias', 'new-user', 'alias'), properties: { previous_id: 'gone-old' } },
+          '4',
+        ),
+        // A failed record names its person too: it would be stored in failed events.
+        kinesisRecord({ event: 'Bad-Name', userId: 'gone-user', messageId: 'bad-gone' }, '5'),
+        kinesisRecord(
+          {
+            event: 'Bad-Name',
+            userId: 'u2',
+            messageId: 'bad-alias',
+            properties: { previous_id: 'gone-old' },
+          },
+          '6',
+        ),
+        kinesisRecord(
+          { event: 'page_viewed', userId: 'gone-anon', properties: { blob: 'x'.repeat(40_000) } },
+          '7',
+        ),
+        // On a valid event that is not an alias, previous_id is only a property.
+        kinesisRecord({ ...valid('not-alias', 'u3'), properties: { previous_id: 'gone-old' } }, '8'),
+        kinesisRecord({ event: 'Bad-Name', userId: 'u4', messageId: 'bad-kept' }, '9'),
+        kinesisRecord('{not json', '10'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([]);
+    expect(stack.events.records.map((e) => e.messageId)).toEqual(['keep-1', 'not-alias']);
+    expect(stack.failed.records.map((f) => f.messageId)).toEqual(['bad-kept', null]);
+    expect(stack.hotStore.batches.flat().map((a) => a.messageId)).toEqual(['keep-1', 'not-alias']);
+    expect(storedText(stack)).not.toMatch(/gone-user|gone-anon|by-user|by-anon|by-alias|bad-gone|bad-alias/);
+    expect(stack.summaries).toEqual([
+      expect.objectContaining({ records: 10, delivered: 2, failedEvents: 2, suppressed: 6 }),
+    ]);
+    // One lookup for the batch, every id at once.
+    expect(stack.list.lookups).toHaveLength(1);
+    expect(new Set(stack.list.lookups[0])).toEqual(
+      new Set(['u1', 'gone-user', 'u9', 'gone-anon', 'new-user', 'gone-old', 'u2', 'u3', 'u4']),
+    );
+  });
+
+  it('logs the count for the metric, and no id', async () => {
+    const stack = await withList('gone-user');
+    await stack.process(
+      kinesisEvent([
+        kinesisRecord(valid('a', 'gone-user'), '1'),
+        kinesisRecord(valid('b', 'gone-user'), '2'),
+      ]),
+    );
+    expect(stack.logger.info).toHaveBeenCalledTimes(1);
+    expect(stack.logger.info).toHaveBeenCalledWith(expect.any(String), {
+      [SUPPRESSED_EVENTS_LOG_FIELD]: 2,
+      at: 'stream',
+    });
+    const logged = JSON.stringify([
+      stack.logger.info.mock.calls,
+      stack.logger.warn.mock.calls,
+      stack.logger.error.mock.calls,
+    ]);
+    expect(logged).not.toContain('gone-user');
+  });
+
+  it('logs nothing and asks once when no record is suppressed', async () => {
+    const stack = await withList('gone-user');
+    await stack.process(kinesisEvent([kinesisRecord(valid('a'), '1')]));
+    expect(stack.events.records).toHaveLength(1);
+    expect(stack.logger.info).not.toHaveBeenCalled();
+    expect(stack.summaries[0]?.suppressed).toBe(0);
+    expect(stack.list.lookups).toEqual([['u1']]);
+  });
+
+  it('retries the whole batch, writing nothing, when the list cannot be read', async () => {
+    const stack = await withList('gone-user');
+    stack.list.failLookups = new Error('table unavailable');
+    const response = await stack.process(
+      kinesisEvent([
+        kinesisRecord(valid('a'), '1'),
+        kinesisRecord('{not json', '2'),
+        kinesisRecord(valid('b'), '3'),
+      ]),
+    );
+    expect(response.batchItemFailures).toEqual([
+      { itemIdentifier: '1' },
+      { itemIdentifier: '2' },
+      { itemIdentifier: '3' },
+    ]);
+    expect(storedText(stack)).toBe('[[],[],[]]');
+    expect(stack.logger.error).toHaveBeenCalledTimes(1);
+    expect(stack.summaries).toEqual([expect.objectContaining({ records: 3, retried: 3, delivered: 0 })]);
+
+    stack.list.failLookups = undefined;
+    const retried = await stack.process(
+      kinesisEvent([
+        kinesisRecord(valid('a'), '1'),
+        kinesisRecord('{not json', '2'),
+        kinesisRecord(valid('b'), '3'),
+      ]),
+    );
+    expect(retried.batchItemFailures).toEqual([]);
+    expect(stack.events.records.map((e) => e.messageId)).toEqual(['a', 'b']);
+  });
+
+  it('matches ids exactly as sent, a number as its text', async () => {
+    const stack = await withList('gone-user', '42');
+    await stack.process(
+      kinesisEvent([
+        // A direct producer's number is no valid userId: it would go to failed events as it is.
+        kinesisRecord({ ...valid('numeric'), userId: 42 }, '1'),
+        kinesisRecord(valid('other-case', 'Gone-User'), '2'),
+      ]),
+    );
+    expect(stack.failed.records).toEqual([]);
+    expect(stack.events.records.map((e) => e.messageId)).toEqual(['other-case']);
+    expect(stack.summaries[0]?.suppressed).toBe(1);
   });
 });

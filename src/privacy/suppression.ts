@@ -1,0 +1,59 @@
+/**
+ * What the edge and the stream share when they drop the events of suppressed ids
+ * (docs/privacy.md#suppression): which ids an event names its person by, and the log line the
+ * SuppressedEvents metric is counted from.
+ */
+import { ALIAS_EVENT, PREVIOUS_ID_PROPERTY } from '../events/identity';
+
+/** The fields of an event, or of a record read as one, that may name a person. */
+export interface PersonFields {
+  event?: unknown;
+  userId?: unknown;
+  anonymousId?: unknown;
+  properties?: unknown;
+}
+
+/**
+ * The ids an event names its person by: its userId, its anonymousId and, for an `alias`, its
+ * `properties.previous_id` — the rule the lake's eraser matches records by. A record that failed
+ * its checks passes `withPreviousId: true`, since its event name may be what is wrong with it.
+ * Ids are taken exactly as sent (a number as its text); a blank one names nobody.
+ */
+export function subjectIdsOf(event: PersonFields, withPreviousId = event.event === ALIAS_EVENT): string[] {
+  const ids: string[] = [];
+  const add = (value: unknown): void => {
+    const id = idText(value);
+    if (id !== undefined && !ids.includes(id)) ids.push(id);
+  };
+  add(event.userId);
+  add(event.anonymousId);
+  const { properties } = event;
+  if (withPreviousId && typeof properties === 'object' && properties !== null && !Array.isArray(properties))
+    add((properties as Record<string, unknown>)[PREVIOUS_ID_PROPERTY]);
+  return ids;
+}
+
+function idText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.trim() === '' ? undefined : value;
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint')
+    return String(value);
+  return undefined;
+}
+
+/**
+ * The log field the deployment's metric filters sum into the SuppressedEvents metric
+ * (infra/constructs/suppressed-events-metric.ts).
+ */
+export const SUPPRESSED_EVENTS_LOG_FIELD = 'suppressedEvents';
+
+/** Where events were dropped: in the API's answer, or by the stream processor. */
+export type SuppressionPoint = 'edge' | 'stream';
+
+/**
+ * Logs how many events of suppressed ids a request or a batch dropped, when it dropped any. The
+ * count and nothing else: the ids are the very data the person asked to have forgotten.
+ */
+export function logSuppressed(logger: Pick<Console, 'info'>, at: SuppressionPoint, count: number): void {
+  if (count === 0) return;
+  logger.info(`dropped ${count} events of suppressed ids`, { [SUPPRESSED_EVENTS_LOG_FIELD]: count, at });
+}
