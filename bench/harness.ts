@@ -79,19 +79,31 @@ export async function startRawServer(): Promise<{ url: string; close(): Promise<
  * machine itself, without the event loop, collections and neighbours of whatever process it would
  * otherwise share.
  */
-export async function startRawServerProcess(): Promise<{ url: string; close(): Promise<void> }> {
+export function startRawServerProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  return startServerProcess('raw-server-process.ts');
+}
+
+/**
+ * A stock Apollo Server 5 + type-graphql server taking Tributary's ingest mutations (the same
+ * input and result types) and answering at once, alone in a child process: the floor of a
+ * GraphQL server built the usual way with this stack's libraries.
+ */
+export function startApolloFloorProcess(): Promise<{ url: string; close(): Promise<void> }> {
+  return startServerProcess('apollo-floor-process.ts');
+}
+
+/** Forks a server script of this folder, which sends its URL back once it listens. */
+async function startServerProcess(script: string): Promise<{ url: string; close(): Promise<void> }> {
   // The child runs TypeScript the way this one does, but as a plain Node server: without the
   // young-generation size `npm run bench` gives this process.
-  const child = fork(path.join(__dirname, 'raw-server-process.ts'), [], {
+  const child = fork(path.join(__dirname, script), [], {
     execArgv: process.execArgv.filter((arg) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)),
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = await new Promise<string>((resolve, reject) => {
     child.once('message', (message) => resolve(message as string));
     child.once('error', reject);
-    child.once('exit', (code) =>
-      reject(new Error(`raw server process exited with ${code} before answering`)),
-    );
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before answering`)));
   });
   return {
     url,
@@ -99,6 +111,22 @@ export async function startRawServerProcess(): Promise<{ url: string; close(): P
       if (child.exitCode === null && child.signalCode === null) child.kill();
       await exited;
     },
+  };
+}
+
+/** Each figure the median of the rounds' (an odd number of rounds: a figure some round measured). */
+export function medianResult(results: LoadResult[]): LoadResult {
+  const median = (pick: (r: LoadResult) => number) => {
+    const sorted = results.map(pick).sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)] ?? 0;
+  };
+  return {
+    requestsPerSec: median((r) => r.requestsPerSec),
+    p50: median((r) => r.p50),
+    p90: median((r) => r.p90),
+    p99: median((r) => r.p99),
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
   };
 }
 

@@ -6,7 +6,15 @@ import { loadConfig } from '../src/config';
 import { startLocalStack } from '../src/local/stack';
 import { generateTraffic } from '../scripts/simulation/generate';
 import { sendEvents } from '../scripts/simulation/send';
-import { fmt, load, ratio, startRawServer, startRawServerProcess, type LoadResult } from './harness';
+import {
+  fmt,
+  load,
+  medianResult,
+  ratio,
+  startRawServer,
+  startRawServerProcess,
+  type LoadResult,
+} from './harness';
 
 const CONNECTIONS = 50;
 /** The paced runs' offered load: every client asking ten times a second. */
@@ -65,7 +73,7 @@ export async function hotReadBenchmark(): Promise<string> {
       );
     }
     // The hot tier on dynalite takes a while per batch; reads are measured once all of it is applied.
-    await stack.poller.drain(300_000);
+    await stack.pipeline.drain(300_000);
 
     const users = [...new Set(simulation.events.map((e) => e.userId ?? e.anonymousId))].slice(
       0,
@@ -177,20 +185,4 @@ export async function hotReadBenchmark(): Promise<string> {
     await stack.close();
     await rm(dataDir, { recursive: true, force: true });
   }
-}
-
-/** Each figure the median of the rounds' (an odd number of rounds: a figure some round measured). */
-function medianResult(results: LoadResult[]): LoadResult {
-  const median = (pick: (r: LoadResult) => number) => {
-    const sorted = results.map(pick).sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)] ?? 0;
-  };
-  return {
-    requestsPerSec: median((r) => r.requestsPerSec),
-    p50: median((r) => r.p50),
-    p90: median((r) => r.p90),
-    p99: median((r) => r.p99),
-    errors: results.reduce((sum, r) => sum + r.errors, 0),
-    non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
-  };
 }

@@ -1,8 +1,9 @@
 import '../src/local/node-env';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { deletionBenchmark } from './deletion.bench';
 import { hotReadBenchmark } from './hot-read.bench';
-import { ingestBenchmark } from './ingest.bench';
+import { INGEST_ROUNDS, ingestBenchmark } from './ingest.bench';
 import { segmentBenchmark } from './segment.bench';
 import { streamBenchmark } from './stream.bench';
 import { warehouseBenchmark } from './warehouse.bench';
@@ -14,7 +15,10 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
     name: 'ingest',
     about:
       'GraphQL ingest on the embedded stack (API key check, envelope validation, PutRecords to kinesalite) ' +
-      'beside a raw node:http server that parses the same JSON body and answers. autocannon, 10 connections.',
+      'beside two floors: a stock Apollo Server 5 + type-graphql server whose mutations take the same input ' +
+      'types and answer at once (its own process), and a raw node:http server that parses the same JSON body ' +
+      "and answers (the stack's process). autocannon, 10 connections, " +
+      `${INGEST_ROUNDS} rounds taking turns, medians.`,
     run: ingestBenchmark,
   },
   {
@@ -49,6 +53,13 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'schema → enrich → route into in-memory sinks, beside a baseline that only base64-decodes and JSON-parses the same ' +
       'records. The two take turns batch by batch, so load from other processes weighs on both alike.',
     run: streamBenchmark,
+  },
+  {
+    name: 'deletion',
+    about:
+      'Erasing one person from a local lake of 1 million events in 100 Parquet files (LocalLakeEraser: every file ' +
+      'scanned, the files holding the person rewritten), beside rewriting one file of the same size whole in the same run.',
+    run: deletionBenchmark,
   },
 ];
 

@@ -125,6 +125,12 @@ class CountingHotStore implements HotStore {
   async getTrend(): Promise<null> {
     return null;
   }
+  async readIds(): ReturnType<HotStore['readIds']> {
+    return new Map();
+  }
+  async unlink(): Promise<boolean> {
+    return false;
+  }
 }
 
 /**

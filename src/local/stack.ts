@@ -4,31 +4,24 @@ import { createApiServer, createRequestContext } from '../api/apollo-server';
 import { ByteBoundedCache } from '../api/byte-bounded-cache';
 import { hotResponseCachePlugin, type AnswerCache } from '../api/hot-response-cache';
 import type { Config } from '../config';
-import type { StoredEvent, FailedEvent } from '../events/types';
 import type { EventStreamProducer } from '../stream/port';
-import { PROCESSOR_VERSION } from '../events/version';
-import { enricherFromConfig } from '../events/from-config';
 import { schemaRegistryFromConfig } from '../services/schema-files';
 import { CachedHotStore } from '../sinks/hot-tier/cached-hot-store';
 import { createServices } from '../services/create-services';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../aws/clients';
 import { DuckDbWarehouse } from '../sinks/warehouse/duckdb/duckdb-warehouse';
-import { DynamoDbHotStore, ensureHotTable } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { ensureHotTable } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { CoalescingProducer } from '../stream/coalescing-producer';
 import { KinesisProducer } from '../stream/kinesis/kinesis-producer';
-import { KinesisStreamReader } from '../stream/kinesis/kinesis-stream-reader';
-import { EventsParquetFormat } from '../sinks/lake/file-format';
-import { LocalLakeDelivery } from '../sinks/lake/local/local-lake-delivery';
 import {
   persistedApiKey,
   persistedPiiSecret,
   persistedUserTokenSecret,
   persistedWriteKey,
 } from './secret-files';
-import { FileCheckpointStore } from './poller/checkpoint-store';
-import { LocalPoller } from './poller/local-poller';
-import { createStreamProcessor } from '../stream/process-batch';
 import { ensureStream, startEmulators } from './emulators';
+import { localHotTable } from './hot-table';
+import { PipelineThread } from './pipeline/thread';
 import { startHttpServer } from './http-server';
 import { SegmentApi } from '../api/segment/segment-api';
 import { loadSegmentEventNames } from '../services/segment-event-names';
@@ -45,7 +38,8 @@ export interface LocalStack {
   kinesisEndpoint: string;
   dynamodbEndpoint: string;
   warehouse: DuckDbWarehouse;
-  poller: LocalPoller;
+  /** The thread the poller, stream processor and lake deliveries run on. */
+  pipeline: Pick<PipelineThread, 'threadId' | 'drain'>;
   /** How full the answer cache is (bounded by TRIBUTARY_ANSWER_CACHE_BYTES). */
   answerCache: Pick<AnswerCache, 'bytes' | 'size' | 'maxBytes'>;
   /** Waits until everything on the stream now has been processed and loaded into the warehouse. */
@@ -57,6 +51,9 @@ export interface LocalStack {
 /**
  * The embedded stack: kinesalite and dynalite in-process, the local poller playing Lambda, the
  * lake folder playing Firehose and S3, DuckDB playing Redshift, and the GraphQL server.
+ *
+ * The poller, the stream processor and the lake deliveries run on a thread of their own (see
+ * pipeline/worker.ts), as each emulator does, so this thread's event loop serves the API.
  */
 export async function startLocalStack(config: Config): Promise<LocalStack> {
   await mkdir(config.dataDir, { recursive: true });
@@ -87,79 +84,36 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
   await ensureStream(kinesis, config.streamName, config.localShards);
   await ensureHotTable(dynamoDoc, config.tableName);
 
-  const lakeDir = path.join(config.dataDir, 'lake');
-  const lakeOptions = {
-    rootDir: lakeDir,
-    flushBytes: config.lake.flushBytes,
-    flushIntervalMs: config.lake.flushIntervalMs,
-  };
-  const eventsDelivery = new LocalLakeDelivery<StoredEvent>({
-    ...lakeOptions,
-    prefix: 'events',
-    // Parquet, as Firehose's record format conversion writes events in AWS.
-    format: new EventsParquetFormat(),
-    timeOf: (event) => new Date(event.receivedAt),
-  });
-  const failedDelivery = new LocalLakeDelivery<FailedEvent>({
-    ...lakeOptions,
-    prefix: 'failed',
-    timeOf: (event) => new Date(event.receivedAt),
-  });
-  const warehouse = await DuckDbWarehouse.open({
-    databasePath: path.join(config.dataDir, 'warehouse.duckdb'),
-    lakeDir,
-  });
-  // The stream processor below is the table's only writer and writes through this cache, which
-  // forgets what each batch changed: reads are never stale, so entries need no expiry.
+  // The stream processor, the table's only writer, has this cache forget what each batch changed
+  // before the batch counts as processed: reads are never stale, so entries need no expiry.
   const hotCache = {
     ...config.hotCache,
     ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
   };
-  const hotStore = new CachedHotStore(
-    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName, profileLimits: config.hotLimits }),
-    hotCache,
-  );
-
-  const processor = createStreamProcessor({
-    events: eventsDelivery,
-    failed: failedDelivery,
-    hotStore,
-    processorVersion: PROCESSOR_VERSION,
-    schemas,
-    enrich: enricherFromConfig(config, piiSecret),
+  const hotStore = new CachedHotStore(localHotTable(dynamoDoc, config), hotCache);
+  // The thread loads its modules while this one opens the warehouse and starts the API.
+  const pipelineStarted = PipelineThread.start({
+    data: { config: { ...config, aws }, piiSecret },
+    hotReads: hotStore,
+    // Nothing would process what the API goes on acknowledging: the process stops, as it did when
+    // one thread ran both, and a restart resumes from the checkpoints.
+    onCrash: (error) => {
+      throw error;
+    },
   });
-  const poller = new LocalPoller({
-    reader: new KinesisStreamReader({ client: kinesis, streamName: config.streamName }),
-    handler: processor,
-    checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
-    batchSize: config.poller.batchSize,
-    batchWindowMs: config.poller.batchWindowMs,
-    idleMs: config.poller.idleMs,
-    maxIdleMs: config.poller.maxIdleMs,
+  // Awaited below; a failure meanwhile is not unhandled.
+  pipelineStarted.catch(() => undefined);
+
+  // DuckDB stays on this thread: the API's analytics queries read it, and a database file opens
+  // once per process, so the loader shares this instance. A load costs this thread little: DuckDB
+  // runs the statements on threads of its own while the event loop waits (docs/local-stack.md has
+  // the measurement).
+  const warehouse = await DuckDbWarehouse.open({
+    databasePath: path.join(config.dataDir, 'warehouse.duckdb'),
+    lakeDir: path.join(config.dataDir, 'lake'),
+    identity: config.identity,
   });
   const loader = new WarehouseLoadLoop(warehouse, config.loader.intervalMs);
-
-  // kinesalite serialises calls, so concurrent requests share one PutRecords call.
-  const coalescing = new CoalescingProducer(
-    new KinesisProducer({ client: kinesis, streamName: config.streamName }),
-  );
-  // An idle shard is read about once a second; records put through the API are read at once.
-  const producer: EventStreamProducer = {
-    putRecords: async (records) => {
-      const outcomes = await coalescing.putRecords(records);
-      poller.wake();
-      return outcomes;
-    },
-  };
-  const services = createServices({
-    config,
-    bootstrapKeys: () => Promise.resolve(bootstrapKeys),
-    producer,
-    schemas,
-    hotReads: hotStore,
-    dynamoDoc,
-    warehouse,
-  });
   // Answers to repeated hot-tier queries are kept until the stream processor writes again.
   const answerCache: AnswerCache = new ByteBoundedCache({
     maxBytes: config.queries.answerCacheBytes,
@@ -172,6 +126,29 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     plugins: [hotResponseCachePlugin({ answers: answerCache, generation: () => hotStore.generation })],
   });
   await apollo.start();
+  const pipeline = await pipelineStarted;
+
+  // kinesalite serialises calls, so concurrent requests share one PutRecords call.
+  const coalescing = new CoalescingProducer(
+    new KinesisProducer({ client: kinesis, streamName: config.streamName }),
+  );
+  // An idle shard is read about once a second; records put through the API are read at once.
+  const producer: EventStreamProducer = {
+    putRecords: async (records) => {
+      const outcomes = await coalescing.putRecords(records);
+      pipeline.wake();
+      return outcomes;
+    },
+  };
+  const services = createServices({
+    config,
+    bootstrapKeys: () => Promise.resolve(bootstrapKeys),
+    producer,
+    schemas,
+    hotReads: hotStore,
+    dynamoDoc,
+    warehouse,
+  });
   const http = await startHttpServer({
     host: config.host,
     port: config.port,
@@ -186,7 +163,6 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       names: loadSegmentEventNames(config),
     }),
   });
-  await poller.start();
   loader.start();
 
   return {
@@ -198,19 +174,17 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     kinesisEndpoint: emulators.kinesisEndpoint,
     dynamodbEndpoint: emulators.dynamodbEndpoint,
     warehouse,
-    poller,
+    pipeline,
     answerCache,
     settle: async () => {
-      await poller.drain();
+      await pipeline.drain();
       await loader.runOnce();
     },
     close: async () => {
       // Stop taking requests, finish the batch in flight, write out buffers, load, then close stores.
       await http.close();
       await apollo.stop();
-      await poller.stop();
-      await eventsDelivery.close();
-      await failedDelivery.close();
+      await pipeline.stop();
       await loader.stop();
       await warehouse.close();
       kinesis.destroy();

@@ -1,53 +1,13 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gql } from '../helpers/graphql-client';
+import { startMainProcess } from '../helpers/main-process';
 
 jest.setTimeout(90_000);
 
-const ROOT = path.resolve(__dirname, '../..');
 const API_KEY = 'main-process-key-1';
-
-/** Runs `npm start`'s entry point as a newcomer would, on free ports, and stops it with Ctrl-C. */
-function start(dataDir: string) {
-  const child = spawn(
-    process.execPath,
-    [path.join(ROOT, 'node_modules/tsx/dist/cli.mjs'), 'src/local/main.ts'],
-    {
-      cwd: ROOT,
-      // NODE_ENV=production as in real use: jest's NODE_ENV=test would hide signal-handling bugs.
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: '0',
-        TRIBUTARY_API_KEY: API_KEY,
-        TRIBUTARY_DATA_DIR: dataDir,
-        TRIBUTARY_KINESIS_PORT: '0',
-        TRIBUTARY_DYNAMODB_PORT: '0',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const url = new Promise<string>((resolve, reject) => {
-    const timer = setInterval(() => {
-      const match = /GraphQL\s+(http:\/\/\S+\/graphql)/.exec(output);
-      if (match?.[1]) {
-        clearInterval(timer);
-        resolve(match[1]);
-      }
-    }, 50);
-    void exited.then(() => {
-      clearInterval(timer);
-      reject(new Error(`exited before it was ready:\n${output}`));
-    });
-  });
-  return { child, url, exited, output: () => output };
-}
+const start = (dataDir: string) => startMainProcess(dataDir, API_KEY);
 
 describe('npm start', () => {
   let dataDir: string;

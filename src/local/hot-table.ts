@@ -1,0 +1,19 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Config } from '../config';
+import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+
+/**
+ * The embedded stack's hot table, built the same way on both of its threads: the API reads it
+ * (behind its cache), the pipeline thread's stream processor writes it.
+ */
+export function localHotTable(
+  client: DynamoDBDocumentClient,
+  config: Pick<Config, 'tableName' | 'hotLimits' | 'identity'>,
+): DynamoDbHotStore {
+  return new DynamoDbHotStore({
+    client,
+    tableName: config.tableName,
+    profileLimits: config.hotLimits,
+    identity: config.identity,
+  });
+}

@@ -1,0 +1,105 @@
+import path from 'node:path';
+import type { MessagePort } from 'node:worker_threads';
+import { createDynamoDbDocumentClient, createKinesisClient } from '../../aws/clients';
+import { enricherFromConfig } from '../../events/from-config';
+import type { FailedEvent, StoredEvent } from '../../events/types';
+import { PROCESSOR_VERSION } from '../../events/version';
+import { schemaRegistryFromConfig } from '../../services/schema-files';
+import { EventsParquetFormat } from '../../sinks/lake/file-format';
+import { LocalLakeDelivery } from '../../sinks/lake/local/local-lake-delivery';
+import { KinesisStreamReader } from '../../stream/kinesis/kinesis-stream-reader';
+import { createStreamProcessor } from '../../stream/process-batch';
+import { localHotTable } from '../hot-table';
+import { FileCheckpointStore } from '../poller/checkpoint-store';
+import { LocalPoller } from '../poller/local-poller';
+import { PendingReplies, type FromPipeline, type PipelineWorkerData, type ToPipeline } from './protocol';
+import { WriteReportingHotStore } from './write-reporting-hot-store';
+
+/**
+ * The pipeline thread's body: the local poller playing Lambda's event source mapping, the stream
+ * processor, and the lake deliveries playing Firehose, with SDK clients of their own. It answers
+ * the API thread's requests on `port` and resolves once the poller runs; a failure to start is
+ * thrown, which ends the thread with that error.
+ */
+export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerData): Promise<void> {
+  const { config, piiSecret } = data;
+  const send = (message: FromPipeline) => port.postMessage(message);
+  const kinesis = createKinesisClient(config);
+  const dynamoDoc = createDynamoDbDocumentClient(config);
+
+  const lakeOptions = {
+    rootDir: path.join(config.dataDir, 'lake'),
+    flushBytes: config.lake.flushBytes,
+    flushIntervalMs: config.lake.flushIntervalMs,
+  };
+  const eventsDelivery = new LocalLakeDelivery<StoredEvent>({
+    ...lakeOptions,
+    prefix: 'events',
+    // Parquet, as Firehose's record format conversion writes events in AWS.
+    format: new EventsParquetFormat(),
+    timeOf: (event) => new Date(event.receivedAt),
+  });
+  const failedDelivery = new LocalLakeDelivery<FailedEvent>({
+    ...lakeOptions,
+    prefix: 'failed',
+    timeOf: (event) => new Date(event.receivedAt),
+  });
+
+  const forgetting = new PendingReplies();
+  const hotStore = new WriteReportingHotStore(localHotTable(dynamoDoc, config), (activity) => {
+    const { id, answered } = forgetting.open();
+    send({ kind: 'hot-writes', id, activity });
+    return answered;
+  });
+  const poller = new LocalPoller({
+    reader: new KinesisStreamReader({ client: kinesis, streamName: config.streamName }),
+    handler: createStreamProcessor({
+      events: eventsDelivery,
+      failed: failedDelivery,
+      hotStore,
+      processorVersion: PROCESSOR_VERSION,
+      schemas: schemaRegistryFromConfig(config),
+      enrich: enricherFromConfig(config, piiSecret),
+      identity: config.identity,
+    }),
+    checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
+    batchSize: config.poller.batchSize,
+    batchWindowMs: config.poller.batchWindowMs,
+    idleMs: config.poller.idleMs,
+    maxIdleMs: config.poller.maxIdleMs,
+  });
+
+  const stop = async () => {
+    // The batch in flight finishes and is checkpointed, then the lake buffers are written out.
+    await poller.stop();
+    await eventsDelivery.close();
+    await failedDelivery.close();
+    kinesis.destroy();
+    dynamoDoc.destroy();
+  };
+  const answer = (id: number, work: Promise<void>) =>
+    work.then(
+      () => send({ kind: 'done', id }),
+      (error: unknown) =>
+        send({
+          kind: 'failed',
+          id,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        }),
+    );
+  port.on('message', (message: ToPipeline) => {
+    switch (message.kind) {
+      case 'wake':
+        return poller.wake();
+      case 'drain':
+        return void answer(message.id, poller.drain(message.timeoutMs));
+      case 'stop':
+        return void answer(message.id, stop());
+      case 'forgotten':
+        return forgetting.resolve(message.id);
+    }
+  });
+
+  await poller.start();
+  send({ kind: 'started' });
+}
