@@ -23,11 +23,15 @@ const PACED_RATE = 500;
 const PACED_ROUNDS = 5;
 /** Distinct users the requests rotate over, so the cache sees many keys, not one. */
 const USERS_QUERIED = 200;
+/** People who browsed on 4 devices before signing in on each: 5 linked ids (docs/identity.md). */
+const LINKED_PERSONS = 200;
+const DEVICES_PER_PERSON = 4;
 /** The bare node:http servers' rows: the one alone in its own process, and the one in the stack's. */
 const MACHINE_FLOOR = 'raw node:http, own process (machine floor)';
 const PROCESS_FLOOR = "raw node:http, stack's process (floor)";
 
 const TYPENAME = `{ __typename }`;
+const PERSON_ROW = `user(id) { … recommendations }, ${LINKED_PERSONS} persons of ${DEVICES_PER_PERSON + 1} linked ids`;
 const RECOMMENDATIONS = `query($u: ID!) { recommendations(userId: $u, limit: 10) { itemId score reason } }`;
 const USER = `query($u: ID!) {
   user(id: $u) {
@@ -72,19 +76,49 @@ export async function hotReadBenchmark(): Promise<string> {
         `loading the hot tier: ${sent.rejected} events rejected (${sent.rejections.join('; ')})`,
       );
     }
+    // People with 5 linked ids: each device browses anonymously, then signs in, linking it.
+    const linked = Array.from({ length: LINKED_PERSONS }, (_, p) => `linked-person-${p}`);
+    const linkedEvents = linked.flatMap((userId, p) =>
+      Array.from({ length: DEVICES_PER_PERSON }, (_, d) => {
+        const anonymousId = `linked-device-${p}-${d}`;
+        const product = (k: number) => ({ product_id: `sku-${(p * 7 + d * 3 + k) % 500}` });
+        return [
+          { event: 'product_viewed', anonymousId, properties: product(0) },
+          { event: 'product_viewed', anonymousId, properties: product(1) },
+          { event: 'product_viewed', userId, anonymousId, properties: product(2) },
+        ];
+      }).flat(),
+    );
+    const linkedSent = await sendEvents(
+      linkedEvents.map((e, i) => ({
+        ...e,
+        messageId: `linked-${i}`,
+        timestamp: new Date(Date.now() - 3_600_000 + i).toISOString(),
+        context: {
+          page: { url: 'https://shop.example/products', path: '/products', title: 'Products' },
+          userAgent:
+            'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36',
+          locale: 'en-US',
+        },
+      })),
+      { url: stack.graphqlUrl, apiKey, batchSize: 250, concurrency: 4 },
+    );
+    if (linkedSent.accepted !== linkedEvents.length)
+      throw new Error('loading linked persons: events rejected');
     // The hot tier on dynalite takes a while per batch; reads are measured once all of it is applied.
     await stack.pipeline.drain(300_000);
 
-    const users = [...new Set(simulation.events.map((e) => e.userId ?? e.anonymousId))].slice(
-      0,
-      USERS_QUERIED,
-    );
-    const bodiesOf = (query: string) => users.map((u) => JSON.stringify({ query, variables: { u } }));
+    const users = [
+      ...new Set(simulation.events.map((e) => e.userId ?? e.anonymousId ?? '').filter((id) => id !== '')),
+    ].slice(0, USERS_QUERIED);
+    const bodiesOf = (query: string, ids: readonly string[] = users) =>
+      ids.map((u) => JSON.stringify({ query, variables: { u } }));
     const headers = { 'x-api-key': apiKey };
     const queries = [
       { name: '`{ __typename }`', bodies: [JSON.stringify({ query: TYPENAME })] },
       { name: `recommendations(userId), ${users.length} users`, bodies: bodiesOf(RECOMMENDATIONS) },
       { name: `user(id) { … recommendations }, ${users.length} users`, bodies: bodiesOf(USER) },
+      { name: PERSON_ROW, bodies: bodiesOf(USER, linked) },
     ];
     const measure = async (name: string, bodies: string[], overallRate?: number) => {
       const result = await load({
@@ -156,7 +190,15 @@ export async function hotReadBenchmark(): Promise<string> {
         results.map((x) => x.p99).join(', '),
       ]),
     );
+    const pacedP99 = (name: string) => medianResult(pacedRounds.get(name) ?? []).p99;
+    const singleRow = queries[2]?.name ?? '';
+    const personLine =
+      `**A person of ${DEVICES_PER_PERSON + 1} linked ids** (read and merged from every id's profile, docs/identity.md) ` +
+      `against a single-id user in the same paced rounds: p99 ${pacedP99(PERSON_ROW)} ms vs ${pacedP99(singleRow)} ms, ` +
+      `${ratio(pacedP99(PERSON_ROW), pacedP99(singleRow))} (target ≤ 1.5×).`;
     return [
+      personLine,
+      '',
       `Loaded with ${fmt(simulation.events.length)} simulated events, then queried in rotation over ${fmt(users.length)} users. ` +
         'The load runs in its own process. The embedded stack runs in the benchmark process with the young ' +
         'generation `npm start` gives it (`--max-semi-space-size=64`). Each query is sent once per user before ' +
