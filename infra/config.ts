@@ -24,6 +24,20 @@ export interface StageConfig {
   };
   readonly firehose: { readonly bufferingInterval: Duration; readonly bufferingSize: Size };
   readonly lake: { readonly versioned: boolean; readonly accessLogsExpiration: Duration };
+  /**
+   * How long each store keeps data, in days (docs/privacy.md#retention): S3 lifecycle rules on the
+   * lake, the load step's purge in the warehouse, DynamoDB TTL on profiles and identities.
+   */
+  readonly retention: {
+    /** Lake events (events/, and quarantined copies), after they were delivered. */
+    readonly lakeDays: number;
+    /** Warehouse events, by event time. */
+    readonly warehouseDays: number;
+    /** Failed events in the lake (failed/, quarantined copies, Firehose's errors/) and the warehouse. */
+    readonly failedEventsDays: number;
+    /** Hot-tier profiles and identities, after the id's last event. */
+    readonly profileIdleDays: number;
+  };
   /** Browser origins are allowed per key (`allowedOrigins`), so the API has no CORS setting of its own. */
   readonly api: {
     readonly throttleRateLimit: number;
@@ -74,6 +88,8 @@ const dev: StageConfig = {
   // Small buffers so a demo shows objects in the lake within a minute.
   firehose: { bufferingInterval: Duration.seconds(60), bufferingSize: Size.mebibytes(5) },
   lake: { versioned: false, accessLogsExpiration: Duration.days(30) },
+  // A demo stage keeps a month of everything: enough to show trends, little personal data to answer for.
+  retention: { lakeDays: 30, warehouseDays: 30, failedEventsDays: 7, profileIdleDays: 30 },
   api: {
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
@@ -108,6 +124,10 @@ const prod: StageConfig = {
   // Larger, less frequent objects: fewer S3 PUTs and better COPY performance for the warehouse.
   firehose: { bufferingInterval: Duration.seconds(300), bufferingSize: Size.mebibytes(64) },
   lake: { versioned: true, accessLogsExpiration: Duration.days(365) },
+  // Lake and warehouse: 13 months, for year-over-year comparisons with a month to spare. Failed
+  // events: a month to fix and replay what failed, the sensitive raw payloads no longer. Profiles: six
+  // months without a visit, past which a returning visitor's history no longer serves them.
+  retention: { lakeDays: 395, warehouseDays: 395, failedEventsDays: 30, profileIdleDays: 180 },
   api: {
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,

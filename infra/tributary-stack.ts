@@ -1,6 +1,7 @@
 import { CfnOutput, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { StageConfig } from './config';
+import { Deletion } from './constructs/deletion';
 import { Delivery } from './constructs/delivery';
 import { EventStream } from './constructs/event-stream';
 import { HotTier } from './constructs/hot-tier';
@@ -26,6 +27,7 @@ export class TributaryStack extends Stack {
   readonly warehouse: Warehouse;
   readonly ingestApi: IngestApi;
   readonly streamProcessor: StreamProcessor;
+  readonly deletion: Deletion;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps) {
@@ -50,6 +52,10 @@ export class TributaryStack extends Stack {
       removalPolicy: config.removalPolicy,
       versioned: config.lake.versioned,
       accessLogsExpiration: config.lake.accessLogsExpiration,
+      retention: {
+        eventsDays: config.retention.lakeDays,
+        failedEventsDays: config.retention.failedEventsDays,
+      },
     });
     this.delivery = new Delivery(this, 'Delivery', {
       bucket: this.lake.bucket,
@@ -66,6 +72,10 @@ export class TributaryStack extends Stack {
       baseCapacity: config.warehouse.baseCapacity,
       maxCapacity: config.warehouse.maxCapacity,
       loadInterval: config.warehouse.loadInterval,
+      retention: {
+        eventsDays: config.retention.warehouseDays,
+        failedEventsDays: config.retention.failedEventsDays,
+      },
     });
     this.ingestApi = new IngestApi(this, 'IngestApi', {
       ...common,
@@ -82,7 +92,15 @@ export class TributaryStack extends Stack {
       eventsDelivery: this.delivery.events,
       failedDelivery: this.delivery.failed,
       batch: config.batch,
+      profileIdleDays: config.retention.profileIdleDays,
     });
+    this.deletion = new Deletion(this, 'Deletion', {
+      ...common,
+      table: this.hotTier.table,
+      lake: this.lake.bucket,
+      warehouse: this.warehouse,
+    });
+    this.deletion.grantWake(this.ingestApi.handler);
     this.observability = new Observability(this, 'Observability', {
       dashboardName: `Tributary-${config.stage}`,
       api: this.ingestApi.api,
@@ -93,6 +111,9 @@ export class TributaryStack extends Stack {
         Graphql: this.ingestApi.handler.function,
         Stream: this.streamProcessor.handler.function,
         WarehouseLoad: this.warehouse.loader.function,
+      },
+      serialFunctions: {
+        Deletion: { fn: this.deletion.handler.function, interval: this.deletion.retryInterval },
       },
       deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
       table: this.hotTier.table,

@@ -110,6 +110,8 @@ export interface Config {
     queryTimeoutMs: number;
     /** The database user the API reads as; the load step creates it and grants it read-only access. */
     readerUser?: string;
+    /** The deletion function's database user, which the load step lets erase people (docs/privacy.md#deletion). */
+    deleterUser?: string;
     /** The S3 lake the load step COPYs from; undefined where only queries run. */
     lakeBucket?: string;
     /** The role COPY assumes to read the lake; undefined: the namespace's default IAM role. */
@@ -335,6 +337,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
           secretArn: optional(env, 'TRIBUTARY_REDSHIFT_SECRET_ARN'),
           queryTimeoutMs: int(env, 'TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS', 60000, 1000, 900000),
           readerUser: matching(env, 'TRIBUTARY_REDSHIFT_READER_USER', REDSHIFT_USER),
+          deleterUser: matching(env, 'TRIBUTARY_REDSHIFT_DELETER_USER', REDSHIFT_USER),
           lakeBucket,
           copyRoleArn: matching(env, 'TRIBUTARY_REDSHIFT_COPY_ROLE_ARN', IAM_ROLE_ARN),
           lakeLookbackHours: int(env, 'TRIBUTARY_REDSHIFT_LAKE_LOOKBACK_HOURS', 48, 1, 24 * 366),

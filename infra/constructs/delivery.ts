@@ -22,8 +22,10 @@ export const EVENTS_PREFIX_ROOT = 'events/';
 export const FAILED_PREFIX_ROOT = 'failed/';
 export const EVENTS_PREFIX = `${EVENTS_PREFIX_ROOT}${HOURLY}`;
 export const FAILED_PREFIX = `${FAILED_PREFIX_ROOT}${HOURLY}`;
-export const EVENTS_ERROR_PREFIX = `errors/events/!{firehose:error-output-type}/${HOURLY}`;
-export const FAILED_ERROR_PREFIX = `errors/failed/!{firehose:error-output-type}/${HOURLY}`;
+/** Where Firehose puts the records it could not deliver or convert, each stream in its own folder. */
+export const ERRORS_PREFIX_ROOT = 'errors/';
+export const EVENTS_ERROR_PREFIX = `${ERRORS_PREFIX_ROOT}events/!{firehose:error-output-type}/${HOURLY}`;
+export const FAILED_ERROR_PREFIX = `${ERRORS_PREFIX_ROOT}failed/!{firehose:error-output-type}/${HOURLY}`;
 
 /** Firehose's smallest buffer when it converts records to Parquet. */
 export const PARQUET_MIN_BUFFERING_SIZE = Size.mebibytes(64);

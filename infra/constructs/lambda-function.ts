@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Size, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -26,6 +26,15 @@ export interface TributaryFunctionProps {
   readonly environment?: Record<string, string>;
   readonly memorySize?: number;
   readonly timeout?: Duration;
+  /** Room under /tmp; Lambda's 512 MiB unless given. */
+  readonly ephemeralStorageSize?: Size;
+  /** Instances that may run at once; 1 runs one invocation at a time, and queues the others. */
+  readonly reservedConcurrentExecutions?: number;
+  /**
+   * Packages installed beside the bundle instead of bundled into it: native addons, whose binaries
+   * esbuild cannot bundle. They are installed for Lambda's platform, whatever machine synthesizes.
+   */
+  readonly nodeModules?: readonly string[];
   /** Files copied into the bundle next to `index.js` (static assets a handler reads at run time). */
   readonly bundledFiles?: readonly BundledFile[];
   /** The handler builds a type-graphql schema, so reflect-metadata is loaded before any module. */
@@ -62,6 +71,21 @@ export function copyCommands(files: readonly BundledFile[], inputDir: string, ou
     ];
   });
 }
+
+/**
+ * npm installs the `nodeModules` packages with the optional dependencies of Lambda's platform (Linux on
+ * arm64, glibc), so a native addon's binary is the one Lambda loads, not the synthesizing machine's.
+ * It takes them from its cache when it has them and asks the registry nothing else (no audit), so
+ * synth needs the network only the first time.
+ */
+const LAMBDA_PLATFORM_NPM_CONFIG = {
+  npm_config_os: 'linux',
+  npm_config_cpu: 'arm64',
+  npm_config_libc: 'glibc',
+  npm_config_prefer_offline: 'true',
+  npm_config_audit: 'false',
+  npm_config_fund: 'false',
+};
 
 /**
  * Loaded before any bundled module runs: type-graphql's decorators need the polyfill at class definition. A plain
@@ -105,6 +129,8 @@ export class TributaryFunction extends Construct {
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
       timeout: props.timeout ?? Duration.seconds(10),
+      ephemeralStorageSize: props.ephemeralStorageSize,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
       loggingFormat: LoggingFormat.JSON,
@@ -131,6 +157,8 @@ export class TributaryFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
         // Only the GraphQL function uses decorators; the others do not carry the polyfill.
         inject: props.decorators ? [REFLECT_METADATA] : [],
+        nodeModules: props.nodeModules ? [...props.nodeModules] : undefined,
+        environment: props.nodeModules ? LAMBDA_PLATFORM_NPM_CONFIG : undefined,
         commandHooks: props.bundledFiles
           ? {
               beforeBundling: () => [],

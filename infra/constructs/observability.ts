@@ -23,6 +23,13 @@ export interface ObservabilityProps {
   readonly deadLetterQueue: sqs.IQueue;
   /** Every Tributary function, by a short name used in alarm descriptions and widgets. */
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
+  /**
+   * Functions that run one instance at a time (reserved concurrency 1), each with the interval of the
+   * schedule that runs it, by short name. A second invocation queues by design, so throttles do not
+   * alarm; any error does, counted over one interval, so a failure repeated by every run keeps the
+   * alarm on.
+   */
+  readonly serialFunctions?: Readonly<Record<string, { fn: lambda.IFunction; interval: Duration }>>;
   readonly deliveryStreams: Readonly<Record<string, firehose.IDeliveryStream>>;
   readonly table: dynamodb.ITable;
   /** Lake files the warehouse load moved to quarantine; any at all pages. */
@@ -119,6 +126,17 @@ export class Observability extends Construct {
           title: `Lambda ${name}`,
           left: [fn.metricInvocations({ period: PERIOD }), errors, throttles],
           right: [fn.metricDuration({ statistic: 'p99', period: PERIOD })],
+        }),
+      );
+    }
+    for (const [name, { fn, interval }] of Object.entries(props.serialFunctions ?? {})) {
+      const errors = fn.metricErrors({ period: interval });
+      this.alarm(`${name}Errors`, errors, 0, `The ${name} function fails`);
+      functionWidgets.push(
+        new cloudwatch.GraphWidget({
+          title: `Lambda ${name}`,
+          left: [fn.metricInvocations({ period: PERIOD }), fn.metricErrors({ period: PERIOD })],
+          right: [fn.metricDuration({ statistic: 'Maximum', period: PERIOD })],
         }),
       );
     }

@@ -19,6 +19,8 @@ export interface StreamProcessorProps {
   readonly eventsDelivery: firehose.IDeliveryStream;
   readonly failedDelivery: firehose.IDeliveryStream;
   readonly batch: StageConfig['batch'];
+  /** Days after an id's last event that its profile and identity expire (DynamoDB TTL). */
+  readonly profileIdleDays: number;
   readonly logLevel: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -71,6 +73,7 @@ export class StreamProcessor extends Construct {
         TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
         TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
         TRIBUTARY_PII_SECRET_ARN: this.piiSecret.secretArn,
+        TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS: String(props.profileIdleDays),
       },
       // The event JSON Schemas, read at cold start from `schemas/` beside the bundle.
       bundledFiles: directoryFiles('schemas'),

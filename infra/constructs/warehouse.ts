@@ -24,6 +24,11 @@ export interface WarehouseProps {
   readonly baseCapacity: number;
   readonly maxCapacity?: number;
   readonly loadInterval: Duration;
+  /**
+   * Days the load step's purge keeps events (by event time) and failed events
+   * (docs/privacy.md#retention); src/config.ts's defaults when absent.
+   */
+  readonly retention?: { readonly eventsDays: number; readonly failedEventsDays: number };
   readonly logLevel: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
@@ -39,6 +44,18 @@ export interface WarehouseAccess {
    * gets the admin secret.
    */
   grantRead(role: iam.IRole): void;
+}
+
+/** What the deletion function needs to erase people from the warehouse through the Redshift Data API. */
+export interface WarehouseErasure {
+  /** TRIBUTARY_REDSHIFT_WORKGROUP and TRIBUTARY_REDSHIFT_DATABASE, read by src/config.ts. */
+  readonly environment: Record<string, string>;
+  /**
+   * Lets the role run statements and transactions on the workgroup as its own database user
+   * (GetCredentials), read their results and cancel them, and has the load step allow that user to
+   * delete. The role never gets the admin secret.
+   */
+  grantDelete(role: iam.IRole): void;
 }
 
 /** The load step only waits on Data API statements (the cost model reads it too). */
@@ -61,7 +78,7 @@ const NAME_PATTERN = /^[a-z0-9-]{3,64}$/;
  * the load step's staging-table merge guarantees. Nothing connects to the workgroup over the network: Lambdas
  * use the Redshift Data API, and COPY reads the lake through the VPC's S3 gateway endpoint.
  */
-export class Warehouse extends Construct implements WarehouseAccess {
+export class Warehouse extends Construct implements WarehouseAccess, WarehouseErasure {
   readonly vpc: ec2.Vpc;
   readonly securityGroup: ec2.SecurityGroup;
   readonly adminSecret: secretsmanager.Secret;
@@ -76,6 +93,7 @@ export class Warehouse extends Construct implements WarehouseAccess {
   /** Statement-level Data API calls, which take no resource ARN; one policy shared by every querying role. */
   private readonly statementAccess: iam.Policy;
   private hasReader = false;
+  private hasDeleter = false;
 
   constructor(scope: Construct, id: string, props: WarehouseProps) {
     super(scope, id);
@@ -207,6 +225,10 @@ export class Warehouse extends Construct implements WarehouseAccess {
         TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
         TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
         TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: this.copyRole.roleArn,
+        ...(props.retention && {
+          TRIBUTARY_RETENTION_WAREHOUSE_DAYS: String(props.retention.eventsDays),
+          TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS: String(props.retention.failedEventsDays),
+        }),
       },
     });
     this.grantAdmin(this.loader.role);
@@ -236,6 +258,27 @@ export class Warehouse extends Construct implements WarehouseAccess {
       resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
     });
     // What the Data API calls to sign in as the role's own database user when no secret is given.
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['redshift-serverless:GetCredentials'],
+      resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
+    });
+    this.statementAccess.attachToRole(role);
+  }
+
+  grantDelete(role: iam.IRole): void {
+    if (this.hasDeleter) {
+      throw new Error('The warehouse has one deleter: the load step allows one database user to delete');
+    }
+    this.hasDeleter = true;
+    // Signed in by IAM like the reader, as IAMR:<role name>; the load step lets that user delete.
+    this.loader.function.addEnvironment('TRIBUTARY_REDSHIFT_DELETER_USER', `IAMR:${role.roleName}`);
+    // An erasure is one transaction (BatchExecuteStatement) after single statements that stage its ids.
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+      resourceArns: [this.workgroup.attrWorkgroupWorkgroupArn],
+    });
     iam.Grant.addToPrincipal({
       grantee: role,
       actions: ['redshift-serverless:GetCredentials'],

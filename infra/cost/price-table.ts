@@ -70,6 +70,9 @@ export const ASSUMPTION_NAMES = [
   'loadSecondsPerGb',
   'warehouseQueryHoursPerDay',
   'warehouseStorageRatio',
+  'deletionsPerMonth',
+  'deletionIdleRunMs',
+  'deletionSecondsPerLakeGb',
 ] as const;
 
 export type AssumptionName = (typeof ASSUMPTION_NAMES)[number];

@@ -1,4 +1,5 @@
 import type { StageConfig } from '../config';
+import { DELETION_MEMORY_MB, DELETION_RETRY_INTERVAL } from '../constructs/deletion';
 import { PARQUET_MIN_BUFFERING_SIZE } from '../constructs/delivery';
 import { GRAPHQL_MEMORY_MB } from '../constructs/ingest-api';
 import { STREAM_MEMORY_MB } from '../constructs/stream-processor';
@@ -118,7 +119,7 @@ export function apiGatewayCost(w: Workload): LineItem[] {
   ];
 }
 
-/** Requests and arm64 compute of the graphql, stream and warehouse-load functions. */
+/** Requests and arm64 compute of the graphql, stream, warehouse-load and deletion functions. */
 export function lambdaCost(w: Workload): LineItem[] {
   const { events, eventsPerDay, apiRequests, loadRuns, loadSeconds, pollSeconds, stage } = w;
   const { assumption: a, prices: p } = w;
@@ -146,6 +147,19 @@ export function lambdaCost(w: Workload): LineItem[] {
     name: 'warehouse load',
     invocations: loadRuns,
     gbSeconds: loadRuns * loadSeconds * (LOADER_MEMORY_MB / 1024),
+  });
+
+  // The schedule runs the deletion function whether or not anyone asked, and each deletion runs it
+  // once more, reading the whole lake as it stands in the month priced.
+  const deletionSchedule = SECONDS_PER_MONTH / DELETION_RETRY_INTERVAL.toSeconds();
+  const lakeGb = w.rawGb * a('lakeCompressionRatio') * a('storageMonths');
+  const deletionSeconds =
+    (deletionSchedule * a('deletionIdleRunMs')) / 1000 +
+    a('deletionsPerMonth') * lakeGb * a('deletionSecondsPerLakeGb');
+  functions.push({
+    name: 'deletion',
+    invocations: deletionSchedule + a('deletionsPerMonth'),
+    gbSeconds: deletionSeconds * (DELETION_MEMORY_MB / 1024),
   });
 
   const invocations = functions.reduce((sum, fn) => sum + fn.invocations, 0);

@@ -35,7 +35,7 @@ export function createFirehoseClient(config: Pick<Config, 'aws'>): FirehoseClien
   return new FirehoseClient(common(config.aws.region, config.aws.firehoseEndpoint));
 }
 
-/** Builds the S3 client the warehouse load step lists the lake with (AWS only: the embedded lake is a folder). */
+/** Builds the S3 client the warehouse load step and the deletion function read the lake with (AWS only: the embedded lake is a folder). */
 export function createS3Client(config: Pick<Config, 'aws'>): S3Client {
   return new S3Client({ region: config.aws.region });
 }

@@ -19,6 +19,8 @@ import { loadSegmentEventNames } from '../services/segment-event-names';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
 import { CachedHotStore } from '../sinks/hot-tier/cached-hot-store';
 import { createServices } from '../services/create-services';
+import { awsDeletionStores } from './deletion-stores';
+import { LambdaDeletionWorker } from './lambda-deletion-worker';
 import { secretLoader } from './secrets';
 
 // Built once per execution environment, reused by every invocation.
@@ -49,6 +51,17 @@ const userTokenSecret = secret(
   config.userTokenSecret,
   config.userTokenSecretArn,
 );
+// deleteUser stores a request and wakes the deletion function, which runs it; without one deployed,
+// deletions are refused (DELETIONS_UNAVAILABLE) rather than left to wait.
+const deletionWorker =
+  config.deletion.functionName === undefined
+    ? undefined
+    : new LambdaDeletionWorker({
+        functionName: config.deletion.functionName,
+        stores: awsDeletionStores(config),
+        region: config.aws.region,
+        logger,
+      });
 const services = createServices({
   config,
   bootstrapKeys: async () => ({
@@ -65,6 +78,7 @@ const services = createServices({
   warehouse: config.redshift
     ? new RedshiftWarehouse({ api: createRedshiftDataApi({ aws: config.aws, redshift: config.redshift }) })
     : undefined,
+  deletionRunner: deletionWorker,
 });
 const segment = new SegmentApi({
   access: services.access,
@@ -149,6 +163,8 @@ export const handler = async (
   const origin = event.headers.origin;
   if (method === 'OPTIONS') return { statusCode: 204, headers: preflightHeaders(origin) };
   const response = await graphql(event, context, () => undefined);
+  // A deleteUser's wake must leave before the environment freezes.
+  await deletionWorker?.settled();
   if (!response) throw new Error('the GraphQL handler returned no response');
   return { ...response, headers: { ...response.headers, ...responseCorsHeaders(origin) } };
 };

@@ -42,6 +42,7 @@ async function buildProcessor(): Promise<StreamProcessor> {
         tableName: config.tableName,
         profileLimits: config.hotLimits,
         identity: config.identity,
+        profileIdleDays: config.retention.profileIdleDays,
       }),
       processorVersion: PROCESSOR_VERSION,
       schemas: schemaRegistryFromConfig(config),

@@ -42,16 +42,29 @@ const warehouse = new RedshiftWarehouse({
     maxFilesPerRun: config.redshift.copyMaxFiles,
   }),
   identity: config.identity,
+  retention: {
+    eventsDays: config.retention.warehouseDays,
+    failedEventsDays: config.retention.failedEventsDays,
+  },
 });
-const readerUser = config.redshift.readerUser;
+const { readerUser, deleterUser } = config.redshift;
 
-/** Brings the schema up to date, then gives the API's database user its read-only access. */
+/**
+ * Brings the schema up to date, then gives the API's database user its read-only access and the
+ * deletion function's the right to erase people.
+ */
 async function prepare(): Promise<void> {
   const versions = await warehouse.migrate();
   if (versions.length > 0) logger.info('applied warehouse migrations', { versions });
-  if (readerUser === undefined) return;
-  const changes = await warehouse.grantReader(readerUser);
-  if (changes.length > 0) logger.info('gave the API reader its access', { user: readerUser, changes });
+  if (readerUser !== undefined) {
+    const changes = await warehouse.grantReader(readerUser);
+    if (changes.length > 0) logger.info('gave the API reader its access', { user: readerUser, changes });
+  }
+  if (deleterUser !== undefined) {
+    const changes = await warehouse.grantEraser(deleterUser);
+    if (changes.length > 0)
+      logger.info('gave the deletion function its access', { user: deleterUser, changes });
+  }
 }
 
 // Once per environment; a failed attempt is forgotten so the next invocation tries again.
@@ -60,7 +73,9 @@ let prepared: Promise<void> | undefined;
 /**
  * The scheduled load step (EventBridge): brings the schema and the API reader's access up to
  * date, COPYs the lake files not loaded yet into staging, then merges staging into events and
- * failed_events. A failure leaves unrecorded files and staged rows for the next run.
+ * failed_events and purges what the retention limits expire (TRIBUTARY_RETENTION_WAREHOUSE_DAYS,
+ * TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS). A failure leaves unrecorded files and staged rows for the
+ * next run.
  */
 export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadReport> => {
   prepared ??= prepare().catch((error: unknown) => {
@@ -83,6 +98,8 @@ export const handler = async (event?: WarehouseLoadEvent): Promise<RedshiftLoadR
     files: report.files,
     pendingFiles: report.pendingFiles,
     rows: report.rows,
+    purgedEvents: report.purged.events,
+    purgedFailedEvents: report.purged.failedEvents,
   });
   return report;
 };

@@ -8,12 +8,13 @@ import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store'
  */
 export function localHotTable(
   client: DynamoDBDocumentClient,
-  config: Pick<Config, 'tableName' | 'hotLimits' | 'identity'>,
+  config: Pick<Config, 'tableName' | 'hotLimits' | 'identity' | 'retention'>,
 ): DynamoDbHotStore {
   return new DynamoDbHotStore({
     client,
     tableName: config.tableName,
     profileLimits: config.hotLimits,
     identity: config.identity,
+    profileIdleDays: config.retention.profileIdleDays,
   });
 }

@@ -26,6 +26,20 @@ import { startHttpServer } from './http-server';
 import { SegmentApi } from '../api/segment/segment-api';
 import { loadSegmentEventNames } from '../services/segment-event-names';
 import { WarehouseLoadLoop } from './warehouse-load-loop';
+import { DynamoDbDeletionRequestStore } from '../privacy/dynamodb/dynamodb-deletion-request-store';
+import { DeletionRunner } from '../services/deletion-runner';
+import { hotTierPersonEraser } from '../services/hot-tier-person-eraser';
+import { LocalLakeEraser } from '../sinks/lake/local/local-lake-eraser';
+import { WarehousePersonEraser } from '../sinks/warehouse/warehouse-person-eraser';
+import { DynamoDbTtlSweeper } from '../sinks/hot-tier/dynamodb/dynamodb-ttl-sweeper';
+import { LocalLakeRetention } from '../sinks/lake/local/local-lake-retention';
+import type { PersonEraser } from '../privacy/port';
+import { RetentionLoop } from './retention-loop';
+
+/** An eraser run between the warehouse's loads, never during one. */
+function betweenLoads(eraser: PersonEraser, warehouse: DuckDbWarehouse): PersonEraser {
+  return { store: eraser.store, erase: (ids) => warehouse.betweenLoads(() => eraser.erase(ids)) };
+}
 
 export interface LocalStack {
   url: string;
@@ -90,7 +104,8 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     ...config.hotCache,
     ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
   };
-  const hotStore = new CachedHotStore(localHotTable(dynamoDoc, config), hotCache);
+  const hotTable = localHotTable(dynamoDoc, config);
+  const hotStore = new CachedHotStore(hotTable, hotCache);
   // The thread loads its modules while this one opens the warehouse and starts the API.
   const pipelineStarted = PipelineThread.start({
     data: { config: { ...config, aws }, piiSecret },
@@ -140,6 +155,20 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       return outcomes;
     },
   };
+  // Deletions run on this thread: the hot tier's cache and DuckDB live here, and the lake rewrites
+  // and scans run in DuckDB's and the file system's own threads. In step order: the warehouse
+  // last, as a load reads the lake (docs/privacy.md#deletion).
+  const lakeDir = path.join(config.dataDir, 'lake');
+  const deletions = new DeletionRunner({
+    store: new DynamoDbDeletionRequestStore({ client: dynamoDoc, tableName: config.tableName }),
+    erasers: [
+      hotTierPersonEraser(hotTable, hotStore),
+      // Between loads: a load reads each Parquet file twice, and must not see two versions of one.
+      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'events' }), warehouse),
+      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'failed' }), warehouse),
+      new WarehousePersonEraser(warehouse),
+    ],
+  });
   const services = createServices({
     config,
     bootstrapKeys: () => Promise.resolve(bootstrapKeys),
@@ -148,6 +177,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     hotReads: hotStore,
     dynamoDoc,
     warehouse,
+    deletionRunner: deletions,
   });
   const http = await startHttpServer({
     host: config.host,
@@ -164,6 +194,18 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     }),
   });
   loader.start();
+  void deletions.resume();
+  const retention = new RetentionLoop({
+    lake: new LocalLakeRetention({
+      lakeDir,
+      days: { events: config.retention.lakeDays, failed: config.retention.failedEventsDays },
+    }),
+    warehouse,
+    hotTable: new DynamoDbTtlSweeper({ client: dynamoDoc, tableName: config.tableName }),
+    hotCache: hotStore,
+    limits: config.retention,
+  });
+  retention.start();
 
   return {
     url: http.url,
@@ -184,6 +226,8 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       // Stop taking requests, finish the batch in flight, write out buffers, load, then close stores.
       await http.close();
       await apollo.stop();
+      await deletions.close();
+      await retention.stop();
       await pipeline.stop();
       await loader.stop();
       await warehouse.close();

@@ -13,3 +13,16 @@ export class PrivacyStoreError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Deletion steps that kept failing: a store away for this long is no passing outage, and someone
+ * must look (the step's `detail` says why). The requests stay as they are, and are retried.
+ */
+export class DeletionStuckError extends Error {
+  readonly code = 'DELETION_STUCK';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DeletionStuckError';
+  }
+}

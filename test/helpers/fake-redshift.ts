@@ -13,12 +13,20 @@ import { mockClient } from 'aws-sdk-client-mock';
 export const LOAD_FAILED =
   "ERROR: Load into table 'staging_events' failed. Check 'sys_load_error_detail' system table for details.";
 
+/** A row of `erasure_ids`; `erasedAt` is the number of the batch that stamped it. */
+export interface ErasureIdRow {
+  erasureId: string;
+  id: string;
+  hex: string;
+  erasedAt: number | null;
+}
+
 /**
  * Redshift (Data API) and S3 (ListObjectsV2, CopyObject, DeleteObject) as far as the lake load needs
- * them, on aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files` and
- * the database users with their roles, and applies a BatchExecuteStatement all or nothing, as
- * Redshift's transaction does, so tests see what a run left recorded. Every call is kept in `log`,
- * in order.
+ * them, on aws-sdk-client-mock since neither has an emulator here. The fake keeps `lake_files`,
+ * `erasure_ids` and the database users with their roles, and applies a BatchExecuteStatement all or
+ * nothing, as Redshift's transaction does, so tests see what a run left recorded. Every call is kept
+ * in `log`, in order.
  */
 export class FakeRedshiftLake {
   readonly redshift = mockClient(RedshiftDataClient);
@@ -27,6 +35,8 @@ export class FakeRedshiftLake {
   readonly lakeFiles = new Set<string>();
   /** Database users besides the admin, each with the roles granted to it (CREATE USER, GRANT ROLE). */
   readonly users = new Map<string, Set<string>>();
+  /** Rows of erasure_ids: written by an erasure's INSERT, stamped, cleared and dropped by batches. */
+  readonly erasureIds: ErasureIdRow[] = [];
   /** Objects in the bucket. */
   objects: string[] = [];
   /** Keys per ListObjectsV2 page; small, so that tests paginate. */
@@ -53,6 +63,7 @@ export class FakeRedshiftLake {
     this.redshift.reset();
     this.s3.reset();
     this.lakeFiles.clear();
+    this.erasureIds.length = 0;
     this.users.clear();
     this.objects = [];
     this.failBatch = () => false;
@@ -77,6 +88,7 @@ export class FakeRedshiftLake {
         n += 1;
         const id = `st-${n}`;
         this.log.push(`sql:${input.Sql.trim().replace(/\s+/g, ' ')}`);
+        this.insertErasureIds(input.Sql, input.Parameters ?? []);
         this.results.set(id, { rows: this.answer(input.Sql, input.Parameters ?? []) });
         return { Id: id };
       });
@@ -89,6 +101,7 @@ export class FakeRedshiftLake {
       const failed = refused === false ? this.applyUserStatements(input.Sqls) : refused;
       if (failed === false) {
         for (const sql of input.Sqls) recordedKeys(sql).forEach((key) => this.lakeFiles.add(key));
+        this.applyErasureIdStatements(input.Sqls, n);
       }
       this.results.set(id, failed === false ? {} : { error: failed === true ? LOAD_FAILED : failed });
       return { Id: id };
@@ -135,6 +148,40 @@ export class FakeRedshiftLake {
     });
   }
 
+  /** An erasure's INSERT INTO erasure_ids, its values bound as `:erasure_id`, `:id<i>`, `:hex<i>`. */
+  private insertErasureIds(sql: string, params: Array<{ name: string; value: string }>): void {
+    if (!sql.startsWith('INSERT INTO erasure_ids')) return;
+    const value = (name: string) => params.find((p) => p.name === name)?.value ?? '';
+    for (const [, i] of sql.matchAll(/:id(\d+)/g)) {
+      this.erasureIds.push({
+        erasureId: value('erasure_id'),
+        id: value(`id${i}`),
+        hex: value(`hex${i}`),
+        erasedAt: null,
+      });
+    }
+  }
+
+  /** What a committed batch does to erasure_ids; `time` is the batch's number, its SYSDATE. */
+  private applyErasureIdStatements(sqls: string[], time: number): void {
+    const keep = (test: (row: ErasureIdRow) => boolean) => {
+      const kept = this.erasureIds.filter(test);
+      this.erasureIds.splice(0, this.erasureIds.length, ...kept);
+    };
+    for (const sql of sqls) {
+      const stamped = /^UPDATE erasure_ids SET erased_at = SYSDATE WHERE erasure_id = '([0-9a-f-]+)'$/.exec(
+        sql,
+      );
+      if (stamped !== null) {
+        for (const row of this.erasureIds) if (row.erasureId === stamped[1]) row.erasedAt = time;
+      }
+      if (sql === 'DELETE FROM erasure_ids WHERE erased_at IS NULL') keep((row) => row.erasedAt !== null);
+      if (sql === 'DELETE FROM erasure_ids WHERE erased_at < SYSDATE') {
+        keep((row) => row.erasedAt === null || row.erasedAt >= time);
+      }
+    }
+  }
+
   /**
    * CREATE USER and GRANT ROLE as Redshift runs them: an existing user cannot be created again, a
    * missing one granted nothing. Changes nothing and returns the error when one fails.
@@ -164,7 +211,7 @@ export class FakeRedshiftLake {
     params: Array<{ name: string; value: string }>,
   ): Array<Record<string, Field>> | undefined {
     if (/FROM pg_user/.test(sql) && /svv_user_grants/.test(sql)) {
-      const reader = params.find((p) => p.name === 'reader')?.value ?? '';
+      const reader = params.find((p) => p.name === 'user')?.value ?? '';
       const roles = this.users.get(reader);
       const role = /role_name = '(\w+)'/.exec(sql)?.[1] ?? '';
       return [

@@ -152,6 +152,23 @@ describe('estimateMonthlyCost', () => {
     expect(loads.cost).toBeCloseTo(146, 6);
   });
 
+  it('runs the deletion function every 15 minutes and once per deletion, which reads the whole lake', () => {
+    const input = { eventsPerDay: 1_000_000, eventBytes: 1024 };
+    const estimate = estimateMonthlyCost(input, table, prod);
+    const none = estimateMonthlyCost({ ...input, overrides: { deletionsPerMonth: 0 } }, table, prod);
+    // Each deletion is one more request.
+    const requests = (e: CostEstimate) => line(e, 'Lambda', /^requests/).quantity;
+    expect(requests(estimate) - requests(none)).toBeCloseTo(30, 6);
+    // 2,920 scheduled runs of 1 s, plus 30 deletions each reading month 12's lake (12 months of a
+    // fifth of the raw JSON) at 20 s per GB; 2 GB of memory.
+    const lakeGb = ((EVENTS * 1024) / GB) * 0.2 * 12;
+    expect(line(none, 'Lambda', /^deletion compute/).quantity).toBeCloseTo(2920 * 1 * 2, 6);
+    expect(line(estimate, 'Lambda', /^deletion compute/).quantity).toBeCloseTo(
+      (2920 * 1 + 30 * lakeGb * 20) * 2,
+      6,
+    );
+  });
+
   it('adds up per service, in total and per million events', () => {
     const estimate = estimateMonthlyCost({ eventsPerDay: 10_000_000, eventBytes: 800 }, table, prod);
     const sum = Object.values(estimate.byService).reduce((a, b) => a + b, 0);

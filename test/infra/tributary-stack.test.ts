@@ -941,14 +941,20 @@ describe('deletion function', () => {
     });
   });
 
-  it('may touch only the hot table, the events/ and failed/ lake files, its log group and X-Ray', () => {
+  it('may touch only the hot table, the events/ and failed/ lake files, the warehouse as itself, its logs and X-Ray', () => {
     const statements = statementsOfRole('DeletionHandlerRole') as Array<{
       Action: string | string[];
       Resource: unknown;
       Condition?: unknown;
     }>;
     const logGroup = (deletion().props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
-    expect(statements).toEqual([
+    const workgroup = {
+      'Fn::GetAtt': [
+        logicalId('AWS::RedshiftServerless::Workgroup', 'WarehouseWorkgroup'),
+        'Workgroup.WorkgroupArn',
+      ],
+    };
+    const expected = [
       {
         Effect: 'Allow',
         Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
@@ -985,7 +991,58 @@ describe('deletion function', () => {
         Resource: lakeArn(),
         Condition: { StringLike: { 's3:prefix': ['events/*', 'failed/*'] } },
       },
-    ]);
+      {
+        Effect: 'Allow',
+        Action: ['redshift-data:ExecuteStatement', 'redshift-data:BatchExecuteStatement'],
+        Resource: workgroup,
+      },
+      { Effect: 'Allow', Action: 'redshift-serverless:GetCredentials', Resource: workgroup },
+      {
+        Effect: 'Allow',
+        Action: [
+          'redshift-data:DescribeStatement',
+          'redshift-data:GetStatementResult',
+          'redshift-data:CancelStatement',
+        ],
+        Resource: '*',
+        Condition: { StringEquals: { 'redshift-data:statement-owner-iam-userid': '${aws:userid}' } },
+      },
+    ];
+    expect(statements).toHaveLength(expected.length);
+    expect(statements).toEqual(expect.arrayContaining(expected));
+    // Never the admin secret: the function signs in as its own database user.
+    expect(JSON.stringify(statements)).not.toContain(
+      logicalId('AWS::SecretsManager::Secret', 'WarehouseAdminSecret'),
+    );
+  });
+
+  it('erases the warehouse as IAMR:<its role name>, whom the load step is told to let delete', () => {
+    expect(variablesOf('tributary-deletion')).toEqual(
+      expect.objectContaining({
+        TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-dev',
+        TRIBUTARY_REDSHIFT_DATABASE: 'tributary',
+      }),
+    );
+    expect(variablesOf('tributary-deletion').TRIBUTARY_REDSHIFT_SECRET_ARN).toBeUndefined();
+    expect(variablesOf('tributary-warehouse-load').TRIBUTARY_REDSHIFT_DELETER_USER).toEqual({
+      'Fn::Join': ['', ['IAMR:', { Ref: logicalId('AWS::IAM::Role', 'DeletionHandlerRole') }]],
+    });
+    // One deleter: the load step knows one user to let delete.
+    const scope = new Stack(new App(appProps()), 'D');
+    const warehouse = new Warehouse(scope, 'W', {
+      name: 'ok-name',
+      loadInterval: Duration.minutes(15),
+      lake: new s3.Bucket(scope, 'Lake'),
+      database: 'tributary',
+      baseCapacity: 8,
+      logLevel: 'INFO',
+      logRetention: stageConfig('dev').logRetention,
+      removalPolicy: stageConfig('dev').removalPolicy,
+    });
+    const role = (id: string) =>
+      new iam.Role(scope, id, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    warehouse.grantDelete(role('First'));
+    expect(() => warehouse.grantDelete(role('Second'))).toThrow(/one deleter/);
   });
 
   it('runs every 15 minutes on a schedule, which retries failed steps and finishes interrupted ones', () => {

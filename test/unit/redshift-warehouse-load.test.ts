@@ -1,4 +1,6 @@
 import type * as WarehouseLoad from '../../src/handlers/warehouse-load';
+import { DEFAULT_IDENTITY_RULES } from '../../src/events/identity';
+import { erasureBatch } from '../../src/sinks/warehouse/redshift/redshift-sql';
 import type * as FakeModule from '../helpers/fake-redshift';
 import type { FakeRedshiftLake } from '../helpers/fake-redshift';
 
@@ -7,6 +9,8 @@ const ROLE_ARN = 'arn:aws:iam::123456789012:role/tributary-copy';
 const KEY = 'events/year=2024/month=05/day=10/hour=10/tributary-events-1-2024-05-10-10-00-00-0f8fad5b.gz';
 /** The graphql function's role signed in by IAM; CDK names roles in mixed case, which Redshift keeps. */
 const READER = 'IAMR:Tributary-dev-IngestApiHandlerRole5B2E3A1C-Xy7Zq2LmN4pR';
+/** The deletion function's role, signed in by IAM. */
+const DELETER = 'IAMR:Tributary-dev-DeletionHandlerRole0A1B2C3D-Ab1Cd2Ef3Gh4';
 
 const savedEnv = { ...process.env };
 let fake: FakeRedshiftLake;
@@ -74,6 +78,7 @@ describe('warehouse load handler', () => {
       pendingFiles: 0,
       skippedKeys: [],
       quarantined: [],
+      purged: { events: 0, failedEvents: 0 },
     });
     expect(phases()).toEqual(['migrate', 'find new files', 'list', 'copy', 'merge', 'report']);
     expect(fake.batches.flat()).toContain(
@@ -166,6 +171,53 @@ describe('warehouse load handler', () => {
     fake.batches.length = 0;
     await handler({});
     expect(phases()).toEqual(['find new files', 'list', 'merge', 'report']);
+  });
+
+  it('makes the deletion function an eraser, a role that may erase people and do nothing else', async () => {
+    const { handler } = loadHandler({
+      TRIBUTARY_REDSHIFT_WORKGROUP: 'analytics',
+      TRIBUTARY_LAKE_BUCKET: BUCKET,
+      TRIBUTARY_REDSHIFT_READER_USER: READER,
+      TRIBUTARY_REDSHIFT_DELETER_USER: DELETER,
+    });
+    await handler({});
+    expect(fake.users).toEqual(
+      new Map([
+        [READER, new Set(['tributary_reader'])],
+        [DELETER, new Set(['tributary_eraser'])],
+      ]),
+    );
+    const grants = fake.batches
+      .flat()
+      .filter((sql) => /^(CREATE ROLE|GRANT .* TO ROLE) tributary_eraser$/.test(sql));
+    expect(grants).toEqual([
+      'CREATE ROLE tributary_eraser',
+      'GRANT USAGE ON SCHEMA public TO ROLE tributary_eraser',
+      'GRANT SELECT, DELETE ON events, failed_events, user_ids TO ROLE tributary_eraser',
+      'GRANT SELECT, INSERT, DELETE ON identity_claims, identities TO ROLE tributary_eraser',
+      'GRANT SELECT, INSERT, UPDATE, DELETE ON erasure_ids TO ROLE tributary_eraser',
+      'GRANT SELECT, INSERT ON erasure_log TO ROLE tributary_eraser',
+    ]);
+    // Every table an erasure writes, and no other, is among those it may write.
+    const written = new Set(
+      erasureBatch('11111111-1111-4111-8111-111111111111', DEFAULT_IDENTITY_RULES).flatMap((sql) =>
+        [...sql.matchAll(/^\s*(?:DELETE FROM|INSERT INTO|UPDATE) (\w+)/gm)].map((m) => m[1]),
+      ),
+    );
+    const temporary = ['removed_events', 'erased_failed', 'erasure_counts', 'erasure_subject'];
+    expect([...written].filter((table) => !temporary.includes(table as string)).sort()).toEqual([
+      'erasure_ids',
+      'erasure_log',
+      'events',
+      'failed_events',
+      'identities',
+      'identity_claims',
+      'user_ids',
+    ]);
+    expect(fake.batches.at(-2)).toEqual([
+      `CREATE USER "${DELETER}" PASSWORD DISABLE`,
+      `GRANT ROLE tributary_eraser TO "${DELETER}"`,
+    ]);
   });
 
   it('only grants the role to a reader that signed in before the load step ran, and leaves a set-up reader alone', async () => {

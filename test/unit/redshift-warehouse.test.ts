@@ -89,6 +89,7 @@ describe('RedshiftWarehouse', () => {
       [7, 'events_original_event'],
       [8, 'events_merges_users'],
       [9, 'identities'],
+      [10, 'erasures_and_purges'],
     ]);
     expect(REDSHIFT_MIGRATIONS[3]?.statements.join('\n')).toMatch(/s3_key VARCHAR\(1024\) NOT NULL/);
   });
@@ -127,6 +128,7 @@ describe('RedshiftWarehouse', () => {
       pendingFiles: 0,
       skippedKeys: [],
       quarantined: [],
+      purged: { events: 0, failedEvents: 0 },
     });
     const sqls = redshift.commandCalls(BatchExecuteStatementCommand)[0]?.args[0].input.Sqls ?? [];
     expect(sqls).toEqual(mergeBatch(LOAD_ID, DEFAULT_IDENTITY_RULES));
@@ -134,11 +136,12 @@ describe('RedshiftWarehouse', () => {
     // One row per messageId, the earliest receivedAt winning, none already in events.
     expect(merge).toMatch(/PARTITION BY s\.message_id ORDER BY s\.received_at ASC/);
     expect(merge).toMatch(/NOT EXISTS \(SELECT 1 FROM events e WHERE e\.message_id = d\.message_id\)/);
-    expect(sqls.slice(-4)).toEqual([
+    expect(sqls.slice(-5)).toEqual([
       'DELETE FROM staging_events',
       'DELETE FROM staging_events_parquet',
       'DELETE FROM staging_events_parquet_v1',
       'DELETE FROM staging_failed',
+      'DELETE FROM erasure_ids WHERE erased_at < SYSDATE',
     ]);
     // Parquet rows: JSON text parsed into SUPER, enrichment fields by their lowercase Parquet names.
     expect(merge).toMatch(

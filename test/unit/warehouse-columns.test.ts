@@ -68,6 +68,7 @@ describe('applied migrations', () => {
         [7, 'events_original_event', '4df9cc4c4d1858196daa0d16f2ff8ada5c548811267071096835898089699892'],
         [8, 'events_merges_users', '09dc0b8d160072b7655297105b5f1d4fe64c99bc0a697f6fc880c615fbf9bff6'],
         [9, 'identities', '89511cff656d9161d70bfbcc90e1a1c88a030bfbedd59cbaef5edef58b96ebb2'],
+        [10, 'erasures_and_purges', '7cc91468bbaa054044d6a202d2d4df80a5972f68f2307aa64040caf1727662ac'],
       ],
     );
   });

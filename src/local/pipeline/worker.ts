@@ -8,6 +8,8 @@ import { schemaRegistryFromConfig } from '../../services/schema-files';
 import { EventsParquetFormat } from '../../sinks/lake/file-format';
 import { LocalLakeDelivery } from '../../sinks/lake/local/local-lake-delivery';
 import { KinesisStreamReader } from '../../stream/kinesis/kinesis-stream-reader';
+import { DynamoDbSuppressionList } from '../../privacy/dynamodb/dynamodb-suppression-list';
+import { CachedSuppressionList } from '../../services/cached-suppression-list';
 import { createStreamProcessor } from '../../stream/process-batch';
 import { localHotTable } from '../hot-table';
 import { FileCheckpointStore } from '../poller/checkpoint-store';
@@ -61,6 +63,12 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerD
       schemas: schemaRegistryFromConfig(config),
       enrich: enricherFromConfig(config, piiSecret),
       identity: config.identity,
+      // Events of a person being erased are dropped here too: records that reached the stream
+      // another way, or were in flight when deleteUser answered.
+      suppression: new CachedSuppressionList(
+        new DynamoDbSuppressionList({ client: dynamoDoc, tableName: config.tableName }),
+        { ttlMs: config.events.suppressionCacheMs },
+      ),
     }),
     checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
     batchSize: config.poller.batchSize,

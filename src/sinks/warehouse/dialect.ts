@@ -47,6 +47,23 @@ export interface SqlDialect {
   trim(text: string, characters: string): string;
   /** A temporary table of a query's rows, replacing one of the name left by an earlier failed run. */
   tempTable(name: string, query: string): string;
+  /** Whether `text` is a JSON object; false (never an error) for anything else. */
+  isJsonObject(text: string): string;
+  /**
+   * The text of the field at `path` (plain names) of `text`, a JSON object (checked first, with
+   * isJsonObject): a string as it is, a number as its digits; NULL or empty when missing.
+   */
+  jsonObjectField(text: string, path: readonly string[]): string;
+  /** The bytes a base64 text holds, as lowercase hex digits. */
+  base64Hex(text: string): string;
+}
+
+/** A JSON path of plain names, the only kind the SQL is built with. */
+function jsonPath(path: readonly string[]): readonly string[] {
+  if (path.length === 0 || !path.every((key) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(key))) {
+    throw new Error(`JSON paths are plain names: ${JSON.stringify(path)}`);
+  }
+  return path;
 }
 
 /**
@@ -99,6 +116,11 @@ export const DUCKDB_DIALECT: SqlDialect = {
     `CASE WHEN json_type(${value}, '$.${key}') = 'VARCHAR' THEN json_extract_string(${value}, '$.${key}') END`,
   trim: (text, characters) => `trim(${text}, ${characters})`,
   tempTable: (name, query) => `CREATE OR REPLACE TEMP TABLE ${name} AS ${query}`,
+  // json_type fails on text that is not JSON, so it is asked only once json_valid said yes.
+  isJsonObject: (text) => `CASE WHEN json_valid(${text}) THEN json_type(${text}) = 'OBJECT' ELSE false END`,
+  jsonObjectField: (text, path) => `json_extract_string(${text}, '$.${jsonPath(path).join('.')}')`,
+  // try: a damaged value reads as NULL rather than failing the whole statement.
+  base64Hex: (text) => `lower(hex(try(from_base64(${text}))))`,
 };
 
 export const REDSHIFT_DIALECT: SqlDialect = {
@@ -124,4 +146,12 @@ export const REDSHIFT_DIALECT: SqlDialect = {
   trim: (text, characters) => `BTRIM(${text}, ${characters})`,
   // A temporary table lives as long as the session, and every Data API call is a session of its own.
   tempTable: (name, query) => `CREATE TEMP TABLE ${name} AS ${query}`,
+  // IS_VALID_JSON takes any JSON value; an object is the one that starts with a brace.
+  isJsonObject: (text) => `(IS_VALID_JSON(${text}) AND ${text} ~ '^[[:space:]]*[{]')`,
+  // The last argument: NULL rather than an error for text that is not JSON.
+  jsonObjectField: (text, path) =>
+    `JSON_EXTRACT_PATH_TEXT(${text}, ${jsonPath(path)
+      .map((key) => `'${key}'`)
+      .join(', ')}, true)`,
+  base64Hex: (text) => `LOWER(FROM_VARBYTE(TO_VARBYTE(${text}, 'base64'), 'hex'))`,
 };

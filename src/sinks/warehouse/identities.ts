@@ -7,8 +7,9 @@
  *   overall, and a person's earliest claims of a class, are always among these rows, so this is
  *   everything the rules read, however many events repeat a claim;
  * - `user_ids`: every userId some event carries.
- * Both only ever keep the earliest or grow, so a load folded twice, or loads in any order, give the
- * same rows. `identities` is then recomputed from them with the configured rules (junk ids, caps),
+ * Loads only ever keep the earliest or grow them, so a load folded twice, or loads in any order,
+ * give the same rows; an erasure or the retention purge removes claims with their events and folds
+ * back the ones the remaining events make (refoldClaims). `identities` is then recomputed from them with the configured rules (junk ids, caps),
  * so a change of rules applies to every claim at the next recompute.
  */
 
@@ -112,6 +113,25 @@ export function identityFold(dialect: SqlDialect, rows: string): IdentityFoldSta
     },
     { sql: 'DROP TABLE load_user_ids' },
   ];
+}
+
+/**
+ * Puts back, for the persons of `persons` (a table or subquery with a `person` column), the earliest
+ * claim of each (person, id, class) that `identity_claims` no longer holds, from the events left:
+ * after some events were removed (an erasure, the retention purge) and the claims they made with
+ * them, a claim that a remaining event also makes is kept, under that event.
+ */
+export function refoldClaims(dialect: SqlDialect, persons: string): string {
+  const rows = `(SELECT * FROM events WHERE user_id IN (SELECT person FROM ${persons}))`;
+  return `
+    INSERT INTO identity_claims (person, id, merges_users, received_at, message_id)
+    SELECT r.person, r.id, r.merges_users, r.received_at, r.message_id FROM (
+      SELECT c.*, row_number() OVER (
+        PARTITION BY person, id, merges_users ORDER BY received_at, message_id
+      ) AS rn
+      FROM (${claimsOf(dialect, rows)}) c
+    ) r
+    WHERE r.rn = 1 AND NOT EXISTS (SELECT 1 FROM identity_claims k WHERE ${SAME_CLAIM_KEY('k', 'r')})`;
 }
 
 function checkCap(name: string, value: number): number {

@@ -153,3 +153,37 @@ export interface WarehouseLoader {
   /** Loads everything delivered and not loaded before. */
   loadNew(): Promise<LoadReport>;
 }
+
+/** What erasing a person removed, per table: the rows that named one of the person's ids. */
+export interface ErasureCounts {
+  events: number;
+  failedEvents: number;
+  identityClaims: number;
+  userIds: number;
+  identities: number;
+  /** The user numbers DuckDB counts people by; always 0 in Redshift, which has none. */
+  userNumbers: number;
+}
+
+/**
+ * Erases people (docs/privacy.md#deletion); WarehousePersonEraser makes it a deletion step. Runs
+ * where the loads run, so that no load puts back what it deleted (each engine says how).
+ */
+export interface WarehousePersonRows {
+  /** Deletes every row naming one of the ids, in one transaction; idempotent. */
+  erasePerson(ids: readonly string[]): Promise<ErasureCounts>;
+}
+
+/** How long the warehouse keeps rows, in days (docs/privacy.md#retention). */
+export interface WarehouseRetention {
+  /** Events, by event time, counted back from the start of the UTC day. */
+  eventsDays: number;
+  /** Failed events, by the time they were received. */
+  failedEventsDays: number;
+}
+
+/** What a retention purge removed. */
+export interface PurgeCounts {
+  events: number;
+  failedEvents: number;
+}

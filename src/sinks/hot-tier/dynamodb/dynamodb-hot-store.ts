@@ -121,12 +121,24 @@ export interface DynamoDbHotStoreOptions {
   profileLimits?: Partial<ProfileLimits>;
   /** Identity stitching rules (docs/identity.md); the engine's defaults when absent. */
   identity?: IdentityRules;
+  /**
+   * Days after an id's last activity that its profile and identity expire (DynamoDB TTL on `ttl`;
+   * docs/privacy.md#retention). DEFAULT_PROFILE_IDLE_DAYS when absent.
+   */
+  profileIdleDays?: number;
+  /** The clock expiries are computed and checked with, in epoch milliseconds. */
+  now?: () => number;
 }
+
+/** How long an id's profile and identity outlive its last activity unless configured otherwise. */
+export const DEFAULT_PROFILE_IDLE_DAYS = 180;
 
 /** A stored key: the engine's state and watermarks, plus the version every write asserts. */
 interface Entity<S> extends Versioned<S> {
   /** Optimistic-lock version: every write asserts the version it read. */
   rev: number;
+  /** When the item expires (its `ttl`, epoch seconds); undefined when it never does. */
+  expiresAt: number | undefined;
 }
 
 /** Whatever state a key holds; which one follows from the key's kind. */
@@ -141,21 +153,60 @@ function decode<S>(item: StoredItem | undefined | null): Entity<S> | null {
   if (item === undefined || item === null) return null;
   const state: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(item)) if (!META.has(name)) state[name] = value;
+  const ttl = item[TTL_ATTRIBUTE];
   return {
     rev: Number(item.rev ?? 0),
+    expiresAt: typeof ttl === 'number' ? ttl : undefined,
     watermarks: (item.wm as Record<string, string> | undefined) ?? {},
     // Only this adapter writes these items, in exactly the shape of S.
     state: state as S,
   };
 }
 
-/** When a key may expire (epoch seconds): trends only, long after their last update. */
-function expiryOf(key: HotStateKey, state: AnyState): number | undefined {
-  if (key.kind !== 'trend') return undefined;
-  // A trend key holds a trend's state.
-  const { ref } = state as TrendState;
-  return Math.floor((Date.parse(ref) + TREND_RETENTION_WINDOWS * WINDOW_MS[key.window]) / 1000);
+const DAY_SECONDS = 86_400;
+
+/**
+ * An identity item is written again, only to push its expiry on, once its expiry is this much
+ * sooner than a write now would give it: at most a write a day per active id.
+ */
+const IDENTITY_REFRESH_SECONDS = DAY_SECONDS;
+
+/** Expiry rules: the clock, and how long ids outlive their last activity. */
+interface Expiries {
+  nowSeconds: number;
+  idleSeconds: number;
 }
+
+/**
+ * When a key's item expires (epoch seconds), or undefined when it never does:
+ * - a profile, `profileIdleDays` after the last batch that wrote it: every event of the id writes
+ *   it. By the processing clock, not the event's time, which a client sets and a backfill dates in
+ *   the past;
+ * - an identity, the same, written again at least daily while the id shows up as a userId or in a
+ *   link (see refreshedIdentity), so an id's identity lives as long as its profile does;
+ * - a trend, long after its last update; an item's stats and neighbours name no one, and stay.
+ */
+function expiryOf(key: HotStateKey, state: AnyState, at: Expiries): number | undefined {
+  switch (key.kind) {
+    case 'profile':
+    case 'identity':
+      return at.nowSeconds + at.idleSeconds;
+    case 'trend': {
+      // A trend key holds a trend's state.
+      const { ref } = state as TrendState;
+      return Math.floor((Date.parse(ref) + TREND_RETENTION_WINDOWS * WINDOW_MS[key.window]) / 1000);
+    }
+    case 'item':
+      return undefined;
+  }
+}
+
+/**
+ * Whether an item's expiry has passed. DynamoDB deletes such items within days, not at once, so
+ * until it does they are read as gone; dynalite never does, and DynamoDbTtlSweeper deletes them.
+ */
+const expired = (entity: { expiresAt: number | undefined }, nowSeconds: number): boolean =>
+  entity.expiresAt !== undefined && entity.expiresAt <= nowSeconds;
 
 /**
  * The hot tier on DynamoDB (dynalite locally), written once per key and batch. The batch steps are
@@ -175,6 +226,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
   private readonly interactions: InteractionModel | undefined;
   private readonly profileLimits: Partial<ProfileLimits> | undefined;
   private readonly identity: IdentityRules | undefined;
+  private readonly idleSeconds: number;
+  private readonly now: () => number;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -189,6 +242,12 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
     this.interactions = options.interactions;
     this.profileLimits = options.profileLimits;
     this.identity = options.identity;
+    const idleDays = options.profileIdleDays ?? DEFAULT_PROFILE_IDLE_DAYS;
+    if (!Number.isSafeInteger(idleDays) || idleDays < 1) {
+      throw new RangeError(`profileIdleDays must be a positive whole number, got ${idleDays}`);
+    }
+    this.idleSeconds = idleDays * DAY_SECONDS;
+    this.now = options.now ?? Date.now;
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
@@ -215,7 +274,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
 
   /** Reads one profile, or null when the id has never been seen. */
   async getUser(id: string): Promise<UserProfileRecord | null> {
-    const entity = decode<ProfileState>(await this.get(userProfileKey(id), false));
+    const entity = this.live(decode<ProfileState>(await this.get(userProfileKey(id), false)));
     return entity === null ? null : { ...entity.state, id };
   }
 
@@ -227,8 +286,9 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
     );
     const records = new Map<string, IdRecord>();
     for (const id of ids) {
-      const profile = decode<ProfileState>(found.get(keyString(userProfileKey(id))))?.state ?? null;
-      const identity = decode<IdentityState>(found.get(keyString(identityKey(id))))?.state ?? null;
+      const profile =
+        this.live(decode<ProfileState>(found.get(keyString(userProfileKey(id)))))?.state ?? null;
+      const identity = this.live(decode<IdentityState>(found.get(keyString(identityKey(id)))))?.state ?? null;
       if (profile !== null || identity !== null) records.set(id, { profile, identity });
     }
     return records;
@@ -239,7 +299,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
     const key = identityStateKey(id);
     try {
       const read = decode<IdentityState>(await this.get(identityKey(id), true));
-      if (read === null) return false;
+      if (this.live(read) === null) return false;
       const update: StateUpdate<typeof key> = {
         key,
         next: (current) =>
@@ -247,7 +307,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
             ? null
             : { state: { ...current.state, unlinkedAt: at }, watermarks: current.watermarks },
       };
-      await this.commit(update as StateUpdate, read);
+      await this.commit(update as StateUpdate, read, false);
       return true;
     } catch (error) {
       throw toHotStoreError(error, 'unlink an id');
@@ -281,7 +341,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
               return { state: scrubbed.state, watermarks: current.watermarks };
             },
           };
-          await this.commit(update as StateUpdate, entity);
+          await this.commit(update as StateUpdate, entity, false);
         }
       }
       return removed;
@@ -327,7 +387,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
 
   /** New claims in BatchWrites, kept long enough to outlive any redelivery or resend. */
   private async writeClaims(claims: readonly MessageClaim[]): Promise<void> {
-    const ttl = Math.floor(Date.now() / 1000) + this.claimTtlSeconds;
+    const ttl = Math.floor(this.now() / 1000) + this.claimTtlSeconds;
     const items = claims.map((c) => ({
       ...messageClaimKey(c.messageId),
       owner: c.owner,
@@ -347,8 +407,9 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
       return entities.get(name) ?? null;
     };
     return {
-      // The key's kind says which state it holds.
-      get: <K extends HotStateKey>(key: K) => entityOf(key) as Entity<StateOf<K>> | null,
+      // The key's kind says which state it holds. An expired profile or identity is gone to the
+      // engine: a returning id starts afresh, while the write still asserts the version in the table.
+      get: <K extends HotStateKey>(key: K) => this.current(key, entityOf(key)) as Entity<StateOf<K>> | null,
       commit: (updates) =>
         forEachLimited(updates, this.concurrency, (update) => this.commit(update, entityOf(update.key))),
     };
@@ -357,13 +418,17 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
   /**
    * Read-modify-write of one key: the update's next state from what was read, put back on
    * condition that nobody wrote the key since. On a conflict, read again (strongly consistent)
-   * and redo; the update drops by watermark whatever the newer state already has.
+   * and redo; the update drops by watermark whatever the newer state already has. `read` is the
+   * item as stored, expired or not: the engine sees an expired one as absent, the condition asserts
+   * its version all the same. Only activity pushes an expiry on: an unlink or an erasure's scrub
+   * (`activity` false) keeps the item's.
    */
-  private async commit(update: StateUpdate, read: Entity<AnyState> | null): Promise<void> {
+  private async commit(update: StateUpdate, read: Entity<AnyState> | null, activity = true): Promise<void> {
     const key = hotKeyOf(update.key);
     let entity = read;
     for (let attempt = 0; attempt < this.maxAttempts; attempt++) {
-      const next = update.next(entity);
+      const current = this.current(update.key, entity);
+      const next = update.next(current) ?? this.refreshedIdentity(update.key, current);
       if (next === null) return;
       const item: StoredItem = {
         ...next.state,
@@ -372,7 +437,10 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
         rev: (entity?.rev ?? 0) + 1,
         wm: next.watermarks,
       };
-      const expiry = expiryOf(update.key, next.state);
+      const expiry =
+        activity || entity?.expiresAt === undefined
+          ? expiryOf(update.key, next.state, this.expiries())
+          : entity.expiresAt;
       if (expiry !== undefined) item[TTL_ATTRIBUTE] = expiry;
       try {
         await withThrottleRetry(this.retry, 'write', () =>
@@ -397,6 +465,36 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
       `a ${key.sk} item kept changing under ${this.maxAttempts} attempts`,
       'HOT_STORE_CONFLICT',
     );
+  }
+
+  /**
+   * An identity the batch left as it was, to be written again as it is when its expiry lags a day
+   * behind what a write now gives it: a batch loads the identities of every userId it holds and of
+   * every id its events link, so a person who keeps coming back keeps their links. Null otherwise.
+   */
+  private refreshedIdentity(key: HotStateKey, current: Entity<AnyState> | null): Versioned<AnyState> | null {
+    if (key.kind !== 'identity' || current === null) return null;
+    const { nowSeconds, idleSeconds } = this.expiries();
+    const due = nowSeconds + idleSeconds - IDENTITY_REFRESH_SECONDS;
+    if (current.expiresAt !== undefined && current.expiresAt > due) return null;
+    return { state: current.state, watermarks: current.watermarks };
+  }
+
+  /**
+   * What the engine sees of a stored key: a profile or an identity once expired is gone. A trend
+   * past its expiry has decayed to nothing and is read as it is, until DynamoDB deletes it.
+   */
+  private current<S>(key: HotStateKey, entity: Entity<S> | null): Entity<S> | null {
+    return key.kind === 'profile' || key.kind === 'identity' ? this.live(entity) : entity;
+  }
+
+  /** The entity, or null once its expiry has passed. */
+  private live<S>(entity: Entity<S> | null): Entity<S> | null {
+    return entity !== null && expired(entity, Math.floor(this.now() / 1000)) ? null : entity;
+  }
+
+  private expiries(): Expiries {
+    return { nowSeconds: Math.floor(this.now() / 1000), idleSeconds: this.idleSeconds };
   }
 
   private read(keys: HotKey[], consistent = true): Promise<Map<string, StoredItem>> {

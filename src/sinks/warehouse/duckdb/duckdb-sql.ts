@@ -185,7 +185,8 @@ export const MIGRATIONS: readonly Migration[] = [
     // eventCounts by day and event counts distinct people per (day, event): millions of
     // (day, event, person) combinations that no index spares a scan from deduplicating. The loader
     // keeps them here instead, one row each with its number of events, so whole days are a sum over
-    // this table. Rows are never deleted from events, so the set only grows, as this table does.
+    // this table. Loads only add to it; an erasure or the retention purge takes the counts of the
+    // events it removes out of it (src/sinks/warehouse/event-removal.ts).
     sql: `
       CREATE TABLE event_user_days (
         day_ms BIGINT NOT NULL,

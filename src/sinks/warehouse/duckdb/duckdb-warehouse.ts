@@ -4,11 +4,29 @@ import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { EventsParquetFormat, NDJSON_GZIP } from '../../lake/file-format';
-import type { LoadReport, Warehouse, WarehouseLoader, WarehouseStatusRow } from '../port';
+import type {
+  ErasureCounts,
+  LoadReport,
+  PurgeCounts,
+  Warehouse,
+  WarehouseLoader,
+  WarehousePersonRows,
+  WarehouseRetention,
+  WarehouseStatusRow,
+} from '../port';
 import { WarehouseError } from '../errors';
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../../../events/identity';
 import { DUCKDB_DIALECT } from '../dialect';
 import { numberIdentities, recomputeIdentities } from '../identities';
+import {
+  ERASURE_COUNTS,
+  ERASURE_SUBJECT,
+  erasureCountsOf,
+  personErasure,
+  removedRows,
+  subjectRows,
+} from '../person-erasure';
+import { PURGE_COUNTS, purgeCountsOf, purgeCutoffs, retentionPurge } from '../retention-purge';
 import { SqlWarehouse } from '../sql-warehouse';
 import { WarehouseQueries } from '../queries';
 import type { SqlQuery, SqlRow } from '../queries';
@@ -119,7 +137,7 @@ export const STORAGE_VERSION = 'v1.5.0';
 // read_json treats these as a glob pattern; the lake delivery never writes such names.
 const GLOB_CHARS = /[*?[\]{}]/;
 
-const PATH_LIST: DuckDBType = LIST(VARCHAR);
+const TEXT_LIST: DuckDBType = LIST(VARCHAR);
 
 interface LakeFile {
   abs: string;
@@ -130,9 +148,14 @@ interface LakeFile {
  * The embedded warehouse: DuckDB in-process, loading the local lake exactly once per messageId.
  * DuckDB allows one writing process per file, so keep one instance per process.
  */
-export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, WarehouseLoader {
-  // Loads run one at a time on their own connection, so their transactions never interleave.
-  private loadChain: Promise<unknown> = Promise.resolve();
+export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, WarehouseLoader, WarehousePersonRows {
+  /**
+   * Loads, erasures and purges run one at a time on their own connection, so their transactions
+   * never interleave. An erasure queued behind a load therefore deletes whatever that load brought,
+   * even from lake files it read before they were rewritten; a load after it reads the files as
+   * they are then.
+   */
+  private writeChain: Promise<unknown> = Promise.resolve();
   private readonly reads = new Set<Promise<unknown>>();
   protected override readonly queries = new WarehouseQueries(DUCKDB_DIALECT, (query) => this.runQuery(query));
   private closed = false;
@@ -148,6 +171,8 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   /** Rebuilds `identities` with the configured rules (src/sinks/warehouse/identities.ts). */
   private readonly identityRecompute: readonly string[];
   private readonly identityNumbering = numberIdentities(DUCKDB_DIALECT);
+  /** Erases the ids of ERASURE_SUBJECT (src/sinks/warehouse/person-erasure.ts). */
+  private readonly erasure: readonly string[];
 
   private constructor(
     private readonly instance: DuckDBInstance,
@@ -158,6 +183,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   ) {
     super();
     this.identityRecompute = recomputeIdentities(DUCKDB_DIALECT, identity);
+    this.erasure = personErasure(DUCKDB_DIALECT, identity);
   }
 
   /** Opens (or creates) the database and brings its schema up to date. */
@@ -209,10 +235,65 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
 
   /** Loads every lake file not loaded before; rows counts only rows actually inserted. */
   loadNew(): Promise<LoadReport> {
-    if (this.closed) return Promise.reject(new WarehouseError('warehouse is closed', 'WAREHOUSE_CLOSED'));
-    const run = this.loadChain.then(() => this.loadAll());
-    this.loadChain = run.catch(() => undefined);
-    return run;
+    return this.exclusive(() => this.loadAll());
+  }
+
+  /**
+   * Deletes every row naming one of the ids (docs/privacy.md#deletion) in one transaction, between
+   * loads; idempotent. Run it after the lake's erasure, so that no later load reads the person.
+   */
+  erasePerson(ids: readonly string[]): Promise<ErasureCounts> {
+    const subject = subjectRows(ids);
+    return this.exclusive(async () => {
+      let counts: ErasureCounts;
+      try {
+        counts = await this.inTransaction(async () => {
+          await this.writer.run(
+            `CREATE OR REPLACE TEMP TABLE ${ERASURE_SUBJECT} AS
+             SELECT unnest($1::VARCHAR[]) AS id, unnest($2::VARCHAR[]) AS hex`,
+            [listValue(subject.map((row) => row.id)), listValue(subject.map((row) => row.hex))],
+            [TEXT_LIST, TEXT_LIST],
+          );
+          for (const sql of this.erasure) await this.writer.run(sql);
+          const reader = await this.writer.runAndReadAll(`SELECT * FROM ${ERASURE_COUNTS}`);
+          await this.writer.run(`DROP TABLE ${ERASURE_COUNTS}; DROP TABLE ${ERASURE_SUBJECT}`);
+          return erasureCountsOf(reader.getRowObjectsJS()[0]);
+        });
+      } catch (cause) {
+        // Never the ids: the message is kept on the deletion request.
+        throw new WarehouseError('erasing a person from the warehouse failed', 'WAREHOUSE_ERASURE_FAILED', {
+          cause,
+        });
+      }
+      if (removedRows(counts) > 0) this.version += 1;
+      return counts;
+    });
+  }
+
+  /**
+   * Deletes what is older than the limits at `now` (docs/privacy.md#retention), in one transaction,
+   * between loads. Cheap when nothing has expired: run it every hour or so.
+   */
+  purge(retention: WarehouseRetention, now: Date = new Date()): Promise<PurgeCounts> {
+    const statements = retentionPurge(DUCKDB_DIALECT, purgeCutoffs(retention, now));
+    return this.exclusive(async () => {
+      let counts: PurgeCounts;
+      try {
+        counts = await this.inTransaction(async () => {
+          for (const sql of statements) await this.writer.run(sql);
+          const reader = await this.writer.runAndReadAll(`SELECT * FROM ${PURGE_COUNTS}`);
+          await this.writer.run(`DROP TABLE ${PURGE_COUNTS}`);
+          const purged = purgeCountsOf(reader.getRowObjectsJS()[0]);
+          // Identities follow from the claims, which only the events that went can have changed.
+          if (purged.events > 0) await this.recompute();
+          return purged;
+        });
+      } catch (cause) {
+        throw new WarehouseError('the warehouse retention purge failed', 'WAREHOUSE_PURGE_FAILED', { cause });
+      }
+      if (counts.events + counts.failedEvents > 0) this.version += 1;
+      return counts;
+    });
   }
 
   /** Row count and freshness. */
@@ -220,7 +301,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     return { rows: await this.rowCount(), dataAsOf: await this.dataAsOf() };
   }
 
-  /** Changes after every load that inserted rows. */
+  /** Changes after every load that inserted rows, and every erasure or purge that deleted some. */
   dataVersion(): number {
     return this.version;
   }
@@ -245,7 +326,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.loadChain;
+    await this.writeChain;
     await Promise.allSettled([...this.reads]);
     this.writer.closeSync();
     this.instance.closeSync();
@@ -332,18 +413,35 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
       let rows = 0;
       for (const statement of kind.load) {
         const result = statement.paths
-          ? await this.writer.run(statement.sql, [abs], [PATH_LIST])
+          ? await this.writer.run(statement.sql, [abs], [TEXT_LIST])
           : await this.writer.run(statement.sql);
         if (statement.inserts) rows = Number(result.rowsChanged);
       }
       if (kind.claims && rows > 0) await this.foldIdentities();
-      await this.writer.run(kind.record, [abs, rel], [PATH_LIST, PATH_LIST]);
+      await this.writer.run(kind.record, [abs, rel], [TEXT_LIST, TEXT_LIST]);
       await this.writer.run(kind.cleanup);
       return rows;
     });
     for (const file of files) this.loadedPaths.add(file.rel);
     if (inserted > 0) this.version += 1;
     return inserted;
+  }
+
+  /**
+   * Runs `work` while no load runs: after the loads, erasures and purges queued before it, before any
+   * queued after. For whatever rewrites lake files the loads read (the lake's erasure): a Parquet
+   * load reads its files twice, for their keys and then for their rows, which must not change between.
+   */
+  betweenLoads<T>(work: () => Promise<T>): Promise<T> {
+    return this.exclusive(work);
+  }
+
+  /** Runs `work` on the writer once every write queued before it is done, before any queued after. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new WarehouseError('warehouse is closed', 'WAREHOUSE_CLOSED'));
+    const run = this.writeChain.then(work);
+    this.writeChain = run.catch(() => undefined);
+    return run;
   }
 
   /** Runs `work` on the writer as one transaction. */
@@ -389,7 +487,7 @@ export class DuckDbWarehouse extends SqlWarehouse implements Warehouse, Warehous
     const reader = await this.writer.runAndReadAll(
       SELECT_LOADED_AMONG,
       [listValue(unknown.map((f) => f.rel))],
-      [PATH_LIST],
+      [TEXT_LIST],
     );
     for (const row of reader.getRowObjectsJS()) this.loadedPaths.add(String(row.path));
     return unknown

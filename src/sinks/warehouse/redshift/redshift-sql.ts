@@ -19,6 +19,18 @@ import type { CoalescedColumn, EventColumn, LakeColumn, WarehouseColumn } from '
 import type { IdentityRules } from '../../../events/identity';
 import { REDSHIFT_DIALECT } from '../dialect';
 import { identityFold, recomputeIdentities } from '../identities';
+import {
+  ERASURE_COUNTS,
+  ERASURE_COUNT_COLUMNS,
+  ERASURE_SUBJECT,
+  eventNamesId,
+  failedNamesId,
+  failedPayloadFacts,
+  personErasure,
+} from '../person-erasure';
+import type { SubjectRow } from '../person-erasure';
+import { PURGE_COUNTS, retentionPurge } from '../retention-purge';
+import type { PurgeCutoffs } from '../retention-purge';
 
 export interface RedshiftMigration {
   version: number;
@@ -34,6 +46,12 @@ export const PARQUET_STAGING_BEFORE_MERGES_USERS = 'staging_events_parquet_v1';
 
 /** The database role that may read every table and change none: the API's user is its member. */
 export const REDSHIFT_READER_ROLE = 'tributary_reader';
+
+/**
+ * The database role that may erase people (erasureBatch) and nothing else: the deletion function's
+ * user is its member.
+ */
+export const REDSHIFT_ERASER_ROLE = 'tributary_eraser';
 
 export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
   {
@@ -258,6 +276,49 @@ export const REDSHIFT_MIGRATIONS: readonly RedshiftMigration[] = [
       ...identityFold(REDSHIFT_DIALECT, 'events').map((statement) => statement.sql),
     ],
   },
+  {
+    version: 10,
+    name: 'erasures_and_purges',
+    // erasure_ids: the ids of erasures (docs/privacy.md#deletion). An erasure writes its ids here
+    // with bound parameters, which a transaction (BatchExecuteStatement) cannot take, then erases
+    // in one transaction that stamps them erased_at. They stay as tombstones until the next merge,
+    // which drops staged rows naming them and then the tombstones. Text is as wide as Redshift
+    // allows, so that no id fails the insert; the table holds a few rows at a time.
+    // erasure_log and load_log's new columns: what each erasure and each merge's purge removed.
+    statements: [
+      `CREATE TABLE erasure_ids (
+        erasure_id VARCHAR(36) NOT NULL,
+        id VARCHAR(65535) NOT NULL,
+        hex VARCHAR(65535) NOT NULL,
+        erased_at TIMESTAMPTZ
+      )
+      DISTSTYLE ALL`,
+      `CREATE TABLE erasure_log (
+        erasure_id VARCHAR(36) NOT NULL,
+        erased_at TIMESTAMPTZ NOT NULL,
+        events BIGINT NOT NULL,
+        failed_events BIGINT NOT NULL,
+        identity_claims BIGINT NOT NULL,
+        user_ids BIGINT NOT NULL,
+        identities BIGINT NOT NULL,
+        user_numbers BIGINT NOT NULL,
+        PRIMARY KEY (erasure_id)
+      )
+      DISTSTYLE ALL
+      SORTKEY (erased_at)`,
+      'ALTER TABLE load_log ADD COLUMN purged_events BIGINT DEFAULT 0',
+      'ALTER TABLE load_log ADD COLUMN purged_failed BIGINT DEFAULT 0',
+      // What an erasure's statements need and no more: it deletes rows naming the person, rebuilds
+      // the identity rows from the claims left, and keeps its ids and its log. Temporary tables need
+      // only the database's TEMP, which every user has.
+      `CREATE ROLE ${REDSHIFT_ERASER_ROLE}`,
+      `GRANT USAGE ON SCHEMA public TO ROLE ${REDSHIFT_ERASER_ROLE}`,
+      `GRANT SELECT, DELETE ON events, failed_events, user_ids TO ROLE ${REDSHIFT_ERASER_ROLE}`,
+      `GRANT SELECT, INSERT, DELETE ON identity_claims, identities TO ROLE ${REDSHIFT_ERASER_ROLE}`,
+      `GRANT SELECT, INSERT, UPDATE, DELETE ON erasure_ids TO ROLE ${REDSHIFT_ERASER_ROLE}`,
+      `GRANT SELECT, INSERT ON erasure_log TO ROLE ${REDSHIFT_ERASER_ROLE}`,
+    ],
+  },
 ];
 
 export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
@@ -268,15 +329,17 @@ export const REDSHIFT_CREATE_SCHEMA_MIGRATIONS = `
     PRIMARY KEY (version)
   )`;
 
+/** The roles the load step makes users members of. */
+export type RedshiftMemberRole = typeof REDSHIFT_READER_ROLE | typeof REDSHIFT_ERASER_ROLE;
+
 /**
- * Whether the reader user exists and holds the reader role; `:reader` is bound. A quoted user name
- * keeps its case in Redshift, as an IAM role's name does in `IAMR:<role name>`, so names compare
- * exactly.
+ * Whether a user exists and holds `role`; `:user` is bound. A quoted user name keeps its case in
+ * Redshift, as an IAM role's name does in `IAMR:<role name>`, so names compare exactly.
  */
-export const SELECT_READER_STATE = `
-  SELECT (SELECT COUNT(*) FROM pg_user WHERE usename = :reader) AS users,
+export const selectMemberState = (role: RedshiftMemberRole): string => `
+  SELECT (SELECT COUNT(*) FROM pg_user WHERE usename = :user) AS users,
          (SELECT COUNT(*) FROM svv_user_grants
-           WHERE user_name = :reader AND role_name = '${REDSHIFT_READER_ROLE}') AS grants`;
+           WHERE user_name = :user AND role_name = '${role}') AS grants`;
 
 /** A Redshift identifier in double quotes; refused when it could close the quotes or hide text. */
 function sqlIdentifier(name: string): string {
@@ -287,17 +350,25 @@ function sqlIdentifier(name: string): string {
 }
 
 /**
- * What makes `user` the API's read-only user, given what exists: the user, signing in by IAM only
- * (PASSWORD DISABLE), and its membership of the reader role. Empty when both are there. Redshift
- * has no CREATE USER IF NOT EXISTS, hence the state read first (SELECT_READER_STATE).
+ * What makes `user` a member of `role` (one of the roles above) signing in by IAM only
+ * (PASSWORD DISABLE), given what exists: the user, and its membership. Empty when both are there.
+ * Redshift has no CREATE USER IF NOT EXISTS, hence the state read first (selectMemberState).
  */
-export function readerGrantStatements(user: string, state: { exists: boolean; granted: boolean }): string[] {
+export function memberGrantStatements(
+  user: string,
+  role: RedshiftMemberRole,
+  state: { exists: boolean; granted: boolean },
+): string[] {
   const quoted = sqlIdentifier(user);
   return [
     ...(state.exists ? [] : [`CREATE USER ${quoted} PASSWORD DISABLE`]),
-    ...(state.granted ? [] : [`GRANT ROLE ${REDSHIFT_READER_ROLE} TO ${quoted}`]),
+    ...(state.granted ? [] : [`GRANT ROLE ${role} TO ${quoted}`]),
   ];
 }
+
+/** What makes `user` the API's read-only user (memberGrantStatements with the reader role). */
+export const readerGrantStatements = (user: string, state: { exists: boolean; granted: boolean }): string[] =>
+  memberGrantStatements(user, REDSHIFT_READER_ROLE, state);
 
 /** The statements of one migration plus its bookkeeping row, for one BatchExecuteStatement. */
 export function migrationBatch(migration: RedshiftMigration): string[] {
@@ -428,14 +499,58 @@ const selects = (fields: ReadonlyArray<readonly [string, string]>) =>
   fields.map(([name, expr]) => `${expr} AS ${name}`).join(',\n      ');
 
 /**
- * The scheduled merge, as one transaction: staged rows become `events` rows (one per messageId,
- * the earliest receivedAt winning, none that `events` already holds) and `failed_events` rows,
- * the load is logged, and the staging tables are emptied. A COPY that commits meanwhile (another
- * loader, a manual COPY) makes it fail with a serialization error; the next run merges
- * everything, nothing twice.
+ * The ids erased (erasure_ids, stamped by their erasure), cut to the width of the id columns as the
+ * merge cuts them, so that they compare with what the merge stages.
  */
-export function mergeBatch(loadId: string, identity: IdentityRules): string[] {
-  if (!/^[0-9a-f-]{36}$/.test(loadId)) throw new Error(`load ids are UUIDs, got "${loadId}"`);
+const TOMBSTONES = `(SELECT CAST(id AS VARCHAR(256)) AS id, hex, erased_at FROM erasure_ids
+   WHERE erased_at IS NOT NULL)`;
+
+/**
+ * Staged rows naming an erased id and received before its erasure: COPYed from a lake file before
+ * the lake's erasure rewrote it, they would bring the person back. A row received later is a new
+ * event, stored unless the person is suppressed (which the stream sees to).
+ */
+const DROP_ERASED_STAGED_EVENTS = `
+  DELETE FROM merge_events WHERE message_id IN (
+    SELECT m.message_id FROM merge_events m JOIN ${TOMBSTONES} x ON ${eventNamesId(REDSHIFT_DIALECT, 'm', 'x')}
+    WHERE m.received_at IS NULL OR m.received_at <= x.erased_at)`;
+
+const DROP_ERASED_STAGED_FAILED = `
+  DELETE FROM merge_failed WHERE record_key IN (
+    SELECT f.record_key FROM (${failedPayloadFacts(REDSHIFT_DIALECT, 'merge_failed')}) f
+    JOIN ${TOMBSTONES} x ON ${failedNamesId('f', 'x')}
+    WHERE f.received_at IS NULL OR f.received_at <= x.erased_at)`;
+
+/** `name` must be a UUID: ids of loads and erasures are spliced into their SQL. */
+function checkUuid(name: string, id: string): string {
+  if (!/^[0-9a-f-]{36}$/.test(id)) throw new Error(`${name} ids are UUIDs, got "${id}"`);
+  return id;
+}
+
+/**
+ * The scheduled merge, as one transaction: staged rows become `events` rows (one per messageId,
+ * the earliest receivedAt winning, none that `events` already holds, none an erasure forbids) and
+ * `failed_events` rows, what the retention limits expire at `cutoffs` is purged, the load is
+ * logged, and the staging tables are emptied. A COPY that commits meanwhile (another loader, a
+ * manual COPY) makes it fail with a serialization error; the next run merges everything, nothing
+ * twice.
+ *
+ * An erasure and a merge both write `events`, so Redshift runs them as if one came after the other
+ * (serializable isolation: one of two at once fails, and its next run sees the other's work). A
+ * merge that starts after an erasure started drops the erased rows its staging holds, whichever
+ * lake files they were COPYed from, then the erasure's tombstones: every COPY that read a file
+ * before the lake's erasure rewrote it belongs to a load whose merge is that one or an earlier one.
+ */
+export function mergeBatch(loadId: string, identity: IdentityRules, cutoffs?: PurgeCutoffs): string[] {
+  checkUuid('load', loadId);
+  const purged =
+    cutoffs === undefined
+      ? { statements: [], counts: '0, 0', drop: [] }
+      : {
+          statements: retentionPurge(REDSHIFT_DIALECT, cutoffs),
+          counts: `(SELECT events FROM ${PURGE_COUNTS}), (SELECT failed_events FROM ${PURGE_COUNTS})`,
+          drop: [`DROP TABLE ${PURGE_COUNTS}`],
+        };
   return [
     // SUPER navigation lower-cases identifiers unless told otherwise; lake records are camelCase.
     'SET enable_case_sensitive_identifier TO true',
@@ -460,11 +575,13 @@ export function mergeBatch(loadId: string, identity: IdentityRules): string[] {
        WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
      ) d
      WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM events e WHERE e.message_id = d.message_id)`,
+    DROP_ERASED_STAGED_EVENTS,
     `INSERT INTO events (${columns(MERGED_FIELDS)}, loaded_at)
      SELECT ${columns(MERGED_FIELDS)}, SYSDATE FROM merge_events`,
     // Every merge recomputes identities: a run every few minutes reads the claims, one row per
     // (person, id, class), never the events they came from.
     ...identityFold(REDSHIFT_DIALECT, 'merge_events').map((statement) => statement.sql),
+    ...purged.statements,
     ...recomputeIdentities(REDSHIFT_DIALECT, identity),
     `CREATE TEMP TABLE merge_failed AS
      SELECT record_key, ${columns(FAILED_FIELDS)} FROM (
@@ -477,25 +594,75 @@ export function mergeBatch(loadId: string, identity: IdentityRules): string[] {
        ) f
      ) d
      WHERE d.rn = 1 AND NOT EXISTS (SELECT 1 FROM failed_events x WHERE x.record_key = d.record_key)`,
+    DROP_ERASED_STAGED_FAILED,
     `INSERT INTO failed_events (record_key, ${columns(FAILED_FIELDS)}, loaded_at)
      SELECT record_key, ${columns(FAILED_FIELDS)}, SYSDATE FROM merge_failed`,
     `INSERT INTO load_log
-       (load_id, started_at, finished_at, staged_events, inserted_events, staged_failed, inserted_failed)
+       (load_id, started_at, finished_at, staged_events, inserted_events, staged_failed, inserted_failed,
+        purged_events, purged_failed)
      SELECT '${loadId}', SYSDATE, GETDATE(),
        (SELECT COUNT(*) FROM staging_events) + (SELECT COUNT(*) FROM staging_events_parquet)
          + (SELECT COUNT(*) FROM ${PARQUET_STAGING_BEFORE_MERGES_USERS}),
        (SELECT COUNT(*) FROM merge_events),
-       (SELECT COUNT(*) FROM staging_failed), (SELECT COUNT(*) FROM merge_failed)`,
+       (SELECT COUNT(*) FROM staging_failed), (SELECT COUNT(*) FROM merge_failed),
+       ${purged.counts}`,
+    ...purged.drop,
     'DELETE FROM staging_events',
     'DELETE FROM staging_events_parquet',
     `DELETE FROM ${PARQUET_STAGING_BEFORE_MERGES_USERS}`,
     'DELETE FROM staging_failed',
+    // This merge started after these erasures did, and dropped what they forbid (see above).
+    'DELETE FROM erasure_ids WHERE erased_at < SYSDATE',
   ];
 }
 
+/** The rows that put the subject rows of one erasure into erasure_ids, with bound parameters. */
+export function insertErasureIds(
+  erasureId: string,
+  rows: readonly SubjectRow[],
+): { sql: string; params: Record<string, string> } {
+  if (rows.length === 0) throw new Error('no ids to erase');
+  const params: Record<string, string> = { erasure_id: checkUuid('erasure', erasureId) };
+  const values = rows.map((row, i) => {
+    params[`id${i}`] = row.id;
+    params[`hex${i}`] = row.hex;
+    return `(:erasure_id, :id${i}, :hex${i})`;
+  });
+  return { sql: `INSERT INTO erasure_ids (erasure_id, id, hex) VALUES ${values.join(', ')}`, params };
+}
+
+const ERASURE_COLUMNS = ERASURE_COUNT_COLUMNS.map(([column]) => column).join(', ');
+
+/**
+ * An erasure, as one transaction, of the ids insertErasureIds wrote under `erasureId`: stamps
+ * them with the transaction's start (the tombstones the next merge reads), erases them
+ * (person-erasure.ts), logs what went, and drops the rows earlier attempts left unstamped (a retry
+ * writes its own). One erasure runs at a time: the deletion runner runs one step at a time.
+ */
+export function erasureBatch(erasureId: string, identity: IdentityRules): string[] {
+  const id = checkUuid('erasure', erasureId);
+  return [
+    `UPDATE erasure_ids SET erased_at = SYSDATE WHERE erasure_id = '${id}'`,
+    REDSHIFT_DIALECT.tempTable(
+      ERASURE_SUBJECT,
+      `SELECT DISTINCT CAST(id AS VARCHAR(256)) AS id, hex FROM erasure_ids WHERE erasure_id = '${id}'`,
+    ),
+    ...personErasure(REDSHIFT_DIALECT, identity),
+    `INSERT INTO erasure_log (erasure_id, erased_at, ${ERASURE_COLUMNS})
+     SELECT '${id}', SYSDATE, ${ERASURE_COLUMNS} FROM ${ERASURE_COUNTS}`,
+    `DROP TABLE ${ERASURE_COUNTS}`,
+    `DROP TABLE ${ERASURE_SUBJECT}`,
+    'DELETE FROM erasure_ids WHERE erased_at IS NULL',
+  ];
+}
+
+/** What one erasure removed; `:erasure_id` is bound. */
+export const SELECT_ERASURE = `
+  SELECT ${ERASURE_COLUMNS} FROM erasure_log WHERE erasure_id = :erasure_id`;
+
 /** What one merge did; `:load_id` is bound. */
 export const SELECT_LOAD = `
-  SELECT inserted_events, inserted_failed FROM load_log WHERE load_id = :load_id`;
+  SELECT inserted_events, inserted_failed, purged_events, purged_failed FROM load_log WHERE load_id = :load_id`;
 
 /** Rows and freshness: the start of the last merge, since everything staged before it is in `events`. */
 export const SELECT_STATUS = `
