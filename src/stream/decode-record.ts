@@ -64,8 +64,8 @@ interface RecordPlace {
   processorVersion: string;
   /** What failures need to scrub the payload they keep. */
   checks: RecordChecks;
-  /** Set once the record reads as a JSON object; none for a record that does not. */
-  subjectIds: string[];
+  /** The record once it reads as a JSON object: whose ids a failure names. */
+  json: Record<string, unknown> | undefined;
 }
 
 type FailureDetails = Partial<Pick<FailedEvent, 'messageId' | 'event' | 'receivedAt' | 'schema'>> & {
@@ -83,7 +83,9 @@ function failure(
     ok: false,
     sequenceNumber: place.sequenceNumber,
     shardId: place.shardId,
-    subjectIds: place.subjectIds,
+    // Read from the record as sent: a failed record names its person as much as a valid one, and
+    // its event name, which decides whether previous_id counts, may be what is wrong with it.
+    subjectIds: place.json === undefined ? [] : subjectIdsOf(place.json, true),
     failed: {
       messageId: null,
       event: null,
@@ -116,7 +118,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
     arrivalMs: Math.round(record.kinesis.approximateArrivalTimestamp * 1000),
     processorVersion,
     checks,
-    subjectIds: [],
+    json: undefined,
   };
 
   if (!isUtf8(raw)) return failure(place, 'malformed', malformed('record data is not valid UTF-8'));
@@ -129,9 +131,7 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
     parseError = error;
   }
   const json = isJsonObject(body) ? body : undefined;
-  // Read before any check, from the record as sent: a failed record names its person as much as a
-  // valid one, and enrichment may hash a property that a schema marks as personal data.
-  if (json !== undefined) place.subjectIds = subjectIdsOf(json, true);
+  place.json = json;
   if (raw.byteLength > MAX_EVENT_BYTES) return oversize(place, json);
   // Not the parser's message: it quotes the record (all of it when short), and error messages are
   // kept unscrubbed.
@@ -185,8 +185,9 @@ export function decodeRecord(record: KinesisStreamRecord, checks: RecordChecks):
   try {
     const event = checks.enrich(base, times, check.schema);
     const itemIds = itemIdsOf(check.schema, event.properties);
-    // On a valid event only an alias's previous_id names a person, as the lake's eraser reads events.
-    const subjectIds = event.event === ALIAS_EVENT ? place.subjectIds : subjectIdsOf(json, false);
+    // From the record as sent (enrichment may hash a property a schema marks as personal data). On
+    // a valid event only an alias's previous_id names a person, as the lake's eraser reads events.
+    const subjectIds = subjectIdsOf(json, event.event === ALIAS_EVENT);
     return { ok: true, event, itemIds, sequenceNumber, shardId: place.shardId, subjectIds };
   } catch (error) {
     const path = (error as { path?: unknown }).path;
