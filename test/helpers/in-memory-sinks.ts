@@ -1,7 +1,13 @@
 import type { NeighbourEntry } from '../../src/realtime/items';
 import type { TrendState } from '../../src/realtime/trending';
 import type { Delivery, DeliveryResult } from '../../src/sinks/lake/port';
-import type { HotActivity, HotStore, IdRecord, ItemRecord, UserProfileRecord } from '../../src/sinks/hot-tier/port';
+import type {
+  HotActivity,
+  HotStore,
+  IdRecord,
+  ItemRecord,
+  UserProfileRecord,
+} from '../../src/sinks/hot-tier/port';
 
 /** A delivery that keeps records in memory; `failWhen` makes chosen records fail. */
 export class MemoryDelivery<T> implements Delivery<T> {

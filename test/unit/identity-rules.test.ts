@@ -177,15 +177,16 @@ describe('identity rules', () => {
   });
 
   it('unlinkIdentity splits an id off: profiles and recommendations return to what they were', async () => {
-    const history = () => [
-      event({ anonymousId: 'kiosk' }, 1, { itemIds: ['sku-a'], messageId: 'k1' }),
-      event({ anonymousId: 'kiosk' }, 2, { itemIds: ['sku-b'], messageId: 'k2' }),
-      event({ userId: 'u' }, 3, { itemIds: ['sku-c'], messageId: 'u1' }),
-      event({ userId: 'u', anonymousId: 'kiosk' }, 4, { itemIds: ['sku-d'], messageId: 'u2' }),
-      // Someone else's views tie the items together, so recommendations have neighbours.
-      event({ userId: 'other' }, 5, { itemIds: ['sku-a'], messageId: 'o1' }),
-      event({ userId: 'other' }, 6, { itemIds: ['sku-c'], messageId: 'o2' }),
-    ].map((a, i) => ({ ...a, sequenceNumber: String(i + 1) }));
+    const history = () =>
+      [
+        event({ anonymousId: 'kiosk' }, 1, { itemIds: ['sku-a'], messageId: 'k1' }),
+        event({ anonymousId: 'kiosk' }, 2, { itemIds: ['sku-b'], messageId: 'k2' }),
+        event({ userId: 'u' }, 3, { itemIds: ['sku-c'], messageId: 'u1' }),
+        event({ userId: 'u', anonymousId: 'kiosk' }, 4, { itemIds: ['sku-d'], messageId: 'u2' }),
+        // Someone else's views tie the items together, so recommendations have neighbours.
+        event({ userId: 'other' }, 5, { itemIds: ['sku-a'], messageId: 'o1' }),
+        event({ userId: 'other' }, 6, { itemIds: ['sku-c'], messageId: 'o2' }),
+      ].map((a, i) => ({ ...a, sequenceNumber: String(i + 1) }));
     const linked = harness();
     await linked.apply(...history());
     // The same history where the kiosk never links: its id is junk there.
