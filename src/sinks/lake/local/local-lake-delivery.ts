@@ -5,6 +5,7 @@ import { NDJSON_GZIP } from '../file-format';
 import type { LakeFileFormat } from '../file-format';
 import type { Delivery, DeliveryResult } from '../port';
 import { LakeWriteError } from '../errors';
+import { syncDirectory } from './sync-directory';
 
 export interface LocalLakeDeliveryOptions<T> {
   /** The lake folder, e.g. `<dataDir>/lake`. */
@@ -224,19 +225,5 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
       throw error;
     }
     await syncDirectory(dir);
-  }
-}
-
-/** Makes the rename itself durable. Not every platform can open a directory; there it is skipped. */
-export async function syncDirectory(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw error;
-  } finally {
-    await handle?.close();
   }
 }

@@ -7,7 +7,7 @@ import { PersonFileEraser, describeErasure } from '../person-file-eraser';
 import type { LakeErasureResult, LakeFileFailure } from '../person-file-eraser';
 import { PersonIds } from '../person-records';
 import type { LakeRecordKind } from '../person-records';
-import { syncDirectory } from './local-lake-delivery';
+import { syncDirectory } from './sync-directory';
 
 export interface LocalLakeEraserOptions {
   /** The lake folder, e.g. `<dataDir>/lake`. */
