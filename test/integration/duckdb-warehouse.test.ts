@@ -128,7 +128,9 @@ describe('DuckDbWarehouse', () => {
     });
   }
 
+  /** Opens the database file, closing the instance opened before: one writer of a file at a time. */
   async function openWarehouse(): Promise<DuckDbWarehouse> {
+    await warehouse?.close();
     warehouse = await DuckDbWarehouse.open({ databasePath: dbPath, lakeDir });
     return warehouse;
   }
