@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { ENVELOPE_RULES, textLength } from '../events/envelope-rules';
 import { newDeletionRequest } from '../privacy/deletion-plan';
 import type { DeletionRequest, DeletionRequestStore, SuppressionList } from '../privacy/port';
 import type { DeletionWorker } from './deletion-runner';
 import { DEFAULT_IDENTITY_RULES, isJunkId, type IdentityRules } from '../events/identity';
 import { ApiError, badUserInput } from './errors';
+import { checkPersonId } from './person-id';
 import type { ProfileService } from './profile-service';
 
 /**
@@ -25,8 +25,6 @@ export const MAX_UNFINISHED_DELETIONS = 100;
 const REQUEST_ID = /^del_[\w-]{16}$/;
 
 const newRequestId = (): string => `del_${randomBytes(12).toString('base64url')}`;
-
-const ID_MAX_LENGTH = ENVELOPE_RULES.userId.maxLength;
 
 export interface DeletionServiceOptions {
   requests: DeletionRequestStore;
@@ -63,7 +61,7 @@ export class DeletionService {
    * already covers the same ids (a retried call) is answered instead of a new one.
    */
   async deleteUser(id: string, suppress: boolean): Promise<DeletionRequest> {
-    checkSubjectId(id);
+    checkPersonId(id);
     if (isJunkId(id, this.options.identity ?? DEFAULT_IDENTITY_RULES)) {
       throw badUserInput(
         `id: "${id.trim()}" is a placeholder many clients send (docs/identity.md); erasing it would erase other people's events`,
@@ -114,7 +112,7 @@ export class DeletionService {
    * the ids lifted (none when `id` is not suppressed). The request's erasure is not undone.
    */
   async unsuppressUser(id: string): Promise<string[]> {
-    checkSubjectId(id);
+    checkPersonId(id);
     const requestId = (await this.options.suppression.suppressedBy([id])).get(id);
     if (requestId === undefined) return [];
     const request = await this.options.requests.get(requestId);
@@ -125,11 +123,6 @@ export class DeletionService {
     await this.options.suppression.unsuppress(lifted);
     return lifted;
   }
-}
-
-function checkSubjectId(id: string): void {
-  const length = textLength(id);
-  if (length === 0 || length > ID_MAX_LENGTH) throw badUserInput(`id: 1 to ${ID_MAX_LENGTH} characters`);
 }
 
 function checkSize(subjectIds: readonly string[]): void {

@@ -2,6 +2,7 @@ import { mergeProfiles, resolvePerson, type LinkedId, type Person } from '../rea
 import { DEFAULT_PROFILE_LIMITS, type ProfileLimits } from '../realtime/profile';
 import type { HotStore, UserProfileRecord } from '../sinks/hot-tier/port';
 import { ApiError } from './errors';
+import { checkPersonId } from './person-id';
 
 /** A person's merged profile, asked for by one of its ids. */
 export interface PersonProfile extends UserProfileRecord {
@@ -46,6 +47,7 @@ export class ProfileService {
 
   /** The person `id` belongs to, or null when the hot tier has never seen the id. */
   async identity(id: string): Promise<Identity | null> {
+    checkPersonId(id);
     const person = await this.person(id);
     return person === null ? null : { personId: person.personId, ids: person.ids };
   }
@@ -62,6 +64,7 @@ export class ProfileService {
    * is its own person (nothing links it anywhere) is refused with NOT_LINKED.
    */
   async unlink(id: string): Promise<Identity> {
+    checkPersonId(id);
     const before = await this.person(id);
     if (before === null || before.personId === id) throw notLinked();
     await this.hotStore.unlink(id, new Date(this.now()).toISOString());

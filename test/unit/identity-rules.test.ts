@@ -219,4 +219,14 @@ describe('identity rules', () => {
     expect(await linked.idsOf('u')).toEqual(['u']);
     await expect(linked.profiles.unlink('u')).rejects.toMatchObject({ extensions: { code: 'NOT_LINKED' } });
   });
+
+  it('bounds the ids identity and unlinkIdentity take as the envelope bounds ids', async () => {
+    const { profiles } = harness();
+    for (const id of ['', 'x'.repeat(257)]) {
+      await expect(profiles.identity(id)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+      await expect(profiles.unlink(id)).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    }
+    // 256 characters, an emoji counting as one, is the longest id.
+    expect(await profiles.identity(`${'x'.repeat(255)}😀`)).toBeNull();
+  });
 });
