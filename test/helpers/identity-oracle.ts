@@ -1,4 +1,4 @@
-import type { PersonProfile } from '../../src/services/profile-service';
+import type { PersonProfile, ProfileService } from '../../src/services/profile-service';
 import type { GeneratedEvent } from './identity-history';
 
 /**
@@ -150,4 +150,30 @@ export function expectRecentItems(profile: PersonProfile, person: ExpectedPerson
   expect(actual).toHaveLength(20);
   expect(actual.map((item) => item.at)).toEqual(person.items.slice(0, 20).map((item) => item.at));
   for (const item of actual) expect(item.at).toBe(latest.get(item.id));
+}
+
+/**
+ * Asks `profiles` for every id of the history and checks each answer against the oracle; returns
+ * the oracle and how many people had more than one id, for the caller to check that links happened.
+ */
+export async function expectProfilesMatchOracle(
+  profiles: Pick<ProfileService, 'user'>,
+  history: { events: readonly GeneratedEvent[]; ids: readonly string[] },
+  junk: ReadonlySet<string>,
+): Promise<{ oracle: IdentityOracle; linkedPeople: number }> {
+  const oracle = identityOracle(history.events, junk);
+  let linkedPeople = 0;
+  for (const id of history.ids) {
+    const person = oracle.personOf(id);
+    const profile = await profiles.user(id);
+    if (person.eventCount === 0) {
+      expect(profile).toBeNull();
+      continue;
+    }
+    if (profile === null) throw new Error(`no profile for ${id}`);
+    expect(observed(profile)).toEqual(expectedView(person));
+    expectRecentItems(profile, person);
+    if (person.ids.length > 1) linkedPeople += 1;
+  }
+  return { oracle, linkedPeople };
 }

@@ -12,7 +12,7 @@ import { ProfileService } from '../../src/services/profile-service';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import { crashAfter, deliverInterleaved, generateIdentityHistory } from '../helpers/identity-history';
-import { expectedView, expectRecentItems, identityOracle, observed } from '../helpers/identity-oracle';
+import { expectProfilesMatchOracle } from '../helpers/identity-oracle';
 import { faultSeed, seededRandom } from '../helpers/seeded-random';
 
 jest.setTimeout(180_000);
@@ -55,22 +55,12 @@ describe('identity on DynamoDbHotStore (dynalite)', () => {
   }
 
   async function expectOracle(store: DynamoDbHotStore, history: ReturnType<typeof generateIdentityHistory>) {
-    const oracle = identityOracle(history.events, DEFAULT_IDENTITY_RULES.junkIds);
-    const profiles = new ProfileService(store);
-    let linked = 0;
-    for (const id of history.ids) {
-      const person = oracle.personOf(id);
-      const profile = await profiles.user(id);
-      if (person.eventCount === 0) {
-        expect(profile).toBeNull();
-        continue;
-      }
-      if (profile === null) throw new Error(`no profile for ${id}`);
-      expect(observed(profile)).toEqual(expectedView(person));
-      expectRecentItems(profile, person);
-      if (person.ids.length > 1) linked += 1;
-    }
-    expect(linked).toBeGreaterThan(40);
+    const { oracle, linkedPeople } = await expectProfilesMatchOracle(
+      new ProfileService(store),
+      history,
+      DEFAULT_IDENTITY_RULES.junkIds,
+    );
+    expect(linkedPeople).toBeGreaterThan(40);
     return oracle;
   }
 

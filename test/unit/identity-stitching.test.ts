@@ -3,7 +3,7 @@ import { DEFAULT_IDENTITY_RULES } from '../../src/events/identity';
 import type { HotTierFailure } from '../../src/realtime/failures';
 import { ProfileService } from '../../src/services/profile-service';
 import { crashAfter, deliverInterleaved, generateIdentityHistory } from '../helpers/identity-history';
-import { expectedView, expectRecentItems, identityOracle, observed } from '../helpers/identity-oracle';
+import { expectProfilesMatchOracle } from '../helpers/identity-oracle';
 import { faultSeed } from '../helpers/seeded-random';
 
 describe('identity stitching, property-based against an oracle', () => {
@@ -27,21 +27,11 @@ describe('identity stitching, property-based against an oracle', () => {
     expect(stats.crashes).toBeGreaterThan(5);
     expect(stats.redeliveries).toBeGreaterThan(5);
 
-    const oracle = identityOracle(history.events, DEFAULT_IDENTITY_RULES.junkIds);
-    const profiles = new ProfileService(store);
-    let linkedPeople = 0;
-    for (const id of history.ids) {
-      const person = oracle.personOf(id);
-      const profile = await profiles.user(id);
-      if (person.eventCount === 0) {
-        expect(profile).toBeNull();
-        continue;
-      }
-      if (profile === null) throw new Error(`no profile for ${id}`);
-      expect(observed(profile)).toEqual(expectedView(person));
-      expectRecentItems(profile, person);
-      if (person.ids.length > 1) linkedPeople += 1;
-    }
+    const { oracle, linkedPeople } = await expectProfilesMatchOracle(
+      new ProfileService(store),
+      history,
+      DEFAULT_IDENTITY_RULES.junkIds,
+    );
     expect(linkedPeople).toBeGreaterThan(300);
 
     const conflicts = new Set(
