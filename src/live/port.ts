@@ -1,0 +1,20 @@
+import type { LiveEvent } from './live-event';
+
+/**
+ * Where the edge and the stream processor hand live events. Publishing never waits on a subscriber:
+ * the embedded stack enqueues in process and resolves at once; the AWS publisher resolves once the
+ * batch is handed off (one call, whatever the number of subscribers), so a Lambda can await it
+ * before it returns. It never rejects: a publisher that fails logs and drops, because the live view
+ * is a debugging aid, never a delivery path.
+ */
+export interface LivePublisher {
+  /** Whether anyone could be listening; callers skip building live events when not. May lag a few seconds. */
+  hasSubscribers(): boolean;
+  publish(events: readonly LiveEvent[]): Promise<void>;
+}
+
+/** The publisher of a stack with the live view off, or of code paths that have none. */
+export const NO_LIVE_PUBLISHER: LivePublisher = {
+  hasSubscribers: () => false,
+  publish: () => Promise.resolve(),
+};
