@@ -1,10 +1,10 @@
 /**
- * The only SQL that differs between DuckDB (embedded) and Redshift (AWS). Analytics queries are
- * written once in warehouse-queries.ts against this interface, so both engines answer the same
+ * The only SQL that differs between DuckDB (embedded) and Redshift or Athena (AWS). Analytics
+ * queries are written once in queries.ts against this interface, so every engine answers the same
  * questions with the same numbers.
  */
 export interface SqlDialect {
-  readonly name: 'duckdb' | 'redshift';
+  readonly name: 'duckdb' | 'redshift' | 'athena';
   /** A named placeholder; the value is bound by the driver, never spliced into the SQL. */
   param(name: string): string;
   /** A bound ISO-8601 parameter as a timestamp with time zone. */

@@ -1,10 +1,11 @@
-/** Errors raised by warehouse adapters (DuckDB, Redshift). Each has a stable `code` callers can branch on. */
+/** Errors raised by warehouse adapters (DuckDB, Redshift, Athena). Each has a stable `code` callers can branch on. */
 
 export type WarehouseErrorCode =
   | 'WAREHOUSE_MIGRATION_FAILED'
   | 'WAREHOUSE_LOAD_FAILED'
   | 'WAREHOUSE_ERASURE_FAILED'
   | 'WAREHOUSE_PURGE_FAILED'
+  | 'WAREHOUSE_MAINTENANCE_FAILED'
   | 'WAREHOUSE_QUERY_FAILED'
   | 'WAREHOUSE_INVALID_QUERY'
   | 'WAREHOUSE_CLOSED'
@@ -26,13 +27,13 @@ export class WarehouseError extends Error {
 }
 
 export interface WarehouseStatementErrorOptions extends ErrorOptions {
-  /** The Data API statement id, for the console and `sys_query_history`. */
+  /** The Data API statement id or Athena query execution id, for the console and query history. */
   statementId?: string;
   /** Whether running the same statement again later may succeed. */
   retryable?: boolean;
 }
 
-/** A Redshift Data API statement that failed, was aborted, timed out or was refused. */
+/** A Redshift Data API statement or Athena query that failed, was aborted, timed out or was refused. */
 export class WarehouseStatementError extends WarehouseError {
   readonly statementId: string | undefined;
   readonly retryable: boolean;

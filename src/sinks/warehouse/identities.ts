@@ -34,7 +34,7 @@ export const TRIMMED_CHARACTERS: readonly number[] = [
  * claims their own id. Junk ids are left to the recompute, which knows the rules. A claim needs an
  * edge time to be ordered by: rows without one (a time the warehouse could not read) claim nothing.
  */
-function claimsOf(dialect: SqlDialect, rows: string): string {
+export function claimsOf(dialect: SqlDialect, rows: string): string {
   const alias = dialect.literal(ALIAS_EVENT);
   const claiming = `
       SELECT s.message_id, s.user_id, s.anonymous_id, s.received_at,
@@ -204,9 +204,6 @@ function personOf(hops: number): { joins: string; person: string } {
  * their links lead to. Caps are checked integers and junk ids literals: nothing else reaches the SQL.
  */
 export function recomputeIdentities(dialect: SqlDialect, rules: IdentityRules): string[] {
-  const maxAnonymous = checkCap('maxAnonymousIds', rules.maxAnonymousIds);
-  const maxMerged = checkCap('maxMergedUsers', rules.maxMergedUsers);
-  const { joins, person } = personOf(MAX_LINK_HOPS);
   const numbers = dialect.userNumbers;
   const numbered =
     numbers === undefined
@@ -217,11 +214,26 @@ export function recomputeIdentities(dialect: SqlDialect, rules: IdentityRules): 
           joins: ` LEFT JOIN ${numbers} ni ON ni.user_key = r.id LEFT JOIN ${numbers} np ON np.user_key = r.person_id`,
         };
   return [
-    // Owners are ranked among the claims that can take effect: an ordinary claim on a userId never
-    // does, so it must not own the id and block a later privileged merge of that user.
-    dialect.tempTable(
-      'identity_links',
-      `SELECT r.id, r.person, r.received_at, r.message_id, r.is_user
+    dialect.tempTable('identity_links', identityLinksQuery(dialect, rules)),
+    'DELETE FROM identities',
+    `INSERT INTO identities (id, person_id, kind, linked_at, message_id${numbered.columns})
+     SELECT r.id, r.person_id, r.kind, r.linked_at, r.message_id${numbered.values}
+     FROM (${IDENTITY_ROWS}) r${numbered.joins}`,
+    'DROP TABLE identity_links',
+  ];
+}
+
+/**
+ * The links that take effect under the rules, one row per linked id (`id`, `person`,
+ * `received_at`, `message_id`, `is_user`), from `identity_claims` and `user_ids`: what
+ * IDENTITY_ROWS reads as `identity_links`. Owners are ranked among the claims that can take effect:
+ * an ordinary claim on a userId never does, so it must not own the id and block a later privileged
+ * merge of that user. Caps are checked integers and junk ids literals: nothing else reaches the SQL.
+ */
+export function identityLinksQuery(dialect: SqlDialect, rules: IdentityRules): string {
+  const maxAnonymous = checkCap('maxAnonymousIds', rules.maxAnonymousIds);
+  const maxMerged = checkCap('maxMergedUsers', rules.maxMergedUsers);
+  return `SELECT r.id, r.person, r.received_at, r.message_id, r.is_user
        FROM (
          SELECT k.*,
                 row_number() OVER (PARTITION BY k.id ORDER BY k.received_at, k.message_id) AS owner_rank
@@ -237,22 +249,22 @@ export function recomputeIdentities(dialect: SqlDialect, rules: IdentityRules): 
          WHERE k.merges_users OR NOT k.is_user
        ) r
        WHERE r.owner_rank = 1
-         AND r.class_rank <= CASE WHEN r.merges_users THEN ${maxMerged} ELSE ${maxAnonymous} END`,
-    ),
-    'DELETE FROM identities',
-    `INSERT INTO identities (id, person_id, kind, linked_at, message_id${numbered.columns})
-     SELECT r.id, r.person_id, r.kind, r.linked_at, r.message_id${numbered.values}
-     FROM (
-       SELECT l1.id,
-              ${person} AS person_id,
+         AND r.class_rank <= CASE WHEN r.merges_users THEN ${maxMerged} ELSE ${maxAnonymous} END`;
+}
+
+const LINKED_PERSON = personOf(MAX_LINK_HOPS);
+
+/**
+ * The identity rows (`id`, `person_id`, `kind`, `linked_at`, `message_id`) of the links in a table
+ * or common table expression named `identity_links` (identityLinksQuery's rows), each id resolved
+ * to the person its links lead to.
+ */
+export const IDENTITY_ROWS = `SELECT l1.id,
+              ${LINKED_PERSON.person} AS person_id,
               CASE WHEN l1.is_user THEN 'USER' ELSE 'ANONYMOUS' END AS kind,
               l1.received_at AS linked_at, l1.message_id
        FROM identity_links l1
-       ${joins}
-     ) r${numbered.joins}`,
-    'DROP TABLE identity_links',
-  ];
-}
+       ${LINKED_PERSON.joins}`;
 
 /**
  * Gives identities' ids the user numbers that loads gave them since the recompute (an anonymous id
