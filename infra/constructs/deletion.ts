@@ -71,7 +71,8 @@ export class Deletion extends Construct {
     fn.configureAsyncInvoke({ retryAttempts: 0 });
 
     // Requests: get, put, query, delete. The hot tier's erasure: batch reads and deletes, a scan for
-    // link claims, conditional puts of the identities it scrubs.
+    // link claims, conditional puts of the identities it scrubs. The lake's steps: batch reads and
+    // deletes of the messageId markers (edge dedupe, hot-tier claims) of the records they remove.
     props.table.grant(
       fn,
       'dynamodb:GetItem',

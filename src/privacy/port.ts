@@ -70,3 +70,13 @@ export interface PersonEraser {
    */
   erase(ids: readonly string[]): Promise<ErasureResult>;
 }
+
+/**
+ * What the pipeline keeps per messageId beside the events themselves: the edge's dedupe marker and
+ * the hot tier's claim. They hold no id of the person, only the messageId, so they are found
+ * through the person's events, and must be erased before those events are.
+ */
+export interface MessageMarkers {
+  /** Deletes every marker of `messageIds`; answers how many there were. Absent ones are no error. */
+  erase(messageIds: readonly string[]): Promise<number>;
+}

@@ -3,8 +3,9 @@ import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { createDynamoDbDocumentClient } from '../../src/aws/clients';
+import { createDynamoDbDocumentClient, createKinesisClient } from '../../src/aws/clients';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
 import { readLakeEvents } from '../helpers/lake-events';
 import { testConfig } from '../helpers/test-config';
@@ -18,7 +19,18 @@ const PERSON = { userId: 'pat-5c1e9d', device: 'pat-device-77a0f3' };
 const OTHERS = ['olga-2b7c', 'sam-91de'];
 /** Someone who arrives during the deletion: their events go on being stored. */
 const NEWCOMER = 'newcomer-4e2a';
-const PERSON_EVENTS = 10_000;
+/**
+ * trackEvents calls of 98 of the person's views and one of each other's. Few: the edge's dedupe
+ * claims them one conditional put each, which the emulated table takes slowly; the direct
+ * producer brings the bulk.
+ */
+const ROUNDS = 5;
+/** Hours before now that a direct producer's records were received in: each its own lake files. */
+const DIRECT_HOURS = [5, 4, 3, 2];
+/** The person's views a direct producer puts on the stream per hour; the others send one in 100 each. */
+const DIRECT_PER_HOUR = 2_400;
+/** The person's valid events: a page view, the identify, the rounds, two Segment calls, the direct ones. */
+const PERSON_EVENTS = 2 + ROUNDS * 98 + 2 + DIRECT_HOURS.length * DIRECT_PER_HOUR;
 
 const TRACK = `mutation($events: [TrackEventInput!]!) { trackEvents(events: $events) { accepted results { status } } }`;
 const DELETE = `mutation($id: ID!) { deleteUser(id: $id) { id subjectIds status } }`;
@@ -33,6 +45,29 @@ interface Answer<T> {
   data?: T;
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
+
+/** Every item of the hot table, page by page. */
+async function hotItems(dynamodbEndpoint: string): Promise<Array<Record<string, unknown>>> {
+  const doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint } });
+  try {
+    const items: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await doc.send(new ScanCommand({ TableName: 'tributary-hot', ExclusiveStartKey: start }));
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start !== undefined);
+    return items;
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** The messageId markers among `items`, as `<messageId> <DEDUPE|HOT>`. */
+const markersOf = (items: ReadonlyArray<Record<string, unknown>>): string[] =>
+  items
+    .filter((item) => String(item.pk).startsWith('MSG#'))
+    .map((item) => `${String(item.pk).slice('MSG#'.length)} ${String(item.sk)}`);
 
 /** Every byte the lake holds, file by file, as text (gzip NDJSON unzipped; Parquet as its bytes). */
 async function lakeTexts(dataDir: string): Promise<Map<string, string>> {
@@ -81,6 +116,51 @@ describe('deleteUser on the embedded stack', () => {
     });
     expect(response.status).toBe(200);
   };
+  /**
+   * Records a direct producer puts on the stream, received hours ago (as after an outage): the
+   * person's, some invalid, and the others', in lake files of their own hours.
+   */
+  const putDirect = async (thisHour: number) => {
+    const kinesis = createKinesisClient({
+      aws: { region: 'us-east-1', kinesisEndpoint: stack.kinesisEndpoint },
+    });
+    try {
+      for (const hoursAgo of DIRECT_HOURS) {
+        // A minute into the hour, a second apart: all within the hour.
+        const receivedAt = (i: number) =>
+          new Date(thisHour - hoursAgo * 3_600_000 + 60_000 + i * 1000).toISOString();
+        const viewed = (userId: string, i: number, properties: Record<string, unknown>) => ({
+          messageId: `direct-${userId}-${hoursAgo}-${i}`,
+          event: 'product_viewed',
+          userId,
+          timestamp: receivedAt(i),
+          receivedAt: receivedAt(i),
+          properties,
+        });
+        const records = Array.from({ length: DIRECT_PER_HOUR }, (_, i) => [
+          viewed(PERSON.userId, i, { product_id: `sku-${i % 5}` }),
+          ...(i % 100 === 0 ? OTHERS.map((userId) => viewed(userId, i, { product_id: 'sku-3' })) : []),
+        ]).flat();
+        // Invalid: product_viewed needs a product_id.
+        records.push(viewed(PERSON.userId, DIRECT_PER_HOUR, { colour: 'blue' }));
+        // PutRecords takes 500 at most.
+        for (let start = 0; start < records.length; start += 500) {
+          const put = await kinesis.send(
+            new PutRecordsCommand({
+              StreamName: 'tributary-events',
+              Records: records.slice(start, start + 500).map((record) => ({
+                PartitionKey: record.userId,
+                Data: Buffer.from(JSON.stringify(record)),
+              })),
+            }),
+          );
+          expect(put.FailedRecordCount ?? 0).toBe(0);
+        }
+      }
+    } finally {
+      kinesis.destroy();
+    }
+  };
   const range = () => ({
     from: new Date(t0 - 86_400_000).toISOString(),
     to: new Date(Date.now() + 86_400_000).toISOString(),
@@ -92,6 +172,8 @@ describe('deleteUser on the embedded stack', () => {
       testConfig(dataDir, API_KEY, {
         TRIBUTARY_WRITE_KEY: WRITE_KEY,
         TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '50',
+        // The edge's dedupe markers are a store the deletion erases too.
+        TRIBUTARY_EDGE_DEDUPE: 'on',
       }),
     );
   });
@@ -102,8 +184,10 @@ describe('deleteUser on the embedded stack', () => {
   });
 
   it('erases a person from every store, leaves everyone else as they were, and suppresses their new events', async () => {
+    const thisHour = Math.floor(Date.now() / 3_600_000) * 3_600_000;
     // The person browses anonymously, signs in, and goes on through GraphQL and the Segment API,
-    // some events invalid; the others do the same, in the same lake files.
+    // some events invalid; the others do the same, in the same lake files. Most of their events
+    // come from a direct producer, received in earlier hours (putDirect).
     const others = (k: number) =>
       OTHERS.map((userId) => ({
         event: 'product_viewed',
@@ -114,7 +198,7 @@ describe('deleteUser on the embedded stack', () => {
     await track([
       { event: 'identify', userId: PERSON.userId, anonymousId: PERSON.device, properties: { plan: 'pro' } },
     ]);
-    for (let sent = 0; sent < PERSON_EVENTS; sent += 100) {
+    for (let sent = 0; sent < ROUNDS * 100; sent += 100) {
       await track([
         ...Array.from({ length: 98 }, (_, i) => ({
           event: 'product_viewed',
@@ -132,6 +216,7 @@ describe('deleteUser on the embedded stack', () => {
       { type: 'page', anonymousId: PERSON.device, name: 'home' },
       { type: 'track', event: 'Product Viewed', userId: OTHERS[0], properties: { product_id: 'sku-2' } },
     ]);
+    await putDirect(thisHour);
     await stack.settle();
 
     const lakeBefore = await lakeTexts(dataDir);
@@ -142,12 +227,45 @@ describe('deleteUser on the embedded stack', () => {
         .sort();
     const othersBefore = await othersRows();
     const countsOf = async () => (await post<{ eventCounts: unknown[] }>(COUNTS, range())).data?.eventCounts;
-    // A page view, the identify, 98 views a round, and two Segment calls; the invalid view failed.
+    // A page view, the identify, 98 views a round, two Segment calls and the direct producer's
+    // views; the invalid views failed.
     expect(
       (await post<{ user: { eventCount: number } }>(USER, { id: PERSON.device })).data?.user?.eventCount,
-    ).toBe(2 + (PERSON_EVENTS / 100) * 98 + 2);
+    ).toBe(PERSON_EVENTS);
     const othersUsers = await Promise.all(OTHERS.map((id) => post(USER, { id })));
-    expect([...lakeBefore.values()].some((text) => text.includes(PERSON.userId))).toBe(true);
+    // The person is in the lake files of the direct producer's hours too, events and failed events.
+    for (const hoursAgo of DIRECT_HOURS) {
+      const at = new Date(thisHour - hoursAgo * 3_600_000).toISOString();
+      const partition = `day=${at.slice(8, 10)}/hour=${at.slice(11, 13)}`;
+      for (const kind of ['events', 'failed']) {
+        const files = [...lakeBefore].filter(
+          ([file, text]) => file.startsWith(kind) && file.includes(partition) && text.includes(PERSON.userId),
+        );
+        expect({ kind, partition, files: files.length > 0 }).toEqual({ kind, partition, files: true });
+      }
+    }
+
+    // The messageIds of the person's events and failed events, and the markers the edge and the
+    // hot tier keep for them: the edge's for what came through the API, the hot tier's for every
+    // valid event, also the direct producer's.
+    const personMessageIds = new Set([
+      ...(await readLakeEvents(dataDir))
+        .filter((e) => e.userId === PERSON.userId || e.anonymousId === PERSON.device)
+        .map((e) => e.messageId),
+      ...(
+        (await post<{ failedEvents: Array<{ messageId: string | null; payload: string }> }>(FAILED, range()))
+          .data?.failedEvents ?? []
+      )
+        .filter((f) => f.payload.includes('pat-') && f.messageId !== null)
+        .map((f) => f.messageId as string),
+    ]);
+    const isPersonMarker = (marker: string) => personMessageIds.has(marker.slice(0, marker.lastIndexOf(' ')));
+    const markersBefore = markersOf(await hotItems(stack.dynamodbEndpoint));
+    const personMarkers = markersBefore.filter(isPersonMarker);
+    expect(personMarkers.filter((m) => m.endsWith(' DEDUPE')).length).toBeGreaterThanOrEqual(2 + ROUNDS * 98);
+    expect(personMarkers.filter((m) => m.startsWith('direct-') && m.endsWith(' HOT'))).toHaveLength(
+      DIRECT_HOURS.length * DIRECT_PER_HOUR,
+    );
 
     const started = Date.now();
     const asked = await post<{ deleteUser: { id: string; subjectIds: string[] } }>(DELETE, {
@@ -177,25 +295,23 @@ describe('deleteUser on the embedded stack', () => {
     expect({ status, steps }).toMatchObject({ status: 'COMPLETED' });
     await stack.settle();
 
-    // No trace left: the hot tier (every item), the lake (every byte of every file), the warehouse,
-    // failed events.
-    const doc = createDynamoDbDocumentClient({
-      aws: { region: 'us-east-1', dynamodbEndpoint: stack.dynamodbEndpoint },
+    // No trace left: the hot tier (every item) with the edge's dedupe markers, the lake (every
+    // byte of every file), the warehouse, failed events.
+    const items = await hotItems(stack.dynamodbEndpoint);
+    const traces = items.filter((item) => {
+      const text = JSON.stringify(item);
+      // The deletion request and the suppression keep the ids on purpose (docs/privacy.md).
+      return (
+        (text.includes('pat-') || text.includes(PERSON.device)) &&
+        !/^(DELETION|SUPPRESS)/.test(String(item.pk))
+      );
     });
-    try {
-      const items = (await doc.send(new ScanCommand({ TableName: 'tributary-hot' }))).Items ?? [];
-      const traces = items.filter((item) => {
-        const text = JSON.stringify(item);
-        // The deletion request and the suppression keep the ids on purpose (docs/privacy.md).
-        return (
-          (text.includes('pat-') || text.includes(PERSON.device)) &&
-          !/^(DELETION|SUPPRESS)/.test(String(item.pk))
-        );
-      });
-      expect(traces).toEqual([]);
-    } finally {
-      doc.destroy();
-    }
+    expect(traces).toEqual([]);
+    const markersAfter = markersOf(items);
+    expect(markersAfter.filter(isPersonMarker)).toEqual([]);
+    // Everyone else's markers are all still there.
+    const left = new Set(markersAfter);
+    expect(markersBefore.filter((m) => !isPersonMarker(m) && !left.has(m))).toEqual([]);
     const lakeAfter = await lakeTexts(dataDir);
     for (const [file, text] of lakeAfter) {
       expect({ file, hasPerson: text.includes(PERSON.userId) || text.includes(PERSON.device) }).toEqual({
@@ -219,11 +335,13 @@ describe('deleteUser on the embedded stack', () => {
     const failed = await post<{ failedEvents: Array<{ payload: string }> }>(FAILED, range());
     expect(failed.data?.failedEvents.filter((f) => f.payload.includes('pat-'))).toEqual([]);
     const counts = (await countsOf()) as Array<{ event: string; count: number; users: number }>;
-    const viewed = counts.find((c) => c.event === 'product_viewed');
-    // The others' views only: 2 people a round and before the rounds, and Olga's Segment view.
-    expect(viewed).toMatchObject({
-      count: OTHERS.length * (PERSON_EVENTS / 100 + 1) + 1,
-      users: OTHERS.length,
-    });
+    // Per day: the direct producer's hours may fall on the day before.
+    const viewed = counts.filter((c) => c.event === 'product_viewed');
+    // The others' views only: 2 people a round and before the rounds, Olga's Segment view, and
+    // theirs from the direct producer.
+    expect(viewed.reduce((sum, c) => sum + c.count, 0)).toBe(
+      OTHERS.length * (ROUNDS + 1 + DIRECT_HOURS.length * (DIRECT_PER_HOUR / 100)) + 1,
+    );
+    expect(Math.max(...viewed.map((c) => c.users))).toBe(OTHERS.length);
   });
 });

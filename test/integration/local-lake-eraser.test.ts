@@ -14,6 +14,9 @@ import { LocalLakeEraser } from '../../src/sinks/lake/local/local-lake-eraser';
 import { DuckDbWarehouse } from '../../src/sinks/warehouse/duckdb/duckdb-warehouse';
 import { readLakeEvents } from '../helpers/lake-events';
 
+// DuckDB loads and Parquet rewrites take seconds on a busy machine.
+jest.setTimeout(30_000);
+
 /** Ada's ids: her userId, the anonymous id she browsed with, and one she was aliased from. */
 const ADA = ['u-ada', 'anon-ada', 'anon-ada-old'];
 

@@ -19,6 +19,7 @@ import type {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import type { StoredEvent } from '../../src/events/types';
+import type { MessageMarkers } from '../../src/privacy/port';
 import { LakeEraseError } from '../../src/sinks/lake/errors';
 import { EventsParquetFormat } from '../../src/sinks/lake/file-format';
 import { S3LakeEraser } from '../../src/sinks/lake/firehose/s3-lake-eraser';
@@ -373,6 +374,33 @@ describe('S3LakeEraser', () => {
     expect(rerun).toMatchObject({ removed: 1, filesRewritten: 1 });
     expect(await currentMessageIds()).toEqual(['b1', 'b2', 'b3', 'c1', 'c2', 'c3', 'x1']);
     expect(bucket.versions.filter((v) => v.key === key(1))).toHaveLength(1);
+  });
+
+  it("deletes the messageId markers of every record it removes, also in versions a move left, and no one else's", async () => {
+    await seed();
+    const [moved] = await lakeFiles(dir, [
+      [event('a6', { userId: 'u-ada' }), event('b6', { userId: 'u-bob' })],
+    ]);
+    bucket.add(key(7), moved!);
+    bucket.add(key(7), null);
+    // One marker per messageId here: the table's two kinds are DynamoDbMessageMarkers' concern.
+    const held = new Set(['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'b1', 'b2', 'b3', 'b6', 'c1']);
+    const markers: MessageMarkers = {
+      erase: (ids) => Promise.resolve([...new Set(ids)].filter((id) => held.delete(id)).length),
+    };
+    const withMarkers = new S3LakeEraser({
+      client: new S3Client({ region: 'eu-west-1' }),
+      bucket: BUCKET,
+      records: 'events',
+      tempDir: path.join(dir, 'work'),
+      markers,
+    });
+
+    const result = await withMarkers.erase(ADA);
+    expect(result).toMatchObject({ removed: 5, markersRemoved: 6 });
+    expect(result.detail).toContain(', 6 messageId marker(s) deleted');
+    expect([...held].sort()).toEqual(['b1', 'b2', 'b3', 'b6', 'c1']);
+    expect(await withMarkers.erase(ADA)).toMatchObject({ removed: 0, markersRemoved: 0 });
   });
 
   it('reports a listing refused for access as such', async () => {

@@ -10,10 +10,10 @@ import { StringDecoder } from 'node:string_decoder';
 import { createGunzip, createGzip } from 'node:zlib';
 import { DuckDBInstance, LIST, VARCHAR, listValue } from '@duckdb/node-api';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ErasureResult } from '../../privacy/port';
+import type { ErasureResult, MessageMarkers } from '../../privacy/port';
 import { ALIAS_EVENT, PREVIOUS_ID_PROPERTY } from '../../events/identity';
 import { EVENTS_PARQUET_COPY_OPTIONS, EventsParquetFormat, sqlPath } from './file-format';
-import { lineNamesPerson } from './person-records';
+import { lineNamesPerson, messageIdOfLine } from './person-records';
 import type { LakeRecordKind, PersonIds } from './person-records';
 
 /** What a lake eraser did, beside the records it removed. */
@@ -25,13 +25,16 @@ export interface LakeErasureResult extends ErasureResult {
   filesDeleted: number;
   /** The size the rewritten and deleted files had before. */
   bytesRewritten: number;
+  /** The removed records' messageId markers deleted; absent when the erasure deletes none. */
+  markersRemoved?: number;
 }
 
 /** What an erasure did, for DeletionStep.detail. */
 export function describeErasure(result: LakeErasureResult): string {
   return (
     `scanned ${result.filesScanned} file(s): ${result.filesRewritten} rewritten, ` +
-    `${result.filesDeleted} deleted (${result.bytesRewritten} bytes before)`
+    `${result.filesDeleted} deleted (${result.bytesRewritten} bytes before)` +
+    (result.markersRemoved === undefined ? '' : `, ${result.markersRemoved} messageId marker(s) deleted`)
   );
 }
 
@@ -45,7 +48,12 @@ export interface LakeFileFailure {
 export interface FileRewrite {
   kept: number;
   removed: number;
+  /** The removed records' messageId markers that were deleted first. */
+  markersRemoved: number;
 }
+
+/** A file's records kept and removed by a rewrite. */
+type RowCounts = Omit<FileRewrite, 'markersRemoved'>;
 
 /**
  * The suffixes an erasure reads under each folder: events are Parquet, or gzip NDJSON from before
@@ -56,6 +64,12 @@ const PARQUET_SUFFIX = EventsParquetFormat.extension;
 
 /** Parquet files matched in one query; bounds the list DuckDB binds and the files it opens at once. */
 const PARQUET_FILES_PER_QUERY = 256;
+
+/**
+ * The person's messageIds held in memory at once while their markers are deleted: a file may hold
+ * a great many of one person's records, and its markers go a page at a time.
+ */
+export const MESSAGE_ID_PAGE = 500;
 
 // read_parquet takes these as a glob pattern; the lake's writers never put them in a name.
 const GLOB_CHARS = /[*?[\]{}]/;
@@ -91,18 +105,20 @@ export class PersonFileEraser {
     private readonly kind: LakeRecordKind,
     private readonly ids: PersonIds,
     private readonly tempDirectory: string | undefined,
+    private readonly markers: MessageMarkers | undefined,
   ) {}
 
   /**
    * An eraser of `ids` from files of `kind`. DuckDB spills to `tempDirectory` when given (Lambda can
-   * only write under /tmp).
+   * only write under /tmp). With `markers`, a rewrite first deletes the messageId markers of the
+   * records it removes (forgetMessages).
    */
   static open(
     kind: LakeRecordKind,
     ids: PersonIds,
-    options: { tempDirectory?: string } = {},
+    options: { tempDirectory?: string; markers?: MessageMarkers } = {},
   ): PersonFileEraser {
-    return new PersonFileEraser(kind, ids, options.tempDirectory);
+    return new PersonFileEraser(kind, ids, options.tempDirectory, options.markers);
   }
 
   /** Whether files of this name are lake records of the eraser's kind (anything else is left alone). */
@@ -149,9 +165,61 @@ export class PersonFileEraser {
     return { counts, unreadable };
   }
 
-  /** Writes `source` without the person's records to `target`, which must not exist yet. */
+  /**
+   * Writes `source` without the person's records to `target`, which must not exist yet, after
+   * deleting their messageId markers: once the file is replaced, nothing tells which markers were
+   * theirs. A crash in between leaves the file as it was, and the rerun deletes what is left.
+   */
   async rewrite(source: string, target: string): Promise<FileRewrite> {
-    return this.isParquet(source) ? this.rewriteParquet(source, target) : this.rewriteNdjson(source, target);
+    const markersRemoved = await this.forgetMessages(source);
+    const rows = this.isParquet(source)
+      ? await this.rewriteParquet(source, target)
+      : await this.rewriteNdjson(source, target);
+    return { ...rows, markersRemoved };
+  }
+
+  /**
+   * Deletes the messageId markers (edge dedupe, hot-tier claim) of the person's records in `file`,
+   * MESSAGE_ID_PAGE messageIds at a time; answers how many markers there were (0 without `markers`).
+   * The file is the simplest complete source of the messageIds: every record the stream took lands
+   * in the lake, as an event or a failed event, loaded into the warehouse or not, and the warehouse
+   * loads nothing else. Read here, as the file is erased, they cost no second pass over the lake (a
+   * step of its own would download every S3 object again), and no record landing between such a
+   * step and the lake's is missed.
+   */
+  async forgetMessages(file: string): Promise<number> {
+    const markers = this.markers;
+    if (markers === undefined) return 0;
+    let removed = 0;
+    let page: string[] = [];
+    const flush = async (): Promise<void> => {
+      if (page.length === 0) return;
+      const sent = page;
+      page = [];
+      removed += await markers.erase(sent);
+    };
+    const add = async (messageId: string | null): Promise<void> => {
+      if (messageId === null) return;
+      page.push(messageId);
+      if (page.length >= MESSAGE_ID_PAGE) await flush();
+    };
+    if (this.isParquet(file)) {
+      await this.withConnection(async (connection) => {
+        const result = await connection.stream(
+          `SELECT CAST(message_id AS VARCHAR) AS message_id FROM ${readParquet(sqlPath(file))}
+           WHERE ${PARQUET_ROW_NAMES_PERSON} AND message_id IS NOT NULL`,
+        );
+        for await (const rows of result.yieldRowsJs()) {
+          for (const [messageId] of rows) await add(typeof messageId === 'string' ? messageId : null);
+        }
+      });
+    } else {
+      for await (const line of linesOf(file)) {
+        if (lineNamesPerson(this.kind, line, this.ids)) await add(messageIdOfLine(line));
+      }
+    }
+    await flush();
+    return removed;
   }
 
   /** Releases DuckDB. */
@@ -227,7 +295,7 @@ export class PersonFileEraser {
    * `SELECT *` of the one file keeps its own columns, in its order, whatever layout it was written
    * with: Redshift's Parquet COPY maps columns by position.
    */
-  private rewriteParquet(source: string, target: string): Promise<FileRewrite> {
+  private rewriteParquet(source: string, target: string): Promise<RowCounts> {
     return this.withConnection(async (connection) => {
       const total = await connection.runAndReadAll(
         `SELECT count(*) AS n FROM ${readParquet(sqlPath(source))}`,
@@ -242,7 +310,7 @@ export class PersonFileEraser {
     });
   }
 
-  private async scanNdjson(file: string): Promise<FileRewrite> {
+  private async scanNdjson(file: string): Promise<RowCounts> {
     let kept = 0;
     let removed = 0;
     for await (const line of linesOf(file)) {
@@ -252,9 +320,9 @@ export class PersonFileEraser {
     return { kept, removed };
   }
 
-  private async rewriteNdjson(source: string, target: string): Promise<FileRewrite> {
+  private async rewriteNdjson(source: string, target: string): Promise<RowCounts> {
     const { kind, ids } = this;
-    const result: FileRewrite = { kept: 0, removed: 0 };
+    const result: RowCounts = { kept: 0, removed: 0 };
     await pipeline(
       async function* keptLines() {
         for await (const line of linesOf(source)) {

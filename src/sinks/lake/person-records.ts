@@ -105,3 +105,19 @@ export function lineNamesPerson(kind: LakeRecordKind, line: string, ids: PersonI
   if (!isObject(record)) return ids.occursIn(Buffer.from(line, 'utf8'));
   return kind === 'events' ? eventNames(record, ids, true) : payloadNames(record, line, ids);
 }
+
+/**
+ * The messageId of one lake record (an event's, or a failed event's when it had one), or null: the
+ * key of the markers the edge and the hot tier keep for it.
+ */
+export function messageIdOfLine(line: string): string | null {
+  let record: unknown;
+  try {
+    record = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!isObject(record)) return null;
+  const { messageId } = record;
+  return typeof messageId === 'string' && messageId !== '' ? messageId : null;
+}

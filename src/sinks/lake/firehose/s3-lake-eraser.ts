@@ -11,7 +11,7 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import type { PersonEraser } from '../../../privacy/port';
+import type { MessageMarkers, PersonEraser } from '../../../privacy/port';
 import { ACCESS_DENIED_ERROR_NAMES, sdkErrorFacts } from '../../../aws/retry';
 import { LakeEraseError } from '../errors';
 import { PersonFileEraser, describeErasure } from '../person-file-eraser';
@@ -33,6 +33,8 @@ export interface S3LakeEraserOptions {
   tempDir?: string;
   /** Files handled at once; each costs a download, and the time to scan it. */
   concurrency?: number;
+  /** The edge dedupe markers and hot-tier claims, deleted for each record removed before its file is rewritten. */
+  markers?: MessageMarkers;
 }
 
 /** What an S3 erasure did: a lake erasure, and the old versions it removed. */
@@ -91,6 +93,7 @@ export class S3LakeEraser implements PersonEraser {
   private readonly prefix: string;
   private readonly tempDir: string;
   private readonly concurrency: number;
+  private readonly markers: MessageMarkers | undefined;
   // One run at a time per eraser: the temp folder is the eraser's, and two runs would race on files.
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -101,6 +104,7 @@ export class S3LakeEraser implements PersonEraser {
     this.prefix = options.prefix ?? `${options.records}/`;
     this.store = `lake-${this.prefix.replace(/\/+$/, '').replace(/\//g, '-')}`;
     this.concurrency = Math.max(1, options.concurrency ?? 4);
+    this.markers = options.markers;
     const folder = `tributary-${this.store}-${this.bucket}`.replace(/[^A-Za-z0-9._-]/g, '_');
     this.tempDir = path.join(options.tempDir ?? os.tmpdir(), folder);
   }
@@ -120,12 +124,16 @@ export class S3LakeEraser implements PersonEraser {
       filesDeleted: 0,
       bytesRewritten: 0,
       versionsDeleted: 0,
+      ...(this.markers === undefined ? {} : { markersRemoved: 0 }),
     };
     if (ids.size === 0) return { ...result, detail: 'no id to erase' };
     // Whatever a run that died left here goes first.
     await fs.rm(this.tempDir, { recursive: true, force: true });
     await fs.mkdir(this.tempDir, { recursive: true });
-    const eraser = PersonFileEraser.open(this.records, ids, { tempDirectory: this.tempDir });
+    const eraser = PersonFileEraser.open(this.records, ids, {
+      tempDirectory: this.tempDir,
+      markers: this.markers,
+    });
     const failures: LakeFileFailure[] = [];
     let files = 0;
     // Numbered names (no glob characters for DuckDB), with the key's suffix, which tells the format.
@@ -217,7 +225,8 @@ export class S3LakeEraser implements PersonEraser {
       const rewritten = work.nextFile(key);
       try {
         if ((await this.recordsOfPerson(eraser, file)) > 0) {
-          const { kept, removed } = await eraser.rewrite(file, rewritten);
+          const { kept, removed, markersRemoved } = await eraser.rewrite(file, rewritten);
+          if (result.markersRemoved !== undefined) result.markersRemoved += markersRemoved;
           // Every older version holds at least what the current one does (each is the file before
           // an erasure), so each names the person too.
           if (kept === 0) {
@@ -245,7 +254,12 @@ export class S3LakeEraser implements PersonEraser {
     for (const version of olderToCheck) {
       const file = await this.download(key, version, work.nextFile(key));
       try {
-        if ((await this.recordsOfPerson(eraser, file)) > 0) await this.deleteVersions(key, [version], result);
+        if ((await this.recordsOfPerson(eraser, file)) > 0) {
+          // A version a rewrite replaced had its markers deleted then; one a move left behind did not.
+          const markersRemoved = await eraser.forgetMessages(file);
+          if (result.markersRemoved !== undefined) result.markersRemoved += markersRemoved;
+          await this.deleteVersions(key, [version], result);
+        }
       } finally {
         await fs.rm(file, { force: true });
       }

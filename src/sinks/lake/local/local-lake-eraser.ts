@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { PersonEraser } from '../../../privacy/port';
+import type { MessageMarkers, PersonEraser } from '../../../privacy/port';
 import { LakeEraseError } from '../errors';
 import { PersonFileEraser, describeErasure } from '../person-file-eraser';
-import type { LakeErasureResult, LakeFileFailure } from '../person-file-eraser';
+import type { FileRewrite, LakeErasureResult, LakeFileFailure } from '../person-file-eraser';
 import { PersonIds } from '../person-records';
 import type { LakeRecordKind } from '../person-records';
 import { syncDirectory } from './sync-directory';
@@ -14,6 +14,8 @@ export interface LocalLakeEraserOptions {
   rootDir: string;
   /** The records to erase from, and so the folder they are under (`events` or `failed`). */
   records: LakeRecordKind;
+  /** The edge dedupe markers and hot-tier claims, deleted for each record removed before its file is rewritten. */
+  markers?: MessageMarkers;
 }
 
 /**
@@ -45,9 +47,11 @@ export class LocalLakeEraser implements PersonEraser {
   readonly store: string;
   private readonly folder: string;
   private readonly records: LakeRecordKind;
+  private readonly markers: MessageMarkers | undefined;
 
   constructor(options: LocalLakeEraserOptions) {
     this.records = options.records;
+    this.markers = options.markers;
     this.store = `lake-${options.records}`;
     this.folder = path.resolve(options.rootDir, options.records);
   }
@@ -72,8 +76,9 @@ export class LocalLakeEraser implements PersonEraser {
       filesRewritten: 0,
       filesDeleted: 0,
       bytesRewritten: 0,
+      ...(this.markers === undefined ? {} : { markersRemoved: 0 }),
     };
-    const eraser = PersonFileEraser.open(this.records, ids);
+    const eraser = PersonFileEraser.open(this.records, ids, { markers: this.markers });
     const failures: LakeFileFailure[] = [];
     try {
       const files = await this.listFiles(eraser);
@@ -84,8 +89,9 @@ export class LocalLakeEraser implements PersonEraser {
       for (const file of [...counts.keys()].sort()) {
         try {
           const { size } = await fs.stat(file);
-          const { removed, kept } = await this.rewrite(eraser, file);
+          const { removed, kept, markersRemoved } = await this.rewrite(eraser, file);
           result.removed += removed;
+          if (result.markersRemoved !== undefined) result.markersRemoved += markersRemoved;
           result.bytesRewritten += size;
           if (kept === 0) result.filesDeleted += 1;
           else result.filesRewritten += 1;
@@ -132,7 +138,7 @@ export class LocalLakeEraser implements PersonEraser {
   }
 
   /** Replaces `file` by itself without the person's records, or deletes it when nothing is left. */
-  private async rewrite(eraser: PersonFileEraser, file: string): Promise<{ removed: number; kept: number }> {
+  private async rewrite(eraser: PersonFileEraser, file: string): Promise<FileRewrite> {
     const dir = path.dirname(file);
     const temp = path.join(dir, `.${path.basename(file)}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
     try {
