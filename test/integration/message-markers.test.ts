@@ -7,7 +7,7 @@ import type { FailedEvent, StoredEvent } from '../../src/events/types';
 import type { MessageMarkers } from '../../src/privacy/port';
 import { dedupeKey } from '../../src/sinks/hot-tier/dynamodb/dynamodb-dedupe-store';
 import { ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
-import { DynamoDbMessageMarkers } from '../../src/sinks/hot-tier/dynamodb/dynamodb-message-markers';
+import { DynamoDbMessageMarkers } from '../../src/privacy/dynamodb/dynamodb-message-markers';
 import { messageClaimKey } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
 import { LakeEraseError } from '../../src/sinks/lake/errors';
 import { EventsParquetFormat } from '../../src/sinks/lake/file-format';

@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { MessageMarkers } from '../../../privacy/port';
+import type { MessageMarkers } from '../port';
 import {
   BATCH_GET_LIMIT,
   batchDelete,
@@ -7,10 +7,10 @@ import {
   forEachLimited,
   keyString,
   type RetryPolicy,
-} from './dynamodb-batch';
-import { dedupeKey } from './dynamodb-dedupe-store';
-import { toHotStoreError } from './dynamodb-errors';
-import { messageClaimKey, type HotKey } from './hot-store-keys';
+} from '../../sinks/hot-tier/dynamodb/dynamodb-batch';
+import { dedupeKey } from '../../sinks/hot-tier/dynamodb/dynamodb-dedupe-store';
+import { toHotStoreError } from '../../sinks/hot-tier/dynamodb/dynamodb-errors';
+import { messageClaimKey, type HotKey } from '../../sinks/hot-tier/dynamodb/hot-store-keys';
 
 export interface DynamoDbMessageMarkersOptions {
   client: DynamoDBDocumentClient;
