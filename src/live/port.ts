@@ -1,4 +1,4 @@
-import type { LiveEvent } from './live-event';
+import type { LiveEvent, LiveEventFilter } from './live-event';
 
 /**
  * Where the edge and the stream processor hand live events. Publishing never waits on a subscriber:
@@ -18,3 +18,25 @@ export const NO_LIVE_PUBLISHER: LivePublisher = {
   hasSubscribers: () => false,
   publish: () => Promise.resolve(),
 };
+
+/** What a subscription yields: a live event, or the heartbeat that says how many it was not sent. */
+export type LiveFeedItem =
+  { kind: 'event'; event: LiveEvent } | { kind: 'heartbeat'; heartbeat: LiveHeartbeat };
+
+export interface LiveHeartbeat {
+  /** Events that matched the filter but were dropped since the previous heartbeat. */
+  dropped: number;
+  /** When the heartbeat was sent, ISO 8601. */
+  at: string;
+}
+
+/** One subscriber's stream; `return()` ends it (graphql-ws calls it when the client completes). */
+export type LiveSubscription = AsyncIterableIterator<LiveFeedItem>;
+
+/**
+ * Where the API's `liveEvents` subscription reads from, in a process that holds its subscribers
+ * (the embedded stack's hub). Subscribing never fails; the filter is checked before.
+ */
+export interface LiveFeed {
+  subscribe(filter: LiveEventFilter | null | undefined): LiveSubscription;
+}
