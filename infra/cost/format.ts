@@ -21,10 +21,13 @@ export function formatEstimate(
     '| service | monthly cost |',
     '| --- | ---: |',
   );
-  for (const service of SERVICES) out.push(`| ${service} | ${money(estimate.byService[service])} |`);
+  // Services the stage does not run (the other warehouse engine) have no lines and no row.
+  const billed = SERVICES.filter((service) => estimate.lines.some((line) => line.service === service));
+  for (const service of billed) out.push(`| ${service} | ${money(estimate.byService[service])} |`);
+  const perMillion = estimate.perMillionEvents;
   out.push(
     `| **total** | **${money(estimate.total)}** |`,
-    `| **per million events** | **${money(estimate.perMillionEvents)}** |`,
+    `| **per million events** | **${perMillion === undefined ? '—' : money(perMillion)}** |`,
     '',
     '| service | item | quantity | unit | average unit price | cost |',
     '| --- | --- | ---: | --- | ---: | ---: |',
@@ -34,11 +37,60 @@ export function formatEstimate(
       `| ${line.service} | ${line.item} | ${count(line.quantity)} | ${line.unit} | ${line.unitPrice.toPrecision(3)} | ${money(line.cost)} |`,
     );
   }
+  const { kinesis } = estimate;
+  const other =
+    kinesis.otherMode.mode === 'ON_DEMAND'
+      ? 'on-demand'
+      : `${kinesis.otherMode.shards ?? 1} provisioned shard(s), what the peak needs`;
+  out.push(
+    '',
+    `Kinesis: the peak needs ${kinesis.shardsNeededAtPeak} shard(s); ${other} would cost ${money(kinesis.otherMode.cost)} a month instead.`,
+  );
+  for (const warning of estimate.warnings) out.push('', `**Warning:** ${warning}.`);
   out.push('', 'Assumptions:', '');
   for (const assumption of estimate.assumptions) {
     out.push(`- \`${assumption.name}\` = ${assumption.value}: ${assumption.why}`);
   }
   out.push(`- stage settings (infra/config.ts) ${estimate.stageSettings}`, '', 'Not included:', '');
   for (const item of table.excluded) out.push(`- ${item}`);
+  return out.join('\n');
+}
+
+/** One cell of the summary: a stage on one engine at one volume. */
+export interface SummaryCell {
+  readonly stage: string;
+  readonly engine: string;
+  readonly eventsPerDay: number;
+  readonly total: number;
+  readonly warehouse: number;
+}
+
+/** The summary as a markdown table: a row per volume, a column per stage and engine (total, and the warehouse's part). */
+export function formatSummary(
+  cells: readonly SummaryCell[],
+  table: PriceTable,
+  input: { eventBytes: number; eventsPerRequest: number },
+): string {
+  const columns = [...new Set(cells.map((cell) => `${cell.stage} · ${cell.engine}`))];
+  const volumes = [...new Set(cells.map((cell) => cell.eventsPerDay))];
+  const out = [
+    `## Monthly cost per stage and warehouse engine (events of ${input.eventBytes} bytes, ${input.eventsPerRequest} per request)`,
+    '',
+    `Prices: ${table.region}, ${table.currency}, as of ${table.asOf}. Each cell: the total, and in brackets the warehouse engine's part (Athena + Glue + its tables in S3, or Redshift Serverless).`,
+    '',
+    `| events a day | ${columns.join(' | ')} |`,
+    `| ---: | ${columns.map(() => '---:').join(' | ')} |`,
+  ];
+  for (const volume of volumes) {
+    const row = columns.map((column) => {
+      const cell = cells.find((c) => `${c.stage} · ${c.engine}` === column && c.eventsPerDay === volume);
+      return cell === undefined ? '' : `${money(cell.total)} (${money(cell.warehouse)})`;
+    });
+    out.push(`| ${volume === 0 ? '0 (idle floor)' : count(volume)} | ${row.join(' | ')} |`);
+  }
+  out.push(
+    '',
+    'Details and every assumption: `npm run cost -- --events-per-day N --event-bytes B [--stage dev|prod] [--engine athena|redshift]`.',
+  );
   return out.join('\n');
 }

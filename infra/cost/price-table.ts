@@ -12,6 +12,9 @@ export interface Prices {
   readonly apiGateway: {
     readonly httpApiRequestsPerMillion: readonly PriceTier[];
     readonly meteringIncrementBytes: number;
+    /** WebSocket API (the live view): messages sent and received, each metered per 32 KB. */
+    readonly webSocketMessagesPerMillion: readonly PriceTier[];
+    readonly webSocketConnectionMinutesPerMillion: number;
   };
   readonly lambda: { readonly arm64GbSecond: readonly PriceTier[]; readonly requestsPerMillion: number };
   readonly kinesisOnDemand: {
@@ -20,6 +23,17 @@ export interface Prices {
     readonly retrievedGb: number;
     readonly extendedRetentionGbMonth: number;
     readonly recordRoundingBytes: number;
+  };
+  readonly kinesisProvisioned: {
+    readonly shardHour: number;
+    readonly putPayloadUnitsPerMillion: number;
+    /** A PUT payload unit: each record is rounded up to units of this size. */
+    readonly putPayloadUnitBytes: number;
+    /** Retention beyond 24 hours (up to 7 days), per shard hour. */
+    readonly extendedRetentionShardHour: number;
+    /** What one shard takes in, for sizing a provisioned stream to its peak. */
+    readonly shardWriteRecordsPerSecond: number;
+    readonly shardWriteBytesPerSecond: number;
   };
   readonly firehose: {
     readonly directPutIngestedGb: readonly PriceTier[];
@@ -51,6 +65,13 @@ export interface Prices {
     readonly minimumChargeSeconds: number;
     readonly managedStorageGbMonth: number;
   };
+  readonly athena: {
+    /** Per TB (2^40 bytes) of data scanned. */
+    readonly perTbScanned: number;
+    /** Each statement is billed at least this many bytes scanned. */
+    readonly minimumBytesPerQuery: number;
+  };
+  readonly glue: { readonly requestsPerMillion: number };
 }
 
 export const ASSUMPTION_NAMES = [
@@ -73,6 +94,18 @@ export const ASSUMPTION_NAMES = [
   'deletionsPerMonth',
   'deletionIdleRunMs',
   'deletionSecondsPerLakeGb',
+  'peakToAverage',
+  'loadCheckMs',
+  'athenaQueriesPerDay',
+  'athenaQueryDays',
+  'athenaQueryColumnFraction',
+  'athenaMergeKeyBytesPerEvent',
+  'athenaMergeDays',
+  'athenaS3RequestsPerQuery',
+  'glueRequestsPerQuery',
+  'liveConnectionHoursPerDay',
+  'livePublishDurationMs',
+  'liveInstancesChecking',
 ] as const;
 
 export type AssumptionName = (typeof ASSUMPTION_NAMES)[number];

@@ -2,14 +2,15 @@ import type { StageConfig } from '../config';
 import { DELETION_MEMORY_MB, DELETION_RETRY_INTERVAL } from '../constructs/deletion';
 import { PARQUET_MIN_BUFFERING_SIZE } from '../constructs/delivery';
 import { GRAPHQL_MEMORY_MB } from '../constructs/ingest-api';
+import { LIVE_HEARTBEAT_SCHEDULE, LIVE_PUBLISH_MEMORY_MB, LIVE_SOCKET_MEMORY_MB } from '../constructs/live';
 import { STREAM_MEMORY_MB } from '../constructs/stream-processor';
 import { LOADER_MEMORY_MB } from '../constructs/warehouse';
+import { LIVE_EVENTS_PER_SECOND } from '../../src/live/live-event';
 import { CostModelError } from './errors';
 import type { AssumptionName, Prices } from './price-table';
 import {
   DAYS_PER_MONTH,
   GB,
-  HOURS_PER_MONTH,
   MILLION,
   SECONDS_PER_MONTH,
   firehoseObjectsPerMonth,
@@ -26,6 +27,8 @@ export const SERVICES = [
   'S3',
   'DynamoDB',
   'Redshift Serverless',
+  'Athena',
+  'Glue',
 ] as const;
 export type Service = (typeof SERVICES)[number];
 
@@ -49,9 +52,18 @@ export interface Workload {
   readonly rawGb: number;
   /** GraphQL calls (ingest requests and hot reads): each is one API request and one graphql invocation. */
   readonly apiRequests: number;
-  /** Warehouse load runs in the month: each runs the load Lambda and wakes Redshift. */
-  readonly loadRuns: number;
+  /** Scheduled load runs in the month: each runs the load Lambda, which lists the lake. */
+  readonly loadChecks: number;
+  /** Runs that load (docs/warehouse.md#when-the-load-step-loads): each wakes Redshift or runs Athena MERGEs. */
+  readonly loads: number;
+  /** How long the load Lambda waits on one load. */
   readonly loadSeconds: number;
+  /** Lake data written in the month (Parquet events, gzip failed events). */
+  readonly lakeBytes: number;
+  /** Objects Firehose writes to the lake in the month, both streams. */
+  readonly lakeObjects: number;
+  /** Shards the event source mapping polls. */
+  readonly streamShards: number;
   readonly failedEvents: number;
   readonly deliveredEvents: number;
   /** How often the event source mapping polls a shard. */
@@ -70,19 +82,28 @@ export function workloadOf(
 ): Workload {
   const events = eventsPerDay * DAYS_PER_MONTH;
   const rawGb = (events * eventBytes) / GB;
-  const loadRuns = SECONDS_PER_MONTH / stage.warehouse.loadInterval.toSeconds();
   const failedEvents = events * assumption('failedEventFraction');
+  const deliveredEvents = events - failedEvents;
+  const lakeBytes = rawGb * GB * assumption('lakeCompressionRatio');
+  const lakeObjects = lakeObjectsPerMonth(stage, eventBytes, deliveredEvents, failedEvents);
+  const loadChecks = SECONDS_PER_MONTH / stage.warehouse.loadInterval.toSeconds();
+  const loads = loadsPerMonth(stage, lakeBytes, lakeObjects, loadChecks);
+  const { capacity } = stage.kinesis;
   return {
     eventsPerDay,
     eventBytes,
     events,
     rawGb,
     apiRequests: events / assumption('eventsPerRequest') + events * assumption('hotReadsPerEvent'),
-    loadRuns,
-    // The load Lambda waits while Redshift COPYs and merges.
-    loadSeconds: assumption('loadFixedSeconds') + assumption('loadSecondsPerGb') * (rawGb / loadRuns),
+    loadChecks,
+    loads,
+    // The load Lambda waits while the warehouse reads the new files and merges them.
+    loadSeconds: assumption('loadFixedSeconds') + assumption('loadSecondsPerGb') * (rawGb / loads),
+    lakeBytes,
+    lakeObjects,
+    streamShards: capacity.mode === 'ON_DEMAND' ? assumption('onDemandShards') : capacity.shardCount,
     failedEvents,
-    deliveredEvents: events - failedEvents,
+    deliveredEvents,
     // At least once a second, whatever the batching window.
     pollSeconds: Math.max(1, stage.batch.maxBatchingWindow.toSeconds()),
     assumption,
@@ -91,7 +112,57 @@ export function workloadOf(
   };
 }
 
-function lineItem(service: Service, item: string, quantity: number, unit: string, cost: number): LineItem {
+/** Objects both Firehose streams write in a month (the events stream converts to Parquet, whose buffer is at least 64 MiB). */
+/** Months of files the lake holds in the month priced: its retention, or the months it has run. */
+function lakeMonths(w: Workload): number {
+  return Math.min(w.assumption('storageMonths'), w.stage.retention.lakeDays / DAYS_PER_MONTH);
+}
+
+function lakeObjectsPerMonth(
+  stage: StageConfig,
+  eventBytes: number,
+  deliveredEvents: number,
+  failedEvents: number,
+): number {
+  const bufferSeconds = stage.firehose.bufferingInterval.toSeconds();
+  const bufferBytes = stage.firehose.bufferingSize.toBytes();
+  return (
+    firehoseObjectsPerMonth(
+      deliveredEvents * eventBytes,
+      deliveredEvents,
+      bufferSeconds,
+      Math.max(bufferBytes, PARQUET_MIN_BUFFERING_SIZE.toBytes()),
+    ) + firehoseObjectsPerMonth(failedEvents * eventBytes, failedEvents, bufferSeconds, bufferBytes)
+  );
+}
+
+/**
+ * Runs that load, as the gate decides them: once `minPendingBytes` are pending or the oldest
+ * pending file reached `freshness`, whichever comes first, at the next scheduled run; never more
+ * runs than there are new files; at least one a day, for the retention purge.
+ */
+export function loadsPerMonth(
+  stage: StageConfig,
+  lakeBytesPerMonth: number,
+  lakeObjects: number,
+  loadChecks: number,
+): number {
+  const daily = DAYS_PER_MONTH;
+  if (lakeBytesPerMonth <= 0) return daily;
+  const interval = stage.warehouse.loadInterval.toSeconds();
+  const fillSeconds = stage.warehouse.minPendingBytes.toBytes() / (lakeBytesPerMonth / SECONDS_PER_MONTH);
+  const wait = Math.min(fillSeconds, stage.warehouse.freshness.toSeconds());
+  const period = Math.max(1, Math.ceil(wait / interval)) * interval;
+  return Math.max(daily, Math.min(loadChecks, lakeObjects, SECONDS_PER_MONTH / period));
+}
+
+export function lineItem(
+  service: Service,
+  item: string,
+  quantity: number,
+  unit: string,
+  cost: number,
+): LineItem {
   if (!Number.isFinite(cost) || !Number.isFinite(quantity)) {
     throw new CostModelError(
       `${service} "${item}" is not a number: a price is missing`,
@@ -121,7 +192,7 @@ export function apiGatewayCost(w: Workload): LineItem[] {
 
 /** Requests and arm64 compute of the graphql, stream, warehouse-load and deletion functions. */
 export function lambdaCost(w: Workload): LineItem[] {
-  const { events, eventsPerDay, apiRequests, loadRuns, loadSeconds, pollSeconds, stage } = w;
+  const { events, eventsPerDay, apiRequests, loadChecks, loads, loadSeconds, pollSeconds, stage } = w;
   const { assumption: a, prices: p } = w;
   const functions: { name: string; invocations: number; gbSeconds: number }[] = [];
   functions.push({
@@ -132,7 +203,7 @@ export function lambdaCost(w: Workload): LineItem[] {
 
   // The event source mapping polls every shard (times the parallelization factor) once per batching
   // window; a poll that finds records is one invocation.
-  const pollers = a('onDemandShards') * stage.batch.parallelizationFactor;
+  const pollers = w.streamShards * stage.batch.parallelizationFactor;
   const eventsPerPoll = (eventsPerDay / 86_400 / pollers) * pollSeconds;
   const batch = Math.min(stage.batch.batchSize, Math.max(1, eventsPerPoll));
   const streamInvocations = events / batch;
@@ -143,16 +214,19 @@ export function lambdaCost(w: Workload): LineItem[] {
     gbSeconds: streamInvocations * streamSeconds * (STREAM_MEMORY_MB / 1024),
   });
 
+  // Every scheduled run lists the lake; the few that load wait on the warehouse. Athena adds a daily run.
+  const dailyRuns = stage.warehouse.engine === 'athena' ? DAYS_PER_MONTH : 0;
+  const loaderSeconds = (loadChecks - loads) * (a('loadCheckMs') / 1000) + (loads + dailyRuns) * loadSeconds;
   functions.push({
     name: 'warehouse load',
-    invocations: loadRuns,
-    gbSeconds: loadRuns * loadSeconds * (LOADER_MEMORY_MB / 1024),
+    invocations: loadChecks + dailyRuns,
+    gbSeconds: loaderSeconds * (LOADER_MEMORY_MB / 1024),
   });
 
   // The schedule runs the deletion function whether or not anyone asked, and each deletion runs it
   // once more, reading the whole lake as it stands in the month priced.
   const deletionSchedule = SECONDS_PER_MONTH / DELETION_RETRY_INTERVAL.toSeconds();
-  const lakeGb = w.rawGb * a('lakeCompressionRatio') * a('storageMonths');
+  const lakeGb = w.rawGb * a('lakeCompressionRatio') * lakeMonths(w);
   const deletionSeconds =
     (deletionSchedule * a('deletionIdleRunMs')) / 1000 +
     a('deletionsPerMonth') * lakeGb * a('deletionSecondsPerLakeGb');
@@ -178,39 +252,6 @@ export function lambdaCost(w: Workload): LineItem[] {
   for (const fn of functions) {
     lines.push(
       lineItem('Lambda', `${fn.name} compute (arm64)`, fn.gbSeconds, 'GB-s', fn.gbSeconds * gbSecondPrice),
-    );
-  }
-  return lines;
-}
-
-/** Kinesis on-demand: every record rounded up to 1 KB, written once and read once (one consumer). */
-export function kinesisCost(w: Workload): LineItem[] {
-  const { events, eventBytes, stage } = w;
-  const prices = w.prices.kinesisOnDemand;
-  const kinesisGb = (events * roundUp(eventBytes, prices.recordRoundingBytes)) / GB;
-  const lines = [
-    lineItem(
-      'Kinesis',
-      'stream hours (on-demand)',
-      HOURS_PER_MONTH,
-      'stream-hours',
-      HOURS_PER_MONTH * prices.streamHour,
-    ),
-    lineItem('Kinesis', 'data ingested', kinesisGb, 'GB', kinesisGb * prices.ingestedGb),
-    lineItem('Kinesis', 'data retrieved (stream Lambda)', kinesisGb, 'GB', kinesisGb * prices.retrievedGb),
-  ];
-  const extraRetentionHours = Math.max(0, stage.kinesis.retention.toHours() - 24);
-  if (extraRetentionHours > 0) {
-    // Data beyond its first 24 hours, held continuously: a day's ingest times the extra days.
-    const storedGb = (kinesisGb / DAYS_PER_MONTH) * (extraRetentionHours / 24);
-    lines.push(
-      lineItem(
-        'Kinesis',
-        'extended retention',
-        storedGb,
-        'GB-months',
-        storedGb * prices.extendedRetentionGbMonth,
-      ),
     );
   }
   return lines;
@@ -244,45 +285,34 @@ export function firehoseCost(w: Workload): LineItem[] {
 
 /** S3 lake: objects written by both Firehose streams; storage for month `storageMonths` of steady ingest. */
 export function s3Cost(w: Workload): LineItem[] {
-  const { eventBytes, deliveredEvents, failedEvents, rawGb, stage, assumption: a } = w;
+  const { rawGb, lakeObjects: objects, assumption: a } = w;
   const prices = w.prices.s3;
-  const bufferSeconds = stage.firehose.bufferingInterval.toSeconds();
-  const bufferBytes = stage.firehose.bufferingSize.toBytes();
-  // Converting to Parquet needs a buffer of at least 64 MiB, so the events stream may fill it less often.
-  const eventObjects = firehoseObjectsPerMonth(
-    deliveredEvents * eventBytes,
-    deliveredEvents,
-    bufferSeconds,
-    Math.max(bufferBytes, PARQUET_MIN_BUFFERING_SIZE.toBytes()),
-  );
-  const failedObjects = firehoseObjectsPerMonth(
-    failedEvents * eventBytes,
-    failedEvents,
-    bufferSeconds,
-    bufferBytes,
-  );
-  const objects = eventObjects + failedObjects;
   const lines = [
     lineItem('S3', 'PUT (Firehose objects)', objects, 'requests', (objects / 1000) * prices.putPer1000),
-    lineItem('S3', 'GET (warehouse COPY)', objects, 'requests', (objects / 1000) * prices.getPer1000),
+    lineItem('S3', 'GET (warehouse loads)', objects, 'requests', (objects / 1000) * prices.getPer1000),
   ];
 
   const months = a('storageMonths');
+  // Files older than the lake's retention are gone: a short retention stores, and moves, less.
+  const kept = lakeMonths(w);
+  const lakeDays = w.stage.retention.lakeDays;
   const lakeGbPerMonth = rawGb * a('lakeCompressionRatio');
   let storageCost = 0;
-  for (let age = 1; age <= months; age += 1) storageCost += lakeGbPerMonth * lakePriceByAgeMonth(age, prices);
+  for (let age = 1; age < kept + 1; age += 1) {
+    storageCost += lakeGbPerMonth * Math.min(1, kept - (age - 1)) * lakePriceByAgeMonth(age, prices);
+  }
   lines.push(
     lineItem(
       'S3',
-      `storage in month ${months} (lifecycle-tiered)`,
-      lakeGbPerMonth * months,
+      `storage in month ${months} (lifecycle-tiered, ${lakeDays} days kept)`,
+      lakeGbPerMonth * kept,
       'GB-months',
       storageCost,
     ),
   );
 
   const objectBytes = (lakeGbPerMonth * GB) / Math.max(objects, 1);
-  const monitoredMonths = Math.max(0, Math.min(months, 6) - 1); // ages 2..6 sit in Intelligent-Tiering
+  const monitoredMonths = Math.max(0, Math.min(kept, 6) - 1); // ages 2..6 sit in Intelligent-Tiering
   if (objectBytes >= prices.intelligentTieringMonitoringMinObjectBytes && monitoredMonths > 0) {
     const monitored = objects * monitoredMonths;
     lines.push(
@@ -295,7 +325,8 @@ export function s3Cost(w: Workload): LineItem[] {
       ),
     );
   }
-  if (months >= 2) {
+  // The lifecycle moves files at 30 and 180 days: only those the retention keeps that long.
+  if (months >= 2 && lakeDays > 30) {
     lines.push(
       lineItem(
         'S3',
@@ -306,7 +337,7 @@ export function s3Cost(w: Workload): LineItem[] {
       ),
     );
   }
-  if (months >= 7) {
+  if (months >= 7 && lakeDays > 180) {
     lines.push(
       lineItem(
         'S3',
@@ -353,37 +384,80 @@ export function dynamoDbCost(w: Workload): LineItem[] {
   ];
 }
 
-/** Redshift Serverless: base RPUs while active, each activation billed at least 60 s. */
-export function redshiftServerlessCost(w: Workload): LineItem[] {
-  const { loadRuns, loadSeconds, rawGb, stage, assumption: a } = w;
-  const prices = w.prices.redshiftServerless;
-  const rpus = stage.warehouse.baseCapacity;
-  const months = a('storageMonths');
-  const billedLoadSeconds = Math.max(prices.minimumChargeSeconds, loadSeconds);
-  const loadRpuHours = (loadRuns * billedLoadSeconds * rpus) / 3600;
-  const queryRpuHours = a('warehouseQueryHoursPerDay') * DAYS_PER_MONTH * rpus;
-  const warehouseGb = rawGb * a('warehouseStorageRatio') * months;
+/** How often a warm graphql or stream instance looks for live subscribers (TRIBUTARY_LIVE_SUBSCRIBER_CHECK_MS). */
+const LIVE_CHECK_SECONDS = 5;
+/** Messages of one console session besides events and heartbeats: init, ack, subscribe, complete, a ping. */
+const LIVE_SESSION_MESSAGES = 5;
+
+/**
+ * The live view (docs/live.md#in-aws), where the stage deploys it: WebSocket connection minutes and
+ * messages, the publisher and socket functions, the connections table. Costs follow the hours
+ * someone watches: with nobody connected only the heartbeat schedule and the subscriber checks run.
+ */
+export function liveViewCost(w: Workload): LineItem[] {
+  if (!w.stage.live.enabled) return [];
+  const { events, apiRequests, assumption: a, prices: p } = w;
+  const connectedSeconds = a('liveConnectionHoursPerDay') * 3600 * DAYS_PER_MONTH;
+  const connectedShare = connectedSeconds / SECONDS_PER_MONTH;
+  const sessions = connectedSeconds / 3600; // a console session an hour
+  // One unfiltered subscription sees every event while connected, up to the per-subscriber rate.
+  const eventsSent = Math.min(events / SECONDS_PER_MONTH, LIVE_EVENTS_PER_SECOND) * connectedSeconds;
+  const heartbeatRuns = SECONDS_PER_MONTH / LIVE_HEARTBEAT_SCHEDULE.toSeconds();
+  const heartbeatsSent = connectedSeconds / LIVE_HEARTBEAT_SCHEDULE.toSeconds();
+  const messages = eventsSent + heartbeatsSent + sessions * LIVE_SESSION_MESSAGES;
+  const connectionMinutes = connectedSeconds / 60;
+
+  // While someone is connected, each ingest request hands its events to the publisher in one invocation.
+  const publishes = (events / a('eventsPerRequest')) * connectedShare;
+  const publisherInvocations = publishes + heartbeatRuns;
+  const socketInvocations = sessions * LIVE_SESSION_MESSAGES;
+  const seconds = a('livePublishDurationMs') / 1000;
+  const gbSeconds =
+    publisherInvocations * seconds * (LIVE_PUBLISH_MEMORY_MB / 1024) +
+    socketInvocations * seconds * (LIVE_SOCKET_MEMORY_MB / 1024);
+
+  // Subscriber checks (a Query of the few subscription items, 0.5 RRU) by the warm instances, no
+  // more than they serve requests; each publish and heartbeat run reads the subscriptions (0.5 RRU)
+  // and counts one subscription's rate or heartbeat (1 WRU); a session writes about ten items.
+  const checks = Math.min(apiRequests, (a('liveInstancesChecking') * SECONDS_PER_MONTH) / LIVE_CHECK_SECONDS);
+  const rru = (checks + publisherInvocations) * 0.5;
+  const wru = publishes + heartbeatsSent + sessions * 10;
+  const ddb = p.dynamodbOnDemand;
   return [
     lineItem(
-      'Redshift Serverless',
-      'RPU-hours, scheduled loads',
-      loadRpuHours,
-      'RPU-hours',
-      loadRpuHours * prices.rpuHour,
+      'API Gateway',
+      'WebSocket connection minutes (live view)',
+      connectionMinutes,
+      'minutes',
+      (connectionMinutes / MILLION) * p.apiGateway.webSocketConnectionMinutesPerMillion,
     ),
     lineItem(
-      'Redshift Serverless',
-      'RPU-hours, queries',
-      queryRpuHours,
-      'RPU-hours',
-      queryRpuHours * prices.rpuHour,
+      'API Gateway',
+      'WebSocket messages (live view: events, heartbeats, protocol)',
+      messages,
+      'messages',
+      tieredCost(messages, p.apiGateway.webSocketMessagesPerMillion, MILLION),
     ),
     lineItem(
-      'Redshift Serverless',
-      `managed storage in month ${months}`,
-      warehouseGb,
-      'GB-months',
-      warehouseGb * prices.managedStorageGbMonth,
+      'Lambda',
+      'live publisher and socket requests',
+      publisherInvocations + socketInvocations,
+      'requests',
+      ((publisherInvocations + socketInvocations) / MILLION) * p.lambda.requestsPerMillion,
+    ),
+    lineItem(
+      'Lambda',
+      'live publisher and socket compute (arm64)',
+      gbSeconds,
+      'GB-s',
+      tieredCost(gbSeconds, p.lambda.arm64GbSecond),
+    ),
+    lineItem(
+      'DynamoDB',
+      'live connections table requests (RRU + WRU)',
+      rru + wru,
+      'request units',
+      (rru / MILLION) * ddb.readRequestUnitsPerMillion + (wru / MILLION) * ddb.writeRequestUnitsPerMillion,
     ),
   ];
 }

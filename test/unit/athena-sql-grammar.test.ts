@@ -23,6 +23,15 @@ const KEYS = [
 
 const ANSWERS: Array<[RegExp, Array<Record<string, Cell>>]> = [
   [/FROM schema_migrations/, []],
+  [
+    /^SELECT DISTINCT 'events' AS kind/,
+    [
+      { kind: 'events', day: '2026-03-10' },
+      { kind: 'events', day: '2025-12-31' },
+      { kind: 'events', day: null },
+      { kind: 'failed', day: '2026-03-10' },
+    ],
+  ],
   [/AS inserted_events/, [{ inserted_events: 1, inserted_failed: 1, tombstones: 1 }]],
   [
     /AS identity_claims/,
@@ -94,6 +103,7 @@ describe('Athena statements against the grammars', () => {
       'INSERT INTO',
       'DELETE FROM',
       'SELECT path',
+      'SELECT DISTINCT',
       'OPTIMIZE events',
       'VACUUM events',
     ]) {

@@ -41,6 +41,13 @@ function answering(
 
 const kind = (sql: string): string => sql.trim().split(/\s+/).slice(0, 2).join(' ');
 
+/** The answer of the query for the days of a batch's rows, per kind. */
+const BATCH_DAYS = /^SELECT DISTINCT 'events' AS kind|^SELECT DISTINCT 'failed' AS kind/;
+const days = (...rows: Array<[string, string | null]>): [RegExp, Array<Record<string, Cell>>] => [
+  BATCH_DAYS,
+  rows.map(([kind, day]) => ({ kind, day })),
+];
+
 beforeEach(() => {
   fake = new FakeAthena();
   lister = new MemoryLakeLister('lake-bucket');
@@ -79,6 +86,7 @@ describe('AthenaWarehouse.loadNew', () => {
     lister.keys = [EVENTS_FILE, EVENTS_FILE_2, FAILED_FILE, 'events/year=2026/month=03/day=10/README.txt'];
     fake.answer = answering([
       [/FROM lake_files/, [{ path: url(EVENTS_FILE_2) }]],
+      days(['events', '2026-03-10'], ['failed', '2026-03-10']),
       [/AS inserted_events/, [{ inserted_events: 7, inserted_failed: 2, tombstones: 0 }]],
     ]);
     const report = await warehouse().loadNew();
@@ -90,6 +98,7 @@ describe('AthenaWarehouse.loadNew', () => {
     });
     expect(fake.statements.map(kind)).toEqual([
       'SELECT path',
+      'SELECT DISTINCT',
       'MERGE INTO',
       'MERGE INTO',
       'MERGE INTO',
@@ -98,12 +107,18 @@ describe('AthenaWarehouse.loadNew', () => {
       'SELECT (SELECT',
       'INSERT INTO',
     ]);
-    const [, events, claims, userIds, failed, record, , log] = fake.statements as string[];
+    const [, batchDays, events, claims, userIds, failed, record, , log] = fake.statements as string[];
+    expect(batchDays).toContain(`l."$path" IN ('${url(EVENTS_FILE)}')`);
+    expect(batchDays).toContain(`r."$path" IN ('${url(FAILED_FILE)}')`);
+    expect(batchDays).not.toContain(EVENTS_FILE_2);
     expect(events).toMatch(/^MERGE INTO events t/);
     expect(events).toContain(`l."$path" IN ('${url(EVENTS_FILE)}')`);
     expect(events).not.toContain(EVENTS_FILE_2);
     expect(events).toContain('FROM "lake_db"."events" l');
-    expect(events).toContain('ON t.message_id = s.message_id');
+    // The keys held are read from the batch's day (and an hour either side) only.
+    expect(events).toContain(
+      "ON t.message_id = s.message_id AND ((t.event_time >= TIMESTAMP '2026-03-09 23:00:00.000' AND t.event_time < TIMESTAMP '2026-03-11 01:00:00.000'))",
+    );
     expect(events).toMatch(/WHEN NOT MATCHED THEN INSERT/);
     expect(events).not.toMatch(/WHEN MATCHED/);
     expect(events).toContain("TIMESTAMP '2026-03-10 12:34:56.789'");
@@ -111,10 +126,52 @@ describe('AthenaWarehouse.loadNew', () => {
     expect(userIds).toMatch(/^MERGE INTO user_ids t/);
     expect(failed).toMatch(/^MERGE INTO failed_events t/);
     expect(failed).toContain(`r."$path" IN ('${url(FAILED_FILE)}')`);
+    expect(failed).toContain(
+      "ON t.record_key = s.record_key AND ((t.received_at >= TIMESTAMP '2026-03-09 23:00:00.000' AND t.received_at < TIMESTAMP '2026-03-11 01:00:00.000'))",
+    );
     expect(record).toContain(`('${url(EVENTS_FILE)}', 'year=2026/month=03/day=10/hour=11'`);
     expect(record).toContain(`('${url(FAILED_FILE)}', 'year=2026/month=03/day=10/hour=12'`);
     expect(log).toContain(`'${LOAD_ID}'`);
     expect(log).toMatch(/\s2, 7, 2\)$/);
+  });
+
+  it('bounds the events merge by the days of the batch only, however scattered', async () => {
+    lister.keys = [EVENTS_FILE, EVENTS_FILE_2];
+    fake.answer = answering([
+      // A straggler from last year, rows without a time, and two days that meet.
+      days(['events', '2026-03-10'], ['events', '2025-06-01'], ['events', null], ['events', '2026-03-09']),
+      [/AS inserted_events/, [{ inserted_events: 3, inserted_failed: 0, tombstones: 0 }]],
+    ]);
+    await warehouse().loadNew();
+    const [batchDays] = fake.statements.filter((sql) => BATCH_DAYS.test(sql));
+    expect(batchDays).not.toContain("'failed' AS kind");
+    const merge = fake.statements.find((sql) => sql.startsWith('MERGE INTO events')) as string;
+    const on = merge.slice(merge.indexOf('ON t.message_id'), merge.indexOf('WHEN NOT MATCHED'));
+    expect(on.replace(/\s+/g, ' ').trim()).toBe(
+      'ON t.message_id = s.message_id AND (t.event_time IS NULL' +
+        " OR (t.event_time >= TIMESTAMP '2025-05-31 23:00:00.000' AND t.event_time < TIMESTAMP '2025-06-02 01:00:00.000')" +
+        " OR (t.event_time >= TIMESTAMP '2026-03-08 23:00:00.000' AND t.event_time < TIMESTAMP '2026-03-11 01:00:00.000'))",
+    );
+    // Two files of one load: one row per messageId reaches the merge, whichever file holds it.
+    expect(merge).toContain(`l."$path" IN ('${url(EVENTS_FILE_2)}', '${url(EVENTS_FILE)}')`);
+    expect(merge).toMatch(/PARTITION BY s\.message_id ORDER BY s\.received_at ASC NULLS LAST, s\.tie_break/);
+    expect(merge).toMatch(/WHERE d\.rn = 1 AND/);
+  });
+
+  it('merges nothing from files that hold no row, and records them', async () => {
+    lister.keys = [EVENTS_FILE, FAILED_FILE];
+    fake.answer = answering([
+      [/AS inserted_events/, [{ inserted_events: 0, inserted_failed: 0, tombstones: 0 }]],
+    ]);
+    await expect(warehouse().loadNew()).resolves.toMatchObject({ files: 2, rows: 0 });
+    expect(fake.statements.map(kind)).toEqual([
+      'SELECT path',
+      'SELECT DISTINCT',
+      'INSERT INTO',
+      'SELECT (SELECT',
+      'INSERT INTO',
+    ]);
+    expect(fake.statements[2]).toMatch(/^INSERT INTO lake_files/);
   });
 
   it('merges at most maxFilesPerRun files of a kind and reports the rest as pending', async () => {
@@ -148,6 +205,7 @@ describe('AthenaWarehouse.loadNew', () => {
   it('sweeps erasures that happened meanwhile, then drops the tombstones no load needs', async () => {
     lister.keys = [EVENTS_FILE];
     fake.answer = answering([
+      days(['events', '2026-03-10']),
       [/AS inserted_events/, [{ inserted_events: 1, inserted_failed: 0, tombstones: 2 }]],
     ]);
     await warehouse().loadNew();
@@ -172,6 +230,7 @@ describe('AthenaWarehouse.loadNew', () => {
 
   it('fails as WAREHOUSE_LOAD_FAILED with the reason, recording no file, when a merge fails', async () => {
     lister.keys = [EVENTS_FILE];
+    fake.answer = answering([days(['events', '2026-03-10'])]);
     fake.fail = (sql) =>
       sql.startsWith('MERGE INTO events') ? 'HIVE_BAD_DATA: not a Parquet file' : undefined;
     const error = await warehouse()

@@ -19,6 +19,7 @@ import type { SqlDialect } from '../dialect';
 import { IDENTITY_ROWS, claimsOf, identityLinksQuery } from '../identities';
 import { ERASURE_COUNT_COLUMNS, failedNamesId, failedPayloadFacts } from '../person-erasure';
 import type { PurgeCutoffs } from '../retention-purge';
+import type { LoadBound } from './load-bound';
 
 /** A JSON path of plain names, spelled as Trino's JSON functions take it. */
 function jsonPath(path: readonly string[]): string {
@@ -372,12 +373,65 @@ export function lakeEventRows(source: LakeSource, paths: readonly string[]): str
     WHERE d.rn = 1 AND NOT ${eventNamesIds('d', TOMBSTONE_IDS)}`;
 }
 
-/** Inserts the lake rows whose messageId `events` does not hold yet: exactly once by messageId. */
-export function mergeEvents(source: LakeSource, paths: readonly string[], loadedAt: Date): string {
+/**
+ * A condition on a target's time `column` that holds for the rows `bound` lets a merge match:
+ * literal ranges, which Iceberg prunes partitions and files by (load-bound.ts says why they hold).
+ */
+export function boundedBy(column: string, bound: LoadBound): string {
+  const terms = bound.ranges.map(
+    (range) => `(${column} >= ${timestampLiteral(range.from)} AND ${column} < ${timestampLiteral(range.to)})`,
+  );
+  if (bound.nulls) terms.unshift(`${column} IS NULL`);
+  if (terms.length === 0) throw new Error('a load bound needs a range or the rows without a time');
+  return `(${terms.join('\n      OR ')})`;
+}
+
+/**
+ * The UTC days (`YYYY-MM-DD`, NULL for no time) of the rows of a load's lake files, per kind: of
+ * event_time for event files, of received_at for failed-events files. The merges' bounds are made
+ * of them; reading one column of the new files is cheap next to the tables' keys.
+ */
+export function selectBatchDays(batch: {
+  events?: { source: LakeSource; paths: readonly string[] };
+  failed?: readonly string[];
+}): string {
+  const day = (expr: string) => `CAST(CAST(${expr} AS date) AS varchar) AS day`;
+  const parts: string[] = [];
+  if (batch.events !== undefined) {
+    const { source, paths } = batch.events;
+    parts.push(`SELECT DISTINCT 'events' AS kind, ${day(fieldOf(LAKE_FIELDS, 'event_time'))}
+    FROM ${glueName(source.database)}.${glueName(source.table)} l
+    WHERE ${pathFilter('l', paths)}`);
+  }
+  if (batch.failed !== undefined) {
+    parts.push(`SELECT DISTINCT 'failed' AS kind, ${day(fieldOf(FAILED_FIELDS, 'received_at'))}
+    FROM lake_failed_records r
+    WHERE ${pathFilter('r', batch.failed)}`);
+  }
+  if (parts.length === 0) throw new Error('a batch needs event or failed-events files');
+  return parts.join('\n    UNION ALL\n    ');
+}
+
+function fieldOf(fields: ReadonlyArray<readonly [string, string]>, name: string): string {
+  const field = fields.find(([column]) => column === name);
+  if (field === undefined) throw new Error(`no field ${name}`);
+  return field[1];
+}
+
+/**
+ * Inserts the lake rows whose messageId `events` does not hold yet: exactly once by messageId. Only
+ * the days of `bound` are read for the keys held: a repeated record has its first copy's event_time.
+ */
+export function mergeEvents(
+  source: LakeSource,
+  paths: readonly string[],
+  loadedAt: Date,
+  bound: LoadBound,
+): string {
   const columns = columnList(MERGED_FIELDS);
   return `MERGE INTO events t
     USING (${lakeEventRows(source, paths)}) s
-    ON t.message_id = s.message_id
+    ON t.message_id = s.message_id AND ${boundedBy('t.event_time', bound)}
     WHEN NOT MATCHED THEN INSERT (${columns.join(', ')}, loaded_at)
       VALUES (${columns.map((c) => `s.${c}`).join(', ')}, ${timestampLiteral(loadedAt)})`;
 }
@@ -443,9 +497,10 @@ function lakeFailedRecords(paths: readonly string[]): string {
 
 /**
  * Inserts the failed events of some lake files that failed_events does not hold yet, one per
- * record_key (the earliest received), none naming an erased id while its tombstone stands.
+ * record_key (the earliest received), none naming an erased id while its tombstone stands. Only the
+ * days of `bound` are read for the keys held: a repeated record has its first copy's received_at.
  */
-export function mergeFailed(paths: readonly string[], loadedAt: Date): string {
+export function mergeFailed(paths: readonly string[], loadedAt: Date, bound: LoadBound): string {
   const columns = ['record_key', ...columnList(FAILED_FIELDS)];
   const records = lakeFailedRecords(paths);
   return `MERGE INTO failed_events t
@@ -458,7 +513,7 @@ export function mergeFailed(paths: readonly string[], loadedAt: Date): string {
         SELECT f.record_key FROM (${failedPayloadFacts(ATHENA_DIALECT, `(${records})`)}) f
         JOIN erasure_ids x ON ${failedNamesId('f', 'x')})
     ) s
-    ON t.record_key = s.record_key
+    ON t.record_key = s.record_key AND ${boundedBy('t.received_at', bound)}
     WHEN NOT MATCHED THEN INSERT (${columns.join(', ')}, loaded_at)
       VALUES (${columns.map((c) => `s.${c}`).join(', ')}, ${timestampLiteral(loadedAt)})`;
 }

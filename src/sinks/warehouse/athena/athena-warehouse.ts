@@ -37,11 +37,13 @@ import {
   recordLoad,
   recordMigration,
   retentionStatements,
+  selectBatchDays,
   selectErasureCounts,
   selectLoadOutcome,
   selectLoadedFiles,
 } from './athena-sql';
 import type { AthenaMigration, LakeFile, LakeSource } from './athena-sql';
+import { loadBoundOf, type LoadBound } from './load-bound';
 
 /** What the load step needs besides the query API: where the lake is, and where tables go. */
 export interface AthenaLakeOptions {
@@ -192,12 +194,19 @@ export class AthenaWarehouse extends SqlWarehouse implements Warehouse, Warehous
       if (files.length === 0) return { files: 0, rows: 0, ...report };
 
       const paths = (kind: LakeKind) => batch[kind].map((file) => file.path);
-      if (batch.events.length > 0) {
-        await this.api.execute(mergeEvents(lake.source, paths('events'), startedAt));
+      const bounds = await this.batchBounds(lake.source, {
+        events: batch.events.length > 0 ? paths('events') : undefined,
+        failed: batch.failed.length > 0 ? paths('failed') : undefined,
+      });
+      // No bound: the files hold no row, so there is nothing to merge (they are still recorded).
+      if (bounds.events !== undefined) {
+        await this.api.execute(mergeEvents(lake.source, paths('events'), startedAt, bounds.events));
         await this.api.execute(foldClaims(lake.source, paths('events')));
         await this.api.execute(foldUserIds(lake.source, paths('events')));
       }
-      if (batch.failed.length > 0) await this.api.execute(mergeFailed(paths('failed'), startedAt));
+      if (bounds.failed !== undefined) {
+        await this.api.execute(mergeFailed(paths('failed'), startedAt, bounds.failed));
+      }
       await this.api.execute(recordLakeFiles(files, startedAt));
 
       const [outcome] = await this.api.query(selectLoadOutcome(startedAt));
@@ -360,6 +369,25 @@ export class AthenaWarehouse extends SqlWarehouse implements Warehouse, Warehous
       fromPartition: full ? undefined : hourPartition(new Date(Math.floor(from.getTime() / DAY_MS) * DAY_MS)),
       skipped,
     };
+  }
+
+  /**
+   * The days each kind of the batch's rows fall on, as the bound of its merge (load-bound.ts), in
+   * one query over the new files; undefined for a kind with no file or no row.
+   */
+  private async batchBounds(
+    source: LakeSource,
+    paths: { events: string[] | undefined; failed: string[] | undefined },
+  ): Promise<Record<LakeKind, LoadBound | undefined>> {
+    const rows = await this.api.query(
+      selectBatchDays({
+        events: paths.events === undefined ? undefined : { source, paths: paths.events },
+        failed: paths.failed,
+      }),
+    );
+    const daysOf = (kind: LakeKind) =>
+      rows.filter((row) => row.kind === kind).map((row) => (typeof row.day === 'string' ? row.day : null));
+    return { events: loadBoundOf(daysOf('events')), failed: loadBoundOf(daysOf('failed')) };
   }
 
   private lake(what: string): AthenaLakeOptions {
