@@ -138,13 +138,41 @@ module.exports = {
       to: { path: '^src/local/', reachable: true },
     },
     {
+      name: 'console-is-a-browser-client',
+      comment:
+        'src/console runs in a browser and reads data only through the GraphQL API, with the key the ' +
+        'user types in. It may share the generated operation types and the pure live-event contract; ' +
+        'a service, an adapter or the wiring would either fail to bundle or ship server code to the page.',
+      severity: 'error',
+      from: { path: '^src/console/' },
+      to: {
+        path: ['^src/', ...ENGINE_LIBRARIES, IO_MODULES],
+        pathNot: [
+          '^src/console/',
+          '^src/generated/',
+          '^src/live/live-event[.]ts$',
+          '^src/events/types[.]ts$',
+        ],
+      },
+    },
+    {
+      name: 'only-the-page-contract-from-console',
+      comment:
+        'Server code reaches the console only through the page contract (src/console/page-config.ts); ' +
+        'the rest is browser code, built by esbuild into assets (src/local/console-bundle.ts).',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/console/' },
+      to: { path: '^src/console/', pathNot: '^src/console/page-config[.]ts$' },
+    },
+    {
       name: 'runtime-code-not-to-dev-dependencies',
       comment:
         'Code a Lambda may run imports only `dependencies`: a production install leaves ' +
         'devDependencies out. Only the embedded stack (src/local) may use the emulators, tsx and ' +
-        'esbuild, which npm ci installs for development, tests and `npm start`.',
+        'esbuild, which npm ci installs for development, tests and `npm start`; and the console ' +
+        '(src/console) may use its browser libraries, which esbuild bundles into its assets.',
       severity: 'error',
-      from: { path: '^src/', pathNot: '^src/local/' },
+      from: { path: '^src/', pathNot: '^src/(local|console)/' },
       to: { dependencyTypes: ['npm-dev'], dependencyTypesNot: ['type-only'] },
     },
     {

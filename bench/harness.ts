@@ -4,8 +4,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { loadConfig } from '../src/config';
+import { loadConfig, type Config } from '../src/config';
 import { startLocalStack, type LocalStack } from '../src/local/stack';
+import type { KinesisFloorRequest, KinesisFloorResult } from './kinesis-floor-process';
 
 /** What one load run measured; latencies in milliseconds. */
 export interface LoadResult {
@@ -15,6 +16,8 @@ export interface LoadResult {
   p99: number;
   errors: number;
   non2xx: number;
+  /** Requests answered with a 2xx status. */
+  answered: number;
 }
 
 export interface LoadOptions {
@@ -48,6 +51,24 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`load process exited with ${code} before answering`)));
     child.send({ ...options, durationSec: options.durationSec ?? benchDuration() });
+  });
+}
+
+/**
+ * PutRecords straight to a Kinesis emulator from a child process (kinesis-floor-process.ts): the
+ * records the emulator itself accepts per second, the floor of any ingest through it.
+ */
+export function kinesisFloor(request: KinesisFloorRequest): Promise<KinesisFloorResult> {
+  const child = fork(path.join(__dirname, 'kinesis-floor-process.ts'), [], {
+    execArgv: process.execArgv.filter((arg) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)),
+  });
+  return new Promise<KinesisFloorResult>((resolve, reject) => {
+    child.once('message', (result) => resolve(result as KinesisFloorResult));
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      reject(new Error(`Kinesis floor process exited with ${code} before answering`)),
+    );
+    child.send(request);
   });
 }
 
@@ -127,6 +148,7 @@ export function medianResult(results: LoadResult[]): LoadResult {
     p99: median((r) => r.p99),
     errors: results.reduce((sum, r) => sum + r.errors, 0),
     non2xx: results.reduce((sum, r) => sum + r.non2xx, 0),
+    answered: results.reduce((sum, r) => sum + r.answered, 0),
   };
 }
 
@@ -134,6 +156,14 @@ export function medianResult(results: LoadResult[]): LoadResult {
 export function benchDuration(): number {
   const value = Number(process.env.BENCH_DURATION ?? '10');
   return Number.isFinite(value) && value > 0 ? value : 10;
+}
+
+/** The machine's 1-minute load average: on a shared machine, how much else ran. */
+export const loadAverage = (): number => os.loadavg()[0] ?? 0;
+
+/** The load average at a run's start and end, for the line under its table. */
+export function loadAverageLine(atStart: number): string {
+  return `Load average (1 min) at the start and the end: ${atStart.toFixed(1)}, ${loadAverage().toFixed(1)} (${os.cpus().length} cores).`;
 }
 
 /** The machine line every results section starts with. */
@@ -162,22 +192,27 @@ export function upsertSection(results: string, name: string, about: string, tabl
 /** The write key ingest benchmarks send with; its rate is set out of the way, so runs measure throughput. */
 export const BENCH_WRITE_KEY = 'bench-write-key-0123456789';
 
-/** An embedded stack in a temp folder for an ingest benchmark; `close()` stops it and removes the folder. */
-export async function startIngestBenchStack(): Promise<LocalStack & { close(): Promise<void> }> {
+/**
+ * An embedded stack in a temp folder for an ingest benchmark, with the config it started from;
+ * `close()` stops it and removes the folder.
+ */
+export async function startIngestBenchStack(): Promise<
+  LocalStack & { config: Config; close(): Promise<void> }
+> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-'));
-  const stack = await startLocalStack(
-    loadConfig({
-      PORT: '0',
-      TRIBUTARY_DATA_DIR: dataDir,
-      TRIBUTARY_API_KEY: 'bench-key-0123456789',
-      TRIBUTARY_WRITE_KEY: BENCH_WRITE_KEY,
-      TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
-      TRIBUTARY_KINESIS_PORT: '0',
-      TRIBUTARY_DYNAMODB_PORT: '0',
-    }),
-  );
+  const config = loadConfig({
+    PORT: '0',
+    TRIBUTARY_DATA_DIR: dataDir,
+    TRIBUTARY_API_KEY: 'bench-key-0123456789',
+    TRIBUTARY_WRITE_KEY: BENCH_WRITE_KEY,
+    TRIBUTARY_WRITE_KEY_RATE_LIMIT: '1000000',
+    TRIBUTARY_KINESIS_PORT: '0',
+    TRIBUTARY_DYNAMODB_PORT: '0',
+  });
+  const stack = await startLocalStack(config);
   return {
     ...stack,
+    config,
     close: async () => {
       await stack.close();
       await rm(dataDir, { recursive: true, force: true });

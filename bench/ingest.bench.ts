@@ -1,14 +1,21 @@
 import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
 import { parse, type OperationDefinitionNode } from 'graphql';
 import { InMemoryRateLimiter } from '../src/access/memory/in-memory-rate-limiter';
 import type { ApiKeyStore } from '../src/access/port';
 import { operationCost } from '../src/api/query-budget';
 import { buildTributarySchema } from '../src/api/build-schema';
 import { AccessService } from '../src/services/access-service';
+import { createKinesisClient } from '../src/aws/clients';
+import { ensureStream } from '../src/local/emulators';
 import {
   BENCH_WRITE_KEY,
+  benchDuration,
   fmt,
+  kinesisFloor,
   load,
+  loadAverage,
+  loadAverageLine,
   medianResult,
   ratio,
   startApolloFloorProcess,
@@ -34,6 +41,29 @@ export function sampleEvent(i: number) {
   };
 }
 
+/** The stream the Kinesis floor puts to: on the stack's emulator, but not one its pipeline reads. */
+const FLOOR_STREAM = 'bench-kinesis-floor';
+
+/** The records IngestService would put for these events: the edge's record body as JSON, keyed by user. */
+function edgeRecords(events: Array<ReturnType<typeof sampleEvent>>) {
+  const receivedAt = new Date().toISOString();
+  return events.map((event) => ({
+    partitionKey: event.userId,
+    data: JSON.stringify({
+      messageId: randomUUID(),
+      ...event,
+      receivedAt,
+      source: 'graphql',
+      sourceIp: '127.0.0.1',
+      requestUserAgent: 'autocannon',
+    }),
+  }));
+}
+
+/** Target ratios of the issue: trackEvent to the Apollo floor, trackEvents(100) to the Kinesis floor. */
+const TARGET_VS_APOLLO = 0.5;
+const TARGET_VS_KINESIS = 0.7;
+
 /** Load runs per operation and server, taking turns; the table shows medians. */
 export const INGEST_ROUNDS = 3;
 
@@ -43,20 +73,33 @@ export const INGEST_ROUNDS = 3;
  * raw node:http server parsing the same body (in the stack's process).
  */
 export async function ingestBenchmark(): Promise<string> {
+  const loadAverageAtStart = loadAverage();
   const stack = await startIngestBenchStack();
   const raw = await startRawServer();
   const apollo = await startApolloFloorProcess();
   const one = JSON.stringify({ query: TRACK_ONE, variables: { e: sampleEvent(1) } });
-  const many = JSON.stringify({
-    query: TRACK_MANY,
-    variables: { e: Array.from({ length: 100 }, (_, i) => sampleEvent(i)) },
-  });
+  const hundred = Array.from({ length: 100 }, (_, i) => sampleEvent(i));
+  const many = JSON.stringify({ query: TRACK_MANY, variables: { e: hundred } });
+  const { region } = stack.config.aws;
+  const kinesis = createKinesisClient({ aws: { region, kinesisEndpoint: stack.kinesisEndpoint } });
+  await ensureStream(kinesis, FLOOR_STREAM, stack.config.localShards);
+  kinesis.destroy();
+  const floorRequest = {
+    endpoint: stack.kinesisEndpoint,
+    region,
+    streamName: FLOOR_STREAM,
+    records: edgeRecords(hundred),
+    connections: 10,
+    durationSec: benchDuration(),
+  };
+  const kinesisRounds: number[] = [];
   const headers = { 'x-api-key': BENCH_WRITE_KEY };
   try {
     const lines = [
       '| operation | req/s | events/s | p50 ms | p90 ms | p99 ms | Apollo floor req/s | raw floor req/s | req/s vs Apollo floor | req/s vs raw floor | req/s per round |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
+    const verdicts: string[] = [];
     for (const [name, body, events] of [
       ['trackEvent (1 event)', one, 1],
       ['trackEvents (100 events)', many, 100],
@@ -66,6 +109,12 @@ export async function ingestBenchmark(): Promise<string> {
       for (let round = 0; round < INGEST_ROUNDS; round += 1) {
         rounds.raw.push(await load({ url: raw.url, bodies: [body], headers }));
         rounds.apollo.push(await load({ url: apollo.url, bodies: [body], headers }));
+        if (events === 100) {
+          const floor = await kinesisFloor(floorRequest);
+          if (floor.failedRecords > 0)
+            throw new Error(`Kinesis floor: ${floor.failedRecords} records failed`);
+          kinesisRounds.push(floor.recordsPerSec);
+        }
         const tributary = await load({ url: stack.graphqlUrl, bodies: [body], headers });
         if (tributary.errors + tributary.non2xx > 0) {
           throw new Error(`${name}: ${tributary.errors} errors and ${tributary.non2xx} non-2xx answers`);
@@ -76,11 +125,32 @@ export async function ingestBenchmark(): Promise<string> {
       const a = medianResult(rounds.apollo);
       const b = medianResult(rounds.raw);
       const perRound = rounds.tributary.map((r) => fmt(r.requestsPerSec)).join(', ');
+      if (events === 1) {
+        const vsApollo = t.requestsPerSec / a.requestsPerSec;
+        verdicts.push(
+          `trackEvent: ${ratio(t.requestsPerSec, a.requestsPerSec)} the Apollo floor's req/s (target ≥ ${TARGET_VS_APOLLO}×: ${vsApollo >= TARGET_VS_APOLLO ? 'met' : 'not met'}).`,
+        );
+      } else {
+        const floor = [...kinesisRounds].sort((x, y) => x - y)[Math.floor(kinesisRounds.length / 2)] ?? 0;
+        const eventsPerSec = t.requestsPerSec * events;
+        verdicts.push(
+          `trackEvents (100 events): ${fmt(eventsPerSec)} events/s beside ${fmt(floor)} events/s that the Kinesis emulator accepts ` +
+            `for the same 100 records through PutRecords from a separate process (10 calls in flight; per round ${kinesisRounds.map((r) => fmt(r)).join(', ')}): ` +
+            `${ratio(eventsPerSec, floor)} (target ≥ ${TARGET_VS_KINESIS}×: ${eventsPerSec >= TARGET_VS_KINESIS * floor ? 'met' : 'not met'}).`,
+        );
+      }
       lines.push(
         `| ${name} | ${fmt(t.requestsPerSec)} | ${fmt(t.requestsPerSec * events)} | ${t.p50} | ${t.p90} | ${t.p99} | ${fmt(a.requestsPerSec)} | ${fmt(b.requestsPerSec)} | ${ratio(t.requestsPerSec, a.requestsPerSec)} | ${ratio(t.requestsPerSec, b.requestsPerSec)} | ${perRound} |`,
       );
     }
-    return [...lines, '', await accessCheckCost(one)].join('\n');
+    return [
+      ...lines,
+      '',
+      ...verdicts.flatMap((v) => [v, '']),
+      loadAverageLine(loadAverageAtStart),
+      '',
+      await accessCheckCost(one),
+    ].join('\n');
   } finally {
     await apollo.close();
     await raw.close();

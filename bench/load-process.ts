@@ -34,5 +34,6 @@ async function saturate(options: LoadOptions & { durationSec: number }): Promise
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
+    answered: result['2xx'],
   };
 }

@@ -17,6 +17,7 @@ export async function pacedLoad(
   const latencies: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  let answered = 0;
   let next = 0;
   const start = performance.now();
   const end = start + options.durationSec * 1000;
@@ -31,6 +32,7 @@ export async function pacedLoad(
       try {
         const status = await post(url, body, options.headers ?? {}, agent);
         if (status < 200 || status > 299) non2xx += 1;
+        else answered += 1;
         latencies.push(performance.now() - due);
       } catch {
         errors += 1;
@@ -52,6 +54,7 @@ export async function pacedLoad(
     p99: at(0.99),
     errors,
     non2xx,
+    answered,
   };
 }
 

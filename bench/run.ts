@@ -2,10 +2,14 @@ import '../src/local/node-env';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { deletionBenchmark } from './deletion.bench';
+import { freshnessBenchmark, freshnessDuration } from './freshness.bench';
 import { hotReadBenchmark } from './hot-read.bench';
 import { INGEST_ROUNDS, ingestBenchmark } from './ingest.bench';
+import { lambdaBenchmark } from './lambda.bench';
+import { LIVE_FILTERS, LIVE_ROUNDS, liveBenchmark } from './live.bench';
 import { segmentBenchmark } from './segment.bench';
 import { streamBenchmark } from './stream.bench';
+import { sustainBenchmark, sustainDuration } from './sustain.bench';
 import { warehouseBenchmark } from './warehouse.bench';
 import { benchDuration, upsertSection } from './harness';
 
@@ -28,6 +32,33 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'embedded stack in the same run (write key check, mapping, envelope and schema checks, PutRecords to kinesalite), ' +
       'each beside a raw node:http server parsing the same body. autocannon, 10 connections.',
     run: segmentBenchmark,
+  },
+  {
+    name: 'live',
+    about:
+      '`trackEvents` of 100 events on the embedded stack with no `liveEvents` subscriber and with ' +
+      `${LIVE_FILTERS.length} (one unfiltered, the others filtered by event, user, status), connected over ` +
+      'graphql-ws from a process of their own. autocannon, 10 connections, ' +
+      `${LIVE_ROUNDS} rounds of each taking turns, medians.`,
+    run: liveBenchmark,
+  },
+  {
+    name: 'sustain',
+    about:
+      `A steady 1,000 events/s (100 per request, 5,000 users, 700 items) for ${sustainDuration()} s ` +
+      '(BENCH_SUSTAIN_SEC) from a paced child process into the embedded stack, then the time until every ' +
+      'acknowledged event has been processed (hot tier and lake) and loaded into the warehouse; the ' +
+      "process's RSS sampled every second throughout.",
+    run: sustainBenchmark,
+  },
+  {
+    name: 'freshness',
+    about:
+      `Half the sustained rate (500 events/s, 100 per request, 5,000 users) for ${freshnessDuration()} s ` +
+      '(BENCH_FRESHNESS_SEC) in the background, while probe events go in one after another, each for a user ' +
+      'of its own: the time from its acknowledgement until `user(id)` counts it (hot tier) and until ' +
+      '`eventCounts` does (warehouse), polled every 10 and 50 ms from the benchmark process.',
+    run: freshnessBenchmark,
   },
   {
     name: 'warehouse',
@@ -60,6 +91,17 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'Erasing one person from a local lake of 1 million events in 100 Parquet files (LocalLakeEraser: every file ' +
       'scanned, the files holding the person rewritten), beside rewriting one file of the same size whole in the same run.',
     run: deletionBenchmark,
+  },
+  {
+    name: 'lambda',
+    about:
+      'Each Lambda bundle built as the CDK construct builds it (infra/constructs/lambda-bundle.ts) beside a baseline ' +
+      'bundle importing the same third-party modules with the same options and doing nothing else: bundle size, ' +
+      '`require` time and the first request, in fresh `node` processes taking turns, medians; AWS answered by a ' +
+      'stub over HTTP (secrets from a Secrets Manager stub, as deployed). Then the graphql handler in process with ' +
+      'its Kinesis and DynamoDB clients answered at the transport (an SDK request handler), CPU per event of ' +
+      'trackEvents(100) beside a stock Apollo Server 5 + type-graphql Lambda handler answering the same events at once.',
+    run: lambdaBenchmark,
   },
 ];
 

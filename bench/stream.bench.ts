@@ -73,7 +73,8 @@ function body(i: number): Record<string, unknown> {
   };
 }
 
-function batches(): KinesisStreamEvent[] {
+/** The benchmark's batches of realistic edge records (the lambda benchmark's first stream request too). */
+export function batches(): KinesisStreamEvent[] {
   return Array.from({ length: BATCHES }, (_, b) => ({
     Records: Array.from({ length: BATCH }, (_, r): KinesisStreamRecord => {
       const i = b * BATCH + r;

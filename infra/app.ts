@@ -1,11 +1,20 @@
 import { App, Tags, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stageConfig } from './config';
+import { stageConfig, WAREHOUSE_ENGINES, withWarehouseEngine, type WarehouseEngine } from './config';
 import { TributaryStack } from './tributary-stack';
 
 const app = new App();
 const stage: unknown = app.node.tryGetContext('stage') ?? 'dev';
-const config = stageConfig(String(stage));
+// `-c warehouse=athena|redshift` deploys a stage on the other engine without editing infra/config.ts.
+const engine: unknown = app.node.tryGetContext('warehouse');
+if (engine !== undefined && !WAREHOUSE_ENGINES.includes(engine as WarehouseEngine)) {
+  throw new Error(
+    `Unknown warehouse engine "${String(engine)}": expected one of ${WAREHOUSE_ENGINES.join(', ')}`,
+  );
+}
+const stageDefaults = stageConfig(String(stage));
+const config =
+  engine === undefined ? stageDefaults : withWarehouseEngine(stageDefaults, engine as WarehouseEngine);
 
 // Env-agnostic unless the CLI knows the account: synth must work offline without credentials, and nothing here
 // needs lookups.

@@ -6,6 +6,14 @@ export type StageName = 'dev' | 'prod';
 /** Kinesis capacity: on-demand scales by itself; provisioned pins a shard count (cheaper at steady load). */
 export type KinesisCapacity = { mode: 'ON_DEMAND' } | { mode: 'PROVISIONED'; shardCount: number };
 
+/**
+ * The warehouse engine a stage runs (docs/deploy.md#warehouse-engine). Athena: Iceberg tables over the
+ * lake, billed per query, nothing while idle. Redshift Serverless: billed per second while awake, at
+ * least 60 s a wake-up, so it pays only when queries are many.
+ */
+export type WarehouseEngine = 'athena' | 'redshift';
+export const WAREHOUSE_ENGINES: readonly WarehouseEngine[] = ['athena', 'redshift'];
+
 /** Everything that differs between stages, in one typed place; constructs take plain props from here. */
 export interface StageConfig {
   readonly stage: StageName;
@@ -43,14 +51,48 @@ export interface StageConfig {
     readonly throttleRateLimit: number;
     readonly throttleBurstLimit: number;
   };
+  /**
+   * Both engines' settings stay in every stage, so switching `engine` is a one-word change and either
+   * synthesizes; only the chosen engine's resources are deployed.
+   */
   readonly warehouse: {
+    readonly engine: WarehouseEngine;
+    /** Database name (Redshift) and Glue database name prefix (Athena). */
     readonly database: string;
-    /** Redshift Processing Units the workgroup starts queries with (8 is the smallest general-purpose base). */
-    readonly baseCapacity: number;
-    /** Ceiling on RPUs when Redshift scales a busy workgroup up: a cost guard. Unset: Redshift's own limit. */
-    readonly maxCapacity?: number;
-    /** How often the load step COPYs new lake files; each run wakes the workgroup (billed for at least 60 s). */
+    /** How often the scheduled load step runs; most runs only list the lake (see `minPendingBytes`). */
     readonly loadInterval: Duration;
+    /** How stale the warehouse may get while events arrive: no pending lake file waits longer to load. */
+    readonly freshness: Duration;
+    /**
+     * A scheduled run loads only once this much lake data is pending, or once the oldest pending file
+     * is older than `freshness` (docs/warehouse.md#when-the-load-step-loads); other runs only list
+     * S3. Fewer, larger loads: Redshift bills each wake-up at least 60 s, and every Athena load
+     * runs about ten statements, each billed at least 10 MB.
+     */
+    readonly minPendingBytes: Size;
+    readonly athena: {
+      /** A query scanning more than this is cancelled by the workgroup: a cost guard per query. */
+      readonly bytesScannedCutoffPerQuery: Size;
+      /** Query results (CSV files Athena writes for every query) expire after this. */
+      readonly resultsRetention: Duration;
+    };
+    readonly redshift: {
+      /** Redshift Processing Units the workgroup starts queries with (8 is the smallest general-purpose base). */
+      readonly baseCapacity: number;
+      /** Ceiling on RPUs when Redshift scales a busy workgroup up: a cost guard. Unset: Redshift's own limit. */
+      readonly maxCapacity?: number;
+    };
+  };
+  /**
+   * The live view's WebSocket API (docs/live.md#in-aws): off, the stage has no wss endpoint and the
+   * edge and the stream publish nothing. Throttling is per stage, on the messages clients send.
+   */
+  readonly live: {
+    readonly enabled: boolean;
+    readonly throttleRateLimit: number;
+    readonly throttleBurstLimit: number;
+    /** Subscriptions held at once across every connection: what one publish fans out to at most. */
+    readonly maxSubscriptions: number;
   };
   /** Alarm thresholds: dev is loose (a demo is bursty), prod pages on anything a user would notice. */
   readonly alarms: {
@@ -77,7 +119,9 @@ const dev: StageConfig = {
   logRetention: RetentionDays.ONE_WEEK,
   removalPolicy: RemovalPolicy.DESTROY,
   logLevel: 'DEBUG',
-  kinesis: { capacity: { mode: 'ON_DEMAND' }, retention: Duration.hours(24) },
+  // One shard (1 MB/s or 1,000 records/s in) carries a demo and far more at a fraction of on-demand's
+  // floor; the IteratorAge alarm, and WriteProvisionedThroughputExceeded on the dashboard, say when to add one.
+  kinesis: { capacity: { mode: 'PROVISIONED', shardCount: 1 }, retention: Duration.hours(24) },
   batch: {
     batchSize: 100,
     maxBatchingWindow: Duration.seconds(1),
@@ -94,8 +138,21 @@ const dev: StageConfig = {
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
   },
-  // A ceiling on RPUs so that a runaway query in dev cannot scale the bill up to Redshift's own limit.
-  warehouse: { database: 'tributary', baseCapacity: 8, maxCapacity: 32, loadInterval: Duration.minutes(15) },
+  // Athena: nothing is billed while nobody sends or queries, which is most of a dev stage's life.
+  warehouse: {
+    engine: 'athena',
+    database: 'tributary',
+    loadInterval: Duration.minutes(15),
+    // An hour, as prod: the live view shows events as they arrive, so the warehouse need not.
+    freshness: Duration.hours(1),
+    minPendingBytes: Size.mebibytes(64),
+    // A demo's queries scan megabytes; 10 GB ($0.05) stops a runaway one early.
+    athena: { bytesScannedCutoffPerQuery: Size.gibibytes(10), resultsRetention: Duration.days(7) },
+    // A ceiling on RPUs so that a runaway query in dev cannot scale the bill up to Redshift's own limit.
+    redshift: { baseCapacity: 8, maxCapacity: 32 },
+  },
+  // A console or two watching a demo.
+  live: { enabled: true, throttleRateLimit: 20, throttleBurstLimit: 50, maxSubscriptions: 50 },
   alarms: {
     iteratorAge: Duration.minutes(15),
     deadLetterMessages: 1,
@@ -132,7 +189,19 @@ const prod: StageConfig = {
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,
   },
-  warehouse: { database: 'tributary', baseCapacity: 8, maxCapacity: 64, loadInterval: Duration.minutes(10) },
+  // Redshift until the Athena engine has served a dev stage for a while: it is the engine prod has run
+  // on, and it answers dashboards that query all day for a flat RPU rate (docs/cost.md compares both).
+  // Loads wait for 64 MB or an hour: the workgroup wakes about once an hour instead of six times.
+  warehouse: {
+    engine: 'redshift',
+    database: 'tributary',
+    loadInterval: Duration.minutes(10),
+    freshness: Duration.hours(1),
+    minPendingBytes: Size.mebibytes(64),
+    athena: { bytesScannedCutoffPerQuery: Size.gibibytes(100), resultsRetention: Duration.days(30) },
+    redshift: { baseCapacity: 8, maxCapacity: 64 },
+  },
+  live: { enabled: true, throttleRateLimit: 100, throttleBurstLimit: 200, maxSubscriptions: 200 },
   alarms: {
     iteratorAge: Duration.minutes(1),
     deadLetterMessages: 1,
@@ -146,6 +215,11 @@ const prod: StageConfig = {
 };
 
 export const STAGES: Readonly<Record<StageName, StageConfig>> = { dev, prod };
+
+/** A stage's config with another warehouse engine: what `-c warehouse=` deploys and the cost model compares. */
+export function withWarehouseEngine(config: StageConfig, engine: WarehouseEngine): StageConfig {
+  return { ...config, warehouse: { ...config.warehouse, engine } };
+}
 
 /** Resolves the `stage` context value; an unknown stage is a deploy-time mistake, so fail loudly. */
 export function stageConfig(stage: string): StageConfig {

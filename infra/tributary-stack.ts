@@ -7,8 +7,11 @@ import { EventStream } from './constructs/event-stream';
 import { HotTier } from './constructs/hot-tier';
 import { IngestApi } from './constructs/ingest-api';
 import { Lake } from './constructs/lake';
+import { Live } from './constructs/live';
 import { Observability } from './constructs/observability';
 import { StreamProcessor } from './constructs/stream-processor';
+import { AthenaWarehouse } from './constructs/athena-warehouse';
+import { EVENTS_TABLE_NAME } from './constructs/delivery';
 import { Warehouse } from './constructs/warehouse';
 
 export interface TributaryStackProps extends StackProps {
@@ -16,18 +19,22 @@ export interface TributaryStackProps extends StackProps {
 }
 
 /**
- * The whole pipeline in one stack: GraphQL edge → Kinesis → stream processor → Firehose/S3 lake → Redshift
- * Serverless (scheduled COPY), plus the DynamoDB hot tier and the dashboard and alarms. One construct per concern.
+ * The whole pipeline in one stack: GraphQL edge → Kinesis → stream processor → Firehose/S3 lake → warehouse
+ * (Athena over Iceberg tables, or Redshift Serverless; a scheduled load step either way), plus the DynamoDB hot
+ * tier and the dashboard and alarms. One construct per concern.
  */
 export class TributaryStack extends Stack {
   readonly eventStream: EventStream;
   readonly hotTier: HotTier;
   readonly lake: Lake;
   readonly delivery: Delivery;
-  readonly warehouse: Warehouse;
+  /** Redshift Serverless or Athena, as the stage's `warehouse.engine` says; the other is not deployed. */
+  readonly warehouse: Warehouse | AthenaWarehouse;
   readonly ingestApi: IngestApi;
   readonly streamProcessor: StreamProcessor;
   readonly deletion: Deletion;
+  /** The live view's WebSocket API; undefined where the stage turns it off (`live.enabled`). */
+  readonly live: Live | undefined;
   readonly observability: Observability;
 
   constructor(scope: Construct, id: string, props: TributaryStackProps) {
@@ -64,19 +71,39 @@ export class TributaryStack extends Stack {
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
-    this.warehouse = new Warehouse(this, 'Warehouse', {
-      ...common,
-      name: `tributary-${config.stage}`,
-      lake: this.lake.bucket,
-      database: config.warehouse.database,
-      baseCapacity: config.warehouse.baseCapacity,
-      maxCapacity: config.warehouse.maxCapacity,
-      loadInterval: config.warehouse.loadInterval,
-      retention: {
-        eventsDays: config.retention.warehouseDays,
-        failedEventsDays: config.retention.failedEventsDays,
-      },
-    });
+    const loadGate = {
+      minPendingBytes: config.warehouse.minPendingBytes,
+      maxPendingAge: config.warehouse.freshness,
+    };
+    const warehouseRetention = {
+      eventsDays: config.retention.warehouseDays,
+      failedEventsDays: config.retention.failedEventsDays,
+    };
+    this.warehouse =
+      config.warehouse.engine === 'athena'
+        ? new AthenaWarehouse(this, 'Warehouse', {
+            ...common,
+            name: `tributary-${config.stage}`,
+            lake: this.lake.bucket,
+            accessLogsBucket: this.lake.accessLogsBucket,
+            source: { databaseName: this.delivery.lakeDatabaseName, tableName: EVENTS_TABLE_NAME },
+            loadInterval: config.warehouse.loadInterval,
+            bytesScannedCutoffPerQuery: config.warehouse.athena.bytesScannedCutoffPerQuery,
+            resultsRetention: config.warehouse.athena.resultsRetention,
+            loadGate,
+            retention: warehouseRetention,
+          })
+        : new Warehouse(this, 'Warehouse', {
+            ...common,
+            name: `tributary-${config.stage}`,
+            lake: this.lake.bucket,
+            database: config.warehouse.database,
+            baseCapacity: config.warehouse.redshift.baseCapacity,
+            maxCapacity: config.warehouse.redshift.maxCapacity,
+            loadInterval: config.warehouse.loadInterval,
+            loadGate,
+            retention: warehouseRetention,
+          });
     this.ingestApi = new IngestApi(this, 'IngestApi', {
       ...common,
       stream: this.eventStream.stream,
@@ -101,6 +128,22 @@ export class TributaryStack extends Stack {
       warehouse: this.warehouse,
     });
     this.deletion.grantWake(this.ingestApi.handler);
+    this.live = config.live.enabled
+      ? new Live(this, 'Live', {
+          ...common,
+          hotTable: this.hotTier.table,
+          secrets: {
+            apiKey: this.ingestApi.apiKeySecret,
+            writeKey: this.ingestApi.writeKeySecret,
+            userToken: this.ingestApi.userTokenSecret,
+          },
+          throttleRateLimit: config.live.throttleRateLimit,
+          throttleBurstLimit: config.live.throttleBurstLimit,
+          maxSubscriptions: config.live.maxSubscriptions,
+        })
+      : undefined;
+    this.live?.grantPublish(this.ingestApi.handler);
+    this.live?.grantPublish(this.streamProcessor.handler);
     this.observability = new Observability(this, 'Observability', {
       dashboardName: `Tributary-${config.stage}`,
       api: this.ingestApi.api,
@@ -117,7 +160,7 @@ export class TributaryStack extends Stack {
       },
       deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
       table: this.hotTier.table,
-      quarantinedLakeFiles: this.warehouse.quarantinedFiles,
+      quarantinedLakeFiles: this.warehouse instanceof Warehouse ? this.warehouse.quarantinedFiles : undefined,
       thresholds: config.alarms,
       removalPolicy: config.removalPolicy,
     });
@@ -126,6 +169,10 @@ export class TributaryStack extends Stack {
     new CfnOutput(this, 'PlaygroundUrl', {
       value: this.ingestApi.playgroundUrl,
       description: 'GraphQL playground',
+    });
+    new CfnOutput(this, 'ConsoleUrl', {
+      value: this.ingestApi.consoleUrl,
+      description: 'Console: live tail and charts',
     });
     new CfnOutput(this, 'ApiKeySecretArn', {
       value: this.ingestApi.apiKeySecret.secretArn,
@@ -139,14 +186,28 @@ export class TributaryStack extends Stack {
       value: this.ingestApi.userTokenSecret.secretArn,
       description: 'Secrets Manager secret holding the key your servers sign user tokens with',
     });
+    if (this.live) {
+      new CfnOutput(this, 'LiveUrl', {
+        value: this.live.url,
+        description: 'graphql-ws endpoint of the live view (liveEvents; docs/live.md#in-aws)',
+      });
+    }
     new CfnOutput(this, 'StreamName', { value: this.eventStream.stream.streamName });
     new CfnOutput(this, 'TableName', { value: this.hotTier.table.tableName });
     new CfnOutput(this, 'LakeBucketName', { value: this.lake.bucket.bucketName });
-    new CfnOutput(this, 'WarehouseWorkgroup', {
-      value: this.warehouse.workgroup.workgroupName,
-      description: 'Redshift Serverless workgroup (query it in the Redshift console or with the Data API)',
-    });
-    new CfnOutput(this, 'WarehouseAdminSecretArn', { value: this.warehouse.adminSecret.secretArn });
+    if (this.warehouse instanceof Warehouse) {
+      new CfnOutput(this, 'WarehouseWorkgroup', {
+        value: this.warehouse.workgroup.workgroupName,
+        description: 'Redshift Serverless workgroup (query it in the Redshift console or with the Data API)',
+      });
+      new CfnOutput(this, 'WarehouseAdminSecretArn', { value: this.warehouse.adminSecret.secretArn });
+    } else {
+      new CfnOutput(this, 'WarehouseWorkgroup', {
+        value: this.warehouse.workgroup.name,
+        description: 'Athena workgroup (query the warehouse database in the Athena console with it)',
+      });
+      new CfnOutput(this, 'WarehouseDatabase', { value: this.warehouse.databaseName });
+    }
     new CfnOutput(this, 'AlarmTopicArn', {
       value: this.observability.topic.topicArn,
       description: 'Subscribe to get alarm notifications',
@@ -158,7 +219,7 @@ export class TributaryStack extends Stack {
 
   /**
    * Three Availability Zones whatever the environment: an env-agnostic stack otherwise gets two, and Redshift
-   * Serverless needs subnets in three. Fn::GetAZs resolves at deploy time, so synth needs no lookup.
+   * Serverless needs subnets in three (an Athena stage has no VPC, so this changes nothing there). Fn::GetAZs resolves at deploy time, so synth needs no lookup.
    */
   override get availabilityZones(): string[] {
     return [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs()));

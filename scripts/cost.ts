@@ -1,21 +1,45 @@
 import { parseArgs } from 'node:util';
-import { stageConfig } from '../infra/config';
+import {
+  STAGES,
+  WAREHOUSE_ENGINES,
+  type WarehouseEngine,
+  stageConfig,
+  withWarehouseEngine,
+} from '../infra/config';
 import { CostModelError } from '../infra/cost/errors';
-import { formatEstimate } from '../infra/cost/format';
-import { estimateMonthlyCost } from '../infra/cost/model';
+import { formatEstimate, formatSummary } from '../infra/cost/format';
+import { estimateMonthlyCost, estimateSummary } from '../infra/cost/model';
 import { DEFAULT_PRICE_TABLE, loadPriceTable } from '../infra/cost/price-table';
 
-const USAGE = `Usage: npm run cost -- --events-per-day N --event-bytes B [--events-per-request K] [--stage prod|dev] [--prices file.json]
+const USAGE = `Usage: npm run cost [-- --event-bytes B --events-per-request K --stage prod|dev]
+       npm run cost -- --events-per-day N --event-bytes B [--events-per-request K] [--stage prod|dev] [--engine athena|redshift] [--prices file.json]
 
-Prints the estimated monthly AWS cost per service for one stage at a steady event rate,
-from the price table (default ${DEFAULT_PRICE_TABLE}) and the stage settings in infra/config.ts.`;
+Without --events-per-day: the monthly cost of each stage on each warehouse engine at the idle floor
+(0 events a day) and at 10k, 1M and 10M events a day (events of 1000 bytes, 20 per request unless told).
+With it: the estimated monthly AWS cost per service and line item for one stage at that steady rate
+(0 for the idle floor), from the price table (default ${DEFAULT_PRICE_TABLE}) and the stage settings
+in infra/config.ts; --engine prices the stage on the other warehouse engine.`;
 
-function positive(name: string, raw: string | undefined): number {
+function number(name: string, raw: string | undefined, { zero = false } = {}): number {
   const value = Number(raw);
-  if (raw === undefined || !Number.isFinite(value) || value <= 0) {
-    throw new CostModelError(`--${name} must be a positive number, got "${raw ?? ''}"`, 'INPUT_INVALID');
+  if (raw === undefined || raw === '' || !Number.isFinite(value) || value < 0 || (!zero && value === 0)) {
+    throw new CostModelError(
+      `--${name} must be a ${zero ? 'non-negative' : 'positive'} number, got "${raw ?? ''}"`,
+      'INPUT_INVALID',
+    );
   }
   return value;
+}
+
+function engineOption(raw: string | undefined): WarehouseEngine | undefined {
+  if (raw === undefined) return undefined;
+  if (!(WAREHOUSE_ENGINES as readonly string[]).includes(raw)) {
+    throw new CostModelError(
+      `--engine must be one of ${WAREHOUSE_ENGINES.join(', ')}, got "${raw}"`,
+      'INPUT_INVALID',
+    );
+  }
+  return raw as WarehouseEngine;
 }
 
 function main(): void {
@@ -24,7 +48,8 @@ function main(): void {
       'events-per-day': { type: 'string' },
       'event-bytes': { type: 'string' },
       'events-per-request': { type: 'string' },
-      stage: { type: 'string', default: 'prod' },
+      stage: { type: 'string' },
+      engine: { type: 'string' },
       prices: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -33,9 +58,19 @@ function main(): void {
     console.log(USAGE);
     return;
   }
-  const eventsPerDay = positive('events-per-day', values['events-per-day']);
-  const eventBytes = positive('event-bytes', values['event-bytes']);
   const table = loadPriceTable(values.prices ?? DEFAULT_PRICE_TABLE);
+  if (values['events-per-day'] === undefined) {
+    const eventBytes = number('event-bytes', values['event-bytes'] ?? '1000');
+    const eventsPerRequest = number('events-per-request', values['events-per-request'] ?? '20');
+    const stages = values.stage === undefined ? Object.values(STAGES) : [stageConfig(values.stage)];
+    const cells = estimateSummary(table, stages, { eventBytes, eventsPerRequest });
+    console.log(formatSummary(cells, table, { eventBytes, eventsPerRequest }));
+    return;
+  }
+  const eventsPerDay = number('events-per-day', values['events-per-day'], { zero: true });
+  const eventBytes = number('event-bytes', values['event-bytes']);
+  const stage = stageConfig(values.stage ?? 'prod');
+  const engine = engineOption(values.engine);
   const estimate = estimateMonthlyCost(
     {
       eventsPerDay,
@@ -43,10 +78,10 @@ function main(): void {
       overrides:
         values['events-per-request'] === undefined
           ? undefined
-          : { eventsPerRequest: positive('events-per-request', values['events-per-request']) },
+          : { eventsPerRequest: number('events-per-request', values['events-per-request']) },
     },
     table,
-    stageConfig(values.stage),
+    engine === undefined ? stage : withWarehouseEngine(stage, engine),
   );
   console.log(formatEstimate(estimate, table, { eventsPerDay, eventBytes }));
 }

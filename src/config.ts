@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { DEFAULT_MAX_ANONYMOUS_IDS, identityRules, type IdentityRules } from './events/identity';
+import { LIVE_EVENTS_PER_SECOND, LIVE_HEARTBEAT_MS } from './live/live-event';
 
 /**
  * The one place that reads the environment. Everything else receives a typed `Config`.
@@ -90,6 +91,15 @@ export interface Config {
   retention: RetentionConfig;
   /** What one query text may weigh, and what the API keeps in memory for queries, in bytes (docs/api.md). */
   queries: { maxBytes: number; answerCacheBytes: number; persistedCacheBytes: number };
+  /** The embedded stack's `liveEvents` subscriptions (docs/live.md). */
+  live: {
+    /** WebSocket connections open at once; past it a new one is refused. */
+    maxConnections: number;
+    /** Events one subscription is sent a second at most; past it they are dropped and counted. */
+    eventsPerSecond: number;
+    /** How often a subscription hears how many events it was not sent. */
+    heartbeatMs: number;
+  };
   logLevel: string;
   /** Erasing people in AWS (docs/privacy.md#deletion); the embedded stack runs its erasers in process. */
   deletion: {
@@ -100,6 +110,45 @@ export interface Config {
     functionName?: string;
     /** The S3 lake bucket the deletion function erases people from. */
     lakeBucket?: string;
+  };
+  /** The live view in AWS (docs/live.md#in-aws): the WebSocket API's connections table and its publisher. */
+  liveAws: {
+    /** The connections table; undefined where the live view is not deployed (the edge then publishes nothing). */
+    connectionsTable?: string;
+    /** The function that fans live events out to subscribers, invoked asynchronously by the edge and the stream. */
+    publishFunction?: string;
+    /** The WebSocket stage's management endpoint (`https://<api>.execute-api.<region>.amazonaws.com/<stage>`). */
+    managementEndpoint?: string;
+    /** Subscriptions held at once across every connection: what one publish may fan out to at most. */
+    maxSubscriptions: number;
+    /** How long the edge and the stream trust their last look at whether anyone subscribes. */
+    subscriberCheckMs: number;
+  };
+  /**
+   * The warehouse engine the AWS handlers query, load and erase (TRIBUTARY_WAREHOUSE_ENGINE); undefined
+   * where none is configured, and analytics then answer WAREHOUSE_UNAVAILABLE. The embedded stack
+   * always runs DuckDB.
+   */
+  warehouseEngine?: 'redshift' | 'athena';
+  /**
+   * When the scheduled load step loads (docs/warehouse.md#when-the-load-step-loads): once this many
+   * bytes of lake files are pending, or once the oldest pending file is older than the age; other
+   * runs list the lake and leave the warehouse asleep. The Redshift engine's load step applies it.
+   */
+  warehouseLoad: { minPendingBytes: number; maxPendingAgeMs: number };
+  athena?: {
+    workgroup: string;
+    /** The Glue database of the warehouse's Iceberg tables. */
+    database: string;
+    /** The Glue table of the Parquet files Firehose writes, which the load step merges from. */
+    sourceDatabase?: string;
+    sourceTable?: string;
+    /** Where the load step creates the Iceberg tables (s3://bucket/prefix/); undefined where only queries run. */
+    tablesLocation?: string;
+    /** The S3 lake the load step merges from; undefined where only queries run. */
+    lakeBucket?: string;
+    /** A query still running after this long is stopped (StopQueryExecution) and fails as WAREHOUSE_TIMEOUT. */
+    queryTimeoutMs: number;
   };
   redshift?: {
     workgroupName: string;
@@ -181,6 +230,11 @@ const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/;
 /** A Lambda function's name, or its ARN. */
 const LAMBDA_FUNCTION = /^(arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:)?[\w-]{1,64}$/;
+/** An https URL without query or fragment (an API Gateway endpoint). */
+const HTTPS_URL = /^https:\/\/[\w.-]+(:\d+)?(\/[\w$.-]*)*$/;
+/** A Glue database or table name, as Athena takes it unquoted. */
+const GLUE_NAME = /^[a-z0-9_]{1,255}$/;
+const S3_URL = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/([^\s]*\/)?$/;
 /** A Redshift user name the load step can quote safely: `IAMR:<role name>` for an IAM role, or a plain name. */
 const REDSHIFT_USER = /^[\w+=,.@:-]{1,127}$/;
 
@@ -208,6 +262,29 @@ function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], 
   return raw as T;
 }
 
+/**
+ * TRIBUTARY_WAREHOUSE_ENGINE when set, which needs its engine's workgroup; otherwise Redshift when
+ * its workgroup is set (the engine every stage ran before Athena), else Athena when its is.
+ */
+function warehouseEngine(
+  env: Env,
+  redshiftWorkgroup: string | undefined,
+  athenaWorkgroup: string | undefined,
+): Config['warehouseEngine'] {
+  if (optional(env, 'TRIBUTARY_WAREHOUSE_ENGINE') === undefined) {
+    if (redshiftWorkgroup !== undefined) return 'redshift';
+    return athenaWorkgroup === undefined ? undefined : 'athena';
+  }
+  const engine = oneOf(env, 'TRIBUTARY_WAREHOUSE_ENGINE', ['redshift', 'athena'] as const, 'redshift');
+  const workgroup = engine === 'redshift' ? redshiftWorkgroup : athenaWorkgroup;
+  if (workgroup === undefined) {
+    throw new ConfigError(
+      `TRIBUTARY_WAREHOUSE_ENGINE is ${engine}, but TRIBUTARY_${engine.toUpperCase()}_WORKGROUP is not set`,
+    );
+  }
+  return engine;
+}
+
 /** Reads and checks the environment; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const apiKey = optional(env, 'TRIBUTARY_API_KEY');
@@ -232,6 +309,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
   const defaultWriteRate = int(env, 'TRIBUTARY_DEFAULT_WRITE_RATE_LIMIT', 1000, 1, 100000);
   const defaultSecretRate = int(env, 'TRIBUTARY_DEFAULT_SECRET_RATE_LIMIT', 1000, 1, 100000);
   const workgroupName = optional(env, 'TRIBUTARY_REDSHIFT_WORKGROUP');
+  const athenaWorkgroup = optional(env, 'TRIBUTARY_ATHENA_WORKGROUP');
   const lakeBucket = matching(env, 'TRIBUTARY_LAKE_BUCKET', S3_BUCKET_NAME);
   const config: Config = {
     host: host(env, 'TRIBUTARY_HOST', '127.0.0.1'),
@@ -309,6 +387,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       answerCacheBytes: int(env, 'TRIBUTARY_ANSWER_CACHE_BYTES', 16 * 1024 * 1024, 0, 1024 * 1024 * 1024),
       persistedCacheBytes: int(env, 'TRIBUTARY_APQ_CACHE_BYTES', 8 * 1024 * 1024, 0, 1024 * 1024 * 1024),
     },
+    live: {
+      maxConnections: int(env, 'TRIBUTARY_LIVE_MAX_CONNECTIONS', 100, 1, 10000),
+      eventsPerSecond: int(env, 'TRIBUTARY_LIVE_EVENTS_PER_SECOND', LIVE_EVENTS_PER_SECOND, 1, 10000),
+      heartbeatMs: int(env, 'TRIBUTARY_LIVE_HEARTBEAT_MS', LIVE_HEARTBEAT_MS, 100, 600000),
+    },
     logLevel: str(env, 'TRIBUTARY_LOG_LEVEL', 'INFO'),
     deletion: {
       functionName: matching(env, 'TRIBUTARY_DELETION_FUNCTION', LAMBDA_FUNCTION),
@@ -330,6 +413,29 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       edgeDedupeTtlSeconds: int(env, 'TRIBUTARY_EDGE_DEDUPE_TTL_SECONDS', 3 * 86400, 60, 30 * 86400),
       suppressionCacheMs: int(env, 'TRIBUTARY_SUPPRESSION_CACHE_MS', 5000, 0, 60000),
     },
+    liveAws: {
+      connectionsTable: optional(env, 'TRIBUTARY_LIVE_TABLE'),
+      publishFunction: matching(env, 'TRIBUTARY_LIVE_PUBLISH_FUNCTION', LAMBDA_FUNCTION),
+      managementEndpoint: matching(env, 'TRIBUTARY_LIVE_ENDPOINT', HTTPS_URL),
+      maxSubscriptions: int(env, 'TRIBUTARY_LIVE_MAX_SUBSCRIPTIONS', 200, 1, 10000),
+      subscriberCheckMs: int(env, 'TRIBUTARY_LIVE_SUBSCRIBER_CHECK_MS', 5000, 0, 60000),
+    },
+    warehouseEngine: warehouseEngine(env, workgroupName, athenaWorkgroup),
+    warehouseLoad: {
+      minPendingBytes: int(env, 'TRIBUTARY_LOAD_MIN_PENDING_BYTES', 64 * 1024 * 1024, 0, 1024 ** 4),
+      maxPendingAgeMs: int(env, 'TRIBUTARY_LOAD_MAX_PENDING_MINUTES', 60, 1, 7 * 24 * 60) * 60_000,
+    },
+    athena: athenaWorkgroup
+      ? {
+          workgroup: athenaWorkgroup,
+          database: matching(env, 'TRIBUTARY_ATHENA_DATABASE', GLUE_NAME) ?? 'tributary',
+          sourceDatabase: matching(env, 'TRIBUTARY_ATHENA_SOURCE_DATABASE', GLUE_NAME),
+          sourceTable: matching(env, 'TRIBUTARY_ATHENA_SOURCE_TABLE', GLUE_NAME),
+          tablesLocation: matching(env, 'TRIBUTARY_ATHENA_TABLES_LOCATION', S3_URL),
+          lakeBucket,
+          queryTimeoutMs: int(env, 'TRIBUTARY_ATHENA_QUERY_TIMEOUT_MS', 60000, 1000, 1800000),
+        }
+      : undefined,
     redshift: workgroupName
       ? {
           workgroupName,

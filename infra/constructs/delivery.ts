@@ -27,6 +27,9 @@ export const ERRORS_PREFIX_ROOT = 'errors/';
 export const EVENTS_ERROR_PREFIX = `${ERRORS_PREFIX_ROOT}events/!{firehose:error-output-type}/${HOURLY}`;
 export const FAILED_ERROR_PREFIX = `${ERRORS_PREFIX_ROOT}failed/!{firehose:error-output-type}/${HOURLY}`;
 
+/** The Glue table of the events' Parquet files, in the lake's Glue database. */
+export const EVENTS_TABLE_NAME = 'events';
+
 /** Firehose's smallest buffer when it converts records to Parquet. */
 export const PARQUET_MIN_BUFFERING_SIZE = Size.mebibytes(64);
 
@@ -44,6 +47,8 @@ export class Delivery extends Construct {
   readonly failedLogGroup: logs.LogGroup;
   /** The Glue Data Catalog table describing the events' Parquet files (Athena can query it too). */
   readonly eventsTable: glue.CfnTable;
+  /** The Glue database holding `eventsTable`. */
+  readonly lakeDatabaseName: string;
 
   constructor(scope: Construct, id: string, props: DeliveryProps) {
     super(scope, id);
@@ -51,6 +56,8 @@ export class Delivery extends Construct {
     // Own log groups for delivery errors, so they follow the stage's retention instead of the default.
     this.eventsLogGroup = this.logGroup('EventsLogGroup', props);
     this.failedLogGroup = this.logGroup('FailedLogGroup', props);
+    // Glue names are lowercase letters, digits and underscores.
+    this.lakeDatabaseName = Names.uniqueResourceName(this, { maxLength: 120, separator: '_' }).toLowerCase();
     this.eventsTable = this.eventsGlueTable(props.bucket);
     this.events = this.deliveryStream(
       'Events',
@@ -99,8 +106,7 @@ export class Delivery extends Construct {
   /** A Glue database and the events table: Parquet under `events/`, columns in file order. */
   private eventsGlueTable(bucket: s3.IBucket): glue.CfnTable {
     const catalogId = Stack.of(this).account;
-    // Glue names are lowercase letters, digits and underscores.
-    const databaseName = Names.uniqueResourceName(this, { maxLength: 120, separator: '_' }).toLowerCase();
+    const databaseName = this.lakeDatabaseName;
     const database = new glue.CfnDatabase(this, 'LakeDatabase', {
       catalogId,
       databaseInput: { name: databaseName, description: 'Tributary data lake' },
@@ -109,7 +115,7 @@ export class Delivery extends Construct {
       catalogId,
       databaseName,
       tableInput: {
-        name: 'events',
+        name: EVENTS_TABLE_NAME,
         description: 'Valid events, as Firehose writes them to the lake (Parquet, hourly partitions)',
         tableType: 'EXTERNAL_TABLE',
         parameters: { classification: 'parquet' },

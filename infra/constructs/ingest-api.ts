@@ -10,6 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PROJECT_ROOT, TributaryFunction, directoryFiles } from './lambda-function';
 import { playgroundBundledFiles } from './playground-assets';
+import { consoleBuildCommands } from './console-assets';
 import { suppressedEventsMetric } from './suppressed-events-metric';
 import type { WarehouseAccess } from './warehouse';
 
@@ -75,6 +76,8 @@ export class IngestApi extends Construct {
   /** Full URL of the GraphQL endpoint. */
   readonly graphqlUrl: string;
   readonly playgroundUrl: string;
+  /** Full URL of the console (live tail and charts). */
+  readonly consoleUrl: string;
   /** Events the API answered SUPPRESSED (or refused and did not pass on) because they name a suppressed id. */
   readonly suppressedEvents: cloudwatch.Metric;
 
@@ -139,11 +142,13 @@ export class IngestApi extends Construct {
         TRIBUTARY_RATE_LIMIT_STORE: 'dynamodb',
         ...(props.warehouse && {
           ...props.warehouse.environment,
-          TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS: String(ANALYTICS_STATEMENT_TIMEOUT.toMilliseconds()),
+          [props.warehouse.queryTimeoutVariable]: String(ANALYTICS_STATEMENT_TIMEOUT.toMilliseconds()),
         }),
       },
       // The playground's assets, and the event schemas the edge validates against.
       bundledFiles: [...playgroundBundledFiles(PROJECT_ROOT), ...directoryFiles('schemas')],
+      // The console, built from source into the bundle.
+      afterBundling: consoleBuildCommands,
     });
     const fn = this.handler.function;
     props.stream.grantWrite(fn);
@@ -187,6 +192,8 @@ export class IngestApi extends Construct {
     });
     this.api.addRoutes({ path: '/playground', methods: [HttpMethod.GET], integration });
     this.api.addRoutes({ path: '/playground/assets/{asset}', methods: [HttpMethod.GET], integration });
+    this.api.addRoutes({ path: '/console', methods: [HttpMethod.GET], integration });
+    this.api.addRoutes({ path: '/console/assets/{asset}', methods: [HttpMethod.GET], integration });
     // Segment's HTTP Tracking API (docs/api.md): analytics.js, analytics-node and the mobile SDKs.
     this.api.addRoutes({
       path: '/v1/{type}',
@@ -203,10 +210,11 @@ export class IngestApi extends Construct {
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason:
-        'Clients authenticate with an API key (x-api-key) or a user token that the graphql Lambda checks (bootstrap keys from Secrets Manager, other keys hashed in DynamoDB, scopes per field): HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. OPTIONS /graphql is a browser preflight, which carries no credentials by design and is answered with CORS headers only. GET /playground and /playground/assets/* serve only the static IDE page and its scripts. The Segment-compatible /v1/* routes carry the write key as HTTP Basic credentials or in the body, checked by the same Lambda; GET /v1/projects/{writeKey}/settings answers only for a key that may send events.',
+        'Clients authenticate with an API key (x-api-key) or a user token that the graphql Lambda checks (bootstrap keys from Secrets Manager, other keys hashed in DynamoDB, scopes per field): HTTP APIs have no native API keys, and a Lambda authorizer would add a second cold start per request for the same check. OPTIONS /graphql is a browser preflight, which carries no credentials by design and is answered with CORS headers only. GET /playground, /console and their /assets/* serve only static pages and their scripts (the pages call /graphql with the key the user types in). The Segment-compatible /v1/* routes carry the write key as HTTP Basic credentials or in the body, checked by the same Lambda; GET /v1/projects/{writeKey}/settings answers only for a key that may send events.',
     });
 
     this.graphqlUrl = `${this.api.apiEndpoint}/graphql`;
     this.playgroundUrl = `${this.api.apiEndpoint}/playground`;
+    this.consoleUrl = `${this.api.apiEndpoint}/console`;
   }
 }

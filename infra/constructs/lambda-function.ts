@@ -6,13 +6,12 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { PROJECT_ROOT, sharedBundling } from './lambda-bundle';
 
-/** The repository root: bundling resolves entries and the lock file from here. */
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export { PROJECT_ROOT };
 
-/** The newest Node runtime this aws-cdk-lib knows (cdk-nag L1 insists on it); the bundle targets the same version. */
+/** The newest Node runtime this aws-cdk-lib knows (cdk-nag L1 insists on it); the bundle targets the same version (lambda-bundle.ts). */
 export const LAMBDA_RUNTIME = Runtime.NODEJS_24_X;
-const ESBUILD_TARGET = 'node24';
 
 export interface TributaryFunctionProps {
   /** Entry file relative to the repository root, e.g. `src/handlers/graphql.ts`. */
@@ -37,6 +36,8 @@ export interface TributaryFunctionProps {
   readonly nodeModules?: readonly string[];
   /** Files copied into the bundle next to `index.js` (static assets a handler reads at run time). */
   readonly bundledFiles?: readonly BundledFile[];
+  /** Commands run after `bundledFiles` are copied, e.g. to build static assets into the bundle (`outputDir`). */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
   /** The handler builds a type-graphql schema, so reflect-metadata is loaded before any module. */
   readonly decorators?: boolean;
 }
@@ -88,13 +89,6 @@ const LAMBDA_PLATFORM_NPM_CONFIG = {
 };
 
 /**
- * Loaded before any bundled module runs: type-graphql's decorators need the polyfill at class definition. A plain
- * `import 'reflect-metadata'` in the entry is not enough, because esbuild evaluates the entry's ES module imports
- * before the CommonJS polyfill it wraps. The path is relative to the project root, esbuild's working directory.
- */
-const REFLECT_METADATA = path.relative(PROJECT_ROOT, require.resolve('reflect-metadata'));
-
-/**
  * The one NodejsFunction setup every Tributary Lambda uses: runtime, arm64, local esbuild bundling,
  * JSON logs into a log group we own (so retention and removal follow the stage), X-Ray tracing.
  */
@@ -139,34 +133,29 @@ export class TributaryFunction extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName,
         POWERTOOLS_LOG_LEVEL: props.logLevel,
         TRIBUTARY_LOG_LEVEL: props.logLevel,
-        // The bundle is minified; without this, stack traces point into one long line.
-        NODE_OPTIONS: '--enable-source-maps',
+        // No NODE_OPTIONS=--enable-source-maps: Node would parse the bundle's source map at every cold
+        // start (lambda-bundle.ts; docs/benchmarks.md#lambda). Names survive minification (keepNames).
         ...props.environment,
       },
       bundling: {
         forceDockerBundling: false,
         format: OutputFormat.CJS,
-        target: ESBUILD_TARGET,
-        minify: true,
-        // type-graphql names GraphQL types after their classes; minified class names would rename the schema.
-        keepNames: true,
-        sourceMap: true,
-        // graphql-js and others drop development-only checks (graphql's costs every resolved value).
-        define: { 'process.env.NODE_ENV': JSON.stringify('production') },
-        // The Lambda Node runtime ships SDK v3; bundling it again only adds cold-start weight.
-        externalModules: ['@aws-sdk/*'],
-        // Only the GraphQL function uses decorators; the others do not carry the polyfill.
-        inject: props.decorators ? [REFLECT_METADATA] : [],
+        // Target, minification, names, source map, defines, externals, polyfill and aliases: shared with
+        // the benchmark that measures these bundles (lambda-bundle.ts), so the two cannot drift.
+        ...sharedBundling(props),
         nodeModules: props.nodeModules ? [...props.nodeModules] : undefined,
         environment: props.nodeModules ? LAMBDA_PLATFORM_NPM_CONFIG : undefined,
-        commandHooks: props.bundledFiles
-          ? {
-              beforeBundling: () => [],
-              beforeInstall: () => [],
-              afterBundling: (inputDir, outputDir) =>
-                copyCommands(props.bundledFiles ?? [], inputDir, outputDir),
-            }
-          : undefined,
+        commandHooks:
+          props.bundledFiles || props.afterBundling
+            ? {
+                beforeBundling: () => [],
+                beforeInstall: () => [],
+                afterBundling: (inputDir, outputDir) => [
+                  ...copyCommands(props.bundledFiles ?? [], inputDir, outputDir),
+                  ...(props.afterBundling?.(inputDir, outputDir) ?? []),
+                ],
+              }
+            : undefined,
       },
     });
 

@@ -32,8 +32,8 @@ export interface ObservabilityProps {
   readonly serialFunctions?: Readonly<Record<string, { fn: lambda.IFunction; interval: Duration }>>;
   readonly deliveryStreams: Readonly<Record<string, firehose.IDeliveryStream>>;
   readonly table: dynamodb.ITable;
-  /** Lake files the warehouse load moved to quarantine; any at all pages. */
-  readonly quarantinedLakeFiles: cloudwatch.IMetric;
+  /** Lake files the warehouse load moved to quarantine; any at all pages. Only Redshift's load quarantines. */
+  readonly quarantinedLakeFiles?: cloudwatch.IMetric;
   readonly thresholds: StageConfig['alarms'];
   readonly removalPolicy: RemovalPolicy;
 }
@@ -141,12 +141,14 @@ export class Observability extends Construct {
       );
     }
 
-    this.alarm(
-      'QuarantinedLakeFiles',
-      props.quarantinedLakeFiles,
-      0,
-      'The warehouse load moved lake files it cannot COPY to quarantine/: read why in its log, fix or drop them',
-    );
+    if (props.quarantinedLakeFiles) {
+      this.alarm(
+        'QuarantinedLakeFiles',
+        props.quarantinedLakeFiles,
+        0,
+        'The warehouse load moved lake files it cannot COPY to quarantine/: read why in its log, fix or drop them',
+      );
+    }
 
     const api5xx = props.api.metricServerError({ period: PERIOD });
     const apiLatency = props.api.metricLatency({ statistic: 'p99', period: PERIOD });

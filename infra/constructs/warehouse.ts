@@ -1,4 +1,4 @@
-import { CfnElement, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, Duration, RemovalPolicy, type Size, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -13,6 +13,7 @@ import {
   QUARANTINED_FILES_LOG_FIELD,
   QUARANTINE_PREFIX,
 } from '../../src/sinks/lake/firehose/s3-lake-quarantine';
+import { LOAD_STATE_KEY } from '../../src/sinks/lake/firehose/s3-load-state';
 import { EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT } from './delivery';
 import { TributaryFunction } from './lambda-function';
 
@@ -25,6 +26,12 @@ export interface WarehouseProps {
   readonly maxCapacity?: number;
   readonly loadInterval: Duration;
   /**
+   * When a scheduled run loads (docs/warehouse.md#when-the-load-step-loads): once this much lake data
+   * is pending, or once the oldest pending file is older than `maxPendingAge`. Other runs only list
+   * the lake, and Redshift stays asleep. Without it, src/config.ts's defaults apply.
+   */
+  readonly loadGate?: LoadGateSettings;
+  /**
    * Days the load step's purge keeps events (by event time) and failed events
    * (docs/privacy.md#retention); src/config.ts's defaults when absent.
    */
@@ -34,10 +41,28 @@ export interface WarehouseProps {
   readonly removalPolicy: RemovalPolicy;
 }
 
-/** What the API's Lambda needs to read the warehouse through the Redshift Data API. */
+/** When a scheduled load run loads; src/config.ts's defaults where a stack gives none. */
+export interface LoadGateSettings {
+  readonly minPendingBytes: Size;
+  readonly maxPendingAge: Duration;
+}
+
+/** The load step's variables for the gate (TRIBUTARY_LOAD_*), read by src/config.ts. */
+export function loadGateEnvironment(gate: LoadGateSettings | undefined): Record<string, string> {
+  return gate === undefined
+    ? {}
+    : {
+        TRIBUTARY_LOAD_MIN_PENDING_BYTES: String(gate.minPendingBytes.toBytes()),
+        TRIBUTARY_LOAD_MAX_PENDING_MINUTES: String(gate.maxPendingAge.toMinutes()),
+      };
+}
+
+/** What the API's Lambda needs to query the warehouse, whichever the engine. */
 export interface WarehouseAccess {
-  /** TRIBUTARY_REDSHIFT_WORKGROUP and TRIBUTARY_REDSHIFT_DATABASE, read by src/config.ts. */
+  /** TRIBUTARY_WAREHOUSE_ENGINE and the engine's coordinates, read by src/config.ts. */
   readonly environment: Record<string, string>;
+  /** The variable that bounds how long one analytics statement may run, in ms (src/config.ts). */
+  readonly queryTimeoutVariable: string;
   /**
    * Lets the role run single statements on the workgroup as its own database user (GetCredentials), read
    * their results and cancel them, and has the load step make that user a read-only one. The role never
@@ -46,9 +71,9 @@ export interface WarehouseAccess {
   grantRead(role: iam.IRole): void;
 }
 
-/** What the deletion function needs to erase people from the warehouse through the Redshift Data API. */
+/** What the deletion function needs to erase people from the warehouse, whichever the engine. */
 export interface WarehouseErasure {
-  /** TRIBUTARY_REDSHIFT_WORKGROUP and TRIBUTARY_REDSHIFT_DATABASE, read by src/config.ts. */
+  /** TRIBUTARY_WAREHOUSE_ENGINE and the engine's coordinates, read by src/config.ts. */
   readonly environment: Record<string, string>;
   /**
    * Lets the role run statements and transactions on the workgroup as its own database user
@@ -62,7 +87,7 @@ export interface WarehouseErasure {
 export const LOADER_MEMORY_MB = 256;
 export const ADMIN_USERNAME = 'tributary_admin';
 /**
- * Longer than the load step's own merge timeout (5 minutes, src/handlers/warehouse-load.ts), and shorter than
+ * Longer than the load step's own statement timeouts (5 minutes, src/handlers/redshift-load.ts and athena-load.ts), and shorter than
  * the schedule so that loads never overlap (checked below).
  */
 export const LOAD_TIMEOUT = Duration.minutes(6);
@@ -90,6 +115,7 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
   /** Lake files the load step moved to quarantine because COPY cannot load them (a sum per period). */
   readonly quarantinedFiles: cloudwatch.Metric;
   readonly environment: Record<string, string>;
+  readonly queryTimeoutVariable = 'TRIBUTARY_REDSHIFT_QUERY_TIMEOUT_MS';
   /** Statement-level Data API calls, which take no resource ARN; one policy shared by every querying role. */
   private readonly statementAccess: iam.Policy;
   private hasReader = false;
@@ -186,6 +212,7 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
     this.workgroup.applyRemovalPolicy(props.removalPolicy);
 
     this.environment = {
+      TRIBUTARY_WAREHOUSE_ENGINE: 'redshift',
       TRIBUTARY_REDSHIFT_WORKGROUP: props.name,
       TRIBUTARY_REDSHIFT_DATABASE: props.database,
     };
@@ -225,6 +252,7 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
         TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
         TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
         TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: this.copyRole.roleArn,
+        ...loadGateEnvironment(props.loadGate),
         ...(props.retention && {
           TRIBUTARY_RETENTION_WAREHOUSE_DAYS: String(props.retention.eventsDays),
           TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS: String(props.retention.failedEventsDays),
@@ -234,6 +262,9 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
     this.grantAdmin(this.loader.role);
     this.grantLakeRead(this.loader.role, props.lake);
     this.grantQuarantine(this.loader.role, props.lake);
+    // The gate's record of what was loaded: one object the load step reads and rewrites.
+    props.lake.grantRead(this.loader.role, LOAD_STATE_KEY);
+    props.lake.grantPut(this.loader.role, LOAD_STATE_KEY);
     this.quarantinedFiles = this.quarantineMetric();
     // A failed load is not retried out of schedule: the next run loads every file not loaded yet.
     this.loader.function.configureAsyncInvoke({ retryAttempts: 0 });

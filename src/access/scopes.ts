@@ -8,6 +8,7 @@ export const SCOPES = [
   'HOT_READ',
   'ANALYTICS_READ',
   'FAILED_EVENTS_READ',
+  'LIVE_READ',
   'ADMIN',
 ] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
-import { buildSchemaSync } from 'type-graphql';
+import { buildSchemaSync, type PubSub } from 'type-graphql';
 import { authChecker } from './auth-checker';
 import { AccessResolver } from '../resolvers/access.resolver';
 import { AnalyticsResolver } from '../resolvers/analytics.resolver';
@@ -9,8 +9,22 @@ import { FailedEventsResolver } from '../resolvers/failed-events.resolver';
 import { HotResolver, ItemResolver } from '../resolvers/hot.resolver';
 import { IdentityResolver } from '../resolvers/identity.resolver';
 import { IngestResolver } from '../resolvers/ingest.resolver';
+import { LiveResolver } from '../resolvers/live.resolver';
 
 let schema: GraphQLSchema | undefined;
+
+/**
+ * type-graphql wants a PubSub as soon as the schema has a subscription, though `liveEvents` reads
+ * its own feed (`subscribe`) and no field names a topic: this one is never reached.
+ */
+const NO_TOPICS: PubSub = {
+  publish: () => {
+    throw new Error('subscriptions here read their own feed; no topic is published');
+  },
+  subscribe: () => {
+    throw new Error('subscriptions here read their own feed; no topic is subscribed to');
+  },
+};
 
 /**
  * Builds the executable schema once per process. Validation is explicit in the ingest service
@@ -27,10 +41,12 @@ export function buildTributarySchema(): GraphQLSchema {
       FailedEventsResolver,
       AccessResolver,
       DeletionResolver,
+      LiveResolver,
     ],
     validate: false,
     authChecker,
     authMode: 'error',
+    pubSub: NO_TOPICS,
   });
   return schema;
 }

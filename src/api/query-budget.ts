@@ -38,23 +38,46 @@ export function queryBudgetPlugin(options: QueryBudgetOptions): ApolloServerPlug
       return {
         async didResolveOperation({ operation, document, schema, request, contextValue }) {
           if (!operation) return;
-          const fragments = fragmentsOf(document);
-          for (const [field, count] of rootFieldCounts(operation.selectionSet, fragments)) {
-            if (count > options.maxAliasesPerRootField)
-              throw tooComplex(
-                `${field} is asked for ${count} times; at most ${options.maxAliasesPerRootField} per operation`,
-              );
-          }
-          const cost = cachedCost(schema, document, operation, request.variables ?? {});
-          const budget = options.budget[contextValue.principal.kind];
-          if (cost > budget)
-            throw tooComplex(
-              `this operation costs ${cost}; a ${contextValue.principal.kind} key may spend ${budget}`,
-            );
+          const refusal = overBudget(options, {
+            schema,
+            document,
+            operation,
+            variables: request.variables ?? {},
+            kind: contextValue.principal.kind,
+          });
+          if (refusal) throw refusal;
         },
       };
     },
   };
+}
+
+/**
+ * Why an operation is refused by QueryBudgetOptions (QUERY_TOO_COMPLEX), or undefined when it is
+ * within them. The plugin above applies it over HTTP, the WebSocket server to subscriptions.
+ */
+export function overBudget(
+  options: QueryBudgetOptions,
+  request: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operation: OperationDefinitionNode;
+    variables: Record<string, unknown>;
+    kind: ApiKeyKind;
+  },
+): ApiError | undefined {
+  const { schema, document, operation, variables, kind } = request;
+  const fragments = fragmentsOf(document);
+  for (const [field, count] of rootFieldCounts(operation.selectionSet, fragments)) {
+    if (count > options.maxAliasesPerRootField)
+      return tooComplex(
+        `${field} is asked for ${count} times; at most ${options.maxAliasesPerRootField} per operation`,
+      );
+  }
+  const cost = cachedCost(schema, document, operation, variables);
+  const budget = options.budget[kind];
+  if (cost > budget) return tooComplex(`this operation costs ${cost}; a ${kind} key may spend ${budget}`);
+  return undefined;
 }
 
 const estimators = [fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })];

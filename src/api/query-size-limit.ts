@@ -28,7 +28,18 @@ function queryTexts(request: HTTPGraphQLRequest): string[] {
  * holds only texts within the limit.
  */
 export function oversizedQuery(request: HTTPGraphQLRequest, maxBytes: number): ApiError | undefined {
-  const bytes = Math.max(0, ...queryTexts(request).map((query) => Buffer.byteLength(query, 'utf8')));
+  return oversizedText(
+    Math.max(0, ...queryTexts(request).map((query) => Buffer.byteLength(query, 'utf8'))),
+    maxBytes,
+  );
+}
+
+/** The refusal of one query text (a subscription's, say) over `maxBytes`, or undefined. */
+export function oversizedQueryText(query: string, maxBytes: number): ApiError | undefined {
+  return oversizedText(Buffer.byteLength(query, 'utf8'), maxBytes);
+}
+
+function oversizedText(bytes: number, maxBytes: number): ApiError | undefined {
   if (bytes <= maxBytes) return undefined;
   return new ApiError(
     'BAD_USER_INPUT',

@@ -11,7 +11,22 @@ const SCHEMA_READERS: readonly Scope[] = ['ADMIN', 'ANALYTICS_READ'];
 export const maySeeSchema = (principal: Principal): boolean =>
   SCHEMA_READERS.some((s) => principal.scopes.has(s));
 
+/**
+ * Apollo keeps one parsed document per query text, so a document is walked once, not on every
+ * request that sends the same query (ingest sends the same few, thousands of times a second).
+ */
+const introspecting = new WeakMap<DocumentNode, boolean>();
+
 function introspects(document: DocumentNode): boolean {
+  let found = introspecting.get(document);
+  if (found === undefined) {
+    found = walksIntoSchema(document);
+    introspecting.set(document, found);
+  }
+  return found;
+}
+
+function walksIntoSchema(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     [Kind.FIELD]: (node) => {

@@ -1,7 +1,5 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { FirehoseClient } from '@aws-sdk/client-firehose';
-import { KinesisClient } from '@aws-sdk/client-kinesis';
-import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { KinesisClient, type KinesisClientConfig } from '@aws-sdk/client-kinesis';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../config';
@@ -9,33 +7,42 @@ import type { Config } from '../config';
 /** Emulators accept any signature; fixed credentials keep a laptop from needing an AWS account. */
 const EMULATOR_CREDENTIALS = { accessKeyId: 'tributary-local', secretAccessKey: 'tributary-local' };
 
-function common(region: string, endpoint: string | undefined) {
+/** Region, and for an emulator its endpoint and credentials. */
+export function clientEndpoint(region: string, endpoint: string | undefined) {
   return endpoint === undefined ? { region } : { region, endpoint, credentials: EMULATOR_CREDENTIALS };
 }
 
+/**
+ * What the Kinesis and DynamoDB clients send their requests through, when not the SDK's default: a
+ * benchmark answers them at the transport (the SDK's HttpHandler interface), so everything above it runs.
+ */
+export interface ClientTransport {
+  kinesis?: KinesisClientConfig['requestHandler'];
+  dynamodb?: DynamoDBClientConfig['requestHandler'];
+}
+
 /** Builds the Kinesis client; against an endpoint override it speaks HTTP/1.1, since kinesalite has no HTTP/2. */
-export function createKinesisClient(config: Pick<Config, 'aws'>): KinesisClient {
+export function createKinesisClient(
+  config: Pick<Config, 'aws'>,
+  transport: ClientTransport = {},
+): KinesisClient {
   const endpoint = config.aws.kinesisEndpoint;
-  if (endpoint === undefined) return new KinesisClient(common(config.aws.region, undefined));
-  return new KinesisClient({ ...common(config.aws.region, endpoint), requestHandler: new NodeHttpHandler() });
+  const requestHandler = transport.kinesis ?? (endpoint === undefined ? undefined : new NodeHttpHandler());
+  return new KinesisClient({ ...clientEndpoint(config.aws.region, endpoint), requestHandler });
 }
 
 /** Builds the DynamoDB document client; undefined attributes are dropped rather than rejected. */
-export function createDynamoDbDocumentClient(config: Pick<Config, 'aws'>): DynamoDBDocumentClient {
-  const client = new DynamoDBClient(common(config.aws.region, config.aws.dynamodbEndpoint));
+export function createDynamoDbDocumentClient(
+  config: Pick<Config, 'aws'>,
+  transport: ClientTransport = {},
+): DynamoDBDocumentClient {
+  const client = new DynamoDBClient({
+    ...clientEndpoint(config.aws.region, config.aws.dynamodbEndpoint),
+    requestHandler: transport.dynamodb,
+  });
   return DynamoDBDocumentClient.from(client, {
     // convertClassInstanceToMap: a map of counts or traits with a key named `constructor` would
     // otherwise look like a class instance to the marshaller and be refused.
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: true },
   });
-}
-
-/** Builds the Firehose client. */
-export function createFirehoseClient(config: Pick<Config, 'aws'>): FirehoseClient {
-  return new FirehoseClient(common(config.aws.region, config.aws.firehoseEndpoint));
-}
-
-/** Builds the S3 client the warehouse load step and the deletion function read the lake with (AWS only: the embedded lake is a folder). */
-export function createS3Client(config: Pick<Config, 'aws'>): S3Client {
-  return new S3Client({ region: config.aws.region });
 }

@@ -8,6 +8,11 @@ import { HOT_TIER_STORE } from '../services/hot-tier-person-eraser';
  * start that its erasers name the same stores. The lake goes before the warehouse, which loads from
  * it (docs/privacy.md#the-lake).
  */
-export function awsDeletionStores(config: Pick<Config, 'redshift'>): string[] {
-  return [HOT_TIER_STORE, 'lake-events', 'lake-failed', ...(config.redshift ? ['warehouse'] : [])];
+export function awsDeletionStores(config: Pick<Config, 'warehouseEngine'>): string[] {
+  return [
+    HOT_TIER_STORE,
+    'lake-events',
+    'lake-failed',
+    ...(config.warehouseEngine === undefined ? [] : ['warehouse']),
+  ];
 }

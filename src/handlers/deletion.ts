@@ -1,18 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { ConfigError, loadConfig } from '../config';
-import { createDynamoDbDocumentClient, createS3Client } from '../aws/clients';
+import { createDynamoDbDocumentClient } from '../aws/clients';
+import { createS3Client } from '../aws/s3-client';
 import { DynamoDbDeletionRequestStore } from '../privacy/dynamodb/dynamodb-deletion-request-store';
 import { DeletionStuckError } from '../privacy/errors';
 import type { DeletionRequest, PersonEraser } from '../privacy/port';
 import { DeletionRunner } from '../services/deletion-runner';
 import { hotTierPersonEraser } from '../services/hot-tier-person-eraser';
 import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { DynamoDbMessageMarkers } from '../privacy/dynamodb/dynamodb-message-markers';
 import { S3LakeEraser } from '../sinks/lake/firehose/s3-lake-eraser';
-import { createRedshiftDataApi } from '../sinks/warehouse/redshift/redshift-data-api';
-import { RedshiftWarehouse } from '../sinks/warehouse/redshift/redshift-warehouse';
 import { WarehousePersonEraser } from '../sinks/warehouse/warehouse-person-eraser';
 import { awsDeletionStores } from './deletion-stores';
+import { createWarehouse } from './warehouse-engine';
 
 /**
  * No step starts with less time left than this: one cut short by the function's timeout loses its
@@ -51,26 +52,17 @@ if (lakeBucket === undefined) {
 const dynamoDoc = createDynamoDbDocumentClient(config);
 const s3 = createS3Client(config);
 const requests = new DynamoDbDeletionRequestStore({ client: dynamoDoc, tableName: config.tableName });
+// The edge dedupe markers and the hot tier's claims, both in the hot table.
+const markers = new DynamoDbMessageMarkers({ client: dynamoDoc, tableName: config.tableName });
+// Signed in as the function's own IAM role: never the Redshift admin; on Athena, its tables' deletes only.
+const warehouse = createWarehouse(config, { timeoutMs: WAREHOUSE_STATEMENT_TIMEOUT_MS });
 const erasers: readonly PersonEraser[] = [
   hotTierPersonEraser(
     new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName, identity: config.identity }),
   ),
-  new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'events' }),
-  new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'failed' }),
-  // No secret: the Data API signs in as the function's own database user (IAM), never as the admin.
-  ...(config.redshift
-    ? [
-        new WarehousePersonEraser(
-          new RedshiftWarehouse({
-            api: createRedshiftDataApi(
-              { aws: config.aws, redshift: config.redshift },
-              { timeoutMs: WAREHOUSE_STATEMENT_TIMEOUT_MS },
-            ),
-            identity: config.identity,
-          }),
-        ),
-      ]
-    : []),
+  new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'events', markers }),
+  new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'failed', markers }),
+  ...(warehouse ? [new WarehousePersonEraser(warehouse)] : []),
 ];
 const stores = awsDeletionStores(config);
 if (erasers.map((eraser) => eraser.store).join() !== stores.join()) {

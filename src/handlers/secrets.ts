@@ -27,10 +27,22 @@ export function secretLoader(source: SecretSource): () => Promise<string> {
   };
 }
 
+const clients = new Map<string, SecretsManagerClient>();
+
+/**
+ * One client per region for every secret of the process: a client's first call resolves its endpoint
+ * and opens its connection, which a function reading three secrets paid three times at cold start.
+ */
+function sharedClient(region: string): SecretsManagerClient {
+  let client = clients.get(region);
+  if (client === undefined) clients.set(region, (client = new SecretsManagerClient({ region })));
+  return client;
+}
+
 async function load(source: SecretSource): Promise<string> {
   if (source.value) return source.value;
   if (!source.secretArn) throw new ConfigError(`set ${source.names.value} or ${source.names.arn}`);
-  const secrets = source.client ?? new SecretsManagerClient({ region: source.region });
+  const secrets = source.client ?? sharedClient(source.region);
   const { SecretString } = await secrets.send(new GetSecretValueCommand({ SecretId: source.secretArn }));
   if (!SecretString) throw new ConfigError(`secret ${source.secretArn} has no string value`);
   return SecretString.trim();

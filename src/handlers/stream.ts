@@ -5,12 +5,14 @@ import { enricherFromConfig } from '../events/from-config';
 import { schemaRegistryFromConfig } from '../services/schema-files';
 import type { FailedEvent, StoredEvent } from '../events/types';
 import { PROCESSOR_VERSION } from '../events/version';
-import { createDynamoDbDocumentClient, createFirehoseClient } from '../aws/clients';
+import { createDynamoDbDocumentClient } from '../aws/clients';
+import { createFirehoseClient } from '../aws/firehose-client';
 import { DynamoDbSuppressionList } from '../privacy/dynamodb/dynamodb-suppression-list';
 import { CachedSuppressionList } from '../services/cached-suppression-list';
 import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { FirehoseDelivery } from '../sinks/lake/firehose/firehose-delivery';
 import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
+import { awsLivePublisher } from './live-publisher';
 import { secretLoader } from './secrets';
 
 // Built once per execution environment, reused by every invocation.
@@ -25,6 +27,8 @@ const piiSecret = secretLoader({
   secretArn: config.events.piiSecretArn,
   region: config.aws.region,
 });
+// Failed events go to the live view's publisher function while anyone subscribes (docs/live.md#in-aws).
+const livePublisher = awsLivePublisher(config, dynamoDoc, logger);
 
 async function buildProcessor(): Promise<StreamProcessor> {
   return createStreamProcessor(
@@ -54,6 +58,7 @@ async function buildProcessor(): Promise<StreamProcessor> {
         { ttlMs: config.events.suppressionCacheMs },
       ),
       logger,
+      live: livePublisher,
     },
     (summary) => logger.info('batch processed', { ...summary }),
   );
@@ -67,5 +72,8 @@ export const handler: KinesisStreamHandler = async (event) => {
     processor = undefined;
     throw error;
   });
-  return (await processor)(event);
+  const answer = await (await processor)(event);
+  // A look for live subscribers under way must end before the environment freezes.
+  await livePublisher?.settled();
+  return answer;
 };

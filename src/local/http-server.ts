@@ -6,7 +6,16 @@ import { preflightHeaders, responseCorsHeaders } from '../api/cors';
 import { SEGMENT_PATH_PREFIX, type SegmentApi } from '../api/segment/segment-api';
 import { MAX_SEGMENT_REQUEST_BYTES } from '../api/segment/segment-body';
 import { playgroundAsset, playgroundHtml } from '../api/playground';
+import {
+  CONSOLE_ASSET_PREFIX,
+  consoleAssetHeaders,
+  consoleHeaders,
+  consoleHtml,
+  isConsoleAsset,
+} from '../api/console-page';
+import { consoleAssets } from './console-bundle';
 import { hostAllowed, isLoopbackHost } from './allowed-hosts';
+import { attachLiveSocketServer, type LiveSocketServerOptions } from './live-socket-server';
 import { demoHtml } from './demo/demo-page';
 import { trackerBundle } from './demo/tracker-bundle';
 
@@ -23,8 +32,8 @@ export interface HttpServerOptions {
     sourceIp: string | undefined,
   ) => Promise<RequestContext>;
   /**
-   * The bootstrap secret key, prefilled in the playground so a newcomer can run the examples at
-   * once; only while the server listens on loopback, where nobody else can load the page.
+   * The bootstrap secret key, prefilled in the playground and the console so a newcomer can run the
+   * examples at once; only while the server listens on loopback, where nobody else can load the page.
    */
   playgroundApiKey?: string;
   /** The bootstrap write key: the only key the demo shop ships to the browser. */
@@ -33,6 +42,8 @@ export interface HttpServerOptions {
   allowedHosts?: readonly string[];
   /** Segment's HTTP Tracking API under /v1/; absent, those paths are not found. */
   segment?: SegmentApi;
+  /** graphql-ws on /graphql for the `liveEvents` subscription (docs/live.md); absent, upgrades are refused. */
+  live?: Omit<LiveSocketServerOptions, 'allowedHosts'>;
 }
 
 export interface RunningHttpServer {
@@ -51,7 +62,7 @@ class BodyError extends Error {
   }
 }
 
-/** Serves /graphql through Apollo, the playground at /playground, and / redirecting there. */
+/** Serves /graphql through Apollo, the playground at /playground, the console at /console, and / redirecting to the playground. */
 export async function startHttpServer(options: HttpServerOptions): Promise<RunningHttpServer> {
   const server = http.createServer((req, res) => {
     route(options, req, res).catch((error: unknown) => {
@@ -62,6 +73,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
     });
   });
   server.keepAliveTimeout = 65_000;
+  const live = options.live
+    ? attachLiveSocketServer(server, { ...options.live, allowedHosts: options.allowedHosts ?? [] })
+    : undefined;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, resolve);
@@ -70,11 +84,14 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   return {
     port,
     url: `http://${options.host === '0.0.0.0' ? '127.0.0.1' : options.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      // Subscribers are told the server is going away (1001) before requests stop being taken.
+      await live?.close();
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-      }),
+      });
+    },
   };
 }
 
@@ -117,6 +134,25 @@ async function route(options: HttpServerOptions, req: IncomingMessage, res: Serv
       res
         .writeHead(200, { 'content-type': asset.type, 'cache-control': 'public, max-age=3600' })
         .end(asset.body);
+      return;
+    }
+  }
+  if (url.pathname === '/console') {
+    // The live tail subscribes on this origin's /graphql (graphql-ws).
+    const liveUrl = '/graphql';
+    const html = consoleHtml({
+      graphqlUrl: '/graphql',
+      liveUrl,
+      apiKey: (onLoopback(options) ? options.playgroundApiKey : undefined) ?? null,
+    });
+    res.writeHead(200, consoleHeaders(liveUrl)).end(html);
+    return;
+  }
+  if (url.pathname.startsWith(CONSOLE_ASSET_PREFIX)) {
+    const name = url.pathname.slice(CONSOLE_ASSET_PREFIX.length);
+    if (isConsoleAsset(name)) {
+      const body = (await consoleAssets()).get(name);
+      res.writeHead(200, consoleAssetHeaders(name)).end(body);
       return;
     }
   }

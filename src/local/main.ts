@@ -17,8 +17,9 @@ Tributary is running (data in ${config.dataDir})
 
   GraphQL     ${stack.graphqlUrl}
   Playground  ${stack.playgroundUrl}
+  Console     ${stack.url}/console   (live tail and charts)
   Demo shop   ${stack.url}/demo
-  Secret key  ${stack.apiKey}   (every scope: servers, scripts, the playground; never ship it)
+  Secret key  ${stack.apiKey}   (every scope: servers, scripts, the playground and the console; never ship it)
   Write key   ${stack.writeKey}   (INGEST and PUBLIC_READ: safe in browsers and apps)
   Kinesis     ${stack.kinesisEndpoint}  (stream "${config.streamName}")
   DynamoDB    ${stack.dynamodbEndpoint}  (table "${config.tableName}")

@@ -30,11 +30,17 @@ import { DynamoDbDeletionRequestStore } from '../privacy/dynamodb/dynamodb-delet
 import { DeletionRunner } from '../services/deletion-runner';
 import { hotTierPersonEraser } from '../services/hot-tier-person-eraser';
 import { LocalLakeEraser } from '../sinks/lake/local/local-lake-eraser';
+import { DynamoDbMessageMarkers } from '../privacy/dynamodb/dynamodb-message-markers';
 import { WarehousePersonEraser } from '../sinks/warehouse/warehouse-person-eraser';
 import { DynamoDbTtlSweeper } from '../sinks/hot-tier/dynamodb/dynamodb-ttl-sweeper';
 import { LocalLakeRetention } from '../sinks/lake/local/local-lake-retention';
 import type { PersonEraser } from '../privacy/port';
 import { RetentionLoop } from './retention-loop';
+import { buildTributarySchema } from '../api/build-schema';
+import { liveSocketOptions } from '../api/live-socket';
+import { enricherFromConfig } from '../events/from-config';
+import { LiveHub } from '../live/live-hub';
+import { liveSocketRequest } from './live-socket-server';
 
 /** An eraser run between the warehouse's loads, never during one. */
 function betweenLoads(eraser: PersonEraser, warehouse: DuckDbWarehouse): PersonEraser {
@@ -106,10 +112,17 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
   };
   const hotTable = localHotTable(dynamoDoc, config);
   const hotStore = new CachedHotStore(hotTable, hotCache);
+  // The live view's subscribers are on this thread; the pipeline sends its failed events here only
+  // while there are any (see below).
+  const live = new LiveHub({
+    eventsPerSecond: config.live.eventsPerSecond,
+    heartbeatMs: config.live.heartbeatMs,
+  });
   // The thread loads its modules while this one opens the warehouse and starts the API.
   const pipelineStarted = PipelineThread.start({
     data: { config: { ...config, aws }, piiSecret },
     hotReads: hotStore,
+    live,
     // Nothing would process what the API goes on acknowledging: the process stops, as it did when
     // one thread ran both, and a restart resumes from the checkpoints.
     onCrash: (error) => {
@@ -142,6 +155,8 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
   });
   await apollo.start();
   const pipeline = await pipelineStarted;
+  // Nobody can subscribe before the HTTP server starts, below.
+  live.onSubscribersChange((active) => pipeline.watchLive(active));
 
   // kinesalite serialises calls, so concurrent requests share one PutRecords call.
   const coalescing = new CoalescingProducer(
@@ -159,13 +174,14 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
   // and scans run in DuckDB's and the file system's own threads. In step order: the warehouse
   // last, as a load reads the lake (docs/privacy.md#deletion).
   const lakeDir = path.join(config.dataDir, 'lake');
+  const markers = new DynamoDbMessageMarkers({ client: dynamoDoc, tableName: config.tableName });
   const deletions = new DeletionRunner({
     store: new DynamoDbDeletionRequestStore({ client: dynamoDoc, tableName: config.tableName }),
     erasers: [
       hotTierPersonEraser(hotTable, hotStore),
       // Between loads: a load reads each Parquet file twice, and must not see two versions of one.
-      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'events' }), warehouse),
-      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'failed' }), warehouse),
+      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'events', markers }), warehouse),
+      betweenLoads(new LocalLakeEraser({ rootDir: lakeDir, records: 'failed', markers }), warehouse),
       new WarehousePersonEraser(warehouse),
     ],
   });
@@ -178,6 +194,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     dynamoDoc,
     warehouse,
     deletionRunner: deletions,
+    live: { publisher: live, feed: live, scrubber: enricherFromConfig(config, piiSecret).scrub },
   });
   const http = await startHttpServer({
     host: config.host,
@@ -192,6 +209,19 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       ingest: services.ingest,
       names: loadSegmentEventNames(config),
     }),
+    live: {
+      graphqlWs: liveSocketOptions({
+        schema: buildTributarySchema(),
+        services,
+        maxQueryDepth: config.maxQueryDepth,
+        access: config.access,
+        maxQueryBytes: config.queries.maxBytes,
+        requestOf: liveSocketRequest,
+      }),
+      maxConnections: config.live.maxConnections,
+      // A subscribe message is its query text and a small filter.
+      maxMessageBytes: config.queries.maxBytes + 64 * 1024,
+    },
   });
   loader.start();
   void deletions.resume();
@@ -225,6 +255,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     close: async () => {
       // Stop taking requests, finish the batch in flight, write out buffers, load, then close stores.
       await http.close();
+      live.close();
       await apollo.stop();
       await deletions.close();
       await retention.stop();

@@ -18,6 +18,7 @@ registerEnumType(Scope, {
     HOT_READ: { description: 'user(id) and recommendations(userId) for any user, userToken.' },
     ANALYTICS_READ: { description: 'eventCounts, uniqueUsers, funnel, retention, topItems, warehouse.' },
     FAILED_EVENTS_READ: { description: 'failedEvents.' },
+    LIVE_READ: { description: 'The liveEvents subscription (SECRET keys only).' },
     ADMIN: { description: 'Key management, replayFailedEvents and every admin operation.' },
   },
 });

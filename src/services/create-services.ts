@@ -18,7 +18,8 @@ import { CachedSuppressionList } from './cached-suppression-list';
 import { DeletionService } from './deletion-service';
 import type { DeletionWorker } from './deletion-runner';
 import { FailedEventsService } from './failed-events-service';
-import { IngestService } from './ingest-service';
+import { IngestService, type LiveEdge } from './ingest-service';
+import type { LiveFeed } from '../live/port';
 import { ProfileService } from './profile-service';
 import { RecommendationService } from './recommendation-service';
 
@@ -42,6 +43,12 @@ export interface ServiceDeps {
    * wired, and deleteUser then answers DELETIONS_UNAVAILABLE.
    */
   deletionRunner?: DeletionWorker;
+  /**
+   * The live view (docs/live.md): where the edge publishes its answers and, in a process that holds
+   * the subscribers (the embedded stack), where `liveEvents` reads. Without it nothing is published
+   * and `liveEvents` answers LIVE_UNAVAILABLE.
+   */
+  live?: LiveEdge & { feed?: LiveFeed };
 }
 
 /** The services resolvers call, wired the same way for the Lambda handler and the local stack. */
@@ -76,6 +83,7 @@ export function createServices(deps: ServiceDeps): Services {
         : undefined,
       suppression,
       logger: deps.logger,
+      live: deps.live,
     }),
     profiles,
     recommendations: new RecommendationService(hotReads, Date.now, (userId) => profiles.user(userId)),
@@ -88,5 +96,6 @@ export function createServices(deps: ServiceDeps): Services {
       identity: config.identity,
       runner: deps.deletionRunner,
     }),
+    liveFeed: deps.live?.feed,
   };
 }

@@ -6,6 +6,10 @@ import { cutPastDepthLimit } from '../events/event-shape';
 import type { EventEnvelope, EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
 import { checkEventSchema } from '../events/schema-check';
+import type { PayloadScrubber } from '../events/scrub-payload';
+import { acceptedLiveEvent, rejectedLiveEvent, suppressedLiveEvent } from '../live/from-edge';
+import type { LiveEvent } from '../live/live-event';
+import type { LivePublisher } from '../live/port';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { SuppressionList } from '../privacy/port';
 import { logSuppressed, subjectIdsOf } from '../privacy/suppression';
@@ -45,6 +49,13 @@ export interface TrackOutcome {
 export const STREAM_WRITE_FAILED = 'STREAM_WRITE_FAILED';
 export const SUPPRESSION_CHECK_FAILED = 'SUPPRESSION_CHECK_FAILED';
 
+/** How the edge shows its answers in the live view (docs/live.md). */
+export interface LiveEdge {
+  publisher: LivePublisher;
+  /** The failed events' scrubber (the stream's PII secret and detector): payloads are shown as the lake keeps them. */
+  scrubber: PayloadScrubber;
+}
+
 export interface IngestServiceOptions {
   producer: EventStreamProducer;
   newMessageId?: () => string;
@@ -58,6 +69,8 @@ export interface IngestServiceOptions {
    */
   suppression?: SuppressionList;
   logger?: Pick<Console, 'info' | 'warn' | 'error'>;
+  /** Without it the edge publishes no live events. */
+  live?: LiveEdge;
 }
 
 interface ValidEvent {
@@ -76,6 +89,7 @@ export class IngestService {
   private readonly dedupe: DedupeStore | undefined;
   private readonly suppression: SuppressionList | undefined;
   private readonly logger: Pick<Console, 'info' | 'warn' | 'error'>;
+  private readonly live: LiveEdge | undefined;
 
   constructor(options: IngestServiceOptions) {
     this.producer = options.producer;
@@ -84,6 +98,7 @@ export class IngestService {
     this.dedupe = options.dedupe;
     this.suppression = options.suppression;
     this.logger = options.logger ?? console;
+    this.live = options.live;
   }
 
   /**
@@ -92,18 +107,35 @@ export class IngestService {
    * what clients send wrong is visible to operators, not only to the sender (one nested past the
    * depth limit goes on cut one level past it: still refused there, and writable as JSON). Its
    * outcome stays REJECTED whatever the stream answers. An event naming a suppressed id is
-   * SUPPRESSED (REJECTED when invalid) and goes nowhere.
+   * SUPPRESSED (REJECTED when invalid) and goes nowhere. Once answered, the outcomes are shown in
+   * the live view, when anyone watches it.
    */
   async track(inputs: EventEnvelope[], edge: EdgeRequest): Promise<TrackOutcome[]> {
+    const records: StreamRecordBody[] = [];
+    const outcomes = await this.answer(inputs, edge, records);
+    const live = this.live;
+    if (live?.publisher.hasSubscribers())
+      await live.publisher.publish(this.liveEvents(outcomes, records, live));
+    return outcomes;
+  }
+
+  /** The outcomes of `inputs`; `records` gets each one's record as the edge built it (cut when too deep). */
+  private async answer(
+    inputs: EventEnvelope[],
+    edge: EdgeRequest,
+    records: StreamRecordBody[],
+  ): Promise<TrackOutcome[]> {
     const outcomes: TrackOutcome[] = [];
     const valid: ValidEvent[] = [];
     const invalid: StreamRecordBody[] = [];
     inputs.forEach((input, index) => {
       const messageId = input.messageId ?? this.newMessageId();
       const body = toRecordBody(input, messageId, edge);
+      records[index] = body;
       const reject = (errors: EventError[]) => {
         outcomes[index] = { messageId, status: 'REJECTED', errors, retryable: false };
-        invalid.push(cutPastDepthLimit(body));
+        records[index] = cutPastDepthLimit(body);
+        invalid.push(records[index]);
       };
       const errors = envelopeErrors(input);
       if (errors.length > 0) return reject(errors);
@@ -143,6 +175,21 @@ export class IngestService {
           };
     });
     return outcomes;
+  }
+
+  /** The live events of a batch's answers; a DUPLICATE was shown the first time. */
+  private liveEvents(outcomes: TrackOutcome[], records: StreamRecordBody[], live: LiveEdge): LiveEvent[] {
+    const events: LiveEvent[] = [];
+    outcomes.forEach((outcome, index) => {
+      const record = records[index];
+      if (record === undefined) return;
+      const schema = () => this.schemas.piiSchemaFor(record.event, record.schemaVersion);
+      if (outcome.status === 'ACCEPTED') events.push(acceptedLiveEvent(record, live.scrubber, schema()));
+      else if (outcome.status === 'REJECTED')
+        events.push(rejectedLiveEvent(record, outcome.errors, live.scrubber, schema()));
+      else if (outcome.status === 'SUPPRESSED') events.push(suppressedLiveEvent(record));
+    });
+    return events;
   }
 
   /**

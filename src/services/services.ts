@@ -3,6 +3,7 @@ import type { AnalyticsService } from './analytics-service';
 import type { DeletionService } from './deletion-service';
 import type { FailedEventsService } from './failed-events-service';
 import type { IngestService } from './ingest-service';
+import type { LiveFeed } from '../live/port';
 import type { ProfileService } from './profile-service';
 import type { RecommendationService } from './recommendation-service';
 
@@ -15,4 +16,6 @@ export interface Services {
   analytics: AnalyticsService;
   failedEvents: FailedEventsService;
   deletions: DeletionService;
+  /** What `liveEvents` reads; undefined where this process holds no subscribers (docs/live.md). */
+  liveFeed?: LiveFeed;
 }

@@ -4,12 +4,14 @@ import { createEnricher, DEFAULT_HORIZON_DAYS, type Enricher } from '../events/e
 import { DEFAULT_IDENTITY_RULES, type IdentityRules } from '../events/identity';
 import type { SchemaRegistry } from '../events/schema-registry';
 import type { FailedEvent, StoredEvent } from '../events/types';
+import type { LivePublisher } from '../live/port';
 import type { SuppressionList } from '../privacy/port';
 import { logSuppressed } from '../privacy/suppression';
 import type { Delivery, DeliveryResult, EventsDelivery, FailedDelivery } from '../sinks/lake/port';
 import type { HotStore } from '../sinks/hot-tier/port';
 import { decodeRecord, type DecodedRecord } from './decode-record';
 import { updateHotTier, type IndexedEvent } from './hot-update';
+import { withLiveFailedEvents } from './live-failed-delivery';
 
 export interface StreamProcessorDeps {
   events: EventsDelivery;
@@ -30,6 +32,8 @@ export interface StreamProcessorDeps {
    * CachedSuppressionList; without it no record is checked.
    */
   suppression?: SuppressionList;
+  /** Where failed events are shown as they are written (docs/live.md); none without it. */
+  live?: LivePublisher;
   logger?: Pick<Console, 'info' | 'warn' | 'error'>;
 }
 
@@ -68,6 +72,7 @@ export function createStreamProcessor(
   onBatch?: (summary: BatchSummary) => void,
 ): StreamProcessor {
   const logger = deps.logger ?? console;
+  const failed = deps.live ? withLiveFailedEvents(deps.failed, deps.live) : deps.failed;
   const checks = {
     processorVersion: deps.processorVersion,
     schemas: deps.schemas,
@@ -108,7 +113,7 @@ export function createStreamProcessor(
     const failedIndices = new Set<number>();
     const [eventsResult, failedResult] = await Promise.all([
       deliverSafely(deps.events, valid, logger),
-      deliverSafely(deps.failed, invalid, logger),
+      deliverSafely(failed, invalid, logger),
     ]);
     for (const { index } of eventsResult.failed) failedIndices.add(valid[index]?.index ?? 0);
     for (const { index } of failedResult.failed) failedIndices.add(invalid[index]?.index ?? 0);
@@ -128,7 +133,7 @@ export function createStreamProcessor(
         sequenceNumber: item.sequenceNumber,
       });
     }
-    const hot = await updateHotTier(deps.hotStore, delivered, deps.failed, logger);
+    const hot = await updateHotTier(deps.hotStore, delivered, failed, logger);
     if (hot.retryFrom !== undefined) {
       for (let index = hot.retryFrom; index < records.length; index++) failedIndices.add(index);
     }

@@ -9,7 +9,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { stageConfig } from '../../infra/config';
+import { stageConfig, withWarehouseEngine } from '../../infra/config';
 import { EventStream } from '../../infra/constructs/event-stream';
 import { SUPPRESSED_EVENTS_METRIC } from '../../infra/constructs/suppressed-events-metric';
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/ingest-api';
@@ -18,6 +18,8 @@ import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs
 import { Warehouse } from '../../infra/constructs/warehouse';
 import { CORS_ALLOWED_HEADERS } from '../../src/api/cors';
 import { playgroundAsset } from '../../src/api/playground';
+import { CONSOLE_ASSETS, type ConsoleAssetName } from '../../src/api/console-page';
+import { consoleAssets } from '../../src/local/console-bundle';
 import { SUPPRESSED_EVENTS_LOG_FIELD } from '../../src/privacy/suppression';
 import { lakeEventGlueColumns } from '../../src/sinks/lake/columns';
 import {
@@ -25,6 +27,7 @@ import {
   QUARANTINE_PREFIX,
 } from '../../src/sinks/lake/firehose/s3-lake-quarantine';
 import { TributaryStack } from '../../infra/tributary-stack';
+import { LOAD_STATE_KEY } from '../../src/sinks/lake/firehose/s3-load-state';
 
 type Resources = Record<
   string,
@@ -36,7 +39,8 @@ const outRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-cdk-test-'));
 afterAll(() => fs.rmSync(outRoot, { recursive: true, force: true }));
 
 /**
- * One synthesized dev stack, bundling included (that is the slow part), shared by every test below.
+ * One synthesized dev stack on the Redshift engine, bundling included (that is the slow part), shared by
+ * every test below; dev's own engine, Athena, has test/infra/athena-stack.test.ts.
  * CDK's built-in CloudFormation validation is off here only because it takes ~15 s per synth;
  * `npm run synth` still runs it.
  */
@@ -50,7 +54,9 @@ let template: Template;
 
 beforeAll(() => {
   app = new App({ ...appProps(), context: { 'aws:cdk:enable-asset-metadata': true } });
-  stack = new TributaryStack(app, 'Tributary-test', { config: stageConfig('dev') });
+  stack = new TributaryStack(app, 'Tributary-test', {
+    config: withWarehouseEngine(stageConfig('dev'), 'redshift'),
+  });
   template = Template.fromStack(stack);
 }, 120_000);
 
@@ -103,12 +109,24 @@ describe('stage config', () => {
 });
 
 describe('event stream', () => {
-  it('is on-demand and KMS-encrypted with the AWS-managed key', () => {
+  it('is one provisioned shard in dev, KMS-encrypted with the AWS-managed key', () => {
     template.resourceCountIs('AWS::Kinesis::Stream', 1);
     template.hasResourceProperties('AWS::Kinesis::Stream', {
-      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
+      StreamModeDetails: { StreamMode: 'PROVISIONED' },
       StreamEncryption: { EncryptionType: 'KMS', KeyId: 'alias/aws/kinesis' },
       RetentionPeriodHours: 24,
+      ShardCount: 1,
+    });
+  });
+
+  it('is on-demand when no capacity is given', () => {
+    const bare = new Stack(new App(appProps()), 'Bare');
+    new EventStream(bare, 'Stream', {
+      retention: Duration.hours(24),
+      removalPolicy: stageConfig('dev').removalPolicy,
+    });
+    Template.fromStack(bare).hasResourceProperties('AWS::Kinesis::Stream', {
+      StreamModeDetails: { StreamMode: 'ON_DEMAND' },
       ShardCount: Match.absent(),
     });
   });
@@ -362,8 +380,11 @@ describe('lambda functions', () => {
         expect.objectContaining({
           POWERTOOLS_LOG_LEVEL: 'DEBUG',
           TRIBUTARY_LOG_LEVEL: 'DEBUG',
-          NODE_OPTIONS: '--enable-source-maps',
         }),
+      );
+      // --enable-source-maps would parse the bundle's source map at every cold start.
+      expect((props.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty(
+        'NODE_OPTIONS',
       );
     },
   );
@@ -520,17 +541,51 @@ describe('lambda functions', () => {
     expect(answer.statusCode).toBe(204);
     expect(answer.headers['access-control-allow-headers']).toContain('authorization');
   });
+
+  it('serves the console from the graphql bundle: the page without a key, and the same build the local server serves', async () => {
+    const get = (rawPath: string) =>
+      runGraphqlBundle({
+        rawPath,
+        headers: {},
+        requestContext: { http: { method: 'GET', sourceIp: '203.0.113.9' } },
+      }).answer as {
+        statusCode: number;
+        headers: Record<string, string>;
+        body: string;
+        isBase64Encoded?: boolean;
+      };
+    const page = get('/console');
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const config = /<script type="application\/json" id="console-config">(.*?)<\/script>/.exec(
+      page.body,
+    )?.[1];
+    expect(JSON.parse(config ?? 'null')).toMatchObject({ graphqlUrl: '/graphql', apiKey: null });
+    const local = await consoleAssets();
+    for (const name of Object.keys(CONSOLE_ASSETS) as ConsoleAssetName[]) {
+      const asset = get(`/console/assets/${name}`);
+      expect(asset.statusCode).toBe(200);
+      expect(asset.headers['content-type']).toBe(CONSOLE_ASSETS[name]);
+      expect(Buffer.from(asset.body, 'base64').equals(local.get(name) ?? Buffer.alloc(0))).toBe(true);
+    }
+    expect(get('/console/assets/index.js').statusCode).toBe(404);
+  }, 60_000);
 });
 
 describe('ingest api', () => {
-  it('routes /graphql, GET /playground (page and assets) and the Segment /v1 API to the graphql function', () => {
+  it('routes /graphql, GET /playground and /console (pages and assets) and the Segment /v1 API to the graphql function', () => {
     const integration = logicalId('AWS::ApiGatewayV2::Integration', 'IngestApi');
-    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources);
+    // The HTTP API's routes (the live view's WebSocket API has its own, test/infra/live.test.ts).
+    const routes = Object.values(template.findResources('AWS::ApiGatewayV2::Route') as Resources).filter(
+      (r) => (r.Properties.ApiId as { Ref: string }).Ref.startsWith('IngestApi'),
+    );
     expect(routes.map((r) => r.Properties.RouteKey).sort()).toEqual(
       [
         'GET /graphql',
         'GET /playground',
         'GET /playground/assets/{asset}',
+        'GET /console',
+        'GET /console/assets/{asset}',
         'OPTIONS /graphql',
         'POST /graphql',
         'POST /v1/{type}',
@@ -542,7 +597,11 @@ describe('ingest api', () => {
     for (const route of routes) {
       expect(route.Properties.Target).toEqual({ 'Fn::Join': ['', ['integrations/', { Ref: integration }]] });
     }
-    template.resourceCountIs('AWS::ApiGatewayV2::Integration', 1);
+    template.resourcePropertiesCountIs(
+      'AWS::ApiGatewayV2::Integration',
+      { ApiId: { Ref: Match.stringLikeRegexp('^IngestApi') } },
+      1,
+    );
     template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -551,7 +610,7 @@ describe('ingest api', () => {
   });
 
   it('has no API Gateway CORS configuration, which would answer preflights for every key alike', () => {
-    template.resourceCountIs('AWS::ApiGatewayV2::Api', 1);
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Api', { ProtocolType: 'HTTP' }, 1);
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', {
       ProtocolType: 'HTTP',
       CorsConfiguration: Match.absent(),
@@ -570,7 +629,9 @@ describe('ingest api', () => {
   });
 
   it('access-logs requests as JSON without the source IP or anything else about the caller', () => {
-    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage') as Resources);
+    const stages = Object.values(template.findResources('AWS::ApiGatewayV2::Stage') as Resources).filter(
+      (r) => (r.Properties.ApiId as { Ref: string }).Ref.startsWith('IngestApi'),
+    );
     expect(stages).toHaveLength(1);
     const { Format } = stages[0]!.Properties.AccessLogSettings as { Format: string };
     const fields = JSON.parse(Format) as Record<string, string>;
@@ -768,9 +829,35 @@ describe('warehouse', () => {
         TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: {
           'Fn::GetAtt': [expect.stringMatching(/^WarehouseCopyRole/), 'Arn'],
         },
+        TRIBUTARY_WAREHOUSE_ENGINE: 'redshift',
+        // The gate: 64 MiB pending, or a file waiting longer than dev's freshness (an hour).
+        TRIBUTARY_LOAD_MIN_PENDING_BYTES: String(64 * 1024 ** 2),
+        TRIBUTARY_LOAD_MAX_PENDING_MINUTES: '60',
       }),
     );
     expect(loader.props.Timeout).toBe(360);
+  });
+
+  it("lets the load step read and rewrite its gate's state, one object outside the loaded folders", () => {
+    const stateObject = {
+      'Fn::Join': [
+        '',
+        [{ 'Fn::GetAtt': [Match.stringLikeRegexp('^LakeBucket'), 'Arn'] }, `/${LOAD_STATE_KEY}`],
+      ],
+    };
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('^WarehouseLoaderRole') }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: Match.arrayWith(['s3:GetObject*']),
+            Resource: Match.arrayWith([stateObject]),
+          }),
+          Match.objectLike({ Action: Match.arrayWith(['s3:PutObject']), Resource: stateObject }),
+        ]),
+      },
+    });
+    expect(LOAD_STATE_KEY.startsWith('events/') || LOAD_STATE_KEY.startsWith('failed/')).toBe(false);
   });
 
   const workgroupArn = {
@@ -812,6 +899,7 @@ describe('warehouse', () => {
     const variables = variablesOf('tributary-graphql');
     expect(variables).toEqual(
       expect.objectContaining({
+        TRIBUTARY_WAREHOUSE_ENGINE: 'redshift',
         TRIBUTARY_REDSHIFT_WORKGROUP: 'tributary-dev',
         TRIBUTARY_REDSHIFT_DATABASE: 'tributary',
       }),
@@ -1064,11 +1152,23 @@ describe('deletion function', () => {
           (s) => ({ id, action: s.Action, resource: s.Resource }),
         ),
     );
+    // Besides, the graphql and stream functions hand live events to the live publisher (live.test.ts).
+    const livePublisher = { 'Fn::GetAtt': [logicalId('AWS::Lambda::Function', 'LivePublisher'), 'Arn'] };
     expect(invokes).toEqual([
       {
         id: expect.stringMatching(/^IngestApiHandlerRole/),
         action: 'lambda:InvokeFunction',
         resource: { 'Fn::GetAtt': [deletion().id, 'Arn'] },
+      },
+      {
+        id: expect.stringMatching(/^IngestApiHandlerRole/),
+        action: 'lambda:InvokeFunction',
+        resource: livePublisher,
+      },
+      {
+        id: expect.stringMatching(/^StreamProcessorHandlerRole/),
+        action: 'lambda:InvokeFunction',
+        resource: livePublisher,
       },
     ]);
   });
@@ -1152,7 +1252,9 @@ describe('outputs', () => {
         'ApiUrl',
         'DashboardUrl',
         'LakeBucketName',
+        'LiveUrl',
         'PlaygroundUrl',
+        'ConsoleUrl',
         'StreamName',
         'TableName',
         'UserTokenSecretArn',
@@ -1165,6 +1267,7 @@ describe('outputs', () => {
       Value: { 'Fn::Join': ['', [Match.anyValue(), '/graphql']] },
     });
     template.hasOutput('PlaygroundUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/playground']] } });
+    template.hasOutput('ConsoleUrl', { Value: { 'Fn::Join': ['', [Match.anyValue(), '/console']] } });
     template.hasOutput('WriteKeySecretArn', {
       Value: { Ref: logicalId('AWS::SecretsManager::Secret', 'IngestApiWriteKey') },
     });
@@ -1230,6 +1333,17 @@ describe('prod stage', () => {
     });
     prod.hasResource('AWS::RedshiftServerless::Namespace', { DeletionPolicy: 'Retain' });
     prod.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(10 minutes)' });
+    // Redshift, on-demand Kinesis; loads wait for 64 MiB or an hour.
+    prod.hasResourceProperties('AWS::Kinesis::Stream', { StreamModeDetails: { StreamMode: 'ON_DEMAND' } });
+    prod.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'tributary-warehouse-load',
+          TRIBUTARY_LOAD_MIN_PENDING_BYTES: String(64 * 1024 ** 2),
+          TRIBUTARY_LOAD_MAX_PENDING_MINUTES: '60',
+        }),
+      },
+    });
     prod.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'IteratorAge', Threshold: 60_000 });
     prod.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.absent() });
     prod.hasResourceProperties('AWS::ApiGatewayV2::Stage', {

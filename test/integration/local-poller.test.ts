@@ -214,6 +214,55 @@ describe('LocalPoller', () => {
     expect(clock.now()).toBe(now);
   });
 
+  it('reads again instead of sleeping when onIdle says records were put during the empty read', async () => {
+    const inner = new KinesisStreamReader({ client: env.kinesis, streamName });
+    let crossed = false;
+    // The first empty read at the tip misses a record put while it was in flight.
+    const reader = countingReader({
+      describe: () => inner.describe(),
+      listShards: () => inner.listShards(),
+      shardIterator: (shardId, position) => inner.shardIterator(shardId, position),
+      getRecords: async (iterator, limit) => {
+        const response = await inner.getRecords(iterator, limit);
+        if (!crossed && response.records.length === 0) {
+          crossed = true;
+          await put(['crossed']);
+        }
+        return response;
+      },
+    });
+    const clock = new ManualClock();
+    const delivered: string[] = [];
+    const asked: string[] = [];
+    const p = new LocalPoller({
+      reader,
+      handler: async (event) => {
+        delivered.push(...payloads(event));
+      },
+      checkpoints: new FileCheckpointStore(checkpointDir, streamName),
+      batchSize: 100,
+      batchWindowMs: 0,
+      idleMs: 200,
+      maxIdleMs: 1_000,
+      shardDiscoveryMs: 60_000,
+      logger: quiet,
+      clock,
+      // As the stack's wake latch answers: records were put since the shard last asked, once.
+      onIdle: (shardId) => {
+        asked.push(shardId);
+        return asked.length > 1;
+      },
+    });
+    pollers.push(p);
+    await p.start();
+
+    await eventually(() => delivered.length > 0 && clock.sleeping(200));
+    expect(delivered).toEqual(['crossed']);
+    // No time passed: the shard read again at once, with no wake() and no pause.
+    expect(clock.now()).toBe(0);
+    expect(new Set(asked).size).toBe(1);
+  });
+
   it('stop() during start waits for the stream calls in flight, and start() ends quietly', async () => {
     const stopAt = ['start', 'describe', 'listShards', 'shardIterator', 'getRecords'] as const;
     for (const moment of stopAt) {

@@ -4,11 +4,13 @@ import type { FieldRule } from '../../src/access/principal';
 import { buildTributarySchema } from '../../src/api/build-schema';
 
 describe('field rules', () => {
-  it('every Query and Mutation field declares what it needs', () => {
+  it('every Query, Mutation and Subscription field declares what it needs', () => {
     const schema = buildTributarySchema();
-    const rootFields = [schema.getQueryType(), schema.getMutationType()].flatMap((type) =>
-      Object.keys(type?.getFields() ?? {}),
-    );
+    const rootFields = [
+      schema.getQueryType(),
+      schema.getMutationType(),
+      schema.getSubscriptionType(),
+    ].flatMap((type) => Object.keys(type?.getFields() ?? {}));
     const declared = new Map(
       getMetadataStorage().authorizedFields.map((field) => [field.fieldName, field.roles as FieldRule[]]),
     );

@@ -34,6 +34,12 @@ const FIXTURE: Record<string, string> = {
   'src/privacy/dynamodb/store.ts':
     `import { KinesisClient } from '@aws-sdk/client-kinesis';\nimport type { Eraser } from '../port';\n` +
     `export const s: [unknown, Eraser?] = [KinesisClient];\n`,
+  'src/console/page-config.ts': `export const CONFIG_ID = 'config';\n`,
+  'src/console/chart.ts': `import { build } from 'esbuild';\nexport const chart = build;\n`,
+  'src/console/reads-a-service.ts': `import { ingest } from '../services/ingest';\nexport const r = ingest;\n`,
+  'src/api/console-page.ts':
+    `import { CONFIG_ID } from '../console/page-config';\nimport { chart } from '../console/chart';\n` +
+    `export const page = [CONFIG_ID, chart];\n`,
   'package.json': JSON.stringify({
     name: 'fixture',
     private: true,
@@ -55,6 +61,8 @@ const PLANTED = [
   'runtime-code-not-to-dev-dependencies: src/api/bundles.ts',
   'no-non-package-json: src/api/undeclared.ts',
   'privacy-core-pure: src/privacy/writes-files.ts',
+  'console-is-a-browser-client: src/console/reads-a-service.ts',
+  'only-the-page-contract-from-console: src/api/console-page.ts',
 ];
 
 /** Runs dependency-cruiser on `src` under `cwd` as `npm run lint` does: exit status and report. */

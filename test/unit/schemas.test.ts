@@ -31,6 +31,14 @@ describe('the shipped schemas/', () => {
     );
   });
 
+  it('each compile: the registry compiles a schema when first used, so a broken one shows here', () => {
+    const registry = new SchemaRegistry(documents, { unknownEvents: 'reject' });
+    for (const doc of documents) {
+      const resolved = registry.resolve(doc.event, doc.version);
+      expect(resolved.kind === 'schema' && typeof resolved.schema.validate).toBe('function');
+    }
+  });
+
   it('declare the items of an order as its products, and of a product event as its product_id', () => {
     const registry = new SchemaRegistry(documents, { unknownEvents: 'reject' });
     const order = registry.resolve('order_completed');
@@ -255,6 +263,19 @@ describe('SchemaRegistry', () => {
     expect(load(object({ a: {} }, { 'x-item-property': 'a' }))).not.toThrow();
     expect(load(object({ a: { type: 'strnig' } }))).toThrow(
       expect.objectContaining({ name: 'SchemaRegistryError' }),
+    );
+  });
+
+  it('refuses what only compiling finds (strict mode) when the schema is first used', () => {
+    const registry = new SchemaRegistry(
+      [{ event: 'odd', version: '1-0-0', schema: object({}, { unknownWord: 1 }) }],
+      {
+        unknownEvents: 'accept',
+      },
+    );
+    const resolved = registry.resolve('odd');
+    expect(() => resolved.kind === 'schema' && resolved.schema.validate).toThrow(
+      expect.objectContaining({ name: 'SchemaRegistryError', code: 'SCHEMA_FILE_INVALID' }),
     );
   });
 });

@@ -1,4 +1,5 @@
 import type { Config } from '../../config';
+import type { LiveEvent } from '../../live/live-event';
 import type { HotActivity } from '../../sinks/hot-tier/port';
 
 /** What the pipeline thread starts from (its workerData): plain data, copied into the thread. */
@@ -7,6 +8,45 @@ export interface PipelineWorkerData {
   config: Config;
   /** The HMAC key for `x-pii` fields, as the stack resolved it. */
   piiSecret: string;
+}
+
+/** The worker's data as the thread starts it: the stack's, and the wake latch's memory. */
+export interface PipelineThreadData extends PipelineWorkerData {
+  wakeLatch: SharedArrayBuffer;
+}
+
+const ARMED = 0;
+const PUTS = 1;
+
+/**
+ * Whether a shard sleeps until woken, in memory both threads share: the API thread posts `wake`
+ * only then, so while the pipeline is busy the API pays no message per request. It also counts
+ * puts, so a shard whose empty read crossed a put reads again instead of sleeping: either the
+ * shard sees the put counted, or the API thread sees the latch armed and posts a wake.
+ */
+export class WakeLatch {
+  private readonly cells: Int32Array;
+  /** Per shard, the put count it last saw (pipeline thread only). */
+  private readonly seen = new Map<string, number>();
+
+  constructor(readonly buffer = new SharedArrayBuffer(2 * Int32Array.BYTES_PER_ELEMENT)) {
+    this.cells = new Int32Array(buffer);
+  }
+
+  /** The pipeline thread, as a shard is about to sleep: false when records were put since it last asked. */
+  arm(shardId: string): boolean {
+    Atomics.store(this.cells, ARMED, 1);
+    const puts = Atomics.load(this.cells, PUTS);
+    const quiet = this.seen.get(shardId) === puts;
+    this.seen.set(shardId, puts);
+    return quiet;
+  }
+
+  /** The API thread, after records were put: whether a shard sleeps (once per arming); if so, post a `wake`. */
+  put(): boolean {
+    Atomics.add(this.cells, PUTS, 1);
+    return Atomics.exchange(this.cells, ARMED, 0) === 1;
+  }
 }
 
 /** Messages from the API thread to the pipeline thread. */
@@ -18,7 +58,9 @@ export type ToPipeline =
   /** Finish the batch in flight, checkpoint, write out the lake buffers, then answer. */
   | { kind: 'stop'; id: number }
   /** The API thread forgot what a `hot-writes` message named. */
-  | { kind: 'forgotten'; id: number };
+  | { kind: 'forgotten'; id: number }
+  /** Whether the API thread has live subscribers: only then does the pipeline send live events. */
+  | { kind: 'live-subscribers'; active: boolean };
 
 /** Messages from the pipeline thread to the API thread. */
 export type FromPipeline =
@@ -28,7 +70,9 @@ export type FromPipeline =
   /** A request failed; `error` is its message and stack. */
   | { kind: 'failed'; id: number; error: string }
   /** A batch was applied to the hot tier: forget what it changed, then answer `forgotten`. */
-  | { kind: 'hot-writes'; id: number; activity: HotActivity[] };
+  | { kind: 'hot-writes'; id: number; activity: HotActivity[] }
+  /** Failed events just written, for the live view's subscribers; nobody answers. */
+  | { kind: 'live-events'; events: LiveEvent[] };
 
 /** Requests sent to the other thread, each waiting for the answer carrying its id. */
 export class PendingReplies {

@@ -1,13 +1,23 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { LivePublisher } from '../../live/port';
 import type { HotActivity } from '../../sinks/hot-tier/port';
 import { PipelineThreadError } from './errors';
-import { PendingReplies, type FromPipeline, type PipelineWorkerData, type ToPipeline } from './protocol';
+import {
+  PendingReplies,
+  WakeLatch,
+  type FromPipeline,
+  type PipelineThreadData,
+  type PipelineWorkerData,
+  type ToPipeline,
+} from './protocol';
 
 export interface PipelineThreadOptions {
   data: PipelineWorkerData;
   /** The API's hot-tier read cache, told of every batch the pipeline applies (CachedHotStore). */
   hotReads: { forgetWritesOf(activity: readonly HotActivity[]): void };
+  /** Where the failed events the pipeline shows in the live view go (the API thread's hub). */
+  live?: LivePublisher;
   /** Called once if the thread dies after it started and before stop(); it is not restarted. */
   onCrash(error: PipelineThreadError): void;
   /** The thread's entry file; the pipeline's own unless given. */
@@ -30,12 +40,15 @@ export class PipelineThread {
   private constructor(
     private readonly worker: Worker,
     private readonly options: PipelineThreadOptions,
+    private readonly wakeLatch: WakeLatch,
   ) {}
 
   /** Starts the thread; resolves once its poller runs, rejects if the thread fails first. */
   static start(options: PipelineThreadOptions): Promise<PipelineThread> {
-    const worker = new Worker(options.entry ?? ENTRY, { workerData: options.data });
-    const thread = new PipelineThread(worker, options);
+    const wakeLatch = new WakeLatch();
+    const workerData: PipelineThreadData = { ...options.data, wakeLatch: wakeLatch.buffer };
+    const worker = new Worker(options.entry ?? ENTRY, { workerData });
+    const thread = new PipelineThread(worker, options, wakeLatch);
     return new Promise((resolve, reject) => {
       let started = false;
       const fail = (error: PipelineThreadError) => {
@@ -76,9 +89,16 @@ export class PipelineThread {
     return this.worker.threadId;
   }
 
-  /** Idle shards read now: records were just put. */
+  /** Idle shards read now: records were just put. A message goes only when a shard sleeps. */
   wake(): void {
-    if (this.failure === undefined && this.stopping === undefined) this.worker.postMessage(WAKE);
+    if (this.failure === undefined && this.stopping === undefined && this.wakeLatch.put())
+      this.worker.postMessage(WAKE);
+  }
+
+  /** Tells the pipeline whether anyone watches the live view, so it sends live events only then. */
+  watchLive(active: boolean): void {
+    if (this.failure === undefined && this.stopping === undefined)
+      this.worker.postMessage({ kind: 'live-subscribers', active } satisfies ToPipeline);
   }
 
   /** Resolves when everything that was on the stream when called has been processed and checkpointed. */
@@ -126,6 +146,9 @@ export class PipelineThread {
       case 'hot-writes':
         this.options.hotReads.forgetWritesOf(message.activity);
         this.worker.postMessage({ kind: 'forgotten', id: message.id } satisfies ToPipeline);
+        return;
+      case 'live-events':
+        void this.options.live?.publish(message.events);
         return;
     }
   }

@@ -3,6 +3,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../../aws/clients';
 import { enricherFromConfig } from '../../events/from-config';
 import type { FailedEvent, StoredEvent } from '../../events/types';
+import type { LivePublisher } from '../../live/port';
 import { PROCESSOR_VERSION } from '../../events/version';
 import { schemaRegistryFromConfig } from '../../services/schema-files';
 import { EventsParquetFormat } from '../../sinks/lake/file-format';
@@ -14,7 +15,13 @@ import { createStreamProcessor } from '../../stream/process-batch';
 import { localHotTable } from '../hot-table';
 import { FileCheckpointStore } from '../poller/checkpoint-store';
 import { LocalPoller } from '../poller/local-poller';
-import { PendingReplies, type FromPipeline, type PipelineWorkerData, type ToPipeline } from './protocol';
+import {
+  PendingReplies,
+  WakeLatch,
+  type FromPipeline,
+  type PipelineThreadData,
+  type ToPipeline,
+} from './protocol';
 import { WriteReportingHotStore } from './write-reporting-hot-store';
 
 /**
@@ -23,9 +30,10 @@ import { WriteReportingHotStore } from './write-reporting-hot-store';
  * the API thread's requests on `port` and resolves once the poller runs; a failure to start is
  * thrown, which ends the thread with that error.
  */
-export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerData): Promise<void> {
+export async function runPipelineWorker(port: MessagePort, data: PipelineThreadData): Promise<void> {
   const { config, piiSecret } = data;
   const send = (message: FromPipeline) => port.postMessage(message);
+  const wakeLatch = new WakeLatch(data.wakeLatch);
   const kinesis = createKinesisClient(config);
   const dynamoDoc = createDynamoDbDocumentClient(config);
 
@@ -53,6 +61,16 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerD
     send({ kind: 'hot-writes', id, activity });
     return answered;
   });
+  // The API thread holds the subscribers; it says when it has any, and live events go to it as
+  // messages, which never wait for it.
+  let liveSubscribers = false;
+  const live: LivePublisher = {
+    hasSubscribers: () => liveSubscribers,
+    publish: (events) => {
+      if (liveSubscribers && events.length > 0) send({ kind: 'live-events', events: [...events] });
+      return Promise.resolve();
+    },
+  };
   const poller = new LocalPoller({
     reader: new KinesisStreamReader({ client: kinesis, streamName: config.streamName }),
     handler: createStreamProcessor({
@@ -69,12 +87,14 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerD
         new DynamoDbSuppressionList({ client: dynamoDoc, tableName: config.tableName }),
         { ttlMs: config.events.suppressionCacheMs },
       ),
+      live,
     }),
     checkpoints: new FileCheckpointStore(config.dataDir, config.streamName),
     batchSize: config.poller.batchSize,
     batchWindowMs: config.poller.batchWindowMs,
     idleMs: config.poller.idleMs,
     maxIdleMs: config.poller.maxIdleMs,
+    onIdle: (shardId) => wakeLatch.arm(shardId),
   });
 
   const stop = async () => {
@@ -105,6 +125,9 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineWorkerD
         return void answer(message.id, stop());
       case 'forgotten':
         return forgetting.resolve(message.id);
+      case 'live-subscribers':
+        liveSubscribers = message.active;
+        return;
     }
   });
 

@@ -45,6 +45,12 @@ export interface LocalPollerOptions {
    * Defaults to idleMs (no backoff).
    */
   maxIdleMs?: number;
+  /**
+   * Called as a shard is about to sleep until woken (after an empty read at the tip), so whoever
+   * calls wake() can skip it while no shard sleeps. Answering false means records were put since
+   * the shard last asked, perhaps during the read that came back empty: it reads again at once.
+   */
+  onIdle?: (shardId: string) => boolean;
   /** Cap of the exponential backoff between retries of a failed batch. */
   maxRetryDelayMs?: number;
   retryBaseDelayMs?: number;
@@ -303,6 +309,7 @@ export class LocalPoller {
         if (batch.length === 0) {
           if (atTip) {
             shard.caughtUpTick = readTick;
+            if (this.options.onIdle?.(shard.shardId) === false) continue;
             await this.pause(idlePauseMs, true);
             idlePauseMs = Math.min(maxIdleMs, idlePauseMs * 2);
           } else await this.pause(idleMs);

@@ -6,6 +6,8 @@ import { ACCESS_DENIED_ERROR_NAMES, sdkErrorFacts } from '../../../aws/retry';
 export interface LakeObject {
   key: string;
   size: number;
+  /** When S3 stored the object, in epoch ms: how long a file has waited for the warehouse. */
+  lastModified?: number;
 }
 
 /** Lists the files of a lake: what the warehouse load step needs from S3. */
@@ -53,7 +55,13 @@ export class S3LakeLister implements LakeLister {
         new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }),
       );
       for (const object of page.Contents ?? []) {
-        if (object.Key !== undefined) objects.push({ key: object.Key, size: object.Size ?? 0 });
+        if (object.Key !== undefined) {
+          objects.push({
+            key: object.Key,
+            size: object.Size ?? 0,
+            lastModified: object.LastModified?.getTime(),
+          });
+        }
       }
       // S3 sets NextContinuationToken only when IsTruncated; checking both keeps a stray token from looping.
       token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
