@@ -46,6 +46,18 @@ export interface StageConfig {
     /** Hot-tier profiles and identities, after the id's last event. */
     readonly profileIdleDays: number;
   };
+  /**
+   * The identity rules' settings (docs/identity.md#rules): every function that links ids or counts
+   * persons must apply the same ones, or the hot tier and the warehouse would disagree on who is who.
+   */
+  readonly identity: {
+    /** Ids that never link, besides the built-in junk ids. */
+    readonly blocklist: readonly string[];
+    /** Anonymous ids one person keeps; later links are refused. */
+    readonly maxAnonymousIds: number;
+    /** `source` values of direct producers whose `alias` may merge two userIds. */
+    readonly mergeSources: readonly string[];
+  };
   /** Browser origins are allowed per key (`allowedOrigins`), so the API has no CORS setting of its own. */
   readonly api: {
     readonly throttleRateLimit: number;
@@ -134,6 +146,7 @@ const dev: StageConfig = {
   lake: { versioned: false, accessLogsExpiration: Duration.days(30) },
   // A demo stage keeps a month of everything: enough to show trends, little personal data to answer for.
   retention: { lakeDays: 30, warehouseDays: 30, failedEventsDays: 7, profileIdleDays: 30 },
+  identity: { blocklist: [], maxAnonymousIds: 100, mergeSources: [] },
   api: {
     throttleRateLimit: 50,
     throttleBurstLimit: 100,
@@ -185,6 +198,7 @@ const prod: StageConfig = {
   // events: a month to fix and replay what failed, the sensitive raw payloads no longer. Profiles: six
   // months without a visit, past which a returning visitor's history no longer serves them.
   retention: { lakeDays: 395, warehouseDays: 395, failedEventsDays: 30, profileIdleDays: 180 },
+  identity: { blocklist: [], maxAnonymousIds: 100, mergeSources: [] },
   api: {
     throttleRateLimit: 1000,
     throttleBurstLimit: 2000,

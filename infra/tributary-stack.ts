@@ -144,6 +144,17 @@ export class TributaryStack extends Stack {
       : undefined;
     this.live?.grantPublish(this.ingestApi.handler);
     this.live?.grantPublish(this.streamProcessor.handler);
+    // Every function that links ids (stream), counts persons (API, loader) or erases a person.
+    for (const fn of [
+      this.ingestApi.handler,
+      this.streamProcessor.handler,
+      this.warehouse.loader,
+      this.deletion.handler,
+    ]) {
+      for (const [name, value] of Object.entries(identityEnvironment(config.identity))) {
+        fn.function.addEnvironment(name, value);
+      }
+    }
     this.observability = new Observability(this, 'Observability', {
       dashboardName: `Tributary-${config.stage}`,
       api: this.ingestApi.api,
@@ -224,4 +235,15 @@ export class TributaryStack extends Stack {
   override get availabilityZones(): string[] {
     return [0, 1, 2].map((index) => Fn.select(index, Fn.getAzs()));
   }
+}
+
+/** The identity settings as the functions read them (src/config.ts); empty lists are left unset. */
+export function identityEnvironment(identity: StageConfig['identity']): Record<string, string> {
+  return {
+    TRIBUTARY_IDENTITY_MAX_ANONYMOUS_IDS: String(identity.maxAnonymousIds),
+    ...(identity.blocklist.length > 0 && { TRIBUTARY_IDENTITY_BLOCKLIST: identity.blocklist.join(',') }),
+    ...(identity.mergeSources.length > 0 && {
+      TRIBUTARY_IDENTITY_MERGE_SOURCES: identity.mergeSources.join(','),
+    }),
+  };
 }

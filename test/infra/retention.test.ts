@@ -4,6 +4,7 @@ import path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { loadConfig } from '../../src/config';
+import { isJunkId } from '../../src/events/identity';
 import { QUARANTINE_PREFIX } from '../../src/sinks/lake/firehose/s3-lake-quarantine';
 import { stageConfig, type StageName } from '../../infra/config';
 import {
@@ -13,7 +14,7 @@ import {
   FAILED_PREFIX,
 } from '../../infra/constructs/delivery';
 import { LAKE_RECOVERY_WINDOW, lakeExpirations } from '../../infra/constructs/lake';
-import { TributaryStack } from '../../infra/tributary-stack';
+import { identityEnvironment, TributaryStack } from '../../infra/tributary-stack';
 
 type Resources = Record<string, { Properties: Record<string, unknown> }>;
 
@@ -105,11 +106,39 @@ describe.each(['dev', 'prod'] as const)('retention limits of the %s stage', (sta
     });
   });
 
+  it('gives every function that links, counts or erases persons the same identity settings', () => {
+    const expected = identityEnvironment(stageConfig(stage).identity);
+    for (const service of [
+      'tributary-graphql',
+      'tributary-stream',
+      'tributary-warehouse-load',
+      'tributary-deletion',
+    ]) {
+      const identityVariables = Object.fromEntries(
+        Object.entries(variablesOf(stage, service)).filter(([name]) =>
+          name.startsWith('TRIBUTARY_IDENTITY_'),
+        ),
+      );
+      expect([service, identityVariables]).toEqual([service, expected]);
+    }
+  });
+
   it('lets DynamoDB expire the hot table items on `ttl`', () => {
     template(stage).hasResourceProperties('AWS::DynamoDB::Table', {
       TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
       KeySchema: Match.arrayWith([{ AttributeName: 'pk', KeyType: 'HASH' }]),
     });
+  });
+});
+
+describe('identity settings', () => {
+  it('reach the functions as the config reads them, lists included', () => {
+    const identity = { blocklist: ['n/a', 'visitor'], maxAnonymousIds: 40, mergeSources: ['crm'] };
+    const rules = loadConfig(identityEnvironment(identity)).identity;
+    expect(isJunkId('Visitor', rules)).toBe(true);
+    expect(isJunkId('n/a', rules)).toBe(true);
+    expect(rules.maxAnonymousIds).toBe(40);
+    expect([...rules.mergeSources]).toEqual(['crm']);
   });
 });
 
