@@ -28,7 +28,7 @@ import { createServices } from '../services/create-services';
 import { awsDeletionStores } from './deletion-stores';
 import { LambdaDeletionWorker } from './lambda-deletion-worker';
 import { awsLiveEdge, awsLivePublisher } from './live-publisher';
-import { secretLoader } from './secrets';
+import { bootstrapKeysLoader } from './bootstrap-keys';
 import { createWarehouse } from './warehouse-engine';
 
 /** An API Gateway HTTP API (payload v2) handler. */
@@ -89,21 +89,6 @@ export function createGraphqlHandler({ config, transport = {} }: GraphqlHandlerO
     client: createKinesisClient(config, transport),
     streamName: config.streamName,
   });
-  // Each secret: its variable when set (tests, local runs), else Secrets Manager, read once.
-  const secret = (name: string, value: string | undefined, secretArn: string | undefined) =>
-    secretLoader({
-      names: { value: name, arn: `${name}_SECRET_ARN` },
-      value,
-      secretArn,
-      region: config.aws.region,
-    });
-  const secretKey = secret('TRIBUTARY_API_KEY', config.apiKey, config.apiKeySecretArn);
-  const writeKey = secret('TRIBUTARY_WRITE_KEY', config.writeKey, config.writeKeySecretArn);
-  const userTokenSecret = secret(
-    'TRIBUTARY_USER_TOKEN_SECRET',
-    config.userTokenSecret,
-    config.userTokenSecretArn,
-  );
   // deleteUser stores a request and wakes the deletion function, which runs it; without one deployed,
   // deletions are refused (DELETIONS_UNAVAILABLE) rather than left to wait.
   const deletionWorker =
@@ -119,15 +104,7 @@ export function createGraphqlHandler({ config, transport = {} }: GraphqlHandlerO
   const livePublisher = awsLivePublisher(config, dynamoDoc, logger);
   const services = createServices({
     config,
-    // Read side by side: one after the other, a cold start waited for three round trips.
-    bootstrapKeys: async () => {
-      const [secretValue, writeValue, tokenSecret] = await Promise.all([
-        secretKey(),
-        writeKey(),
-        userTokenSecret(),
-      ]);
-      return { secretKey: secretValue, writeKey: writeValue, userTokenSecret: tokenSecret };
-    },
+    bootstrapKeys: bootstrapKeysLoader(config),
     logger,
     producer,
     schemas: schemaRegistryFromConfig(config),
