@@ -7,6 +7,7 @@
  * (queries and mutations go over HTTP, through every HTTP check), and to
  * LIVE_SUBSCRIPTIONS_PER_CONNECTION at once.
  */
+import { connectionKey } from '../live/connection-key';
 import depthLimit from 'graphql-depth-limit';
 import {
   createSourceEventStream,
@@ -48,15 +49,6 @@ export interface LiveSocketOptions {
   /** The upgrade request of a connection (graphql-ws's `extra`). */
   requestOf: (extra: unknown) => LiveSocketRequest;
   logger?: Pick<Console, 'error'>;
-}
-
-/** The key a `connection_init` carries: `authorization: "Bearer <key>"`, or `x-api-key` as over HTTP. */
-export function connectionKey(params: Record<string, unknown> | undefined): string | undefined {
-  const direct = params?.['x-api-key'];
-  if (typeof direct === 'string' && direct !== '') return direct;
-  const authorization = params?.authorization ?? params?.Authorization;
-  if (typeof authorization !== 'string') return undefined;
-  return /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
 }
 
 /** The heartbeat's place in a `next` payload: `{ extensions: { liveHeartbeat: { dropped, at } } }`, no data. */

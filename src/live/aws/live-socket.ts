@@ -1,3 +1,4 @@
+import { connectionKey } from '../connection-key';
 import { GraphQLError } from 'graphql';
 import type { Principal } from '../../access/principal';
 import { LIVE_SUBSCRIPTIONS_PER_CONNECTION } from '../live-event';
@@ -126,7 +127,7 @@ export class LiveSocket {
     }
     let principal: Principal;
     try {
-      principal = await this.options.authenticate(keyOf(params), connection.origin ?? undefined);
+      principal = await this.options.authenticate(connectionKey(params), connection.origin ?? undefined);
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       const code = typeof error.extensions.code === 'string' ? error.extensions.code : 'FORBIDDEN';
@@ -217,18 +218,6 @@ export class LiveSocket {
     await this.options.connections.close(connectionId);
     await this.options.table.removeConnection(connectionId);
   }
-}
-
-/**
- * The key a client sends in `connection_init`'s payload (graphql-ws `connectionParams`): an
- * `x-api-key` entry as the HTTP API takes it, or `authorization: 'Bearer <key>'`.
- */
-export function keyOf(params: Record<string, unknown>): string | undefined {
-  const direct = params['x-api-key'];
-  if (typeof direct === 'string' && direct !== '') return direct;
-  const authorization = params.authorization ?? params.Authorization;
-  if (typeof authorization !== 'string') return undefined;
-  return /^Bearer\s+(\S+)$/i.exec(authorization.trim())?.[1];
 }
 
 function limitError(message: string) {
