@@ -14,6 +14,7 @@ import {
   MAX_BYTES_PER_RECORD,
   translateFirehoseError,
 } from '../../src/sinks/lake/firehose/firehose-delivery';
+import { PACKED_RECORD_BYTES } from '../../src/sinks/lake/firehose/record-packing';
 import { DeliveryError, RecordTooLargeError } from '../../src/sinks/lake/errors';
 
 interface Rec {
@@ -42,16 +43,39 @@ function recs(n: number, pad?: string): Rec[] {
   return Array.from({ length: n }, (_, id) => (pad === undefined ? { id } : { id, pad }));
 }
 
+/** Records whose newline-terminated document is exactly `bytes` long. */
+function sized(n: number, bytes: number, firstId = 0): Rec[] {
+  return Array.from({ length: n }, (_, i) => {
+    const id = firstId + i;
+    const overhead = document({ id, pad: '' }).length;
+    return { id, pad: 'x'.repeat(bytes - overhead) };
+  });
+}
+
+const document = (record: Rec): string => `${JSON.stringify(record)}\n`;
+
 function inputs(): PutRecordBatchCommandInput[] {
   return firehose.commandCalls(PutRecordBatchCommand).map((call) => call.args[0].input);
 }
 
-function lines(input: PutRecordBatchCommandInput): string[] {
+/** The data of each Firehose record of a call. */
+function recordData(input: PutRecordBatchCommandInput): string[] {
   return (input.Records ?? []).map((r) => Buffer.from(r.Data ?? new Uint8Array()).toString('utf8'));
 }
 
+/** The ids of the documents packed into each Firehose record of a call. */
+function packedIds(input: PutRecordBatchCommandInput): number[][] {
+  return recordData(input).map((data) =>
+    data
+      .split('\n')
+      .slice(0, -1)
+      .map((line) => (JSON.parse(line) as Rec).id),
+  );
+}
+
+/** The ids of every document a call carried, in order. */
 function ids(input: PutRecordBatchCommandInput): number[] {
-  return lines(input).map((line) => (JSON.parse(line) as Rec).id);
+  return packedIds(input).flat();
 }
 
 /** Answers every call with success for all entries it carries. */
@@ -62,11 +86,11 @@ function allOk(input: PutRecordBatchCommandInput): PutRecordBatchOutput {
   };
 }
 
-/** Answers a call by failing the entries whose record id is in `failIds`. */
+/** Answers a call by failing the Firehose records that carry a document whose id is in `failIds`. */
 function failing(failIds: Set<number>) {
   return (input: PutRecordBatchCommandInput): PutRecordBatchOutput => {
-    const responses = ids(input).map((id, i) =>
-      failIds.has(id)
+    const responses = packedIds(input).map((packed, i) =>
+      packed.some((id) => failIds.has(id))
         ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' }
         : { RecordId: `r${i}` },
     );
@@ -80,7 +104,7 @@ beforeEach(() => {
 });
 
 describe('FirehoseDelivery', () => {
-  it('delivers a small batch in one call as newline-terminated JSON', async () => {
+  it('packs a small batch into one Firehose record: the newline-terminated JSON documents, concatenated', async () => {
     firehose.on(PutRecordBatchCommand).callsFake(allOk);
     const records = [{ id: 1, pad: 'é ü' }, { id: 2 }, { id: 3 }];
 
@@ -90,26 +114,67 @@ describe('FirehoseDelivery', () => {
     expect(inputs()).toHaveLength(1);
     const [input] = inputs();
     expect(input?.DeliveryStreamName).toBe('events');
-    const payloads = lines(input as PutRecordBatchCommandInput);
-    expect(payloads).toEqual(records.map((r) => `${JSON.stringify(r)}\n`));
-    expect(payloads.every((line) => line.indexOf('\n') === line.length - 1)).toBe(true);
+    expect(recordData(input as PutRecordBatchCommandInput)).toEqual([records.map(document).join('')]);
+    expect(input?.Records?.[0]?.Data?.byteLength).toBe(Buffer.byteLength(records.map(document).join('')));
     expect(sleeps).toEqual([]);
   });
 
   it('uses the injected serializer', async () => {
     firehose.on(PutRecordBatchCommand).callsFake(allOk);
     await delivery({ serialize: (r) => JSON.stringify({ messageId: `m${r.id}` }) }).deliver([{ id: 7 }]);
-    expect(lines(inputs()[0] as PutRecordBatchCommandInput)).toEqual(['{"messageId":"m7"}\n']);
+    expect(recordData(inputs()[0] as PutRecordBatchCommandInput)).toEqual(['{"messageId":"m7"}\n']);
   });
 
-  it('splits more than 500 records into several calls, keeping every record once', async () => {
+  it('fills each Firehose record up to the packed size, never past it, keeping the order', async () => {
     firehose.on(PutRecordBatchCommand).callsFake(allOk);
+    // Four documents of a quarter fill a record exactly; one byte more and only three fit.
+    const quarters = sized(10, PACKED_RECORD_BYTES / 4);
+    const overQuarters = sized(4, PACKED_RECORD_BYTES / 4 + 1, 10);
 
-    const result = await delivery().deliver(recs(1201));
+    const result = await delivery().deliver([...quarters, ...overQuarters]);
 
     expect(result.failed).toEqual([]);
-    expect(inputs().map((i) => i.Records?.length)).toEqual([500, 500, 201]);
-    expect(inputs().flatMap(ids)).toEqual(recs(1201).map((r) => r.id));
+    expect(inputs()).toHaveLength(1);
+    const input = inputs()[0] as PutRecordBatchCommandInput;
+    expect(packedIds(input)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9, 10],
+      [11, 12, 13],
+    ]);
+    expect(recordData(input)[0]).toBe(quarters.slice(0, 4).map(document).join(''));
+    expect(recordData(input)[2]).toBe([...quarters.slice(8), overQuarters[0]!].map(document).join(''));
+    expect(input.Records?.[0]?.Data?.byteLength).toBe(PACKED_RECORD_BYTES);
+    for (const record of input.Records ?? []) {
+      expect(record.Data?.byteLength).toBeLessThanOrEqual(PACKED_RECORD_BYTES);
+    }
+  });
+
+  it('sends a document larger than the packed size alone, packing its neighbours around it', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake(allOk);
+    const big = sized(1, PACKED_RECORD_BYTES + 1, 2)[0]!;
+
+    await delivery().deliver([{ id: 0 }, { id: 1 }, big, { id: 3 }, { id: 4 }]);
+
+    expect(inputs().map(packedIds)).toEqual([[[0, 1], [2], [3, 4]]]);
+    expect(recordData(inputs()[0] as PutRecordBatchCommandInput)[1]).toBe(document(big));
+  });
+
+  it('splits packed records into calls of at most 4 MiB, keeping every document once and in order', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake(allOk);
+    // 5,000 documents of 1,000 bytes: 61 to a record, 68 records (4.15 MB) to a call.
+    const records = sized(5000, 1000);
+
+    const result = await delivery().deliver(records);
+
+    expect(result.failed).toEqual([]);
+    expect(inputs().map((i) => i.Records?.length)).toEqual([68, 14]);
+    for (const input of inputs()) {
+      const bytes = (input.Records ?? []).reduce((sum, r) => sum + (r.Data?.byteLength ?? 0), 0);
+      expect(bytes).toBeLessThanOrEqual(MAX_BYTES_PER_CALL);
+      expect(packedIds(input).every((packed) => packed.length <= 61)).toBe(true);
+    }
+    expect(inputs().flatMap(ids)).toEqual(records.map((r) => r.id));
   });
 
   it('splits by bytes so no call carries more than 4 MiB', async () => {
@@ -128,18 +193,27 @@ describe('FirehoseDelivery', () => {
     expect(inputs().flatMap(ids)).toEqual(records.map((r) => r.id));
   });
 
-  it('retries only the entries Firehose rejected, then succeeds', async () => {
+  it('retries only the Firehose records that failed, each with all its documents, then succeeds', async () => {
     firehose
       .on(PutRecordBatchCommand)
-      .callsFakeOnce(failing(new Set([1, 3])))
+      .callsFakeOnce(failing(new Set([5])))
       .callsFake(allOk);
+    const records = sized(12, PACKED_RECORD_BYTES / 4);
 
-    const result = await delivery().deliver(recs(5));
+    const result = await delivery().deliver(records);
 
     expect(result.failed).toEqual([]);
-    expect(inputs()).toHaveLength(2);
-    expect(ids(inputs()[0] as PutRecordBatchCommandInput)).toEqual([0, 1, 2, 3, 4]);
-    expect(ids(inputs()[1] as PutRecordBatchCommandInput)).toEqual([1, 3]);
+    expect(inputs().map(packedIds)).toEqual([
+      [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9, 10, 11],
+      ],
+      [[4, 5, 6, 7]],
+    ]);
+    expect(recordData(inputs()[1] as PutRecordBatchCommandInput)).toEqual([
+      records.slice(4, 8).map(document).join(''),
+    ]);
     expect(sleeps).toHaveLength(1);
   });
 
@@ -152,23 +226,31 @@ describe('FirehoseDelivery', () => {
       })
       .callsFake(allOk);
 
-    const result = await delivery().deliver(recs(2));
+    const result = await delivery().deliver(sized(2, PACKED_RECORD_BYTES));
 
     expect(result.failed).toEqual([]);
-    expect(ids(inputs()[1] as PutRecordBatchCommandInput)).toEqual([1]);
+    expect(inputs().map(packedIds)).toEqual([[[0], [1]], [[1]]]);
   });
 
-  it('reports entries still failing after maxAttempts by index, with the Firehose error', async () => {
-    firehose.on(PutRecordBatchCommand).callsFake(failing(new Set([2, 4])));
+  it('reports every input record of a Firehose record still failing after maxAttempts, with the Firehose error', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake(failing(new Set([2, 9])));
+    // Three documents to a record: ids 2 and 9 fail the records [0, 1, 2] and [9, 10, 11].
+    const records = sized(14, PACKED_RECORD_BYTES / 3);
 
-    const result = await delivery({ maxAttempts: 3 }).deliver(recs(6));
+    const result = await delivery({ maxAttempts: 3 }).deliver(records);
 
     expect(inputs()).toHaveLength(3);
-    expect(inputs().slice(1).map(ids)).toEqual([
-      [2, 4],
-      [2, 4],
+    expect(inputs().slice(1).map(packedIds)).toEqual([
+      [
+        [0, 1, 2],
+        [9, 10, 11],
+      ],
+      [
+        [0, 1, 2],
+        [9, 10, 11],
+      ],
     ]);
-    expect(result.failed.map((f) => f.index)).toEqual([2, 4]);
+    expect(result.failed.map((f) => f.index)).toEqual([0, 1, 2, 9, 10, 11]);
     for (const { error } of result.failed) {
       expect(error).toBeInstanceOf(DeliveryError);
       expect((error as DeliveryError).code).toBe('DELIVERY_ENTRY_FAILED');
@@ -242,7 +324,7 @@ describe('FirehoseDelivery', () => {
 
     const result = await delivery().deliver(records);
 
-    expect(inputs().map(ids)).toEqual([[0, 2]]);
+    expect(inputs().map(packedIds)).toEqual([[[0, 2]]]);
     expect(result.failed).toHaveLength(1);
     expect(result.failed[0]?.index).toBe(1);
     const error = result.failed[0]?.error as RecordTooLargeError;
@@ -273,6 +355,30 @@ describe('FirehoseDelivery', () => {
       [1, 'RECORD_NOT_SERIALIZABLE'],
     ]);
     expect(inputs().map(ids)).toEqual([[0, 2]]);
+  });
+
+  it('keeps every failure per input record: serialisation, size, and a packed record that keeps failing', async () => {
+    firehose.on(PutRecordBatchCommand).callsFake(failing(new Set([6])));
+    const serialize = (r: Rec) => {
+      if (r.id === 1) throw new TypeError('Do not know how to serialize a BigInt');
+      return JSON.stringify(r);
+    };
+    const records: Rec[] = [
+      ...sized(4, PACKED_RECORD_BYTES / 2),
+      { id: 4, pad: 'x'.repeat(MAX_BYTES_PER_RECORD) },
+      ...sized(4, PACKED_RECORD_BYTES / 2, 5),
+    ];
+
+    const result = await delivery({ serialize, maxAttempts: 2 }).deliver(records);
+
+    // 1 and 4 never leave; 6 takes its record-mate 7 with it; the rest are delivered.
+    expect(packedIds(inputs()[0] as PutRecordBatchCommandInput)).toEqual([[0, 2], [3, 5], [6, 7], [8]]);
+    expect(result.failed.map((f) => [f.index, (f.error as DeliveryError).code])).toEqual([
+      [1, 'RECORD_NOT_SERIALIZABLE'],
+      [4, 'RECORD_TOO_LARGE'],
+      [6, 'DELIVERY_ENTRY_FAILED'],
+      [7, 'DELIVERY_ENTRY_FAILED'],
+    ]);
   });
 
   it('backs off with growing delays bounded by maxDelayMs', async () => {

@@ -5,6 +5,7 @@ import {
 } from '@aws-sdk/client-firehose';
 import type { Delivery, DeliveryResult } from '../port';
 import { DeliveryError, RecordTooLargeError } from '../errors';
+import { type Document, type PackedRecord, packDocuments } from './record-packing';
 import {
   ACCESS_DENIED_ERROR_NAMES,
   fullJitterDelay,
@@ -79,9 +80,11 @@ export function translateFirehoseError(err: unknown): DeliveryError {
 }
 
 /**
- * Delivery on Firehose PutRecordBatch: one newline-terminated JSON document per record (so the
- * lake files and Redshift COPY read one record per line), chunked to the service limits,
- * retrying only the entries Firehose rejected.
+ * Delivery on Firehose PutRecordBatch: each input record becomes one newline-terminated JSON
+ * document (so the lake files and Redshift COPY read one record per line), consecutive documents
+ * are packed into Firehose records (record-packing.ts says why and how big), chunked to the
+ * service limits, retrying only the Firehose records that failed. Results stay per input record:
+ * a packed record that keeps failing reports every input record it carried.
  */
 export class FirehoseDelivery<T> implements Delivery<T> {
   private readonly client: FirehoseClient;
@@ -107,15 +110,15 @@ export class FirehoseDelivery<T> implements Delivery<T> {
   /** Delivers records; the result lists the ones that could not be delivered after retries. */
   async deliver(records: T[]): Promise<DeliveryResult> {
     const failed: DeliveryResult['failed'] = [];
-    const payloads: Array<{ index: number; data: Uint8Array }> = [];
+    const documents: Document[] = [];
     records.forEach((record, index) => {
       const encoded = this.encode(record);
       if (encoded instanceof Error) failed.push({ index, error: encoded });
-      else payloads.push({ index, data: encoded });
+      else documents.push({ index, data: encoded });
     });
 
     // Chunks go one after another so a failing stream is not hammered by parallel retries.
-    for (const chunk of chunkPayloads(payloads)) {
+    for (const chunk of chunkPayloads(packDocuments(documents))) {
       failed.push(...(await this.putChunk(chunk)));
     }
     failed.sort((a, b) => a.index - b.index);
@@ -148,11 +151,9 @@ export class FirehoseDelivery<T> implements Delivery<T> {
     return fullJitterDelay(retry, this.baseDelayMs, this.maxDelayMs, this.random);
   }
 
-  private async putChunk(
-    chunk: Array<{ index: number; data: Uint8Array }>,
-  ): Promise<Array<{ index: number; error: Error }>> {
+  private async putChunk(chunk: PackedRecord[]): Promise<Array<{ index: number; error: Error }>> {
     let pending = chunk;
-    const lastError = new Map<number, DeliveryError>();
+    const lastError = new Map<PackedRecord, DeliveryError>();
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 1) await this.sleep(this.backoff(attempt - 1));
       let response: PutRecordBatchOutput;
@@ -165,8 +166,8 @@ export class FirehoseDelivery<T> implements Delivery<T> {
         );
       } catch (err) {
         const error = translateFirehoseError(err);
-        if (!error.retryable) return pending.map((p) => ({ index: p.index, error }));
-        for (const p of pending) lastError.set(p.index, error);
+        if (!error.retryable) return reportEach(pending, () => error);
+        for (const p of pending) lastError.set(p, error);
         continue;
       }
       // FailedPutCount is authoritative: a 200 response can still carry rejected entries.
@@ -175,32 +176,47 @@ export class FirehoseDelivery<T> implements Delivery<T> {
         break;
       }
       const results = response.RequestResponses ?? [];
-      const retry: typeof pending = [];
+      const retry: PackedRecord[] = [];
       pending.forEach((p, position) => {
         const result = results[position];
         if (result !== undefined && result.ErrorCode === undefined) return;
         const code = result?.ErrorCode ?? 'MissingResult';
         const message = result?.ErrorMessage ?? 'Firehose returned no result for this record';
         lastError.set(
-          p.index,
+          p,
           new DeliveryError(`${code}: ${message}`, 'DELIVERY_ENTRY_FAILED', { retryable: true }),
         );
         retry.push(p);
       });
       pending = retry;
     }
-    return pending.map((p) => {
-      const last = lastError.get(p.index);
-      const error = new DeliveryError(
+    return reportEach(pending, (p) => {
+      const last = lastError.get(p);
+      return new DeliveryError(
         `not delivered to Firehose stream ${this.deliveryStreamName} after ${this.maxAttempts} attempts: ${last?.message ?? 'no attempt was made'}`,
         last?.code ?? 'DELIVERY_FAILED',
         { cause: last?.cause ?? last, retryable: true },
       );
-      return { index: p.index, error };
     });
   }
 }
 
+/** One failure per input record a packed record carried, all with that record's error. */
+function reportEach(
+  records: readonly PackedRecord[],
+  errorOf: (record: PackedRecord) => Error,
+): Array<{ index: number; error: Error }> {
+  return records.flatMap((record) => {
+    const error = errorOf(record);
+    return record.indices.map((index) => ({ index, error }));
+  });
+}
+
+/**
+ * Splits records into calls within both per-call limits. With packed records the 4 MiB bound comes
+ * first (two neighbours together exceed the packed size, so 500 records exceed 15 MiB); the
+ * 500-record bound stays because it is the service's, whatever the packed size.
+ */
 function chunkPayloads<P extends { data: Uint8Array }>(payloads: P[]): P[][] {
   const chunks: P[][] = [];
   let current: P[] = [];
