@@ -144,6 +144,9 @@ export class TributaryStack extends Stack {
       : undefined;
     this.live?.grantPublish(this.ingestApi.handler);
     this.live?.grantPublish(this.streamProcessor.handler);
+    // The edge's live events hash personal values with the stream's key, so a value shows the pseudonym
+    // the lake and the stream's FAILED events show. Without the live view the graphql function has no use for it.
+    if (this.live) this.streamProcessor.grantPiiKey(this.ingestApi.handler);
     // Every function that links ids (stream), counts persons (API, loader) or erases a person.
     for (const fn of [
       this.ingestApi.handler,

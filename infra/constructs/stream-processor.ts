@@ -47,7 +47,7 @@ export class StreamProcessor extends Construct {
 
     this.piiSecret = new secretsmanager.Secret(this, 'PiiKey', {
       description:
-        'Tributary HMAC-SHA-256 key that pseudonymises x-pii event fields; read by the stream Lambda',
+        'Tributary HMAC-SHA-256 key that pseudonymises x-pii event fields; read by the stream Lambda and, for the live view, the graphql Lambda',
       generateSecretString: { passwordLength: 48, excludePunctuation: true },
       // Losing the key would change every pseudonym: keep it even when the stack goes.
       removalPolicy: RemovalPolicy.RETAIN,
@@ -72,14 +72,13 @@ export class StreamProcessor extends Construct {
         TRIBUTARY_TABLE_NAME: props.table.tableName,
         TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
         TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
-        TRIBUTARY_PII_SECRET_ARN: this.piiSecret.secretArn,
         TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS: String(props.profileIdleDays),
       },
       // The event JSON Schemas, read at cold start from `schemas/` beside the bundle.
       bundledFiles: directoryFiles('schemas'),
     });
     const fn = this.handler.function;
-    this.piiSecret.grantRead(fn);
+    this.grantPiiKey(this.handler);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -112,5 +111,14 @@ export class StreamProcessor extends Construct {
     // Hot-tier writes, and the suppression list's reads.
     props.table.grantReadWriteData(fn);
     this.suppressedEvents = suppressedEventsMetric(this, this.handler.logGroup, 'stream');
+  }
+
+  /**
+   * Lets `fn` pseudonymise with this key (TRIBUTARY_PII_SECRET_ARN, and read on the secret): every
+   * function that shows or stores a personal value must give it the pseudonym the lake holds.
+   */
+  grantPiiKey(fn: TributaryFunction): void {
+    fn.function.addEnvironment('TRIBUTARY_PII_SECRET_ARN', this.piiSecret.secretArn);
+    this.piiSecret.grantRead(fn.function);
   }
 }

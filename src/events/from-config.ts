@@ -4,10 +4,15 @@ import type { PiiKind } from './enrich/pii-detector';
 
 /** The enricher the configuration asks for, keyed by the PII secret the caller resolved. */
 export function enricherFromConfig(config: Pick<Config, 'events'>, piiSecret: string): Enricher {
-  const { horizonDays, piiDetector } = config.events;
   return createEnricher({
     piiSecret,
-    horizonMs: horizonDays * 86_400_000,
-    piiDetector: piiDetector === 'off' ? [] : (piiDetector.split(',') as PiiKind[]),
+    horizonMs: config.events.horizonDays * 86_400_000,
+    piiDetector: piiKindsFromConfig(config),
   });
+}
+
+/** What the detector takes for personal data in events without a schema (TRIBUTARY_PII_DETECTOR). */
+export function piiKindsFromConfig(config: Pick<Config, 'events'>): PiiKind[] {
+  const { piiDetector } = config.events;
+  return piiDetector === 'off' ? [] : (piiDetector.split(',') as PiiKind[]);
 }

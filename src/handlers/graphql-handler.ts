@@ -113,7 +113,7 @@ export function createGraphqlHandler({ config, transport = {} }: GraphqlHandlerO
     // Without a configured engine, analytics answer WAREHOUSE_UNAVAILABLE rather than failing start-up.
     warehouse: createWarehouse(config),
     deletionRunner: deletionWorker,
-    live: livePublisher && awsLiveEdge(config, livePublisher),
+    live: livePublisher && awsLiveEdge({ config, publisher: livePublisher, logger }),
   });
   const segment = new SegmentApi({
     access: services.access,

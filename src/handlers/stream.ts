@@ -13,20 +13,14 @@ import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store'
 import { FirehoseDelivery } from '../sinks/lake/firehose/firehose-delivery';
 import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
 import { awsLivePublisher } from './live-publisher';
-import { secretLoader } from './secrets';
+import { piiSecretLoader } from './pii-secret';
 
 // Built once per execution environment, reused by every invocation.
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-stream' });
 const firehose = createFirehoseClient(config);
 const dynamoDoc = createDynamoDbDocumentClient(config);
-// Pseudonyms must be stable across Lambda environments, so the key is configured, never generated.
-const piiSecret = secretLoader({
-  names: { value: 'TRIBUTARY_PII_SECRET', arn: 'TRIBUTARY_PII_SECRET_ARN' },
-  value: config.events.piiSecret,
-  secretArn: config.events.piiSecretArn,
-  region: config.aws.region,
-});
+const piiSecret = piiSecretLoader(config);
 // Failed events go to the live view's publisher function while anyone subscribes (docs/live.md#in-aws).
 const livePublisher = awsLivePublisher(config, dynamoDoc, logger);
 

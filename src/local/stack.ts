@@ -185,6 +185,8 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       new WarehousePersonEraser(warehouse),
     ],
   });
+  // The key is at hand here: the edge scrubs live events with the pipeline's own rules.
+  const liveScrubber = Promise.resolve(enricherFromConfig(config, piiSecret).scrub);
   const services = createServices({
     config,
     bootstrapKeys: () => Promise.resolve(bootstrapKeys),
@@ -194,7 +196,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     dynamoDoc,
     warehouse,
     deletionRunner: deletions,
-    live: { publisher: live, feed: live, scrubber: enricherFromConfig(config, piiSecret).scrub },
+    live: { publisher: live, feed: live, scrubber: () => liveScrubber },
   });
   const http = await startHttpServer({
     host: config.host,

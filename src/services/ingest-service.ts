@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Principal } from '../access/principal';
 import { ALIAS_EVENT } from '../events/identity';
-import { envelopeErrors, MAX_EVENT_BYTES, serializedBytes, sizeError } from '../events/envelope';
+import { envelopeErrors, MAX_EVENT_BYTES, sizeError } from '../events/envelope';
 import { cutPastDepthLimit } from '../events/event-shape';
 import type { EventEnvelope, EventError, StreamRecordBody } from '../events/types';
 import { profileId } from '../events/types';
@@ -52,8 +52,12 @@ export const SUPPRESSION_CHECK_FAILED = 'SUPPRESSION_CHECK_FAILED';
 /** How the edge shows its answers in the live view (docs/live.md). */
 export interface LiveEdge {
   publisher: LivePublisher;
-  /** The failed events' scrubber (the stream's PII secret and detector): payloads are shown as the lake keeps them. */
-  scrubber: PayloadScrubber;
+  /**
+   * The failed events' scrubber (the stream's PII secret and detector): payloads are shown as the
+   * lake keeps them. Asked for only when live events are built, so a key read on demand is read
+   * only while anyone watches; it never rejects.
+   */
+  scrubber: () => Promise<PayloadScrubber>;
 }
 
 export interface IngestServiceOptions {
@@ -76,6 +80,8 @@ export interface IngestServiceOptions {
 interface ValidEvent {
   index: number;
   body: StreamRecordBody;
+  /** The body as the stream record's data: serialised once, for the size check and the put. */
+  data: Buffer;
 }
 
 /**
@@ -115,7 +121,7 @@ export class IngestService {
     const outcomes = await this.answer(inputs, edge, records);
     const live = this.live;
     if (live?.publisher.hasSubscribers())
-      await live.publisher.publish(this.liveEvents(outcomes, records, live));
+      await live.publisher.publish(this.liveEvents(outcomes, records, await live.scrubber()));
     return outcomes;
   }
 
@@ -141,20 +147,17 @@ export class IngestService {
       if (errors.length > 0) return reject(errors);
       const check = checkEventSchema(this.schemas, input);
       if (!check.ok) return reject(check.errors);
-      const bytes = serializedBytes(body);
-      if (bytes > MAX_EVENT_BYTES) return reject([sizeError(bytes)]);
-      valid.push({ index, body });
+      const data = recordData(body);
+      if (data.byteLength > MAX_EVENT_BYTES) return reject([sizeError(data.byteLength)]);
+      valid.push({ index, body, data });
     });
 
     const { pending, rejected } = await this.dropSuppressed(valid, invalid, outcomes);
     const fresh = await this.dropDuplicates(pending, outcomes);
-    const bodies = [...fresh.map(({ body }) => body), ...rejected];
-    if (bodies.length === 0) return outcomes;
+    const toPut = [...fresh, ...rejected.map((body) => ({ body, data: recordData(body) }))];
+    if (toPut.length === 0) return outcomes;
     const results = await this.producer.putRecords(
-      bodies.map((body) => ({
-        partitionKey: profileId(body) ?? body.messageId,
-        data: Buffer.from(JSON.stringify(body), 'utf8'),
-      })),
+      toPut.map(({ body, data }) => ({ partitionKey: profileId(body) ?? body.messageId, data })),
     );
     await this.releaseUnwritten(fresh.filter((_, i) => results[i]?.ok !== true));
     fresh.forEach(({ index, body }, i) => {
@@ -178,15 +181,19 @@ export class IngestService {
   }
 
   /** The live events of a batch's answers; a DUPLICATE was shown the first time. */
-  private liveEvents(outcomes: TrackOutcome[], records: StreamRecordBody[], live: LiveEdge): LiveEvent[] {
+  private liveEvents(
+    outcomes: TrackOutcome[],
+    records: StreamRecordBody[],
+    scrubber: PayloadScrubber,
+  ): LiveEvent[] {
     const events: LiveEvent[] = [];
     outcomes.forEach((outcome, index) => {
       const record = records[index];
       if (record === undefined) return;
       const schema = () => this.schemas.piiSchemaFor(record.event, record.schemaVersion);
-      if (outcome.status === 'ACCEPTED') events.push(acceptedLiveEvent(record, live.scrubber, schema()));
+      if (outcome.status === 'ACCEPTED') events.push(acceptedLiveEvent(record, scrubber, schema()));
       else if (outcome.status === 'REJECTED')
-        events.push(rejectedLiveEvent(record, outcome.errors, live.scrubber, schema()));
+        events.push(rejectedLiveEvent(record, outcome.errors, scrubber, schema()));
       else if (outcome.status === 'SUPPRESSED') events.push(suppressedLiveEvent(record));
     });
     return events;
@@ -280,6 +287,9 @@ function unchecked(messageId: string): TrackOutcome {
     ],
   };
 }
+
+/** A record body as the stream stores it: JSON in UTF-8. */
+const recordData = (body: StreamRecordBody): Buffer => Buffer.from(JSON.stringify(body), 'utf8');
 
 function toRecordBody(input: EventEnvelope, messageId: string, edge: EdgeRequest): StreamRecordBody {
   return {

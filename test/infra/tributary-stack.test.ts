@@ -15,7 +15,7 @@ import { SUPPRESSED_EVENTS_METRIC } from '../../infra/constructs/suppressed-even
 import { ACCESS_LOG_FIELDS } from '../../infra/constructs/ingest-api';
 import { PROJECT_ROOT } from '../../infra/constructs/lambda-function';
 import { PLAYGROUND_ASSETS, PLAYGROUND_BUNDLE_DIR } from '../../infra/constructs/playground-assets';
-import { Warehouse } from '../../infra/constructs/warehouse';
+import { Warehouse, isBaseCapacity } from '../../infra/constructs/warehouse';
 import { CORS_ALLOWED_HEADERS } from '../../src/api/cors';
 import { playgroundAsset } from '../../src/api/playground';
 import { CONSOLE_ASSETS, type ConsoleAssetName } from '../../src/api/console-page';
@@ -694,16 +694,78 @@ describe('ingest api', () => {
 });
 
 describe('pii key', () => {
-  it('is a retained generated secret that only the stream Lambda reads, by ARN', () => {
-    const piiSecret = Object.entries(template.findResources('AWS::SecretsManager::Secret')).find(([id]) =>
+  /** The PII key's logical id in a template. */
+  const piiSecretOf = (of: Template): string => {
+    const ids = Object.keys(of.findResources('AWS::SecretsManager::Secret')).filter((id) =>
       id.startsWith('StreamProcessorPiiKey'),
     );
-    expect(piiSecret).toBeDefined();
-    expect(piiSecret?.[1].DeletionPolicy).toBe('Retain');
-    const variables = (service: string) =>
-      (functionByService(service).props.Environment as { Variables: Record<string, unknown> }).Variables;
-    expect(variables('tributary-stream').TRIBUTARY_PII_SECRET_ARN).toEqual({ Ref: piiSecret?.[0] });
-    expect(variables('tributary-graphql').TRIBUTARY_PII_SECRET_ARN).toBeUndefined();
+    expect(ids).toHaveLength(1);
+    return ids[0]!;
+  };
+
+  /**
+   * The functions (by service name) told where the key is, and those whose role may read it: every
+   * policy naming the secret, attached or inline, whatever its actions, counts.
+   */
+  function piiKeyHolders(of: Template): { told: string[]; mayRead: string[] } {
+    const secret = { Ref: piiSecretOf(of) };
+    const names = JSON.stringify(secret);
+    const fns = Object.values(of.findResources('AWS::Lambda::Function') as Resources).map((fn) => ({
+      variables:
+        (fn.Properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {},
+      role: (fn.Properties.Role as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt']?.[0],
+    }));
+    const readingRoles = new Set([
+      ...Object.values(of.findResources('AWS::IAM::Policy') as Resources)
+        .filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes(names))
+        .flatMap((policy) => (policy.Properties.Roles as Array<{ Ref: string }>).map((role) => role.Ref)),
+      ...Object.entries(of.findResources('AWS::IAM::Role') as Resources)
+        .filter(([, role]) => JSON.stringify(role.Properties.Policies ?? []).includes(names))
+        .map(([id]) => id),
+    ]);
+    const service = (fn: (typeof fns)[number]) => String(fn.variables.POWERTOOLS_SERVICE_NAME);
+    return {
+      told: fns
+        .filter((fn) => JSON.stringify(fn.variables.TRIBUTARY_PII_SECRET_ARN) === names)
+        .map(service)
+        .sort(),
+      mayRead: fns
+        .filter((fn) => fn.role !== undefined && readingRoles.has(fn.role))
+        .map(service)
+        .sort(),
+    };
+  }
+
+  it('is a retained generated secret', () => {
+    const piiSecret = (
+      template.findResources('AWS::SecretsManager::Secret') as Record<string, { DeletionPolicy?: string }>
+    )[piiSecretOf(template)];
+    expect(piiSecret?.DeletionPolicy).toBe('Retain');
+  });
+
+  it('is read, by ARN, by the stream function and, for the live view, the graphql function; by no other', () => {
+    expect(piiKeyHolders(template)).toEqual({
+      told: ['tributary-graphql', 'tributary-stream'],
+      mayRead: ['tributary-graphql', 'tributary-stream'],
+    });
+    expect(statementsOfRole('IngestApiHandlerRole')).toContainEqual(
+      expect.objectContaining({
+        Action: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+        Resource: { Ref: piiSecretOf(template) },
+      }),
+    );
+  });
+
+  it('is read by the stream function only where the stage turns the live view off', () => {
+    const dev = withWarehouseEngine(stageConfig('dev'), 'redshift');
+    const off = Template.fromStack(
+      new TributaryStack(
+        new App({ ...appProps(), context: { 'aws:cdk:bundling-stacks': [] } }),
+        'Tributary-live-off',
+        { config: { ...dev, live: { ...dev.live, enabled: false } } },
+      ),
+    );
+    expect(piiKeyHolders(off)).toEqual({ told: ['tributary-stream'], mayRead: ['tributary-stream'] });
   });
 });
 
@@ -775,7 +837,8 @@ describe('warehouse', () => {
     template.hasResourceProperties('AWS::RedshiftServerless::Workgroup', {
       WorkgroupName: 'tributary-dev',
       NamespaceName: 'tributary-dev',
-      BaseCapacity: 8,
+      // The smallest base Redshift offers: a demo's warehouse is far under its 32 TB.
+      BaseCapacity: 4,
       // A cost guard in dev too: Redshift would otherwise scale a busy workgroup up to its own limit.
       MaxCapacity: 32,
       PubliclyAccessible: false,
@@ -975,14 +1038,14 @@ describe('warehouse', () => {
   });
 
   it('refuses a schedule shorter than a load, a name Redshift would reject, and a second reader', () => {
-    const build = (name: string, loadInterval: Duration) => {
+    const build = (name: string, loadInterval: Duration, baseCapacity = 8) => {
       const scope = new Stack(new App(appProps()), 'W');
       return new Warehouse(scope, 'W', {
         name,
         loadInterval,
         lake: new s3.Bucket(scope, 'Lake'),
         database: 'tributary',
-        baseCapacity: 8,
+        baseCapacity,
         logLevel: 'INFO',
         logRetention: stageConfig('dev').logRetention,
         removalPolicy: stageConfig('dev').removalPolicy,
@@ -990,6 +1053,10 @@ describe('warehouse', () => {
     };
     expect(() => build('ok-name', Duration.minutes(2))).toThrow(/must exceed the load timeout/);
     expect(() => build('Bad_Name', Duration.minutes(15))).toThrow(/must match/);
+    // Redshift takes 4 RPUs, then steps of 8 up to 512 and of 32 up to 1024.
+    expect([4, 8, 16, 512, 544, 1024].every(isBaseCapacity)).toBe(true);
+    expect([0, 2, 6, 12, 520, 1056].some(isBaseCapacity)).toBe(false);
+    expect(() => build('ok-name', Duration.minutes(15), 12)).toThrow(/base capacity 12 must be 4/);
     // The load step knows one reader user (TRIBUTARY_REDSHIFT_READER_USER): a second would have no access.
     const warehouse = build('ok-name', Duration.minutes(15));
     const reader = () =>
@@ -1329,6 +1396,7 @@ describe('prod stage', () => {
     prod.hasResourceProperties('AWS::Kinesis::Stream', { RetentionPeriodHours: 168 });
     prod.hasResourceProperties('AWS::RedshiftServerless::Workgroup', {
       WorkgroupName: 'tributary-prod',
+      BaseCapacity: 4,
       MaxCapacity: 64,
     });
     prod.hasResource('AWS::RedshiftServerless::Namespace', { DeletionPolicy: 'Retain' });

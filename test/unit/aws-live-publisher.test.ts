@@ -8,7 +8,9 @@ import {
 } from '../../src/live/aws/aws-live-publisher';
 import type { LiveEvent, LiveEventFilter } from '../../src/live/live-event';
 import { loadConfig } from '../../src/config';
-import { awsLiveEdge, LIVE_REDACTED } from '../../src/handlers/live-publisher';
+import { pseudonym } from '../../src/events/enrich/pii';
+import { awsLiveEdge, LIVE_REDACTED, PII_KEY_RETRY_MS } from '../../src/handlers/live-publisher';
+import type { LiveEdge } from '../../src/services/ingest-service';
 
 const lambda = mockClient(LambdaClient);
 
@@ -163,25 +165,63 @@ describe('publishPayloads', () => {
   });
 });
 
-describe('awsLiveEdge (the graphql function, which holds no PII key)', () => {
-  it('scrubs by the failed events rules, but shows personal values redacted instead of pseudonymised', () => {
+describe('awsLiveEdge (the graphql function)', () => {
+  const KEY = 'unit-test-pii-key-0123456789';
+  const config = loadConfig({});
+  const record = {
+    event: 'Signed Up',
+    properties: { email: 'ann@example.com', plan: 'pro' },
+    context: { ip: '203.0.113.77' },
+  };
+  const edgeWith = (piiSecret: () => Promise<string>, now = () => 0) => {
+    const logger = { warn: jest.fn() };
     const publisher = new AwsLivePublisher({
       table: { subscriptionFilters: () => Promise.resolve([]) },
       lambda: new LambdaClient({ region: 'us-east-1' }),
       functionName: 'live-publish',
       checkMs: 5000,
     });
-    const edge = awsLiveEdge(loadConfig({}), publisher);
+    return { edge: awsLiveEdge({ config, publisher, logger, piiSecret, now }), publisher, logger };
+  };
+  const scrubbed = async (edge: LiveEdge) =>
+    (await edge.scrubber()).record(record, null) as {
+      properties: Record<string, unknown>;
+      context: Record<string, unknown>;
+    };
+
+  it('reads the PII key when a live event is first built, once, and pseudonymises with it', async () => {
+    const piiSecret = jest.fn(() => Promise.resolve(KEY));
+    const { edge, publisher } = edgeWith(piiSecret);
     expect(edge.publisher).toBe(publisher);
-    const scrubbed = edge.scrubber.record(
-      {
-        event: 'Signed Up',
-        properties: { email: 'ann@example.com', plan: 'pro' },
-        context: { ip: '203.0.113.77' },
-      },
-      null,
-    ) as { properties: Record<string, unknown>; context: Record<string, unknown> };
-    expect(scrubbed.properties).toEqual({ email: LIVE_REDACTED, plan: 'pro' });
-    expect(scrubbed.context.ip).toBe('203.0.113.0');
+    expect(piiSecret).not.toHaveBeenCalled();
+    const first = await scrubbed(edge);
+    const second = await scrubbed(edge);
+    expect(piiSecret).toHaveBeenCalledTimes(1);
+    expect(first.properties).toEqual({ email: pseudonym('ann@example.com', KEY), plan: 'pro' });
+    expect(first.context.ip).toBe('203.0.113.0');
+    expect(second).toEqual(first);
+  });
+
+  it('shows personal values redacted, and warns, while the key cannot be read; reads it again a while later', async () => {
+    let clock = 1_000;
+    const piiSecret = jest
+      .fn<Promise<string>, []>()
+      .mockRejectedValueOnce(new Error('AccessDeniedException'))
+      .mockResolvedValue(KEY);
+    const { edge, logger } = edgeWith(piiSecret, () => clock);
+    const redacted = await scrubbed(edge);
+    expect(redacted.properties).toEqual({ email: LIVE_REDACTED, plan: 'pro' });
+    expect(redacted.context.ip).toBe('203.0.113.0');
+    expect(logger.warn).toHaveBeenCalledTimes(1);
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('PII key'), expect.any(Error));
+
+    clock += PII_KEY_RETRY_MS - 1;
+    expect((await scrubbed(edge)).properties.email).toBe(LIVE_REDACTED);
+    expect(piiSecret).toHaveBeenCalledTimes(1);
+
+    clock += 1;
+    expect((await scrubbed(edge)).properties.email).toBe(pseudonym('ann@example.com', KEY));
+    expect(piiSecret).toHaveBeenCalledTimes(2);
+    expect(logger.warn).toHaveBeenCalledTimes(1);
   });
 });

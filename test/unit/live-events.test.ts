@@ -182,7 +182,7 @@ describe('publishing', () => {
       schemas,
       suppression,
       dedupe,
-      live: { publisher, scrubber },
+      live: { publisher, scrubber: () => Promise.resolve(scrubber) },
     });
     const batch = [
       input({ event: 'identify', userId: 'u-1', messageId: 'ok', properties: { email: 'ada@example.com' } }),
