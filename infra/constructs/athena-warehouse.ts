@@ -1,36 +1,30 @@
-import { ArnFormat, CfnElement, Duration, RemovalPolicy, Size, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, CfnElement, Duration, RemovalPolicy, Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT } from './delivery';
-import { TributaryFunction } from './lambda-function';
-import { LOAD_STATE_KEY } from '../../src/sinks/lake/firehose/s3-load-state';
-import { LOAD_TIMEOUT, LOADER_MEMORY_MB, loadGateEnvironment } from './warehouse';
-import type { LoadGateSettings, WarehouseAccess, WarehouseErasure } from './warehouse';
+import type { TributaryFunction } from './lambda-function';
+import {
+  acknowledgeFindings,
+  checkLoadStep,
+  grantLakeFilesRead,
+  loadStepFunction,
+  scheduleLoadStep,
+} from './warehouse';
+import type { LoadStepProps, WarehouseAccess, WarehouseErasure } from './warehouse';
 
-export interface AthenaWarehouseProps {
+export interface AthenaWarehouseProps extends LoadStepProps {
   /** Workgroup name: lowercase letters, digits and hyphens; the Glue database is named after it. */
   readonly name: string;
-  readonly lake: s3.IBucket;
   /** Where the warehouse bucket's server access logs go (the lake's access log bucket). */
   readonly accessLogsBucket: s3.IBucket;
   /** The Glue table Firehose converts events against: the Parquet files the load step merges from. */
   readonly source: { readonly databaseName: string; readonly tableName: string };
-  readonly loadInterval: Duration;
   readonly bytesScannedCutoffPerQuery: Size;
   readonly resultsRetention: Duration;
-  /** When a scheduled run merges (docs/warehouse.md#when-the-load-step-loads); src/config.ts's defaults when absent. */
-  readonly loadGate?: LoadGateSettings;
-  /** Days the load step's purge keeps events and failed events; src/config.ts's defaults when absent. */
-  readonly retention?: { readonly eventsDays: number; readonly failedEventsDays: number };
-  readonly logLevel: string;
-  readonly logRetention: logs.RetentionDays;
-  readonly removalPolicy: RemovalPolicy;
 }
 
 /** Iceberg data and metadata files, below the warehouse bucket. */
@@ -40,7 +34,9 @@ export const ATHENA_RESULTS_PREFIX = 'results/';
 /** Athena's smallest bytes-scanned cutoff per query. */
 const MIN_BYTES_SCANNED_CUTOFF = Size.mebibytes(10);
 
-const NAME_PATTERN = /^[a-z0-9-]{3,64}$/;
+/** Why a wildcard the engine's grants hold is no wider than it must be. */
+const scopedReason = (scope: string): string =>
+  `Scoped to ${scope}; the wildcard covers names Athena, Iceberg or Firehose choose at run time.`;
 
 /** What a role needs on the Iceberg tables: reading them, or also changing them. */
 type TableAccess = 'read' | 'write';
@@ -72,14 +68,7 @@ export class AthenaWarehouse extends Construct implements WarehouseAccess, Wareh
 
   constructor(scope: Construct, id: string, props: AthenaWarehouseProps) {
     super(scope, id);
-    if (!NAME_PATTERN.test(props.name)) {
-      throw new Error(`Warehouse name "${props.name}" must match ${NAME_PATTERN}`);
-    }
-    if (props.loadInterval.toSeconds() <= LOAD_TIMEOUT.toSeconds()) {
-      throw new Error(
-        `The warehouse load interval (${props.loadInterval.toHumanString()}) must exceed the load timeout (${LOAD_TIMEOUT.toHumanString()}) so that loads never overlap`,
-      );
-    }
+    checkLoadStep(props);
     if (props.bytesScannedCutoffPerQuery.toBytes() < MIN_BYTES_SCANNED_CUTOFF.toBytes()) {
       throw new Error(
         `Athena's bytes-scanned cutoff must be at least ${MIN_BYTES_SCANNED_CUTOFF.toMebibytes()} MB`,
@@ -149,26 +138,14 @@ export class AthenaWarehouse extends Construct implements WarehouseAccess, Wareh
       TRIBUTARY_ATHENA_DATABASE: this.databaseName,
     };
 
-    this.loader = new TributaryFunction(this, 'Loader', {
-      entry: 'src/handlers/warehouse-load.ts',
+    this.loader = loadStepFunction(this, props, {
       description: 'Tributary warehouse load: MERGE new lake files into Iceberg tables, each messageId once',
-      serviceName: 'tributary-warehouse-load',
-      logLevel: props.logLevel,
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy,
-      memorySize: LOADER_MEMORY_MB,
-      timeout: LOAD_TIMEOUT,
       environment: {
         ...this.environment,
         TRIBUTARY_ATHENA_SOURCE_DATABASE: props.source.databaseName,
         TRIBUTARY_ATHENA_SOURCE_TABLE: props.source.tableName,
         TRIBUTARY_ATHENA_TABLES_LOCATION: this.bucket.s3UrlForObject(ATHENA_TABLES_PREFIX),
         TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
-        ...loadGateEnvironment(props.loadGate),
-        ...(props.retention && {
-          TRIBUTARY_RETENTION_WAREHOUSE_DAYS: String(props.retention.eventsDays),
-          TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS: String(props.retention.failedEventsDays),
-        }),
       },
     });
     const loaderRole = this.loader.role;
@@ -194,18 +171,12 @@ export class AthenaWarehouse extends Construct implements WarehouseAccess, Wareh
         this.tableArn(props.source.databaseName, props.source.tableName),
       ],
     });
-    this.grantLakeRead(loaderRole, props.lake);
-    // The gate's record of what was merged: one object the load step reads and rewrites.
-    props.lake.grantRead(loaderRole, LOAD_STATE_KEY);
-    props.lake.grantPut(loaderRole, LOAD_STATE_KEY);
-    // A failed load is not retried out of schedule: the next run merges every file not merged yet.
-    this.loader.function.configureAsyncInvoke({ retryAttempts: 0 });
-
-    this.schedule = new events.Rule(this, 'LoadSchedule', {
-      description: 'Runs the warehouse load step',
-      schedule: events.Schedule.rate(props.loadInterval),
-      targets: [new targets.LambdaFunction(this.loader.function, { retryAttempts: 2 })],
-    });
+    grantLakeFilesRead(
+      loaderRole,
+      props.lake,
+      scopedReason('the events/ and failed/ files of the one lake bucket, which Firehose names itself'),
+    );
+    this.schedule = scheduleLoadStep(this, this.loader, props);
     // At night (UTC), away from the day's queries; a clash with a load's commit fails one of them,
     // and the next run repeats it.
     this.dailySchedule = new events.Rule(this, 'DailySchedule', {
@@ -291,33 +262,8 @@ export class AthenaWarehouse extends Construct implements WarehouseAccess, Wareh
     );
   }
 
-  /**
-   * The lake files the load step merges from, read only: events/ (the Firehose source table) and
-   * failed/ (the failed events' external table).
-   */
-  private grantLakeRead(role: iam.IRole, lake: s3.IBucket): void {
-    const prefixes = [EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT];
-    for (const prefix of prefixes) lake.grantRead(role, `${prefix}*`);
-    const findings = ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*'];
-    const cfnBucket = lake.node.defaultChild;
-    if (cfnBucket instanceof CfnElement) {
-      const arn = `<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>`;
-      findings.push(...prefixes.map((prefix) => `Resource::${arn}/${prefix}*`));
-    }
-    this.acknowledge(
-      role,
-      findings,
-      'the events/ and failed/ files of the one lake bucket, which Firehose names itself',
-    );
-  }
-
   private acknowledge(role: iam.IRole, findings: readonly string[], scope: string): void {
-    for (const finding of findings) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
-        reason: `Scoped to ${scope}; the wildcard covers names Athena, Iceberg or Firehose choose at run time.`,
-      });
-    }
+    acknowledgeFindings(role, findings, scopedReason(scope));
   }
 
   private catalogArn(): string {

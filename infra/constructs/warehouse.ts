@@ -17,18 +17,28 @@ import { LOAD_STATE_KEY } from '../../src/sinks/lake/firehose/s3-load-state';
 import { EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT } from './delivery';
 import { TributaryFunction } from './lambda-function';
 
-export interface WarehouseProps {
-  /** Namespace and workgroup name: lowercase letters, digits and hyphens, unique in the account and region. */
+/**
+ * The base capacities Redshift Serverless accepts: 4 RPUs (for warehouses under 32 TB), multiples
+ * of 8 up to 512, and multiples of 32 up to 1024 where the region offers them.
+ */
+export function isBaseCapacity(rpus: number): boolean {
+  return (
+    rpus === 4 ||
+    (rpus >= 8 && rpus <= 512 && rpus % 8 === 0) ||
+    (rpus > 512 && rpus <= 1024 && rpus % 32 === 0)
+  );
+}
+
+/** What the load step is made of, whichever the engine. */
+export interface LoadStepProps {
+  /** Lowercase letters, digits and hyphens (checkLoadStep); each engine says what it names. */
   readonly name: string;
   readonly lake: s3.IBucket;
-  readonly database: string;
-  readonly baseCapacity: number;
-  readonly maxCapacity?: number;
   readonly loadInterval: Duration;
   /**
    * When a scheduled run loads (docs/warehouse.md#when-the-load-step-loads): once this much lake data
    * is pending, or once the oldest pending file is older than `maxPendingAge`. Other runs only list
-   * the lake, and Redshift stays asleep. Without it, src/config.ts's defaults apply.
+   * the lake, and the engine stays asleep. Without it, src/config.ts's defaults apply.
    */
   readonly loadGate?: LoadGateSettings;
   /**
@@ -39,6 +49,15 @@ export interface WarehouseProps {
   readonly logLevel: string;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
+}
+
+export interface WarehouseProps extends LoadStepProps {
+  /** Namespace and workgroup name: lowercase letters, digits and hyphens, unique in the account and region. */
+  readonly name: string;
+  readonly database: string;
+  /** RPUs the workgroup starts queries with (isBaseCapacity says which Redshift accepts). */
+  readonly baseCapacity: number;
+  readonly maxCapacity?: number;
 }
 
 /** When a scheduled load run loads; src/config.ts's defaults where a stack gives none. */
@@ -94,6 +113,94 @@ export const LOAD_TIMEOUT = Duration.minutes(6);
 
 const NAME_PATTERN = /^[a-z0-9-]{3,64}$/;
 
+/** Refuses a name the engines cannot take, and a schedule on which one load could overlap the next. */
+export function checkLoadStep(props: Pick<LoadStepProps, 'name' | 'loadInterval'>): void {
+  if (!NAME_PATTERN.test(props.name)) {
+    throw new Error(`Warehouse name "${props.name}" must match ${NAME_PATTERN}`);
+  }
+  if (props.loadInterval.toSeconds() <= LOAD_TIMEOUT.toSeconds()) {
+    throw new Error(
+      `The warehouse load interval (${props.loadInterval.toHumanString()}) must exceed the load timeout (${LOAD_TIMEOUT.toHumanString()}) so that loads never overlap`,
+    );
+  }
+}
+
+/**
+ * The load step's function, made in the engine's construct as `Loader` so that its resources keep
+ * their ids: the engine's variables first, then the gate's and the retention's, which src/config.ts
+ * reads the same way for both engines.
+ */
+export function loadStepFunction(
+  scope: Construct,
+  props: LoadStepProps,
+  engine: { readonly description: string; readonly environment: Record<string, string> },
+): TributaryFunction {
+  return new TributaryFunction(scope, 'Loader', {
+    entry: 'src/handlers/warehouse-load.ts',
+    description: engine.description,
+    serviceName: 'tributary-warehouse-load',
+    logLevel: props.logLevel,
+    logRetention: props.logRetention,
+    removalPolicy: props.removalPolicy,
+    memorySize: LOADER_MEMORY_MB,
+    timeout: LOAD_TIMEOUT,
+    environment: {
+      ...engine.environment,
+      ...loadGateEnvironment(props.loadGate),
+      ...(props.retention && {
+        TRIBUTARY_RETENTION_WAREHOUSE_DAYS: String(props.retention.eventsDays),
+        TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS: String(props.retention.failedEventsDays),
+      }),
+    },
+  });
+}
+
+/**
+ * Runs the load step every `loadInterval` (`LoadSchedule`, in the engine's construct), after letting
+ * it read and rewrite the gate's record of what was loaded, one object in the lake. A failed run is
+ * not retried out of schedule: the next run loads every file not loaded yet.
+ */
+export function scheduleLoadStep(
+  scope: Construct,
+  loader: TributaryFunction,
+  props: Pick<LoadStepProps, 'lake' | 'loadInterval'>,
+): events.Rule {
+  props.lake.grantRead(loader.role, LOAD_STATE_KEY);
+  props.lake.grantPut(loader.role, LOAD_STATE_KEY);
+  loader.function.configureAsyncInvoke({ retryAttempts: 0 });
+  return new events.Rule(scope, 'LoadSchedule', {
+    description: 'Runs the warehouse load step',
+    schedule: events.Schedule.rate(props.loadInterval),
+    targets: [new targets.LambdaFunction(loader.function, { retryAttempts: 2 })],
+  });
+}
+
+/**
+ * Read access to the lake prefixes the warehouse loads (events/ and failed/), with cdk-nag's
+ * findings on CDK's read action groups acknowledged for `reason`.
+ */
+export function grantLakeFilesRead(role: iam.IRole, lake: s3.IBucket, reason: string): void {
+  const prefixes = [EVENTS_PREFIX_ROOT, FAILED_PREFIX_ROOT];
+  for (const prefix of prefixes) lake.grantRead(role, `${prefix}*`);
+  const findings = ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*'];
+  const cfnBucket = lake.node.defaultChild;
+  if (cfnBucket instanceof CfnElement) {
+    const arn = `<${Stack.of(cfnBucket).getLogicalId(cfnBucket)}.Arn>`;
+    findings.push(...prefixes.map((prefix) => `Resource::${arn}/${prefix}*`));
+  }
+  acknowledgeFindings(role, findings, reason);
+}
+
+/** Acknowledges cdk-nag's IAM5 (wildcard) findings on a role's policy, each for `reason`. */
+export function acknowledgeFindings(role: iam.IRole, findings: readonly string[], reason: string): void {
+  for (const finding of findings) {
+    Validations.of(role).acknowledge({ id: `AwsSolutions-IAM5[${finding}]`, reason });
+  }
+}
+
+const LAKE_READ_REASON =
+  "Generated by bucket.grantRead for the lake prefixes the warehouse loads: CDK's read action groups, scoped to the events/ and failed/ objects of the one lake bucket; the file names are Firehose's own.";
+
 /**
  * Redshift Serverless in a VPC of private (isolated) subnets, plus the scheduled load step.
  *
@@ -123,12 +230,10 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
 
   constructor(scope: Construct, id: string, props: WarehouseProps) {
     super(scope, id);
-    if (!NAME_PATTERN.test(props.name)) {
-      throw new Error(`Warehouse name "${props.name}" must match ${NAME_PATTERN}`);
-    }
-    if (props.loadInterval.toSeconds() <= LOAD_TIMEOUT.toSeconds()) {
+    checkLoadStep(props);
+    if (!isBaseCapacity(props.baseCapacity)) {
       throw new Error(
-        `The warehouse load interval (${props.loadInterval.toHumanString()}) must exceed the load timeout (${LOAD_TIMEOUT.toHumanString()}) so that loads never overlap`,
+        `Redshift Serverless base capacity ${props.baseCapacity} must be 4, a multiple of 8 up to 512, or of 32 up to 1024 RPUs`,
       );
     }
 
@@ -180,7 +285,7 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
       ),
       description: 'Assumed by Redshift Serverless to COPY lake files',
     });
-    this.grantLakeRead(this.copyRole, props.lake);
+    grantLakeFilesRead(this.copyRole, props.lake, LAKE_READ_REASON);
 
     this.namespace = new redshiftserverless.CfnNamespace(this, 'Namespace', {
       namespaceName: props.name,
@@ -237,43 +342,21 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
         'redshift-data DescribeStatement/GetStatementResult/CancelStatement take no resource ARN; the statement-owner-iam-userid condition limits them to statements the caller started.',
     });
 
-    this.loader = new TributaryFunction(this, 'Loader', {
-      entry: 'src/handlers/warehouse-load.ts',
+    this.loader = loadStepFunction(this, props, {
       description: 'Tributary warehouse load: COPY new lake files into Redshift, each messageId once',
-      serviceName: 'tributary-warehouse-load',
-      logLevel: props.logLevel,
-      logRetention: props.logRetention,
-      removalPolicy: props.removalPolicy,
-      memorySize: LOADER_MEMORY_MB,
-      timeout: LOAD_TIMEOUT,
       environment: {
         ...this.environment,
         // The admin runs migrations, creates the reader's user and owns every table it creates.
         TRIBUTARY_REDSHIFT_SECRET_ARN: this.adminSecret.secretArn,
         TRIBUTARY_LAKE_BUCKET: props.lake.bucketName,
         TRIBUTARY_REDSHIFT_COPY_ROLE_ARN: this.copyRole.roleArn,
-        ...loadGateEnvironment(props.loadGate),
-        ...(props.retention && {
-          TRIBUTARY_RETENTION_WAREHOUSE_DAYS: String(props.retention.eventsDays),
-          TRIBUTARY_RETENTION_FAILED_EVENTS_DAYS: String(props.retention.failedEventsDays),
-        }),
       },
     });
     this.grantAdmin(this.loader.role);
-    this.grantLakeRead(this.loader.role, props.lake);
+    grantLakeFilesRead(this.loader.role, props.lake, LAKE_READ_REASON);
     this.grantQuarantine(this.loader.role, props.lake);
-    // The gate's record of what was loaded: one object the load step reads and rewrites.
-    props.lake.grantRead(this.loader.role, LOAD_STATE_KEY);
-    props.lake.grantPut(this.loader.role, LOAD_STATE_KEY);
     this.quarantinedFiles = this.quarantineMetric();
-    // A failed load is not retried out of schedule: the next run loads every file not loaded yet.
-    this.loader.function.configureAsyncInvoke({ retryAttempts: 0 });
-
-    this.schedule = new events.Rule(this, 'LoadSchedule', {
-      description: 'Runs the warehouse load step',
-      schedule: events.Schedule.rate(props.loadInterval),
-      targets: [new targets.LambdaFunction(this.loader.function, { retryAttempts: 2 })],
-    });
+    this.schedule = scheduleLoadStep(this, this.loader, props);
   }
 
   grantRead(role: iam.IRole): void {
@@ -347,13 +430,11 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
         `Resource::${arn}/${FAILED_PREFIX_ROOT}*`,
       );
     }
-    for (const finding of findings) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
-        reason:
-          "Generated by bucket.grantPut/grantDelete for the load step's quarantine: CDK's action groups, scoped to writing below quarantine/ and deleting the events/ and failed/ files of the one lake bucket that it moves there.",
-      });
-    }
+    acknowledgeFindings(
+      role,
+      findings,
+      "Generated by bucket.grantPut/grantDelete for the load step's quarantine: CDK's action groups, scoped to writing below quarantine/ and deleting the events/ and failed/ files of the one lake bucket that it moves there.",
+    );
   }
 
   /** Counts the files the load step's log lines report as moved to quarantine. */
@@ -366,24 +447,5 @@ export class Warehouse extends Construct implements WarehouseAccess, WarehouseEr
       metricValue: `$.${QUARANTINED_FILES_LOG_FIELD}`,
     });
     return filter.metric({ statistic: 'Sum', period: Duration.minutes(5) });
-  }
-
-  /** Read access to the two lake prefixes the warehouse loads: events and failed events. */
-  private grantLakeRead(role: iam.Role, lake: s3.IBucket): void {
-    lake.grantRead(role, `${EVENTS_PREFIX_ROOT}*`);
-    lake.grantRead(role, `${FAILED_PREFIX_ROOT}*`);
-    const findings = ['Action::s3:GetBucket*', 'Action::s3:GetObject*', 'Action::s3:List*'];
-    const cfnBucket = lake.node.defaultChild;
-    if (cfnBucket instanceof CfnElement) {
-      const arn = `<${Stack.of(this).getLogicalId(cfnBucket)}.Arn>`;
-      findings.push(`Resource::${arn}/${EVENTS_PREFIX_ROOT}*`, `Resource::${arn}/${FAILED_PREFIX_ROOT}*`);
-    }
-    for (const finding of findings) {
-      Validations.of(role).acknowledge({
-        id: `AwsSolutions-IAM5[${finding}]`,
-        reason:
-          "Generated by bucket.grantRead for the lake prefixes the warehouse loads: CDK's read action groups, scoped to the events/ and failed/ objects of the one lake bucket; the file names are Firehose's own.",
-      });
-    }
   }
 }

@@ -7,7 +7,7 @@ import {
   PostToConnectionCommand,
 } from '@aws-sdk/client-apigatewaymanagementapi';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoDbApiKeyStore } from '../../src/access/dynamodb/dynamodb-api-key-store';
 import { InMemoryRateLimiter } from '../../src/access/memory/in-memory-rate-limiter';
@@ -411,6 +411,53 @@ describe('live view in AWS (graphql-ws over API Gateway, connections on dynalite
         liveEvent(),
       ]);
       expect((await itemsOf(connectionId)).length).toBe(3); // connection, subscription, rate counter
+      await socket.disconnect(connectionId);
+      expect(await itemsOf(connectionId)).toEqual([]);
+    });
+
+    /**
+     * DynamoDB takes only the first `taken` deletes of each BatchWriteItem (of the first `times`
+     * ones) and hands the rest back; returns how many BatchWriteItems were sent.
+     */
+    async function disconnectWithUnprocessed(connectionId: string, taken: number, times: number) {
+      const client = emulators.dynamodb;
+      const send = client.send.bind(client) as (command: unknown) => Promise<unknown>;
+      let writes = 0;
+      const spy = jest.spyOn(client, 'send').mockImplementation(((command: unknown) => {
+        if (!(command instanceof BatchWriteCommand)) return send(command);
+        writes += 1;
+        if (writes > times) return send(command);
+        const requests = command.input.RequestItems?.[LIVE_TABLE] ?? [];
+        const left = { UnprocessedItems: { [LIVE_TABLE]: requests.slice(taken) } };
+        if (taken === 0) return Promise.resolve(left);
+        const sent = new BatchWriteCommand({ RequestItems: { [LIVE_TABLE]: requests.slice(0, taken) } });
+        return send(sent).then(() => left);
+      }) as typeof client.send);
+      try {
+        await socket.disconnect(connectionId);
+      } finally {
+        spy.mockRestore();
+      }
+      return writes;
+    }
+
+    it('sends again the deletes DynamoDB left unprocessed', async () => {
+      const connectionId = await initialised();
+      await subscribe(connectionId, 'a');
+      expect((await itemsOf(connectionId)).length).toBe(2); // connection, subscription
+      expect(await disconnectWithUnprocessed(connectionId, 1, 1)).toBe(2);
+      expect(await itemsOf(connectionId)).toEqual([]);
+    });
+
+    it('leaves to the TTL what DynamoDB never takes, rather than failing the disconnect', async () => {
+      const connectionId = await initialised();
+      await subscribe(connectionId, 'a');
+      // Three attempts, each taking nothing: both items stay, and expire with their TTL.
+      expect(await disconnectWithUnprocessed(connectionId, 0, Number.POSITIVE_INFINITY)).toBe(3);
+      expect((await itemsOf(connectionId)).map((item) => Number(item.expiresAt) > clock / 1000)).toEqual([
+        true,
+        true,
+      ]);
       await socket.disconnect(connectionId);
       expect(await itemsOf(connectionId)).toEqual([]);
     });

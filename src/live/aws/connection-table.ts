@@ -1,12 +1,14 @@
 import {
-  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
   type DynamoDBDocumentClient,
+  type QueryCommandInput,
+  type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { batchDelete, type RetryPolicy } from '../../sinks/hot-tier/dynamodb/dynamodb-batch';
 import type { LiveEventFilter } from '../live-event';
 import { LiveStoreError } from './errors';
 
@@ -59,6 +61,15 @@ const CONNECTION_SK = 'CONN';
 const connectionPk = (connectionId: string) => `CONN#${connectionId}`;
 const subscriptionSk = (connectionId: string, subscriptionId: string) => `${connectionId}#${subscriptionId}`;
 const RATE_SK_PREFIX = 'RATE#';
+
+/**
+ * Deletes DynamoDB leaves unprocessed are sent again a few times, briefly: a `$disconnect` or a
+ * publish waits on them, and what still remains expires with its TTL.
+ */
+const REMOVAL_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 20 };
+
+/** A Query of this table, as given to queryPages: the table and the page's start are added. */
+type TableQuery = Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>;
 
 /**
  * The connections table (DynamoDB; dynalite in tests). Items:
@@ -248,24 +259,12 @@ export class LiveConnectionTable {
    */
   async subscriptionFilters(): Promise<Array<LiveEventFilter | null>> {
     const now = this.seconds();
-    const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const output = await this.run('look for live subscriptions', () =>
-        this.options.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS_PK },
-            ProjectionExpression: '#filter, expiresAt',
-            ExpressionAttributeNames: { '#filter': 'filter' },
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      items.push(...(output.Items ?? []));
-      start = output.LastEvaluatedKey;
-    } while (start);
+    const items = await this.queryItems('look for live subscriptions', {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS_PK },
+      ProjectionExpression: '#filter, expiresAt',
+      ExpressionAttributeNames: { '#filter': 'filter' },
+    });
     return items
       .filter((item) => Number(item.expiresAt) > now)
       .map((item) => (item.filter as LiveEventFilter | null | undefined) ?? null);
@@ -393,22 +392,12 @@ export class LiveConnectionTable {
 
   private async subscriptionCount(): Promise<number> {
     let total = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const output = await this.run('count live subscriptions', () =>
-        this.options.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS_PK },
-            Select: 'COUNT',
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      total += output.Count ?? 0;
-      start = output.LastEvaluatedKey;
-    } while (start);
+    const pages = this.queryPages('count live subscriptions', {
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': SUBSCRIPTIONS_PK },
+      Select: 'COUNT',
+    });
+    for await (const page of pages) total += page.Count ?? 0;
     return total;
   }
 
@@ -430,26 +419,34 @@ export class LiveConnectionTable {
     }
   }
 
-  private async query(key: { pk: string; skPrefix?: string }): Promise<Record<string, unknown>[]> {
+  private query(key: { pk: string; skPrefix?: string }): Promise<Record<string, unknown>[]> {
+    return this.queryItems('read the connections table', {
+      KeyConditionExpression:
+        key.skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues:
+        key.skPrefix === undefined ? { ':pk': key.pk } : { ':pk': key.pk, ':prefix': key.skPrefix },
+    });
+  }
+
+  /** Every item a Query matches, over all its pages. */
+  private async queryItems(what: string, query: TableQuery): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
+    for await (const page of this.queryPages(what, query)) items.push(...(page.Items ?? []));
+    return items;
+  }
+
+  /** A Query's pages in order, each asked from where the last one stopped. */
+  private async *queryPages(what: string, query: TableQuery): AsyncGenerator<QueryCommandOutput> {
     let start: Record<string, unknown> | undefined;
     do {
-      const output = await this.run('read the connections table', () =>
+      const output = await this.run(what, () =>
         this.options.client.send(
-          new QueryCommand({
-            TableName: this.options.tableName,
-            KeyConditionExpression:
-              key.skPrefix === undefined ? 'pk = :pk' : 'pk = :pk AND begins_with(sk, :prefix)',
-            ExpressionAttributeValues:
-              key.skPrefix === undefined ? { ':pk': key.pk } : { ':pk': key.pk, ':prefix': key.skPrefix },
-            ExclusiveStartKey: start,
-          }),
+          new QueryCommand({ TableName: this.options.tableName, ...query, ExclusiveStartKey: start }),
         ),
       );
-      items.push(...(output.Items ?? []));
+      yield output;
       start = output.LastEvaluatedKey;
     } while (start);
-    return items;
   }
 
   private async keys(key: { pk: string; skPrefix?: string }): Promise<Array<{ pk: string; sk: string }>> {
@@ -458,21 +455,11 @@ export class LiveConnectionTable {
   }
 
   private async deleteAll(keys: Array<{ pk: string; sk: string }>): Promise<void> {
-    for (let start = 0; start < keys.length; start += 25) {
-      let requests: Record<string, unknown>[] | undefined = keys
-        .slice(start, start + 25)
-        .map((key) => ({ DeleteRequest: { Key: key } }));
-      // Unprocessed deletes are retried a few times; what still remains expires with its TTL.
-      for (let attempt = 0; requests && requests.length > 0 && attempt < 3; attempt += 1) {
-        const batch: Record<string, unknown>[] = requests;
-        const output = await this.run('remove a live connection', () =>
-          this.options.client.send(
-            new BatchWriteCommand({ RequestItems: { [this.options.tableName]: batch } }),
-          ),
-        );
-        requests = output.UnprocessedItems?.[this.options.tableName] as Record<string, unknown>[] | undefined;
-      }
-    }
+    await this.run('remove a live connection', () =>
+      batchDelete(this.options.client, this.options.tableName, keys, REMOVAL_RETRY, {
+        leaveUnprocessed: true,
+      }),
+    );
   }
 
   private seconds(): number {

@@ -6,12 +6,14 @@
  * event when it is a JSON object, else searched for the ids anywhere in its text or bytes.
  *
  * The ids come from the engine as a table, ERASURE_SUBJECT: one row per id and per form of its
- * bytes (`hex`: UTF-8, and Latin-1 when that differs), never spliced into the SQL.
+ * bytes (`hex`: UTF-8, and Latin-1 when that differs), never spliced into the SQL. The engines that
+ * keep the ids in a table first (Redshift, Athena) share the steps around that too (eraseRecorded).
  */
 
 import { ALIAS_EVENT, PREVIOUS_ID_PROPERTY, type IdentityRules } from '../../events/identity';
 import { PersonIds } from '../lake/person-records';
 import type { SqlDialect } from './dialect';
+import { WarehouseError } from './errors';
 import { REMOVED_EVENTS, removalOf, removeEvents } from './event-removal';
 import { recomputeIdentities } from './identities';
 import type { ErasureCounts } from './port';
@@ -161,3 +163,50 @@ export function erasureCountsOf(row: Record<string, unknown> | undefined): Erasu
 /** Every row an erasure removed: the sum of its counts. */
 export const removedRows = (counts: ErasureCounts): number =>
   Object.values(counts).reduce((sum, n) => sum + n, 0);
+
+/** Erased ids are written this many to a statement, each with two bound parameters. */
+const ERASURE_IDS_PER_INSERT = 100;
+
+/** One attempt of an erasure by an engine that keeps the erased ids in a table (`erasure_ids`). */
+export interface RecordedErasureSteps {
+  /** Writes some subject rows under the attempt's erasure id, as one statement with bound parameters. */
+  writeIds: (rows: readonly SubjectRow[]) => Promise<void>;
+  /** Erases what the written ids name; resolves with the row of counts (ERASURE_COUNT_COLUMNS). */
+  erase: () => Promise<Record<string, unknown> | undefined>;
+}
+
+export interface RecordedErasure {
+  /** A new erasure id (a UUID), drawn only when there is someone to erase. */
+  newId: () => string;
+  /** The steps of one attempt under its erasure id. */
+  attempt: (erasureId: string) => RecordedErasureSteps;
+  /** What the error says after "erasure <id> ": how an attempt fails and what it leaves for the next. */
+  failure: string;
+}
+
+/**
+ * The bookkeeping around an erasure on an engine that runs statements remotely (Redshift, Athena):
+ * the ids as subject rows, written ERASURE_IDS_PER_INSERT to a statement (the services cap a
+ * statement's parameters), then the engine's own erasure and its counts. Only blank ids name nobody:
+ * nothing runs, so the engine need not wake for them. A failure is one WAREHOUSE_ERASURE_FAILED that
+ * names the erasure, never the ids, since the message is kept on the deletion request.
+ */
+export async function eraseRecorded(
+  ids: readonly string[],
+  erasure: RecordedErasure,
+): Promise<ErasureCounts> {
+  const subject = subjectRows(ids);
+  if (subject.length === 0) return erasureCountsOf(undefined);
+  const erasureId = erasure.newId();
+  try {
+    const steps = erasure.attempt(erasureId);
+    for (let i = 0; i < subject.length; i += ERASURE_IDS_PER_INSERT) {
+      await steps.writeIds(subject.slice(i, i + ERASURE_IDS_PER_INSERT));
+    }
+    return erasureCountsOf(await steps.erase());
+  } catch (cause) {
+    throw new WarehouseError(`erasure ${erasureId} ${erasure.failure}`, 'WAREHOUSE_ERASURE_FAILED', {
+      cause,
+    });
+  }
+}

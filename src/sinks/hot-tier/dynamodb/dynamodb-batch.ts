@@ -126,18 +126,24 @@ export function batchPut(
   );
 }
 
-/** Deletes many items by key, 25 per BatchWriteItem, retrying unprocessed ones with backoff. */
+/**
+ * Deletes many items by key, 25 per BatchWriteItem, retrying unprocessed ones with backoff. With
+ * `leaveUnprocessed`, what DynamoDB still leaves after the attempts stays instead of failing the
+ * call: for items whose TTL removes them anyway, where a failure would cost more than the item.
+ */
 export function batchDelete(
   client: DynamoDBDocumentClient,
   tableName: string,
   keys: readonly HotKey[],
   policy: RetryPolicy,
+  options: { leaveUnprocessed?: boolean } = {},
 ): Promise<void> {
   return batchWrite(
     client,
     tableName,
     keys.map((key) => ({ DeleteRequest: { Key: { ...key } } })),
     policy,
+    options.leaveUnprocessed === true,
   );
 }
 
@@ -146,12 +152,14 @@ async function batchWrite(
   tableName: string,
   requests: readonly WriteRequest[],
   policy: RetryPolicy,
+  leaveUnprocessed = false,
 ): Promise<void> {
   await Promise.all(
     chunks(requests, BATCH_WRITE_LIMIT).map(async (chunk) => {
       let pending: WriteRequest[] = chunk;
       for (let attempt = 1; pending.length > 0; attempt++) {
         if (attempt > policy.attempts) {
+          if (leaveUnprocessed) return;
           throw new HotStoreError(
             `Hot store batch write left ${pending.length} items unprocessed after ${policy.attempts} attempts`,
             'HOT_STORE_THROTTLED',

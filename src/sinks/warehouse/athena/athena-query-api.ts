@@ -12,8 +12,14 @@ import {
 } from '@aws-sdk/client-athena';
 import type { ColumnInfo, QueryExecution, Row } from '@aws-sdk/client-athena';
 import { WarehouseError, WarehouseStatementError } from '../errors';
-import type { WarehouseErrorCode } from '../errors';
 import type { SqlParams, SqlRow } from '../queries';
+import { callTranslating, pollStatement, resultPages, statementPolling } from '../statement-api';
+import type {
+  KnownStatementError,
+  StatementPolling,
+  StatementPollingOptions,
+  StatementStatus,
+} from '../statement-api';
 
 /** Where statements run: the workgroup (which holds the results location) and the Glue database. */
 export interface AthenaTarget {
@@ -29,21 +35,13 @@ export interface AthenaTarget {
   outputLocation?: string;
 }
 
-export interface AthenaQueryApiOptions extends AthenaTarget {
+/** A query still running after `timeoutMs` is stopped (StopQueryExecution); GetQueryExecution is polled. */
+export interface AthenaQueryApiOptions extends AthenaTarget, StatementPollingOptions {
   client: AthenaClient;
-  /** A query still running after this long is stopped (StopQueryExecution) and fails as WAREHOUSE_TIMEOUT. */
-  timeoutMs?: number;
-  /** First GetQueryExecution delay; it doubles up to pollMaxMs. */
-  pollMinMs?: number;
-  pollMaxMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
 
 /** Athena takes at most this many characters in one execution parameter. */
 export const MAX_PARAMETER_LENGTH = 1024;
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A statement as Athena takes it: `?` placeholders, and one SQL literal per placeholder, in order. */
 export interface PositionalStatement {
@@ -121,18 +119,10 @@ export function toPositional(sql: string, params: SqlParams): PositionalStatemen
  * transactions: each statement commits on its own.
  */
 export class AthenaQueryApi {
-  private readonly timeoutMs: number;
-  private readonly pollMinMs: number;
-  private readonly pollMaxMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly now: () => number;
+  private readonly polling: StatementPolling;
 
   constructor(private readonly options: AthenaQueryApiOptions) {
-    this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.pollMinMs = options.pollMinMs ?? 100;
-    this.pollMaxMs = options.pollMaxMs ?? 2_000;
-    this.sleep = options.sleep ?? defaultSleep;
-    this.now = options.now ?? Date.now;
+    this.polling = statementPolling(options, { pollMinMs: 100, pollMaxMs: 2_000 });
   }
 
   /**
@@ -152,7 +142,7 @@ export class AthenaQueryApi {
 
   private async run(sql: string, params: SqlParams): Promise<string> {
     const statement = toPositional(sql, params);
-    const started = this.now();
+    const started = this.polling.now();
     const { QueryExecutionId } = await this.send(
       () =>
         this.options.client.send(
@@ -178,91 +168,67 @@ export class AthenaQueryApi {
         'WAREHOUSE_STATEMENT_FAILED',
       );
     }
-    await this.waitFor(QueryExecutionId, started);
+    await pollStatement(this.polling, {
+      id: QueryExecutionId,
+      kind: 'Athena query',
+      cancelledAs: 'stopped',
+      started,
+      status: () => this.status(QueryExecutionId),
+      cancel: async () => {
+        await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId }));
+      },
+    });
     return QueryExecutionId;
   }
 
-  /** Polls until the query ends; resolves when it succeeded. */
-  private async waitFor(id: string, started: number): Promise<void> {
-    let delay = this.pollMinMs;
-    for (;;) {
-      const { QueryExecution: execution } = await this.send(
-        () => this.options.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
-        id,
+  /** One GetQueryExecution: SUCCEEDED ends the wait, FAILED and CANCELLED fail it. */
+  private async status(id: string): Promise<StatementStatus<void>> {
+    const { QueryExecution: execution } = await this.send(
+      () => this.options.client.send(new GetQueryExecutionCommand({ QueryExecutionId: id })),
+      id,
+    );
+    const state = execution?.Status?.State;
+    if (state === QueryExecutionState.SUCCEEDED) return { ended: true, result: undefined };
+    if (state === QueryExecutionState.FAILED) {
+      throw new WarehouseStatementError(
+        `Athena query ${id} failed: ${reasonOf(execution)}`,
+        'WAREHOUSE_STATEMENT_FAILED',
+        { statementId: id, retryable: execution?.Status?.AthenaError?.Retryable === true },
       );
-      const state = execution?.Status?.State;
-      if (state === QueryExecutionState.SUCCEEDED) return;
-      if (state === QueryExecutionState.FAILED) {
-        throw new WarehouseStatementError(
-          `Athena query ${id} failed: ${reasonOf(execution)}`,
-          'WAREHOUSE_STATEMENT_FAILED',
-          { statementId: id, retryable: execution?.Status?.AthenaError?.Retryable === true },
-        );
-      }
-      if (state === QueryExecutionState.CANCELLED) {
-        throw new WarehouseStatementError(
-          `Athena query ${id} was cancelled: ${reasonOf(execution)}`,
-          'WAREHOUSE_STATEMENT_ABORTED',
-          { statementId: id, retryable: true },
-        );
-      }
-      const remaining = started + this.timeoutMs - this.now();
-      if (remaining <= 0) {
-        await this.stop(id);
-        throw new WarehouseStatementError(
-          `Athena query ${id} ran longer than ${this.timeoutMs} ms and was stopped`,
-          'WAREHOUSE_TIMEOUT',
-          { statementId: id, retryable: true },
-        );
-      }
-      await this.sleep(Math.min(delay, remaining));
-      delay = Math.min(delay * 2, this.pollMaxMs);
     }
-  }
-
-  // Best effort: the query may have ended in the meantime, and the timeout error is what matters.
-  private async stop(id: string): Promise<void> {
-    try {
-      await this.options.client.send(new StopQueryExecutionCommand({ QueryExecutionId: id }));
-    } catch {
-      return;
+    if (state === QueryExecutionState.CANCELLED) {
+      throw new WarehouseStatementError(
+        `Athena query ${id} was cancelled: ${reasonOf(execution)}`,
+        'WAREHOUSE_STATEMENT_ABORTED',
+        { statementId: id, retryable: true },
+      );
     }
+    return { ended: false };
   }
 
   private async readResult(id: string): Promise<SqlRow[]> {
     const rows: SqlRow[] = [];
     let columns: ColumnInfo[] | undefined;
-    let nextToken: string | undefined;
     let header = true;
-    do {
-      const token = nextToken;
-      const page = await this.send(
+    const pages = resultPages((token) =>
+      this.send(
         () =>
           this.options.client.send(new GetQueryResultsCommand({ QueryExecutionId: id, NextToken: token })),
         id,
-      );
+      ),
+    );
+    for await (const page of pages) {
       columns ??= page.ResultSet?.ResultSetMetadata?.ColumnInfo ?? [];
       const pageRows = page.ResultSet?.Rows ?? [];
+      // Only the first page starts with the header row.
       for (const row of header ? pageRows.slice(1) : pageRows) rows.push(rowOf(row, columns));
       header = false;
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    }
     return rows;
   }
 
-  /** Translates the Athena exceptions this adapter knows; rethrows anything else unchanged. */
-  private async send<T>(call: () => Promise<T>, statementId: string | undefined): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      const known = translate(error);
-      if (known === undefined) throw error;
-      throw new WarehouseStatementError(`Athena: ${known.message}`, known.code, {
-        cause: error,
-        statementId,
-        retryable: known.retryable,
-      });
-    }
+  private send<T>(call: () => Promise<T>, statementId: string | undefined): Promise<T> {
+    return callTranslating(call, { name: 'Athena', translate }, statementId);
   }
 }
 
@@ -272,9 +238,8 @@ function reasonOf(execution: QueryExecution | undefined): string {
   );
 }
 
-function translate(
-  error: unknown,
-): { code: WarehouseErrorCode; message: string; retryable: boolean } | undefined {
+/** The Athena exceptions this adapter knows; anything else is rethrown unchanged. */
+function translate(error: unknown): KnownStatementError | undefined {
   if (error instanceof TooManyRequestsException) {
     return { code: 'WAREHOUSE_BUSY', message: error.message, retryable: true };
   }

@@ -128,8 +128,23 @@ export interface AthenaMigration {
   statements: (tablesLocation: string) => readonly string[];
 }
 
-const location = (tablesLocation: string, table: string): string =>
-  `LOCATION ${s3Location(`${tablesLocation}${table}/`)}`;
+/**
+ * An Iceberg table the warehouse keeps, in a folder of its name below `tablesLocation`:
+ * `IF NOT EXISTS`, since no transaction holds a migration together and a rerun must pass.
+ */
+function icebergTable(
+  tablesLocation: string,
+  table: (typeof ICEBERG_TABLES)[number],
+  columns: readonly string[],
+  partitionedBy?: string,
+): string {
+  const partitioning = partitionedBy === undefined ? '' : `PARTITIONED BY (${partitionedBy})\n      `;
+  return `CREATE TABLE IF NOT EXISTS ${table} (
+        ${columns.join(',\n        ')}
+      )
+      ${partitioning}LOCATION ${s3Location(`${tablesLocation}${table}/`)}
+      ${ICEBERG_PROPERTIES}`;
+}
 
 /**
  * Append-only, like the other engines': a change is a new entry with the next version. Each
@@ -141,112 +156,96 @@ export const ATHENA_MIGRATIONS: readonly AthenaMigration[] = [
     name: 'tables',
     statements: (at) => [
       // Partitioned by day: every analytics query restricts event_time to [from, to).
-      `CREATE TABLE IF NOT EXISTS events (
-        message_id string,
-        event string,
-        user_id string,
-        anonymous_id string,
-        user_key string,
-        session_id string,
-        event_time timestamp,
-        original_timestamp timestamp,
-        sent_at timestamp,
-        received_at timestamp,
-        source string,
-        processor_version string,
-        schema_version string,
-        item_id string,
-        browser string,
-        browser_version string,
-        os string,
-        os_version string,
-        device_type string,
-        is_bot boolean,
-        utm_source string,
-        utm_medium string,
-        utm_campaign string,
-        utm_term string,
-        utm_content string,
-        referrer_class string,
-        referrer_host string,
-        clock_skew_ms bigint,
-        time_flag string,
-        properties string,
-        context string,
-        original_event string,
-        merges_users boolean,
-        loaded_at timestamp
-      )
-      PARTITIONED BY (day(event_time))
-      ${location(at, 'events')}
-      ${ICEBERG_PROPERTIES}`,
-      `CREATE TABLE IF NOT EXISTS failed_events (
-        record_key string,
-        message_id string,
-        failure_type string,
-        event string,
-        errors string,
-        payload string,
-        payload_encoding string,
-        schema string,
-        received_at timestamp,
-        processor_version string,
-        loaded_at timestamp
-      )
-      PARTITIONED BY (day(received_at))
-      ${location(at, 'failed_events')}
-      ${ICEBERG_PROPERTIES}`,
-      `CREATE TABLE IF NOT EXISTS identity_claims (
-        person string,
-        id string,
-        merges_users boolean,
-        received_at timestamp,
-        message_id string
-      )
-      ${location(at, 'identity_claims')}
-      ${ICEBERG_PROPERTIES}`,
-      `CREATE TABLE IF NOT EXISTS user_ids (user_id string)
-      ${location(at, 'user_ids')}
-      ${ICEBERG_PROPERTIES}`,
+      icebergTable(
+        at,
+        'events',
+        [
+          'message_id string',
+          'event string',
+          'user_id string',
+          'anonymous_id string',
+          'user_key string',
+          'session_id string',
+          'event_time timestamp',
+          'original_timestamp timestamp',
+          'sent_at timestamp',
+          'received_at timestamp',
+          'source string',
+          'processor_version string',
+          'schema_version string',
+          'item_id string',
+          'browser string',
+          'browser_version string',
+          'os string',
+          'os_version string',
+          'device_type string',
+          'is_bot boolean',
+          'utm_source string',
+          'utm_medium string',
+          'utm_campaign string',
+          'utm_term string',
+          'utm_content string',
+          'referrer_class string',
+          'referrer_host string',
+          'clock_skew_ms bigint',
+          'time_flag string',
+          'properties string',
+          'context string',
+          'original_event string',
+          'merges_users boolean',
+          'loaded_at timestamp',
+        ],
+        'day(event_time)',
+      ),
+      icebergTable(
+        at,
+        'failed_events',
+        [
+          'record_key string',
+          'message_id string',
+          'failure_type string',
+          'event string',
+          'errors string',
+          'payload string',
+          'payload_encoding string',
+          'schema string',
+          'received_at timestamp',
+          'processor_version string',
+          'loaded_at timestamp',
+        ],
+        'day(received_at)',
+      ),
+      icebergTable(at, 'identity_claims', [
+        'person string',
+        'id string',
+        'merges_users boolean',
+        'received_at timestamp',
+        'message_id string',
+      ]),
+      icebergTable(at, 'user_ids', ['user_id string']),
       // The ids of erasures, kept as tombstones until a load that started after them has run.
-      `CREATE TABLE IF NOT EXISTS erasure_ids (
-        erasure_id string,
-        id string,
-        hex string,
-        erased_at timestamp
-      )
-      ${location(at, 'erasure_ids')}
-      ${ICEBERG_PROPERTIES}`,
+      icebergTable(at, 'erasure_ids', [
+        'erasure_id string',
+        'id string',
+        'hex string',
+        'erased_at timestamp',
+      ]),
       // Lake files merged, by S3 URL and hourly partition, so that a load merges each once.
-      `CREATE TABLE IF NOT EXISTS lake_files (
-        path string,
-        hour_partition string,
-        loaded_at timestamp
-      )
-      ${location(at, 'lake_files')}
-      ${ICEBERG_PROPERTIES}`,
-      `CREATE TABLE IF NOT EXISTS load_log (
-        load_id string,
-        started_at timestamp,
-        finished_at timestamp,
-        files bigint,
-        inserted_events bigint,
-        inserted_failed bigint
-      )
-      ${location(at, 'load_log')}
-      ${ICEBERG_PROPERTIES}`,
+      icebergTable(at, 'lake_files', ['path string', 'hour_partition string', 'loaded_at timestamp']),
+      icebergTable(at, 'load_log', [
+        'load_id string',
+        'started_at timestamp',
+        'finished_at timestamp',
+        'files bigint',
+        'inserted_events bigint',
+        'inserted_failed bigint',
+      ]),
     ],
   },
 ];
 
-export const createSchemaMigrations = (tablesLocation: string): string => `
-  CREATE TABLE IF NOT EXISTS schema_migrations (
-    version int,
-    name string,
-    applied_at timestamp
-  )
-  ${location(tablesLocation, 'schema_migrations')}
-  ${ICEBERG_PROPERTIES}`;
+export const createSchemaMigrations = (tablesLocation: string): string =>
+  icebergTable(tablesLocation, 'schema_migrations', ['version int', 'name string', 'applied_at timestamp']);
 
 export const SELECT_MIGRATIONS = 'SELECT version FROM schema_migrations';
 
@@ -302,6 +301,9 @@ export interface LakeSource {
   database: string;
   table: string;
 }
+
+/** The Glue table of the lake's event files, quoted. */
+const lakeTable = (source: LakeSource): string => `${glueName(source.database)}.${glueName(source.table)}`;
 
 /** The lake files one merge reads, as S3 URLs (`s3://bucket/key`). */
 function pathFilter(alias: string, paths: readonly string[]): string {
@@ -365,7 +367,7 @@ export function lakeEventRows(source: LakeSource, paths: readonly string[]): str
       FROM (
         SELECT ${selects(LAKE_FIELDS)},
           coalesce(l.properties, '') || chr(31) || coalesce(l.context, '') AS tie_break
-        FROM ${glueName(source.database)}.${glueName(source.table)} l
+        FROM ${lakeTable(source)} l
         WHERE ${pathFilter('l', paths)}
       ) s
       WHERE s.message_id IS NOT NULL AND s.event IS NOT NULL
@@ -400,7 +402,7 @@ export function selectBatchDays(batch: {
   if (batch.events !== undefined) {
     const { source, paths } = batch.events;
     parts.push(`SELECT DISTINCT 'events' AS kind, ${day(fieldOf(LAKE_FIELDS, 'event_time'))}
-    FROM ${glueName(source.database)}.${glueName(source.table)} l
+    FROM ${lakeTable(source)} l
     WHERE ${pathFilter('l', paths)}`);
   }
   if (batch.failed !== undefined) {
@@ -419,6 +421,15 @@ function fieldOf(fields: ReadonlyArray<readonly [string, string]>, name: string)
 }
 
 /**
+ * A merge's insert of the source rows `s` its key matched nowhere, stamped with the load's time:
+ * the rows `selectLoadOutcome` counts as what the load inserted.
+ */
+function insertNewRows(columns: readonly string[], loadedAt: Date): string {
+  return `WHEN NOT MATCHED THEN INSERT (${columns.join(', ')}, loaded_at)
+      VALUES (${columns.map((c) => `s.${c}`).join(', ')}, ${timestampLiteral(loadedAt)})`;
+}
+
+/**
  * Inserts the lake rows whose messageId `events` does not hold yet: exactly once by messageId. Only
  * the days of `bound` are read for the keys held: a repeated record has its first copy's event_time.
  */
@@ -432,8 +443,7 @@ export function mergeEvents(
   return `MERGE INTO events t
     USING (${lakeEventRows(source, paths)}) s
     ON t.message_id = s.message_id AND ${boundedBy('t.event_time', bound)}
-    WHEN NOT MATCHED THEN INSERT (${columns.join(', ')}, loaded_at)
-      VALUES (${columns.map((c) => `s.${c}`).join(', ')}, ${timestampLiteral(loadedAt)})`;
+    ${insertNewRows(columns, loadedAt)}`;
 }
 
 /** The claims `rows` make, the earliest per (person, id, class): claimsOf's rows, deduped. */
@@ -496,6 +506,14 @@ function lakeFailedRecords(paths: readonly string[]): string {
 }
 
 /**
+ * The failed-event rows of `rows` (as `f`) joined to the ids of `subject` (as `alias`) that name
+ * them, by person-erasure.ts's rule: what a merge keeps out, an erasure counts and deletes.
+ */
+function failedNaming(rows: string, subject: string, alias: string): string {
+  return `(${failedPayloadFacts(ATHENA_DIALECT, rows)}) f JOIN ${subject} ${alias} ON ${failedNamesId('f', alias)}`;
+}
+
+/**
  * Inserts the failed events of some lake files that failed_events does not hold yet, one per
  * record_key (the earliest received), none naming an erased id while its tombstone stands. Only the
  * days of `bound` are read for the keys held: a repeated record has its first copy's received_at.
@@ -510,12 +528,10 @@ export function mergeFailed(paths: readonly string[], loadedAt: Date, bound: Loa
         FROM (${records}) p
       ) d
       WHERE d.rn = 1 AND d.record_key NOT IN (
-        SELECT f.record_key FROM (${failedPayloadFacts(ATHENA_DIALECT, `(${records})`)}) f
-        JOIN erasure_ids x ON ${failedNamesId('f', 'x')})
+        SELECT f.record_key FROM ${failedNaming(`(${records})`, 'erasure_ids', 'x')})
     ) s
     ON t.record_key = s.record_key AND ${boundedBy('t.received_at', bound)}
-    WHEN NOT MATCHED THEN INSERT (${columns.join(', ')}, loaded_at)
-      VALUES (${columns.map((c) => `s.${c}`).join(', ')}, ${timestampLiteral(loadedAt)})`;
+    ${insertNewRows(columns, loadedAt)}`;
 }
 
 /** An hourly partition of the lake, as Firehose names it. */
@@ -647,7 +663,7 @@ export function selectErasureCounts(scope: ErasureScope): string {
   const counts: Record<string, string> = {
     events: `(SELECT count(*) FROM events WHERE ${eventNamesIds(undefined, ids)})`,
     failed_events: `(SELECT count(DISTINCT f.record_key)
-       FROM (${failedPayloadFacts(ATHENA_DIALECT, 'failed_events')}) f JOIN ${subject} s ON ${failedNamesId('f', 's')})`,
+       FROM ${failedNaming('failed_events', subject, 's')})`,
     identity_claims: `(SELECT count(*) FROM identity_claims WHERE person IN ${ids} OR id IN ${ids})`,
     user_ids: `(SELECT count(*) FROM user_ids WHERE user_id IN ${ids})`,
     identities: `(SELECT count(*) FROM identities WHERE id IN ${ids} OR person_id IN ${ids})`,
@@ -668,8 +684,7 @@ export function erasureStatements(scope: ErasureScope): string[] {
     ...eventRemoval(eventNamesIds(undefined, ids)),
     `DELETE FROM user_ids WHERE user_id IN ${ids}`,
     `DELETE FROM failed_events WHERE record_key IN (
-       SELECT f.record_key FROM (${failedPayloadFacts(ATHENA_DIALECT, 'failed_events')}) f
-       JOIN ${subject} s ON ${failedNamesId('f', 's')})`,
+       SELECT f.record_key FROM ${failedNaming('failed_events', subject, 's')})`,
   ];
 }
 

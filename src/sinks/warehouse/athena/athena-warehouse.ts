@@ -10,12 +10,10 @@ import type {
   WarehouseLoader,
   WarehousePersonRows,
   WarehouseRetention,
-  WarehouseStatusRow,
 } from '../port';
-import { erasureCountsOf, subjectRows } from '../person-erasure';
-import { WarehouseQueries } from '../queries';
+import { eraseRecorded } from '../person-erasure';
 import { purgeCountsOf, purgeCutoffs } from '../retention-purge';
-import { SqlWarehouse } from '../sql-warehouse';
+import { RemoteSqlWarehouse } from '../sql-warehouse';
 import type { AthenaQueryApi } from './athena-query-api';
 import {
   ATHENA_DIALECT,
@@ -88,9 +86,6 @@ export interface AthenaDailyReport {
   maintained: boolean;
 }
 
-/** Erased ids are written this many to a statement, each with two bound parameters. */
-const ERASURE_IDS_PER_INSERT = 100;
-
 /**
  * Tombstones older than this are dropped by the daily run even when no load merged since: longer
  * than any load runs (the function's timeout), so no load that read the lake before the erasure
@@ -122,14 +117,12 @@ const hourPartition = (at: Date): string => `${dayPrefix(at)}hour=${pad(at.getUT
  * files into `events` and `failed_events` exactly once by key; erasures and the retention purge are
  * Iceberg row-level DELETEs, made physical by the daily maintenance (docs/warehouse.md#athena-engine).
  */
-export class AthenaWarehouse extends SqlWarehouse implements Warehouse, WarehouseLoader, WarehousePersonRows {
-  private readonly api: AthenaQueryApi;
-  protected override readonly queries: WarehouseQueries;
-
+export class AthenaWarehouse
+  extends RemoteSqlWarehouse<AthenaQueryApi>
+  implements Warehouse, WarehouseLoader, WarehousePersonRows
+{
   constructor(private readonly options: AthenaWarehouseOptions) {
-    super();
-    this.api = options.api;
-    this.queries = new WarehouseQueries(ATHENA_DIALECT, (query) => this.api.query(query.sql, query.params));
+    super(options.api, ATHENA_DIALECT, SELECT_STATUS);
   }
 
   /**
@@ -282,51 +275,26 @@ export class AthenaWarehouse extends SqlWarehouse implements Warehouse, Warehous
    * and the next attempt (or the next load, which sweeps tombstones) finishes it, since each
    * statement picks its rows by the ids. The rows leave storage with the daily maintenance.
    */
-  async erasePerson(ids: readonly string[]): Promise<ErasureCounts> {
-    const subject = subjectRows(ids);
-    if (subject.length === 0) return erasureCountsOf(undefined);
-    const erasureId = this.newId();
-    try {
-      const erasedAt = this.now();
-      for (let i = 0; i < subject.length; i += ERASURE_IDS_PER_INSERT) {
-        const { sql, params } = insertErasureIds(
-          erasureId,
-          subject.slice(i, i + ERASURE_IDS_PER_INSERT),
-          erasedAt,
-        );
-        await this.api.execute(sql, params);
-      }
-      const [row] = await this.api.query(selectErasureCounts({ erasureId }));
-      for (const statement of erasureStatements({ erasureId })) await this.api.execute(statement);
-      return erasureCountsOf(row);
-    } catch (cause) {
-      // Never the ids: the message is kept on the deletion request.
-      throw new WarehouseError(
-        `erasure ${erasureId} failed part-way; its tombstones stay, and the next attempt or load finishes it`,
-        'WAREHOUSE_ERASURE_FAILED',
-        { cause },
-      );
-    }
-  }
-
-  /** Row count, and the start of the last load that merged as freshness. */
-  async status(): Promise<WarehouseStatusRow> {
-    const [row] = await this.api.query(SELECT_STATUS);
-    const asOf = row?.as_of_ms;
-    return {
-      rows: Number(row?.row_count ?? 0),
-      dataAsOf: asOf === null || asOf === undefined ? null : new Date(Number(asOf)),
-    };
-  }
-
-  /** Loads run in another function, so this process cannot tell when data changes. */
-  dataVersion(): undefined {
-    return undefined;
-  }
-
-  /** The Athena client belongs to whoever built it; nothing to release here. */
-  async close(): Promise<void> {
-    return Promise.resolve();
+  erasePerson(ids: readonly string[]): Promise<ErasureCounts> {
+    return eraseRecorded(ids, {
+      newId: () => this.newId(),
+      attempt: (erasureId) => {
+        // One time for all the attempt's tombstones: a load that starts after it drops them together.
+        const erasedAt = this.now();
+        return {
+          writeIds: async (rows) => {
+            const { sql, params } = insertErasureIds(erasureId, rows, erasedAt);
+            await this.api.execute(sql, params);
+          },
+          erase: async () => {
+            const [row] = await this.api.query(selectErasureCounts({ erasureId }));
+            for (const statement of erasureStatements({ erasureId })) await this.api.execute(statement);
+            return row;
+          },
+        };
+      },
+      failure: 'failed part-way; its tombstones stay, and the next attempt or load finishes it',
+    });
   }
 
   /**

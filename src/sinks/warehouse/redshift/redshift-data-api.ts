@@ -20,8 +20,14 @@ import { RedshiftDataClient } from '@aws-sdk/client-redshift-data';
 import type { ColumnMetadata, Field } from '@aws-sdk/client-redshift-data';
 import type { Config } from '../../../config';
 import { WarehouseError, WarehouseStatementError } from '../errors';
-import type { WarehouseErrorCode } from '../errors';
 import type { SqlParams, SqlRow } from '../queries';
+import { callTranslating, pollStatement, resultPages, statementPolling } from '../statement-api';
+import type {
+  KnownStatementError,
+  StatementPolling,
+  StatementPollingOptions,
+  StatementStatus,
+} from '../statement-api';
 
 export interface RedshiftTarget {
   /** Redshift Serverless workgroup. */
@@ -34,18 +40,10 @@ export interface RedshiftTarget {
   secretArn?: string;
 }
 
-export interface RedshiftDataApiOptions extends RedshiftTarget {
+/** A statement still running after `timeoutMs` is cancelled (CancelStatement); DescribeStatement is polled. */
+export interface RedshiftDataApiOptions extends RedshiftTarget, StatementPollingOptions {
   client: RedshiftDataClient;
-  /** A statement still running after this long is cancelled. */
-  timeoutMs?: number;
-  /** First DescribeStatement delay; it doubles up to pollMaxMs. */
-  pollMinMs?: number;
-  pollMaxMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  now?: () => number;
 }
-
-const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * The Redshift Data API as "run this SQL, give me rows": ExecuteStatement (or BatchExecuteStatement,
@@ -53,18 +51,10 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * backoff, GetStatementResult pages, and CancelStatement when the timeout passes.
  */
 export class RedshiftDataApi {
-  private readonly timeoutMs: number;
-  private readonly pollMinMs: number;
-  private readonly pollMaxMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
-  private readonly now: () => number;
+  private readonly polling: StatementPolling;
 
   constructor(private readonly options: RedshiftDataApiOptions) {
-    this.timeoutMs = options.timeoutMs ?? 60_000;
-    this.pollMinMs = options.pollMinMs ?? 50;
-    this.pollMaxMs = options.pollMaxMs ?? 1_000;
-    this.sleep = options.sleep ?? defaultSleep;
-    this.now = options.now ?? Date.now;
+    this.polling = statementPolling(options, { pollMinMs: 50, pollMaxMs: 1_000 });
   }
 
   /**
@@ -81,7 +71,7 @@ export class RedshiftDataApi {
         'WAREHOUSE_INVALID_QUERY',
       );
     }
-    const started = this.now();
+    const started = this.polling.now();
     const { Id } = await this.send(
       () =>
         this.options.client.send(
@@ -100,7 +90,7 @@ export class RedshiftDataApi {
 
   /** Runs statements in order as one transaction; nothing is committed unless all succeed. */
   async batch(sqls: string[]): Promise<void> {
-    const started = this.now();
+    const started = this.polling.now();
     const { Id } = await this.send(
       () => this.options.client.send(new BatchExecuteStatementCommand({ ...this.target(), Sqls: sqls })),
       undefined,
@@ -117,64 +107,55 @@ export class RedshiftDataApi {
   }
 
   /** Polls until the statement ends; resolves with whether it has a result set. */
-  private async waitFor(id: string, started: number): Promise<boolean> {
-    let delay = this.pollMinMs;
-    for (;;) {
-      const status = await this.send(
-        () => this.options.client.send(new DescribeStatementCommand({ Id: id })),
-        id,
-      );
-      switch (status.Status) {
-        case StatusString.FINISHED:
-          return status.HasResultSet === true;
-        case StatusString.FAILED:
-          throw new WarehouseStatementError(
-            `Redshift statement ${id} failed: ${status.Error ?? 'no reason given'}`,
-            'WAREHOUSE_STATEMENT_FAILED',
-            { statementId: id },
-          );
-        case StatusString.ABORTED:
-          throw new WarehouseStatementError(
-            `Redshift statement ${id} was aborted`,
-            'WAREHOUSE_STATEMENT_ABORTED',
-            { statementId: id, retryable: true },
-          );
-        default:
-          break;
-      }
-      const remaining = started + this.timeoutMs - this.now();
-      if (remaining <= 0) {
-        await this.cancel(id);
-        throw new WarehouseStatementError(
-          `Redshift statement ${id} ran longer than ${this.timeoutMs} ms and was cancelled`,
-          'WAREHOUSE_TIMEOUT',
-          { statementId: id, retryable: true },
-        );
-      }
-      await this.sleep(Math.min(delay, remaining));
-      delay = Math.min(delay * 2, this.pollMaxMs);
-    }
+  private waitFor(id: string, started: number): Promise<boolean> {
+    return pollStatement(this.polling, {
+      id,
+      kind: 'Redshift statement',
+      cancelledAs: 'cancelled',
+      started,
+      status: () => this.status(id),
+      cancel: async () => {
+        await this.options.client.send(new CancelStatementCommand({ Id: id }));
+      },
+    });
   }
 
-  // Best effort: the statement may have ended in the meantime, and the timeout error is what matters.
-  private async cancel(id: string): Promise<void> {
-    try {
-      await this.options.client.send(new CancelStatementCommand({ Id: id }));
-    } catch {
-      return;
+  /** One DescribeStatement: FINISHED ends the wait, FAILED and ABORTED fail it. */
+  private async status(id: string): Promise<StatementStatus<boolean>> {
+    const status = await this.send(
+      () => this.options.client.send(new DescribeStatementCommand({ Id: id })),
+      id,
+    );
+    switch (status.Status) {
+      case StatusString.FINISHED:
+        return { ended: true, result: status.HasResultSet === true };
+      case StatusString.FAILED:
+        throw new WarehouseStatementError(
+          `Redshift statement ${id} failed: ${status.Error ?? 'no reason given'}`,
+          'WAREHOUSE_STATEMENT_FAILED',
+          { statementId: id },
+        );
+      case StatusString.ABORTED:
+        throw new WarehouseStatementError(
+          `Redshift statement ${id} was aborted`,
+          'WAREHOUSE_STATEMENT_ABORTED',
+          { statementId: id, retryable: true },
+        );
+      default:
+        return { ended: false };
     }
   }
 
   private async readResult(id: string): Promise<SqlRow[]> {
     const rows: SqlRow[] = [];
     let columns: ColumnMetadata[] | undefined;
-    let nextToken: string | undefined;
-    do {
-      const token = nextToken;
-      const page = await this.send(
+    const pages = resultPages((token) =>
+      this.send(
         () => this.options.client.send(new GetStatementResultCommand({ Id: id, NextToken: token })),
         id,
-      );
+      ),
+    );
+    for await (const page of pages) {
       columns ??= page.ColumnMetadata ?? [];
       const names = columns.map((column, i) => column.label ?? column.name ?? `column${i}`);
       for (const record of page.Records ?? []) {
@@ -184,30 +165,17 @@ export class RedshiftDataApi {
         });
         rows.push(row);
       }
-      nextToken = page.NextToken;
-    } while (nextToken !== undefined && nextToken !== '');
+    }
     return rows;
   }
 
-  /** Translates the Data API exceptions this adapter knows; rethrows anything else unchanged. */
-  private async send<T>(call: () => Promise<T>, statementId: string | undefined): Promise<T> {
-    try {
-      return await call();
-    } catch (error) {
-      const known = translate(error);
-      if (known === undefined) throw error;
-      throw new WarehouseStatementError(`Redshift Data API: ${known.message}`, known.code, {
-        cause: error,
-        statementId,
-        retryable: known.retryable,
-      });
-    }
+  private send<T>(call: () => Promise<T>, statementId: string | undefined): Promise<T> {
+    return callTranslating(call, { name: 'Redshift Data API', translate }, statementId);
   }
 }
 
-function translate(
-  error: unknown,
-): { code: WarehouseErrorCode; message: string; retryable: boolean } | undefined {
+/** The Data API exceptions this adapter knows; anything else is rethrown unchanged. */
+function translate(error: unknown): KnownStatementError | undefined {
   if (
     error instanceof ActiveStatementsExceededException ||
     error instanceof ActiveSessionsExceededException ||

@@ -8,7 +8,6 @@ import type {
   WarehouseLoader,
   WarehousePersonRows,
   WarehouseRetention,
-  WarehouseStatusRow,
 } from '../port';
 import type { RedshiftDataApi } from './redshift-data-api';
 import type { CopyOptions, LakeCopyReport, RedshiftLakeCopy } from './redshift-lake-copy';
@@ -31,9 +30,8 @@ import type { RedshiftMemberRole } from './redshift-sql';
 import type { RedshiftMigration } from './redshift-sql';
 import { WarehouseError } from '../errors';
 import { REDSHIFT_DIALECT } from '../dialect';
-import { SqlWarehouse } from '../sql-warehouse';
-import { WarehouseQueries } from '../queries';
-import { erasureCountsOf, subjectRows } from '../person-erasure';
+import { RemoteSqlWarehouse } from '../sql-warehouse';
+import { eraseRecorded } from '../person-erasure';
 import { purgeCutoffs } from '../retention-purge';
 
 export interface RedshiftWarehouseOptions {
@@ -58,25 +56,17 @@ export interface RedshiftWarehouseOptions {
 export type RedshiftLoadReport = LoadReport &
   Pick<LakeCopyReport, 'pendingFiles' | 'skippedKeys' | 'quarantined'> & { purged: PurgeCounts };
 
-/** Erased ids are written this many to a statement, each with two bound parameters. */
-const ERASURE_IDS_PER_INSERT = 100;
-
 /**
  * The production warehouse on the Redshift Data API. Reads run the same SQL as DuckDB through
  * the Redshift dialect; loadNew() is the scheduled load: COPY new lake files into staging, then
  * merge staging into events and failed_events.
  */
 export class RedshiftWarehouse
-  extends SqlWarehouse
+  extends RemoteSqlWarehouse<RedshiftDataApi>
   implements Warehouse, WarehouseLoader, WarehousePersonRows
 {
-  private readonly api: RedshiftDataApi;
-  protected override readonly queries: WarehouseQueries;
-
   constructor(private readonly options: RedshiftWarehouseOptions) {
-    super();
-    this.api = options.api;
-    this.queries = new WarehouseQueries(REDSHIFT_DIALECT, (query) => this.api.query(query.sql, query.params));
+    super(options.api, REDSHIFT_DIALECT, SELECT_STATUS);
   }
 
   /** Applies the migrations not applied yet, each as one transaction; returns the versions applied. */
@@ -177,27 +167,22 @@ export class RedshiftWarehouse
    * next merge, which drops what its staging holds of them (mergeBatch). Idempotent: a failed
    * attempt commits nothing but its ids, which the next attempt's transaction clears.
    */
-  async erasePerson(ids: readonly string[]): Promise<ErasureCounts> {
-    const subject = subjectRows(ids);
-    // Only blank ids: they name nobody, and the workgroup need not wake for them.
-    if (subject.length === 0) return erasureCountsOf(undefined);
-    const erasureId = this.newId();
-    try {
-      for (let i = 0; i < subject.length; i += ERASURE_IDS_PER_INSERT) {
-        const { sql, params } = insertErasureIds(erasureId, subject.slice(i, i + ERASURE_IDS_PER_INSERT));
-        await this.api.query(sql, params);
-      }
-      await this.api.batch(erasureBatch(erasureId, this.identity()));
-      const [row] = await this.api.query(SELECT_ERASURE, { erasure_id: erasureId });
-      return erasureCountsOf(row);
-    } catch (cause) {
-      // Never the ids: the message is kept on the deletion request.
-      throw new WarehouseError(
-        `erasure ${erasureId} failed; nothing of it is committed but its ids, which the next attempt clears`,
-        'WAREHOUSE_ERASURE_FAILED',
-        { cause },
-      );
-    }
+  erasePerson(ids: readonly string[]): Promise<ErasureCounts> {
+    return eraseRecorded(ids, {
+      newId: () => this.newId(),
+      attempt: (erasureId) => ({
+        writeIds: async (rows) => {
+          const { sql, params } = insertErasureIds(erasureId, rows);
+          await this.api.query(sql, params);
+        },
+        erase: async () => {
+          await this.api.batch(erasureBatch(erasureId, this.identity()));
+          const [row] = await this.api.query(SELECT_ERASURE, { erasure_id: erasureId });
+          return row;
+        },
+      }),
+      failure: 'failed; nothing of it is committed but its ids, which the next attempt clears',
+    });
   }
 
   private newId(): string {
@@ -221,25 +206,5 @@ export class RedshiftWarehouse
         { cause },
       );
     }
-  }
-
-  /** Row count, and the start of the last merge as freshness. */
-  async status(): Promise<WarehouseStatusRow> {
-    const [row] = await this.api.query(SELECT_STATUS);
-    const asOf = row?.as_of_ms;
-    return {
-      rows: Number(row?.row_count ?? 0),
-      dataAsOf: asOf === null || asOf === undefined ? null : new Date(Number(asOf)),
-    };
-  }
-
-  /** Loads run in another Lambda, so this process cannot tell when data changes. */
-  dataVersion(): undefined {
-    return undefined;
-  }
-
-  /** The Data API client belongs to whoever built it; nothing to release here. */
-  async close(): Promise<void> {
-    return Promise.resolve();
   }
 }
