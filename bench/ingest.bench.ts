@@ -100,11 +100,13 @@ export async function ingestBenchmark(): Promise<string> {
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ];
     const verdicts: string[] = [];
+    const cpuLines: string[] = [];
     for (const [name, body, events] of [
       ['trackEvent (1 event)', one, 1],
       ['trackEvents (100 events)', many, 100],
     ] as const) {
       const rounds = { tributary: [] as LoadResult[], apollo: [] as LoadResult[], raw: [] as LoadResult[] };
+      const cpuPerRequest: number[] = [];
       // The servers take turns round by round, so a slow spell of a shared machine weighs on all.
       for (let round = 0; round < INGEST_ROUNDS; round += 1) {
         rounds.raw.push(await load({ url: raw.url, bodies: [body], headers }));
@@ -115,11 +117,14 @@ export async function ingestBenchmark(): Promise<string> {
             throw new Error(`Kinesis floor: ${floor.failedRecords} records failed`);
           kinesisRounds.push(floor.recordsPerSec);
         }
+        const cpuBefore = process.cpuUsage();
         const tributary = await load({ url: stack.graphqlUrl, bodies: [body], headers });
+        const cpu = process.cpuUsage(cpuBefore);
         if (tributary.errors + tributary.non2xx > 0) {
           throw new Error(`${name}: ${tributary.errors} errors and ${tributary.non2xx} non-2xx answers`);
         }
         rounds.tributary.push(tributary);
+        cpuPerRequest.push((cpu.user + cpu.system) / 1000 / Math.max(1, tributary.answered));
       }
       const t = medianResult(rounds.tributary);
       const a = medianResult(rounds.apollo);
@@ -139,6 +144,8 @@ export async function ingestBenchmark(): Promise<string> {
             `${ratio(eventsPerSec, floor)} (target ≥ ${TARGET_VS_KINESIS}×: ${eventsPerSec >= TARGET_VS_KINESIS * floor ? 'met' : 'not met'}).`,
         );
       }
+      const cpuMedian = [...cpuPerRequest].sort((x, y) => x - y)[Math.floor(cpuPerRequest.length / 2)] ?? 0;
+      cpuLines.push(`${name} ${cpuMedian.toFixed(2)} ms`);
       lines.push(
         `| ${name} | ${fmt(t.requestsPerSec)} | ${fmt(t.requestsPerSec * events)} | ${t.p50} | ${t.p90} | ${t.p99} | ${fmt(a.requestsPerSec)} | ${fmt(b.requestsPerSec)} | ${ratio(t.requestsPerSec, a.requestsPerSec)} | ${ratio(t.requestsPerSec, b.requestsPerSec)} | ${perRound} |`,
       );
@@ -147,6 +154,10 @@ export async function ingestBenchmark(): Promise<string> {
       ...lines,
       '',
       ...verdicts.flatMap((v) => [v, '']),
+      // The stack's threads share the cores with the load generator: once the cores are all busy,
+      // req/s follows this figure more than any one thread's work.
+      `CPU of the stack's process per request, all its threads (API, kinesalite, dynalite, pipeline; median of the rounds): ${cpuLines.join(', ')}.`,
+      '',
       loadAverageLine(loadAverageAtStart),
       '',
       await accessCheckCost(one),

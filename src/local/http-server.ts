@@ -213,16 +213,27 @@ async function segment(api: SegmentApi, req: IncomingMessage, res: ServerRespons
  * The body's first `keep` bytes. The rest is read and dropped up to MAX_BODY_BYTES, so the client
  * gets the answer rather than a reset connection; past that the request is refused outright.
  */
-async function readRawBody(req: IncomingMessage, keep: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer;
-    if (size < keep) chunks.push(buffer.subarray(0, keep - size));
-    size += buffer.length;
-    if (size > MAX_BODY_BYTES) throw new BodyError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
-  }
-  return Buffer.concat(chunks);
+function readRawBody(req: IncomingMessage, keep: number): Promise<Buffer> {
+  // Listeners rather than `for await`: the stream's async iterator costs a noticeable share of a
+  // small request's time on this thread.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (buffer: Buffer) => {
+      if (size < keep) chunks.push(buffer.subarray(0, keep - size));
+      size += buffer.length;
+      if (size > MAX_BODY_BYTES) {
+        req.off('data', onData);
+        req.destroy();
+        reject(new BodyError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`));
+      }
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    req.once('error', reject);
+    // Without an error, a client gone before the end; after 'end' this changes nothing.
+    req.once('close', () => reject(new BodyError(400, 'request body ended early')));
+  });
 }
 
 /** Header names in lower case, repeated headers joined as HTTP allows. */

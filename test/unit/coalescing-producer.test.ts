@@ -53,7 +53,7 @@ describe('CoalescingProducer', () => {
 
   it('keeps whole requests within the per-call record limit', async () => {
     const inner = new GatedProducer();
-    const producer = new CoalescingProducer(inner, 3);
+    const producer = new CoalescingProducer(inner, { records: 3, bytes: 1024 });
     const all = [
       producer.putRecords([rec('a')]),
       producer.putRecords([rec('b'), rec('c')]),
@@ -66,6 +66,25 @@ describe('CoalescingProducer', () => {
     inner.release();
     await Promise.all(all);
     expect(inner.calls).toEqual([['a'], ['b', 'c'], ['d', 'e']]);
+  });
+
+  it('keeps whole requests within the per-call byte limit, counting partition keys', async () => {
+    const inner = new GatedProducer();
+    // Each record weighs 2 bytes: a 1-byte key and 1 byte of data.
+    const producer = new CoalescingProducer(inner, { records: 100, bytes: 5 });
+    const all = [
+      producer.putRecords([rec('a')]),
+      producer.putRecords([rec('b')]),
+      producer.putRecords([rec('c')]),
+      producer.putRecords([rec('d'), rec('e'), rec('f')]),
+    ];
+    inner.release();
+    await tick();
+    inner.release();
+    await tick();
+    inner.release();
+    await Promise.all(all);
+    expect(inner.calls).toEqual([['a'], ['b', 'c'], ['d', 'e', 'f']]);
   });
 
   it('rejects every request of a failed call and goes on with the next', async () => {
