@@ -6,6 +6,28 @@ export type StageName = 'dev' | 'prod';
 /** Kinesis capacity: on-demand scales by itself; provisioned pins a shard count (cheaper at steady load). */
 export type KinesisCapacity = { mode: 'ON_DEMAND' } | { mode: 'PROVISIONED'; shardCount: number };
 
+/** Auto scaling bounds of one side of a provisioned table, in capacity units per second. */
+export interface CapacityRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/**
+ * Hot-tier table capacity (docs/deploy.md#hot-tier-capacity). On-demand bills each request and has
+ * no floor; provisioned bills the capacity held, hour by hour, which auto scaling keeps at
+ * `targetUtilizationPercent` of what is consumed, between each side's min and max: a fraction of
+ * on-demand's price at steady volume, but never less than the mins. A write unit is one write of up
+ * to 1 KB a second, a read unit one strongly consistent read of up to 4 KB a second.
+ */
+export type HotTierCapacity =
+  | { readonly mode: 'ON_DEMAND' }
+  | {
+      readonly mode: 'PROVISIONED';
+      readonly read: CapacityRange;
+      readonly write: CapacityRange;
+      readonly targetUtilizationPercent: number;
+    };
+
 /**
  * The warehouse engine a stage runs (docs/deploy.md#warehouse-engine). Athena: Iceberg tables over the
  * lake, billed per query, nothing while idle. Redshift Serverless: billed per second while awake, at
@@ -22,6 +44,8 @@ export interface StageConfig {
   readonly removalPolicy: RemovalPolicy;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly kinesis: { readonly capacity: KinesisCapacity; readonly retention: Duration };
+  /** The hot-tier DynamoDB table. */
+  readonly hotTier: { readonly capacity: HotTierCapacity };
   /** Kinesis → stream Lambda event source mapping. */
   readonly batch: {
     readonly batchSize: number;
@@ -89,7 +113,11 @@ export interface StageConfig {
       readonly resultsRetention: Duration;
     };
     readonly redshift: {
-      /** Redshift Processing Units the workgroup starts queries with (8 is the smallest general-purpose base). */
+      /**
+       * Redshift Processing Units the workgroup starts queries with: 4, a multiple of 8 up to 512, or
+       * of 32 up to 1024 (Warehouse refuses others). 4 RPUs suit a warehouse under 32 TB of managed
+       * storage; 8 to 24 one under 128 TB; beyond that Redshift wants 32 or more.
+       */
       readonly baseCapacity: number;
       /** Ceiling on RPUs when Redshift scales a busy workgroup up: a cost guard. Unset: Redshift's own limit. */
       readonly maxCapacity?: number;
@@ -121,6 +149,12 @@ export interface StageConfig {
     readonly api5xx: number;
     /** p99 end-to-end API latency. */
     readonly apiLatencyP99: Duration;
+    /**
+     * Hot-table reads, and writes, DynamoDB throttled per 5 minutes (each item of a batch counts).
+     * Only a provisioned table alarms: a few while auto scaling catches up are retried and lose
+     * nothing, more mean its max is too low.
+     */
+    readonly hotTierThrottles: number;
     /** Subscribed to the alarm topic when set. */
     readonly email?: string;
   };
@@ -134,6 +168,8 @@ const dev: StageConfig = {
   // One shard (1 MB/s or 1,000 records/s in) carries a demo and far more at a fraction of on-demand's
   // floor; the IteratorAge alarm, and WriteProvisionedThroughputExceeded on the dashboard, say when to add one.
   kinesis: { capacity: { mode: 'PROVISIONED', shardCount: 1 }, retention: Duration.hours(24) },
+  // A demo's few requests cost cents on demand; provisioned would bill its minimum every hour.
+  hotTier: { capacity: { mode: 'ON_DEMAND' } },
   batch: {
     batchSize: 100,
     maxBatchingWindow: Duration.seconds(1),
@@ -161,8 +197,9 @@ const dev: StageConfig = {
     minPendingBytes: Size.mebibytes(64),
     // A demo's queries scan megabytes; 10 GB ($0.05) stops a runaway one early.
     athena: { bytesScannedCutoffPerQuery: Size.gibibytes(10), resultsRetention: Duration.days(7) },
-    // A ceiling on RPUs so that a runaway query in dev cannot scale the bill up to Redshift's own limit.
-    redshift: { baseCapacity: 8, maxCapacity: 32 },
+    // The smallest base: a demo holds megabytes. A ceiling on RPUs so that a runaway query in dev
+    // cannot scale the bill up to Redshift's own limit.
+    redshift: { baseCapacity: 4, maxCapacity: 32 },
   },
   // A console or two watching a demo.
   live: { enabled: true, throttleRateLimit: 20, throttleBurstLimit: 50, maxSubscriptions: 50 },
@@ -174,6 +211,7 @@ const dev: StageConfig = {
     lambdaThrottles: 10,
     api5xx: 10,
     apiLatencyP99: Duration.seconds(5),
+    hotTierThrottles: 100,
   },
 };
 
@@ -184,6 +222,21 @@ const prod: StageConfig = {
   logLevel: 'INFO',
   // A week of replay window: a bad deploy of the stream Lambda can be rewound.
   kinesis: { capacity: { mode: 'ON_DEMAND' }, retention: Duration.days(7) },
+  // Provisioned with auto scaling: at 10M events a day (116 a second, 463 at a 4× peak) it costs
+  // about half of on-demand (`npm run cost` prints both). The maxes carry that peak at the units an
+  // event takes as measured for the cost model (`wruPerEvent` ≈ 15, `rruPerEvent` ≈ 6.5 in
+  // infra/pricing/us-east-1.json) at the 70 % target: 463 × 15 / 0.7 ≈ 9,900 write units, 463 × 6.5
+  // / 0.7 ≈ 4,300 read units. The mins are the floor a quiet stage pays (about $28 a month); a day's
+  // rise is slow enough for scaling to follow from them, and burst capacity (five minutes of unused
+  // units) takes a short spike. Change them here and deploy (docs/deploy.md#hot-tier-capacity).
+  hotTier: {
+    capacity: {
+      mode: 'PROVISIONED',
+      read: { min: 50, max: 5000 },
+      write: { min: 50, max: 10000 },
+      targetUtilizationPercent: 70,
+    },
+  },
   batch: {
     batchSize: 500,
     maxBatchingWindow: Duration.seconds(2),
@@ -213,7 +266,10 @@ const prod: StageConfig = {
     freshness: Duration.hours(1),
     minPendingBytes: Size.mebibytes(64),
     athena: { bytesScannedCutoffPerQuery: Size.gibibytes(100), resultsRetention: Duration.days(30) },
-    redshift: { baseCapacity: 8, maxCapacity: 64 },
+    // 4 RPUs, the smallest base: 10M events a day for 13 months is about 850 GB of compressed rows,
+    // far under the 32 TB a 4-RPU workgroup is meant for, and a week's dashboard query over it waits
+    // on latency more than on scanning. Redshift scales a heavy query up, to 64 RPUs at most.
+    redshift: { baseCapacity: 4, maxCapacity: 64 },
   },
   live: { enabled: true, throttleRateLimit: 100, throttleBurstLimit: 200, maxSubscriptions: 200 },
   alarms: {
@@ -225,6 +281,8 @@ const prod: StageConfig = {
     lambdaThrottles: 1,
     api5xx: 5,
     apiLatencyP99: Duration.seconds(1),
+    // About 0.2 % of the writes of 5 minutes at 10M events a day: more than scaling's catching up.
+    hotTierThrottles: 1000,
   },
 };
 

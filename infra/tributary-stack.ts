@@ -54,6 +54,7 @@ export class TributaryStack extends Stack {
     this.hotTier = new HotTier(this, 'HotTier', {
       removalPolicy: config.removalPolicy,
       deletionProtection: config.removalPolicy === RemovalPolicy.RETAIN,
+      capacity: config.hotTier.capacity,
     });
     this.lake = new Lake(this, 'Lake', {
       removalPolicy: config.removalPolicy,
@@ -174,6 +175,7 @@ export class TributaryStack extends Stack {
       },
       deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
       table: this.hotTier.table,
+      tableProvisioned: this.hotTier.capacity.mode === 'PROVISIONED',
       quarantinedLakeFiles: this.warehouse instanceof Warehouse ? this.warehouse.quarantinedFiles : undefined,
       thresholds: config.alarms,
       removalPolicy: config.removalPolicy,

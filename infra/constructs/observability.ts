@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { IHttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import type * as firehose from 'aws-cdk-lib/aws-kinesisfirehose';
@@ -32,6 +32,8 @@ export interface ObservabilityProps {
   readonly serialFunctions?: Readonly<Record<string, { fn: lambda.IFunction; interval: Duration }>>;
   readonly deliveryStreams: Readonly<Record<string, firehose.IDeliveryStream>>;
   readonly table: dynamodb.ITable;
+  /** A provisioned table alarms on throttled requests and shows its provisioned capacity. */
+  readonly tableProvisioned: boolean;
   /** Lake files the warehouse load moved to quarantine; any at all pages. Only Redshift's load quarantines. */
   readonly quarantinedLakeFiles?: cloudwatch.IMetric;
   readonly thresholds: StageConfig['alarms'];
@@ -39,6 +41,15 @@ export interface ObservabilityProps {
 }
 
 const PERIOD = Duration.minutes(5);
+
+/** A Sum over the period as a rate a second, comparable with provisioned capacity; `id` is unique per graph. */
+const perSecond = (id: string, units: cloudwatch.IMetric, label: string): cloudwatch.MathExpression =>
+  new cloudwatch.MathExpression({
+    expression: `${id} / PERIOD(${id})`,
+    usingMetrics: { [id]: units },
+    label,
+    period: PERIOD,
+  });
 
 /** A CloudWatch dashboard and the alarms that page through one SNS topic. */
 export class Observability extends Construct {
@@ -150,6 +161,26 @@ export class Observability extends Construct {
       );
     }
 
+    // Every operation on the table, items of a batch counted one by one.
+    const readThrottles = props.table.metric('ReadThrottleEvents', { statistic: 'Sum', period: PERIOD });
+    const writeThrottles = props.table.metric('WriteThrottleEvents', { statistic: 'Sum', period: PERIOD });
+    if (props.tableProvisioned) {
+      const why =
+        'the stream retries its batch, but raise the max (docs/deploy.md#hot-tier-capacity) if this persists';
+      this.alarm(
+        'HotTierReadThrottles',
+        readThrottles,
+        t.hotTierThrottles,
+        `DynamoDB throttles hot-tier reads: ${why}`,
+      );
+      this.alarm(
+        'HotTierWriteThrottles',
+        writeThrottles,
+        t.hotTierThrottles,
+        `DynamoDB throttles hot-tier writes: ${why}`,
+      );
+    }
+
     const api5xx = props.api.metricServerError({ period: PERIOD });
     const apiLatency = props.api.metricLatency({ statistic: 'p99', period: PERIOD });
     this.alarm('Api5xx', api5xx, t.api5xx, 'The GraphQL API answers 5xx');
@@ -179,21 +210,27 @@ export class Observability extends Construct {
     this.dashboard.addWidgets(...functionWidgets);
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
-        title: 'Hot tier',
+        title: 'Hot tier: units a second, throttled requests',
         left: [
-          props.table.metricConsumedWriteCapacityUnits({ period: PERIOD }),
-          props.table.metricConsumedReadCapacityUnits({ period: PERIOD }),
+          perSecond(
+            'writes',
+            props.table.metricConsumedWriteCapacityUnits({ period: PERIOD }),
+            'consumed write units',
+          ),
+          perSecond(
+            'reads',
+            props.table.metricConsumedReadCapacityUnits({ period: PERIOD }),
+            'consumed read units',
+          ),
+          // Consumed against provisioned: how close auto scaling runs to the max.
+          ...(props.tableProvisioned
+            ? [
+                props.table.metric('ProvisionedWriteCapacityUnits', { statistic: 'Average', period: PERIOD }),
+                props.table.metric('ProvisionedReadCapacityUnits', { statistic: 'Average', period: PERIOD }),
+              ]
+            : []),
         ],
-        right: [
-          props.table.metricThrottledRequestsForOperations({
-            operations: [
-              dynamodb.Operation.UPDATE_ITEM,
-              dynamodb.Operation.GET_ITEM,
-              dynamodb.Operation.QUERY,
-            ],
-            period: PERIOD,
-          }),
-        ],
+        right: [readThrottles, writeThrottles],
       }),
     );
   }

@@ -45,6 +45,8 @@ export function formatEstimate(
   out.push(
     '',
     `Kinesis: the peak needs ${kinesis.shardsNeededAtPeak} shard(s); ${other} would cost ${money(kinesis.otherMode.cost)} a month instead.`,
+    '',
+    dynamoDbSentence(estimate.dynamoDb),
   );
   for (const warning of estimate.warnings) out.push('', `**Warning:** ${warning}.`);
   out.push('', 'Assumptions:', '');
@@ -54,6 +56,23 @@ export function formatEstimate(
   out.push(`- stage settings (infra/config.ts) ${estimate.stageSettings}`, '', 'Not included:', '');
   for (const item of table.excluded) out.push(`- ${item}`);
   return out.join('\n');
+}
+
+/** The hot table's load, what auto scaling holds, and what the other capacity mode would cost. */
+function dynamoDbSentence(sizing: CostEstimate['dynamoDb']): string {
+  const units = (side: { read: number; write: number }) =>
+    `${count(side.write)} write and ${count(side.read)} read units a second`;
+  const load = `the hot table takes ${units(sizing.average)} on average, ${units(sizing.peak)} at the peak`;
+  const { otherMode } = sizing;
+  if (otherMode.mode === 'ON_DEMAND') {
+    const held = sizing.held === undefined ? '' : `; auto scaling holds ${units(sizing.held)} on average`;
+    return `DynamoDB: ${load}${held}; on-demand would cost ${money(otherMode.cost)} a month instead.`;
+  }
+  const compared =
+    otherMode.capacity === undefined
+      ? 'provisioned with auto scaling'
+      : `provisioned with auto scaling at ${otherMode.capacity.targetUtilizationPercent} % (from ${otherMode.capacity.write.min} unit a side, no max)`;
+  return `DynamoDB: ${load}; ${compared} would cost ${money(otherMode.cost)} a month instead.`;
 }
 
 /** One cell of the summary: a stage on one engine at one volume. */

@@ -12,7 +12,6 @@ import {
   type Service,
   type Workload,
   apiGatewayCost,
-  dynamoDbCost,
   firehoseCost,
   lambdaCost,
   liveViewCost,
@@ -20,11 +19,19 @@ import {
   workloadOf,
 } from './service-costs';
 import { type KinesisSizing, kinesisCost, kinesisSizing } from './kinesis-costs';
+import { type DynamoDbSizing, dynamoDbCost, dynamoDbSizing, dynamoDbWarnings } from './dynamodb-costs';
 import { athenaCost, glueCost, icebergStorageCost, redshiftServerlessCost } from './warehouse-costs';
 
-export { firehoseObjectsPerMonth, lakePriceByAgeMonth, roundUp, tieredCost } from './pricing';
+export {
+  firehoseBilledBytesPerDocument,
+  firehoseObjectsPerMonth,
+  lakePriceByAgeMonth,
+  roundUp,
+  tieredCost,
+} from './pricing';
 export { SERVICES, loadsPerMonth, type LineItem, type Service } from './service-costs';
 export type { KinesisSizing } from './kinesis-costs';
+export type { DynamoDbSizing } from './dynamodb-costs';
 
 export interface CostInput {
   readonly eventsPerDay: number;
@@ -43,6 +50,8 @@ export interface CostEstimate {
   readonly perMillionEvents: number | undefined;
   /** The stream's mode, the shards its peak needs, and what the other mode would cost. */
   readonly kinesis: KinesisSizing;
+  /** The hot table's load in units a second, what auto scaling holds, and what the other mode would cost. */
+  readonly dynamoDb: DynamoDbSizing;
   /** What the stage's settings cannot carry, e.g. a peak above its provisioned shards. */
   readonly warnings: readonly string[];
   /** Every assumption used, with its value and reason. */
@@ -81,12 +90,17 @@ function describeStage(stage: StageConfig, pollSeconds: number): string {
     capacity.mode === 'ON_DEMAND'
       ? 'Kinesis on-demand'
       : `Kinesis ${capacity.shardCount} provisioned shard(s)`;
+  const hot = stage.hotTier.capacity;
+  const hotTable =
+    hot.mode === 'ON_DEMAND'
+      ? 'hot table on-demand'
+      : `hot table provisioned (read ${hot.read.min}–${hot.read.max}, write ${hot.write.min}–${hot.write.max} units, auto scaling at ${hot.targetUtilizationPercent} %)`;
   const { warehouse } = stage;
   const engine =
     warehouse.engine === 'redshift'
       ? `Redshift Serverless at ${warehouse.redshift.baseCapacity} RPUs`
       : `Athena over Iceberg`;
-  return `${stage.stage}: Firehose buffers ${stage.firehose.bufferingInterval.toSeconds()} s / ${stage.firehose.bufferingSize.toMebibytes()} MiB, stream batches of up to ${stage.batch.batchSize} every ${pollSeconds} s (parallelization ${stage.batch.parallelizationFactor}), ${kinesis}, retention ${stage.kinesis.retention.toHours()} h, warehouse ${engine}: the load step runs every ${warehouse.loadInterval.toMinutes()} min and loads once ${warehouse.minPendingBytes.toMebibytes()} MiB are pending or a file waited ${warehouse.freshness.toMinutes()} min (at least daily), ${stage.retention.warehouseDays} days kept; Lambda memory graphql ${GRAPHQL_MEMORY_MB} MB, stream ${STREAM_MEMORY_MB} MB, load ${LOADER_MEMORY_MB} MB (arm64)`;
+  return `${stage.stage}: Firehose buffers ${stage.firehose.bufferingInterval.toSeconds()} s / ${stage.firehose.bufferingSize.toMebibytes()} MiB, stream batches of up to ${stage.batch.batchSize} every ${pollSeconds} s (parallelization ${stage.batch.parallelizationFactor}), ${kinesis}, retention ${stage.kinesis.retention.toHours()} h, ${hotTable}, warehouse ${engine}: the load step runs every ${warehouse.loadInterval.toMinutes()} min and loads once ${warehouse.minPendingBytes.toMebibytes()} MiB are pending or a file waited ${warehouse.freshness.toMinutes()} min (at least daily), ${stage.retention.warehouseDays} days kept; Lambda memory graphql ${GRAPHQL_MEMORY_MB} MB, stream ${STREAM_MEMORY_MB} MB, load ${LOADER_MEMORY_MB} MB (arm64)`;
 }
 
 /** Estimated monthly cost of running one stage of Tributary at a steady event rate. */
@@ -101,6 +115,7 @@ export function estimateMonthlyCost(input: CostInput, table: PriceTable, stage: 
   ];
 
   const kinesis = kinesisSizing(workload);
+  const dynamoDb = dynamoDbSizing(workload);
 
   const byService = Object.fromEntries(SERVICES.map((s) => [s, 0])) as Record<Service, number>;
   for (const line of lines) byService[line.service] += line.cost;
@@ -113,7 +128,8 @@ export function estimateMonthlyCost(input: CostInput, table: PriceTable, stage: 
     total,
     perMillionEvents: workload.events > 0 ? total / (workload.events / MILLION) : undefined,
     kinesis,
-    warnings: kinesisWarnings(stage, kinesis),
+    dynamoDb,
+    warnings: [...kinesisWarnings(stage, kinesis), ...dynamoDbWarnings(workload, dynamoDb)],
     assumptions: Object.entries(table.assumptions).map(([name, { value, why }]) => ({
       name,
       value: input.overrides?.[name as AssumptionName] ?? value,

@@ -60,6 +60,11 @@ export interface Prices {
     readonly storageGbMonth: number;
     readonly pointInTimeRecoveryGbMonth: number;
   };
+  /** Provisioned capacity (the hot table when its stage provisions it), per unit held an hour. */
+  readonly dynamodbProvisioned: {
+    readonly writeCapacityUnitHour: number;
+    readonly readCapacityUnitHour: number;
+  };
   readonly redshiftServerless: {
     readonly rpuHour: number;
     readonly minimumChargeSeconds: number;
@@ -85,6 +90,8 @@ export const ASSUMPTION_NAMES = [
   'lakeCompressionRatio',
   'storageMonths',
   'wruPerEvent',
+  'rruPerEvent',
+  'dynamoDbScalingLag',
   'profilesPerDailyEvent',
   'profileItemBytes',
   'loadFixedSeconds',

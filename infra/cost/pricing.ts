@@ -23,6 +23,27 @@ export function tieredCost(quantity: number, tiers: readonly PriceTier[], unitsP
 /** Size billed for one record: rounded up to the service's increment (Kinesis 1 KB, Firehose 5 KB). */
 export const roundUp = (bytes: number, increment: number): number => Math.ceil(bytes / increment) * increment;
 
+/**
+ * Bytes Firehose bills per document when a delivery of `documentsPerCall` documents of `documentBytes`
+ * packs them into records of at most `packedBytes`, each record rounded up to `increment`. Fewer than
+ * one document a call on average means calls of one document, when they come at all.
+ */
+export function firehoseBilledBytesPerDocument(
+  documentsPerCall: number,
+  documentBytes: number,
+  packedBytes: number,
+  increment: number,
+): number {
+  const perCall = Math.max(1, documentsPerCall);
+  const perRecord = Math.max(1, Math.floor(packedBytes / documentBytes));
+  const fullRecords = Math.floor(perCall / perRecord);
+  const rest = perCall - fullRecords * perRecord;
+  const billed =
+    fullRecords * roundUp(perRecord * documentBytes, increment) +
+    (rest > 0 ? roundUp(rest * documentBytes, increment) : 0);
+  return billed / perCall;
+}
+
 /** Objects Firehose writes in a month: one per buffer interval, or one per full buffer when data fills it first. */
 export function firehoseObjectsPerMonth(
   bytesPerMonth: number,

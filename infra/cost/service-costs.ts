@@ -6,6 +6,7 @@ import { LIVE_HEARTBEAT_SCHEDULE, LIVE_PUBLISH_MEMORY_MB, LIVE_SOCKET_MEMORY_MB 
 import { STREAM_MEMORY_MB } from '../constructs/stream-processor';
 import { LOADER_MEMORY_MB } from '../constructs/warehouse';
 import { LIVE_EVENTS_PER_SECOND } from '../../src/live/live-event';
+import { PACKED_RECORD_BYTES } from '../../src/sinks/lake/firehose/record-packing';
 import { CostModelError } from './errors';
 import type { AssumptionName, Prices } from './price-table';
 import {
@@ -13,9 +14,9 @@ import {
   GB,
   MILLION,
   SECONDS_PER_MONTH,
+  firehoseBilledBytesPerDocument,
   firehoseObjectsPerMonth,
   lakePriceByAgeMonth,
-  roundUp,
   tieredCost,
 } from './pricing';
 
@@ -68,9 +69,20 @@ export interface Workload {
   readonly deliveredEvents: number;
   /** How often the event source mapping polls a shard. */
   readonly pollSeconds: number;
+  /** Events one stream invocation carries: each invocation is one Firehose delivery per stream. */
+  readonly streamBatchEvents: number;
   readonly assumption: (name: AssumptionName) => number;
   readonly prices: Prices;
   readonly stage: StageConfig;
+}
+
+/** The Redshift base capacity `loadSecondsPerGb` is set for. */
+const LOAD_SECONDS_PER_GB_RPUS = 8;
+
+/** How much longer a load's scans take than `loadSecondsPerGb` says: the same RPU-seconds of work. */
+function loadScanSlowdown(stage: StageConfig): number {
+  const { engine, redshift } = stage.warehouse;
+  return engine === 'redshift' ? LOAD_SECONDS_PER_GB_RPUS / redshift.baseCapacity : 1;
 }
 
 export function workloadOf(
@@ -89,6 +101,13 @@ export function workloadOf(
   const loadChecks = SECONDS_PER_MONTH / stage.warehouse.loadInterval.toSeconds();
   const loads = loadsPerMonth(stage, lakeBytes, lakeObjects, loadChecks);
   const { capacity } = stage.kinesis;
+  const streamShards = capacity.mode === 'ON_DEMAND' ? assumption('onDemandShards') : capacity.shardCount;
+  // At least once a second, whatever the batching window.
+  const pollSeconds = Math.max(1, stage.batch.maxBatchingWindow.toSeconds());
+  // The event source mapping polls every shard (times the parallelization factor) once per batching
+  // window; a poll that finds records is one invocation.
+  const eventsPerPoll =
+    (eventsPerDay / 86_400 / (streamShards * stage.batch.parallelizationFactor)) * pollSeconds;
   return {
     eventsPerDay,
     eventBytes,
@@ -97,15 +116,18 @@ export function workloadOf(
     apiRequests: events / assumption('eventsPerRequest') + events * assumption('hotReadsPerEvent'),
     loadChecks,
     loads,
-    // The load Lambda waits while the warehouse reads the new files and merges them.
-    loadSeconds: assumption('loadFixedSeconds') + assumption('loadSecondsPerGb') * (rawGb / loads),
+    // The load Lambda waits while the warehouse reads the new files and merges them: scans, which
+    // Redshift runs at the workgroup's base RPUs, slower the fewer it has.
+    loadSeconds:
+      assumption('loadFixedSeconds') +
+      assumption('loadSecondsPerGb') * (rawGb / loads) * loadScanSlowdown(stage),
     lakeBytes,
     lakeObjects,
-    streamShards: capacity.mode === 'ON_DEMAND' ? assumption('onDemandShards') : capacity.shardCount,
+    streamShards,
     failedEvents,
     deliveredEvents,
-    // At least once a second, whatever the batching window.
-    pollSeconds: Math.max(1, stage.batch.maxBatchingWindow.toSeconds()),
+    pollSeconds,
+    streamBatchEvents: Math.min(stage.batch.batchSize, Math.max(1, eventsPerPoll)),
     assumption,
     prices,
     stage,
@@ -192,7 +214,7 @@ export function apiGatewayCost(w: Workload): LineItem[] {
 
 /** Requests and arm64 compute of the graphql, stream, warehouse-load and deletion functions. */
 export function lambdaCost(w: Workload): LineItem[] {
-  const { events, eventsPerDay, apiRequests, loadChecks, loads, loadSeconds, pollSeconds, stage } = w;
+  const { events, apiRequests, loadChecks, loads, loadSeconds, streamBatchEvents: batch, stage } = w;
   const { assumption: a, prices: p } = w;
   const functions: { name: string; invocations: number; gbSeconds: number }[] = [];
   functions.push({
@@ -201,11 +223,6 @@ export function lambdaCost(w: Workload): LineItem[] {
     gbSeconds: apiRequests * (a('graphqlDurationMs') / 1000) * (GRAPHQL_MEMORY_MB / 1024),
   });
 
-  // The event source mapping polls every shard (times the parallelization factor) once per batching
-  // window; a poll that finds records is one invocation.
-  const pollers = w.streamShards * stage.batch.parallelizationFactor;
-  const eventsPerPoll = (eventsPerDay / 86_400 / pollers) * pollSeconds;
-  const batch = Math.min(stage.batch.batchSize, Math.max(1, eventsPerPoll));
   const streamInvocations = events / batch;
   const streamSeconds = (a('streamInvocationOverheadMs') + a('streamPerEventMs') * batch) / 1000;
   functions.push({
@@ -257,25 +274,40 @@ export function lambdaCost(w: Workload): LineItem[] {
   return lines;
 }
 
-/** Firehose: each event is one record, rounded up to 5 KB; failed events go to their own stream. */
+/**
+ * Firehose: each stream invocation delivers its events in packed records (several events to a record,
+ * src/sinks/lake/firehose/record-packing.ts), each record billed rounded up to 5 KB; failed events
+ * go to their own stream, in their own records.
+ */
 export function firehoseCost(w: Workload): LineItem[] {
-  const { events, eventBytes, deliveredEvents } = w;
+  const { events, eventBytes, deliveredEvents, failedEvents, streamBatchEvents } = w;
   const prices = w.prices.firehose;
-  const recordBytes = roundUp(eventBytes, prices.recordRoundingBytes);
-  const firehoseGb = (events * recordBytes) / GB;
+  // An invocation's events split between the two streams as the month's do.
+  const billedGb = (documents: number): number =>
+    documents === 0
+      ? 0
+      : (documents *
+          firehoseBilledBytesPerDocument(
+            streamBatchEvents * (documents / events),
+            eventBytes,
+            PACKED_RECORD_BYTES,
+            prices.recordRoundingBytes,
+          )) /
+        GB;
   // The events stream converts its records to Parquet, billed on the same rounded volume.
-  const convertedGb = (deliveredEvents * recordBytes) / GB;
+  const convertedGb = billedGb(deliveredEvents);
+  const ingestedGb = convertedGb + billedGb(failedEvents);
   return [
     lineItem(
       'Firehose',
-      'ingested, events + failed events (records rounded up to 5 KB)',
-      firehoseGb,
+      'ingested, events + failed events (packed records rounded up to 5 KB)',
+      ingestedGb,
       'GB',
-      tieredCost(firehoseGb, prices.directPutIngestedGb),
+      tieredCost(ingestedGb, prices.directPutIngestedGb),
     ),
     lineItem(
       'Firehose',
-      'format conversion to Parquet, events (records rounded up to 5 KB)',
+      'format conversion to Parquet, events (packed records rounded up to 5 KB)',
       convertedGb,
       'GB',
       convertedGb * prices.formatConversionGb,
@@ -351,37 +383,17 @@ export function s3Cost(w: Workload): LineItem[] {
   return lines;
 }
 
-/** DynamoDB on-demand: the hot-tier writes per event, eventually consistent profile reads, the profiles stored. */
-export function dynamoDbCost(w: Workload): LineItem[] {
-  const { events, eventsPerDay, assumption: a } = w;
-  const prices = w.prices.dynamodbOnDemand;
+/**
+ * The hot table's request units in the month: the stream processor's writes and reads per event
+ * (measured by bench/hot-tier-units.bench.ts), and the frontends' eventually consistent profile
+ * reads. dynamodb-costs.ts prices them in the stage's capacity mode.
+ */
+export function hotTableRequestUnits(w: Workload): { wru: number; rru: number } {
+  const { events, assumption: a } = w;
   const wru = events * a('wruPerEvent');
-  const rru = events * a('hotReadsPerEvent') * 0.5;
-  const tableGb = (eventsPerDay * a('profilesPerDailyEvent') * a('profileItemBytes')) / GB;
-  return [
-    lineItem(
-      'DynamoDB',
-      'write request units',
-      wru,
-      'WRU',
-      (wru / MILLION) * prices.writeRequestUnitsPerMillion,
-    ),
-    lineItem(
-      'DynamoDB',
-      'read request units',
-      rru,
-      'RRU',
-      (rru / MILLION) * prices.readRequestUnitsPerMillion,
-    ),
-    lineItem('DynamoDB', 'storage', tableGb, 'GB-months', tableGb * prices.storageGbMonth),
-    lineItem(
-      'DynamoDB',
-      'point-in-time recovery',
-      tableGb,
-      'GB-months',
-      tableGb * prices.pointInTimeRecoveryGbMonth,
-    ),
-  ];
+  // The stream's strongly consistent reads (claims, then the keys it writes), and the frontends'.
+  const rru = events * (a('rruPerEvent') + a('hotReadsPerEvent') * 0.5);
+  return { wru, rru };
 }
 
 /** How often a warm graphql or stream instance looks for live subscribers (TRIBUTARY_LIVE_SUBSCRIBER_CHECK_MS). */
