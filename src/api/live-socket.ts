@@ -31,6 +31,7 @@ import type { RequestContext } from '../resolvers/context';
 import type { AccessRequest } from '../services/access-service';
 import type { Services } from '../services/services';
 import { ApiError, badUserInput } from '../services/errors';
+import { perEventDocument } from './live-event-document';
 import { overBudget } from './query-budget';
 import { oversizedQueryText } from './query-size-limit';
 
@@ -155,7 +156,7 @@ export function liveSocketOptions(options: LiveSocketOptions): ServerOptions {
 /**
  * graphql-js's subscribe, but a heartbeat from the feed becomes a `next` payload of its own,
  * `{ extensions: { liveHeartbeat } }`, without running the field (which could answer it only with
- * an error: `liveEvents` is non-null).
+ * an error: `liveEvents` is non-null); an event runs the document as `perEventDocument` leaves it.
  */
 export async function subscribeWithHeartbeats(
   args: ExecutionArgs,
@@ -163,6 +164,7 @@ export async function subscribeWithHeartbeats(
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in source)) return source;
   const items = source[Symbol.asyncIterator]();
+  const eventArgs: ExecutionArgs = { ...args, document: perEventDocument(args.schema, args.document) };
   const done: IteratorReturnResult<undefined> = { done: true, value: undefined };
   const results: AsyncIterableIterator<ExecutionResult> = {
     async next() {
@@ -171,7 +173,7 @@ export async function subscribeWithHeartbeats(
       const value = item.value as LiveFeedItem;
       if (value.kind === 'heartbeat')
         return { done: false, value: { extensions: { [HEARTBEAT_EXTENSION]: value.heartbeat } } };
-      return { done: false, value: await execute({ ...args, rootValue: value }) };
+      return { done: false, value: await execute({ ...eventArgs, rootValue: value }) };
     },
     // Called when the client completes or the socket closes; ends the feed even while it waits.
     async return() {

@@ -5,6 +5,7 @@ import { useServer, type Extra } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { LiveSocketRequest } from '../api/live-socket';
 import { hostAllowed } from './allowed-hosts';
+import { sendInBursts } from './send-in-bursts';
 
 export interface LiveSocketServerOptions {
   /** What graphql-ws does with each connection (src/api/live-socket.ts). */
@@ -38,7 +39,10 @@ export function attachLiveSocketServer(
     if (path !== '/graphql') return refuse(socket, 404, 'Not Found');
     if (!hostAllowed(request.headers.host, options.allowedHosts)) return refuse(socket, 403, 'Forbidden');
     if (sockets.clients.size >= options.maxConnections) return refuse(socket, 503, 'Service Unavailable');
-    sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
+    sockets.handleUpgrade(request, socket, head, (ws) => {
+      sendInBursts(ws, socket);
+      sockets.emit('connection', ws, request);
+    });
   };
   server.on('upgrade', onUpgrade);
   return {
