@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BENCH_WRITE_KEY, fmt, load, loadAverage, loadAverageLine, startIngestBenchStack } from './harness';
-import { SUSTAIN_EVENTS_PER_SEC, shopBodies } from './sustain.bench';
+import { shopBodies } from './shop-events';
+import { SUSTAIN_EVENTS_PER_SEC } from './sustain.bench';
 
 const PROBE_EVENT = 'freshness_probe';
 const TRACK_ONE = `mutation($e: TrackEventInput!) { trackEvent(event: $e) { messageId status } }`;

@@ -5,7 +5,11 @@ import os from 'node:os';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { loadConfig, type Config } from '../src/config';
+import { createDynamoDbDocumentClient } from '../src/aws/clients';
+import { startEmulators } from '../src/local/emulators';
 import { startLocalStack, type LocalStack } from '../src/local/stack';
+import { ensureHotTable } from '../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import type { HotStoreFloorRequest, HotStoreFloorResult } from './hot-store-floor-process';
 import type { KinesisFloorRequest, KinesisFloorResult } from './kinesis-floor-process';
 
 /** What one load run measured; latencies in milliseconds. */
@@ -59,15 +63,53 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
  * records the emulator itself accepts per second, the floor of any ingest through it.
  */
 export function kinesisFloor(request: KinesisFloorRequest): Promise<KinesisFloorResult> {
-  const child = fork(path.join(__dirname, 'kinesis-floor-process.ts'), [], {
+  return runChild<KinesisFloorResult>('kinesis-floor-process.ts', request);
+}
+
+/**
+ * The hot tier's store, started as the embedded stack starts it (dynalite on a worker thread of this
+ * process, persisted to a temp folder), taking the requests its adapter sends from a child process
+ * (hot-store-floor-process.ts): the events/s the store itself absorbs, the floor of any processing
+ * that writes the hot tier.
+ */
+export async function hotStoreFloor(
+  request: Omit<HotStoreFloorRequest, 'endpoint' | 'region' | 'recordTable' | 'replayTable'>,
+): Promise<HotStoreFloorResult> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-floor-'));
+  const emulators = await startEmulators({ dataDir, kinesisPort: 0, dynamodbPort: 0 });
+  const region = 'us-east-1';
+  const client = createDynamoDbDocumentClient({
+    aws: { region, dynamodbEndpoint: emulators.dynamodbEndpoint },
+  });
+  try {
+    const tables = { recordTable: 'floor-recorded', replayTable: 'floor-replayed' };
+    await ensureHotTable(client, tables.recordTable);
+    await ensureHotTable(client, tables.replayTable);
+    return await runChild<HotStoreFloorResult>('hot-store-floor-process.ts', {
+      ...request,
+      ...tables,
+      endpoint: emulators.dynamodbEndpoint,
+      region,
+    } satisfies HotStoreFloorRequest);
+  } finally {
+    client.destroy();
+    await emulators.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Forks a floor script of this folder as a plain Node process (without the young-generation size
+ * `npm run bench` gives this one), sends it the request and resolves with its one answer.
+ */
+function runChild<T>(script: string, request: object): Promise<T> {
+  const child = fork(path.join(__dirname, script), [], {
     execArgv: process.execArgv.filter((arg) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)),
   });
-  return new Promise<KinesisFloorResult>((resolve, reject) => {
-    child.once('message', (result) => resolve(result as KinesisFloorResult));
+  return new Promise<T>((resolve, reject) => {
+    child.once('message', (result) => resolve(result as T));
     child.once('error', reject);
-    child.once('exit', (code) =>
-      reject(new Error(`Kinesis floor process exited with ${code} before answering`)),
-    );
+    child.once('exit', (code) => reject(new Error(`${script} exited with ${code} before answering`)));
     child.send(request);
   });
 }

@@ -351,7 +351,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       firehoseEndpoint: optional(env, 'TRIBUTARY_FIREHOSE_ENDPOINT'),
     },
     poller: {
-      batchSize: int(env, 'TRIBUTARY_POLLER_BATCH_SIZE', 500, 1, 10000),
+      // A shard that is behind fills its batches: the bigger they are, the more of the hot tier's
+      // writes to shared keys (items, trends) one batch coalesces (docs/benchmarks.md#sustain).
+      batchSize: int(env, 'TRIBUTARY_POLLER_BATCH_SIZE', 2000, 1, 10000),
       batchWindowMs: int(env, 'TRIBUTARY_POLLER_BATCH_WINDOW_MS', 200, 0, 300000),
       idleMs: int(env, 'TRIBUTARY_POLLER_IDLE_MS', 250, 10, 60000),
       maxIdleMs: int(env, 'TRIBUTARY_POLLER_MAX_IDLE_MS', 1000, 10, 60000),

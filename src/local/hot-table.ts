@@ -2,6 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Config } from '../config';
 import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 
+/** Keys the embedded stack's hot table writes at once. */
+export const HOT_WRITE_CONCURRENCY = 16;
+
 /**
  * The embedded stack's hot table, built the same way on both of its threads: the API reads it
  * (behind its cache), the pipeline thread's stream processor writes it.
@@ -13,6 +16,7 @@ export function localHotTable(
   return new DynamoDbHotStore({
     client,
     tableName: config.tableName,
+    concurrency: HOT_WRITE_CONCURRENCY,
     profileLimits: config.hotLimits,
     identity: config.identity,
     profileIdleDays: config.retention.profileIdleDays,
