@@ -4,6 +4,11 @@ import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 /** What a hot-table item is, by its key: how the units are split. */
 export const UNIT_KINDS = ['claims', 'profiles', 'identities', 'items', 'trends', 'edge markers'] as const;
 export type UnitKind = (typeof UNIT_KINDS)[number];
+/**
+ * Kinds written once per stream batch however many of its events touch them (each item and trend
+ * the batch's events touch is read and written once): their units per event fall as batches grow.
+ */
+export const PER_BATCH_KINDS: readonly UnitKind[] = ['items', 'trends'];
 
 export interface KindUnits {
   /** Items read (found or not), and the read request units DynamoDB charged for them. */

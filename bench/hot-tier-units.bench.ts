@@ -12,13 +12,24 @@ import { DynamoDbDedupeStore } from '../src/sinks/hot-tier/dynamodb/dynamodb-ded
 import { DynamoDbHotStore, ensureHotTable } from '../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import type { Delivery } from '../src/sinks/lake/port';
 import { createStreamProcessor } from '../src/stream/process-batch';
-import { ConsumedUnits, UNIT_KINDS } from './consumed-units';
+import { ConsumedUnits, type KindUnits, PER_BATCH_KINDS, UNIT_KINDS, type UnitKind } from './consumed-units';
 import { seededRandom, type Random } from '../scripts/simulation/random';
 import { fmt } from './harness';
 import { SUSTAIN_ITEMS, shopEvent } from './shop-events';
 
 /** The prod stage's batch size (infra/config.ts). */
 const BATCH = 500;
+/**
+ * The batch sizes a run measures, a day each: prod's full batches, and small ones like those of a
+ * quieter stream or a shorter batching window, whose per-batch units fall on fewer events.
+ */
+const MEASURED_BATCHES = [BATCH, 50];
+/**
+ * Rounds of the measured day at each batch size: a full day at 500; at 50, whose batches rewrite
+ * most of the catalogue ten times as often, four of its ten rounds (2,000 events, 40 batches) keep
+ * the run short.
+ */
+const MEASURED_ROUNDS: Readonly<Record<number, number>> = { 500: 10, 50: 4 };
 /** Each user sends this many events a day, as the cost model's reference user does. */
 const EVENTS_PER_USER_PER_DAY = 10;
 /**
@@ -43,13 +54,6 @@ const DAY0 = Date.UTC(2026, 0, 5);
 function warmUpDays(): number {
   const value = Number(process.env.BENCH_HOT_UNITS_WARMUP_DAYS ?? '5');
   return Number.isInteger(value) && value >= 0 ? value : 5;
-}
-const MEASURED_DAYS = 1;
-
-/** The measured day: its batch size (prod's 500 unless told) and how many of its ten rounds run. */
-export interface MeasuredDay {
-  batch?: number;
-  rounds?: number;
 }
 
 /** When a user sends their event of a round: users a tenth of a second apart, in stream order. */
@@ -122,18 +126,72 @@ const discard: Delivery<unknown> = {
   close: () => Promise.resolve(),
 };
 
+/** One measured day's units at one batch size. */
+interface Measured {
+  batch: number;
+  rounds: number;
+  events: number;
+  batches: number;
+  byKind: Record<UnitKind, KindUnits>;
+}
+
+const copyUnits = (byKind: Readonly<Record<UnitKind, Readonly<KindUnits>>>): Record<UnitKind, KindUnits> =>
+  Object.fromEntries(UNIT_KINDS.map((kind) => [kind, { ...byKind[kind] }])) as Record<UnitKind, KindUnits>;
+
+const unitsSince = (
+  now: Readonly<Record<UnitKind, Readonly<KindUnits>>>,
+  then: Readonly<Record<UnitKind, Readonly<KindUnits>>>,
+): Record<UnitKind, KindUnits> =>
+  Object.fromEntries(
+    UNIT_KINDS.map((kind) => [
+      kind,
+      {
+        reads: now[kind].reads - then[kind].reads,
+        rru: now[kind].rru - then[kind].rru,
+        writes: now[kind].writes - then[kind].writes,
+        wru: now[kind].wru - then[kind].wru,
+      },
+    ]),
+  ) as Record<UnitKind, KindUnits>;
+
+/** A measured day's table: each kind's units per event and per batch, then the split the cost model takes. */
+function measuredTable({ batch, rounds, events, batches, byKind }: Measured): string {
+  const perEvent = (value: number) => fmt(value / events, 3);
+  const perBatch = (value: number) => fmt(value / batches, 1);
+  const stream = UNIT_KINDS.filter((kind) => kind !== 'edge markers');
+  const sum = (kinds: readonly UnitKind[], field: keyof KindUnits) =>
+    kinds.reduce((total, kind) => total + byKind[kind][field], 0);
+  const rows = UNIT_KINDS.map((kind) => {
+    const u = byKind[kind];
+    const name = kind === 'edge markers' ? 'edge markers (edge dedupe on)' : kind;
+    return `| ${name} | ${perEvent(u.reads)} | ${perEvent(u.rru)} | ${perEvent(u.wru)} | ${perBatch(u.rru)} | ${perBatch(u.wru)} | ${u.writes > 0 ? fmt(u.wru / u.writes, 2) : '–'} |`;
+  });
+  const eventKinds = stream.filter((kind) => !PER_BATCH_KINDS.includes(kind));
+  const part = (name: string, kinds: readonly UnitKind[]) =>
+    `| ${name} | ${perEvent(sum(kinds, 'reads'))} | ${perEvent(sum(kinds, 'rru'))} | ${perEvent(sum(kinds, 'wru'))} | ${perBatch(sum(kinds, 'rru'))} | ${perBatch(sum(kinds, 'wru'))} | |`;
+  return [
+    `**${batch}-event batches**: ${fmt(events)} events in ${fmt(batches)} batches (${rounds === EVENTS_PER_USER_PER_DAY ? 'a day' : `${rounds} of the day's 10 rounds`}).`,
+    '',
+    '| items | reads / event | RRU / event | WRU / event | RRU / batch | WRU / batch | WRU / write |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows,
+    part(`per event: ${eventKinds.join(', ')}`, eventKinds),
+    part(`per batch: ${PER_BATCH_KINDS.join(', ')}`, PER_BATCH_KINDS),
+    part('**stream processor**', stream),
+  ].join('\n');
+}
+
 /**
- * The DynamoDB request units the stream processor's hot-tier writes consume per event, by kind of
- * item: the real processor and DynamoDbHotStore against dynalite, which reports each request's
- * consumed capacity as DynamoDB bills it (writes: ceil(KB) of the larger of the old and new item;
- * strongly consistent reads: ceil(4 KB) per item, 1 for an item not found). 500 users each send
- * ten events a day of the sustain benchmark's mix over 700 items, in 500-event batches (prod's).
- * After the warm-up days, one day is counted. The edge's dedupe markers (TRIBUTARY_EDGE_DEDUPE,
- * off in both AWS stages) are written for the same events and counted apart.
+ * The DynamoDB request units the stream processor's hot-tier writes consume, by kind of item, per
+ * event and per stream batch: the real processor and DynamoDbHotStore against dynalite, which
+ * reports each request's consumed capacity as DynamoDB bills it (writes: ceil(KB) of the larger of
+ * the old and new item; strongly consistent reads: ceil(4 KB) per item, 1 for an item not found).
+ * 500 users each send ten events a day of the sustain benchmark's mix over 700 items. After the
+ * warm-up days (in 500-event batches), one day is counted at each of MEASURED_BATCHES. The edge's
+ * dedupe markers (TRIBUTARY_EDGE_DEDUPE, off in both AWS stages) are written for the same events and
+ * counted apart.
  */
-export async function hotTierUnitsBenchmark(options: MeasuredDay = {}): Promise<string> {
-  const batch = options.batch ?? BATCH;
-  const rounds = options.rounds ?? EVENTS_PER_USER_PER_DAY;
+export async function hotTierUnitsBenchmark(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-units-'));
   const emulators = await startEmulators({ dataDir, kinesisPort: 0, dynamodbPort: 0 });
   const aws = { region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint };
@@ -156,44 +214,45 @@ export async function hotTierUnitsBenchmark(options: MeasuredDay = {}): Promise<
       logger: { info: () => {}, warn: console.warn, error: console.error },
     });
 
-    const warmUp = warmUpDays();
     const random = seededRandom(20261202);
-    let measuredEvents = 0;
     let retried = 0;
-    for (let day = 0; day < warmUp + MEASURED_DAYS; day++) {
-      units.counting = day >= warmUp;
-      const size = units.counting ? batch : BATCH;
-      for (let round = 0; round < (units.counting ? rounds : EVENTS_PER_USER_PER_DAY); round++) {
-        const events = roundEvents(day, round, !units.counting, random);
-        for (let start = 0; start < events.length; start += size) {
-          const part = events.slice(start, start + size);
+    /** Runs a day's rounds in batches of `size`; returns the events and batches it ran. */
+    const runDay = async (day: number, size: number, rounds: number, warmUp: boolean) => {
+      let events = 0;
+      let batches = 0;
+      for (let round = 0; round < rounds; round++) {
+        const all = roundEvents(day, round, warmUp, random);
+        for (let start = 0; start < all.length; start += size) {
+          const part = all.slice(start, start + size);
           now = Math.max(...part.map((e) => e.at)) + 1000;
           if (units.counting) await dedupe.claim(part.map((e) => String(e.body.messageId)));
           const response = await processor(kinesisBatch(part));
           retried += response.batchItemFailures.length;
-          if (units.counting) measuredEvents += part.length;
+          events += part.length;
+          batches += 1;
         }
       }
+      return { events, batches };
+    };
+
+    const warmUp = warmUpDays();
+    for (let day = 0; day < warmUp; day++) await runDay(day, BATCH, EVENTS_PER_USER_PER_DAY, true);
+    units.counting = true;
+    const measured: Measured[] = [];
+    for (const [i, batch] of MEASURED_BATCHES.entries()) {
+      const before = copyUnits(units.byKind);
+      const rounds = MEASURED_ROUNDS[batch] ?? EVENTS_PER_USER_PER_DAY;
+      const { events, batches } = await runDay(warmUp + i, batch, rounds, false);
+      measured.push({ batch, rounds, events, batches, byKind: unitsSince(units.byKind, before) });
     }
     if (retried > 0) throw new Error(`${retried} records were not processed`);
 
-    const perEvent = (value: number) => fmt(value / measuredEvents, 3);
-    const stream = UNIT_KINDS.filter((kind) => kind !== 'edge markers');
-    const rows = UNIT_KINDS.map((kind) => {
-      const u = units.byKind[kind];
-      const name = kind === 'edge markers' ? 'edge markers (edge dedupe on)' : kind;
-      return `| ${name} | ${perEvent(u.reads)} | ${perEvent(u.rru)} | ${perEvent(u.writes)} | ${perEvent(u.wru)} | ${u.writes > 0 ? fmt(u.wru / u.writes, 2) : '–'} |`;
-    });
-    const sum = (field: 'reads' | 'rru' | 'writes' | 'wru') =>
-      stream.reduce((total, kind) => total + units.byKind[kind][field], 0);
     return [
-      '| items | reads / event | RRU / event | writes / event | WRU / event | WRU / write |',
-      '| --- | ---: | ---: | ---: | ---: | ---: |',
-      ...rows,
-      `| **stream processor** | **${perEvent(sum('reads'))}** | **${perEvent(sum('rru'))}** | **${perEvent(sum('writes'))}** | **${perEvent(sum('wru'))}** | |`,
-      '',
-      `Counted: ${fmt(measuredEvents)} events (${rounds === EVENTS_PER_USER_PER_DAY ? 'a day' : `${rounds} of 10 rounds of a day`} of ${USERS} users after ${warmUp} days of warm-up), ` +
-        `${batch} per batch, ${SUSTAIN_ITEMS} items. The total leaves the edge markers out (off in the AWS stages).`,
+      ...measured.flatMap((day) => [measuredTable(day), '']),
+      `${USERS} users after ${warmUp} days of warm-up, then a measured day at each batch size, ` +
+        `${SUSTAIN_ITEMS} items. The cost model takes claims, profiles and identities per event ` +
+        '(hotWruPerEvent, hotRruPerEvent) and items and trends per batch (hotWruPerBatch, hotRruPerBatch, ' +
+        'for a batch that rewrites the whole catalogue). The totals leave the edge markers out (off in the AWS stages).',
     ].join('\n');
   } finally {
     client.destroy();

@@ -107,7 +107,7 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       'the `hot*` assumptions in infra/pricing/us-east-1.json take): the processor and its DynamoDB adapter against ' +
       "dynalite, every request asking for its consumed capacity. 500 users each send ten events a day of the sustain load's " +
       'mix over 700 items, no user twice in a batch; after five days of warm-up (BENCH_HOT_UNITS_WARMUP_DAYS) that ' +
-      "fill every profile to its bounds, a day is counted in 500-event batches (prod's) and one in 50-event batches. " +
+      "fill every profile to its bounds, a day is counted in 500-event batches (prod's) and four of a day's ten rounds in 50-event batches. " +
       'The edge dedupe markers are written for the same events and counted apart.',
     run: hotTierUnitsBenchmark,
   },

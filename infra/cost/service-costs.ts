@@ -384,15 +384,39 @@ export function s3Cost(w: Workload): LineItem[] {
 }
 
 /**
- * The hot table's request units in the month: the stream processor's writes and reads per event
- * (measured by bench/hot-tier-units.bench.ts), and the frontends' eventually consistent profile
- * reads. dynamodb-costs.ts prices them in the stage's capacity mode.
+ * Share of the catalogue a stream batch of `eventsPerBatch` rewrites: each event has it rewrite
+ * `itemsPerEvent` items (its own and the user's recent ones), taken as random picks from
+ * `catalogueItems`, so the batch's distinct items are those of that many draws with replacement:
+ * on average 1 − e^(−draws ÷ catalogue) of the catalogue, all of it once draws far exceed it.
+ */
+export function catalogueShareRewritten(
+  eventsPerBatch: number,
+  itemsPerEvent: number,
+  catalogueItems: number,
+): number {
+  return 1 - Math.exp(-(eventsPerBatch * itemsPerEvent) / catalogueItems);
+}
+
+/** DynamoDB bills an eventually consistent read 0.5 RRU per 4 KB of the item. */
+const READ_UNIT_BYTES = 4096;
+const EVENTUAL_READ_RRU = 0.5;
+
+/**
+ * The hot table's request units in the month (measured by bench/hot-tier-units.bench.ts): the
+ * stream processor's units per event (claims, profiles, identities), its units per stream batch
+ * (items and trends, written once a batch: the share of the catalogue the batch rewrites), and the
+ * frontends' eventually consistent profile reads. dynamodb-costs.ts prices them in the stage's
+ * capacity mode.
  */
 export function hotTableRequestUnits(w: Workload): { wru: number; rru: number } {
-  const { events, assumption: a } = w;
-  const wru = events * a('wruPerEvent');
-  // The stream's strongly consistent reads (claims, then the keys it writes), and the frontends'.
-  const rru = events * (a('rruPerEvent') + a('hotReadsPerEvent') * 0.5);
+  const { events, streamBatchEvents, assumption: a } = w;
+  const batches = events / streamBatchEvents;
+  const rewritten = catalogueShareRewritten(streamBatchEvents, a('hotItemsPerEvent'), a('hotCatalogueItems'));
+  const profileReadRru = Math.ceil(a('profileItemBytes') / READ_UNIT_BYTES) * EVENTUAL_READ_RRU;
+  const wru = events * a('hotWruPerEvent') + batches * rewritten * a('hotWruPerBatch');
+  const rru =
+    events * (a('hotRruPerEvent') + a('hotReadsPerEvent') * profileReadRru) +
+    batches * rewritten * a('hotRruPerBatch');
   return { wru, rru };
 }
 
