@@ -141,7 +141,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     lakeDir: path.join(config.dataDir, 'lake'),
     identity: config.identity,
   });
-  const loader = new WarehouseLoadLoop(warehouse, config.loader.intervalMs);
+  const loader = new WarehouseLoadLoop(warehouse, { intervalMs: config.loader.intervalMs });
   // Answers to repeated hot-tier queries are kept until the stream processor writes again.
   const answerCache: AnswerCache = new ByteBoundedCache({
     maxBytes: config.queries.answerCacheBytes,
@@ -225,6 +225,8 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
       maxMessageBytes: config.queries.maxBytes + 64 * 1024,
     },
   });
+  // The loader lists the lake when the pipeline says it wrote files, not every second.
+  pipeline.onLakeFilesWritten(() => loader.filesLanded());
   loader.start();
   void deletions.resume();
   const retention = new RetentionLoop({

@@ -1,9 +1,12 @@
 import 'reflect-metadata';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import os from 'node:os';
 import path from 'node:path';
 import { threadId } from 'node:worker_threads';
+import { ensureStream } from '../../src/local/emulators';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
+import { ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { PipelineThreadError } from '../../src/local/pipeline/errors';
 import { PipelineThread } from '../../src/local/pipeline/thread';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
@@ -82,6 +85,46 @@ describe('the pipeline thread', () => {
     await send('cached', 2);
     await stack.settle();
     expect(await eventCount('cached')).toBe(3);
+  });
+});
+
+describe('the pipeline thread, as lake files land', () => {
+  let emulators: TestEmulators;
+
+  beforeAll(async () => {
+    emulators = await startTestEmulators('tributary-pipeline-lake-');
+  });
+
+  afterAll(async () => {
+    await emulators?.stop();
+  });
+
+  it('tells the API thread once they are durable, so the loader need not list the lake', async () => {
+    const config = testConfig(emulators.dataDir, API_KEY);
+    await ensureStream(emulators.kinesis, config.streamName, config.localShards);
+    await ensureHotTable(emulators.dynamodb, config.tableName);
+    const thread = await PipelineThread.start({
+      data: { config: { ...config, aws: emulators.aws }, piiSecret: 'pipeline-thread-secret' },
+      hotReads: { forgetWritesOf: () => undefined },
+      onCrash: (error) => {
+        throw error;
+      },
+    });
+    try {
+      const lakeFiles = async () =>
+        (await readdir(path.join(emulators.dataDir, 'lake'), { recursive: true })).filter((file) =>
+          file.endsWith('.gz'),
+        );
+      const told = new Promise<string[]>((resolve) => thread.onLakeFilesWritten(() => resolve(lakeFiles())));
+      // Not an event: it lands as a failed event, in a lake file of its own.
+      await emulators.kinesis.send(
+        new PutRecordCommand({ StreamName: config.streamName, PartitionKey: 'p', Data: Buffer.from('{') }),
+      );
+      thread.wake();
+      expect(await told).toHaveLength(1);
+    } finally {
+      await thread.stop();
+    }
   });
 });
 

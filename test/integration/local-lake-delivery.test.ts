@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -237,6 +238,29 @@ describe('LocalLakeDelivery', () => {
     ]);
     expect(result.failed.map((f) => f.index)).toEqual([0, 1]);
     expect(result.failed[0]?.error).toMatchObject({ name: 'LakeWriteError', code: 'LAKE_WRITE_FAILED' });
+  });
+
+  it('tells after each flush that wrote files, and not after one that wrote none', async () => {
+    const told: number[] = [];
+    const delivery = new LocalLakeDelivery<Rec>({
+      rootDir: root,
+      prefix: 'events',
+      flushBytes: 1024 * 1024,
+      flushIntervalMs: 10,
+      timeOf: (record) => new Date(record.receivedAt),
+      onFilesWritten: () =>
+        told.push(readdirSync(root, { recursive: true }).filter((f) => String(f).endsWith('.gz')).length),
+    });
+    open.push(delivery);
+    // Two partitions in one flush: one notice, once both files are there.
+    await delivery.deliver([
+      { id: 'a', receivedAt: '2024-01-01T00:00:00.000Z' },
+      { id: 'b', receivedAt: '2024-01-01T05:00:00.000Z' },
+    ]);
+    await delivery.deliver([{ id: 'c', receivedAt: '2024-01-01T00:00:00.000Z' }]);
+    await delivery.deliver([{ id: 'd', receivedAt: 'not a date' }]);
+    await delivery.close();
+    expect(told).toEqual([2, 3]);
   });
 
   it('keeps concurrent calls apart: each resolves with its own indices', async () => {

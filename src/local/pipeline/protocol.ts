@@ -10,9 +10,10 @@ export interface PipelineWorkerData {
   piiSecret: string;
 }
 
-/** The worker's data as the thread starts it: the stack's, and the wake latch's memory. */
+/** The worker's data as the thread starts it: the stack's, and the wake latch's and lake notice's memory. */
 export interface PipelineThreadData extends PipelineWorkerData {
   wakeLatch: SharedArrayBuffer;
+  lakeNotice: SharedArrayBuffer;
 }
 
 const ARMED = 0;
@@ -49,6 +50,31 @@ export class WakeLatch {
   }
 }
 
+/**
+ * Whether a `lake-files` message is on its way to the API thread, in memory both threads share: the
+ * pipeline posts one only when none is, so however often the lake flushes, the API thread has at
+ * most one notice pending. The API thread takes the notice before it schedules a load, so files a
+ * flush makes durable after that raise a new one, and files made durable before it are listed by
+ * that load.
+ */
+export class LakeNotice {
+  private readonly pending: Int32Array;
+
+  constructor(readonly buffer = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT)) {
+    this.pending = new Int32Array(buffer);
+  }
+
+  /** The pipeline thread, after a flush made lake files durable: whether to post `lake-files`. */
+  raise(): boolean {
+    return Atomics.exchange(this.pending, 0, 1) === 0;
+  }
+
+  /** The API thread, on `lake-files`, before it acts on it. */
+  take(): void {
+    Atomics.store(this.pending, 0, 0);
+  }
+}
+
 /** Messages from the API thread to the pipeline thread. */
 export type ToPipeline =
   /** Records were put: idle shards read now. */
@@ -72,7 +98,9 @@ export type FromPipeline =
   /** A batch was applied to the hot tier: forget what it changed, then answer `forgotten`. */
   | { kind: 'hot-writes'; id: number; activity: HotActivity[] }
   /** Failed events just written, for the live view's subscribers; nobody answers. */
-  | { kind: 'live-events'; events: LiveEvent[] };
+  | { kind: 'live-events'; events: LiveEvent[] }
+  /** New lake files are durable, for the warehouse loader; at most one is pending (LakeNotice). */
+  | { kind: 'lake-files' };
 
 /** Requests sent to the other thread, each waiting for the answer carrying its id. */
 export class PendingReplies {

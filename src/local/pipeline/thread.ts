@@ -4,6 +4,7 @@ import type { LivePublisher } from '../../live/port';
 import type { HotActivity } from '../../sinks/hot-tier/port';
 import { PipelineThreadError } from './errors';
 import {
+  LakeNotice,
   PendingReplies,
   WakeLatch,
   type FromPipeline,
@@ -36,19 +37,26 @@ export class PipelineThread {
   private readonly replies = new PendingReplies();
   private stopping: Promise<void> | undefined;
   private failure: PipelineThreadError | undefined;
+  private lakeFilesListener: (() => void) | undefined;
 
   private constructor(
     private readonly worker: Worker,
     private readonly options: PipelineThreadOptions,
     private readonly wakeLatch: WakeLatch,
+    private readonly lakeNotice: LakeNotice,
   ) {}
 
   /** Starts the thread; resolves once its poller runs, rejects if the thread fails first. */
   static start(options: PipelineThreadOptions): Promise<PipelineThread> {
     const wakeLatch = new WakeLatch();
-    const workerData: PipelineThreadData = { ...options.data, wakeLatch: wakeLatch.buffer };
+    const lakeNotice = new LakeNotice();
+    const workerData: PipelineThreadData = {
+      ...options.data,
+      wakeLatch: wakeLatch.buffer,
+      lakeNotice: lakeNotice.buffer,
+    };
     const worker = new Worker(options.entry ?? ENTRY, { workerData });
-    const thread = new PipelineThread(worker, options, wakeLatch);
+    const thread = new PipelineThread(worker, options, wakeLatch, lakeNotice);
     return new Promise((resolve, reject) => {
       let started = false;
       const fail = (error: PipelineThreadError) => {
@@ -101,6 +109,15 @@ export class PipelineThread {
       this.worker.postMessage({ kind: 'live-subscribers', active } satisfies ToPipeline);
   }
 
+  /**
+   * Calls `listener` whenever the pipeline has made new lake files durable, at most once per notice
+   * however many flushes it covers. Notices before a listener is set are dropped: whoever sets one
+   * looks at the lake once when it starts.
+   */
+  onLakeFilesWritten(listener: () => void): void {
+    this.lakeFilesListener = listener;
+  }
+
   /** Resolves when everything that was on the stream when called has been processed and checkpointed. */
   drain(timeoutMs = 30_000): Promise<void> {
     if (this.stopping !== undefined) {
@@ -149,6 +166,11 @@ export class PipelineThread {
         return;
       case 'live-events':
         void this.options.live?.publish(message.events);
+        return;
+      case 'lake-files':
+        // Taken first: a flush from now on sends a notice of its own.
+        this.lakeNotice.take();
+        this.lakeFilesListener?.();
         return;
     }
   }

@@ -16,6 +16,7 @@ import { localHotTable } from '../hot-table';
 import { FileCheckpointStore } from '../poller/checkpoint-store';
 import { LocalPoller } from '../poller/local-poller';
 import {
+  LakeNotice,
   PendingReplies,
   WakeLatch,
   type FromPipeline,
@@ -34,6 +35,7 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
   const { config, piiSecret } = data;
   const send = (message: FromPipeline) => port.postMessage(message);
   const wakeLatch = new WakeLatch(data.wakeLatch);
+  const lakeNotice = new LakeNotice(data.lakeNotice);
   const kinesis = createKinesisClient(config);
   const dynamoDoc = createDynamoDbDocumentClient(config);
 
@@ -41,6 +43,10 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
     rootDir: path.join(config.dataDir, 'lake'),
     flushBytes: config.lake.flushBytes,
     flushIntervalMs: config.lake.flushIntervalMs,
+    // The warehouse loader on the API thread loads when told, rather than listing the lake often.
+    onFilesWritten: () => {
+      if (lakeNotice.raise()) send({ kind: 'lake-files' });
+    },
   };
   const eventsDelivery = new LocalLakeDelivery<StoredEvent>({
     ...lakeOptions,

@@ -21,6 +21,8 @@ export interface LocalLakeDeliveryOptions<T> {
   /** The time whose UTC hour picks the partition; use receivedAt, as Firehose does with arrival time. */
   timeOf: (record: T) => Date;
   now?: () => Date;
+  /** Called after each flush that made at least one new file durable, so a loader can look for it. */
+  onFilesWritten?: () => void;
 }
 
 /** One deliver() call waiting for the flush that carries its records. */
@@ -75,6 +77,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
   private readonly flushIntervalMs: number;
   private readonly timeOf: (record: T) => Date;
   private readonly now: () => Date;
+  private readonly onFilesWritten: () => void;
 
   private buffer: BufferedLine[] = [];
   private bufferedCalls: PendingCall[] = [];
@@ -95,6 +98,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
     this.flushIntervalMs = options.flushIntervalMs;
     this.timeOf = options.timeOf;
     this.now = options.now ?? (() => new Date());
+    this.onFilesWritten = options.onFilesWritten ?? (() => undefined);
   }
 
   /** Buffers the records and resolves once every one of them is in a durable lake file, or reported failed. */
@@ -175,10 +179,12 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
       if (group) group.push(entry);
       else byPartition.set(entry.partition, [entry]);
     }
+    let filesWritten = 0;
     await Promise.all(
       [...byPartition].map(async ([partition, group]) => {
         try {
           await this.writeFile(partition, group);
+          filesWritten += 1;
         } catch (cause) {
           const error = new LakeWriteError(
             `could not write lake file under ${this.prefix}/${partition}`,
@@ -191,6 +197,7 @@ export class LocalLakeDelivery<T> implements Delivery<T> {
         }
       }),
     );
+    if (filesWritten > 0) this.onFilesWritten();
     for (const call of calls) {
       const { writeError } = call;
       // A call whose records were split over partitions is failed whole: retrying the lot only
