@@ -1,8 +1,4 @@
 import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
   type PutRecordsCommandInput,
   type PutRecordsCommandOutput,
   type ServiceInputTypes,
@@ -15,38 +11,9 @@ import { CoalescingProducer } from '../../src/stream/coalescing-producer';
 import { KinesisProducer } from '../../src/stream/kinesis/kinesis-producer';
 import type { EventStreamProducer, StreamPutOutcome, StreamPutRecord } from '../../src/stream/port';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
+import { decodeText, readAllRecords } from '../helpers/kinesis-records';
 
 const text = (s: string) => new TextEncoder().encode(s);
-const decode = (data: Uint8Array | undefined) => new TextDecoder().decode(data);
-
-interface Stored {
-  key: string;
-  data: string;
-  sequenceNumber: string;
-}
-
-/** Every record of the stream, oldest first per shard. */
-async function readAll(client: KinesisClient, streamName: string): Promise<Stored[]> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const out: Stored[] = [];
-  for (const shard of Shards) {
-    let { ShardIterator: iterator } = await client.send(
-      new GetShardIteratorCommand({
-        StreamName: streamName,
-        ShardId: shard.ShardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    );
-    while (iterator) {
-      const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      for (const r of res.Records ?? [])
-        out.push({ key: r.PartitionKey ?? '', data: decode(r.Data), sequenceNumber: r.SequenceNumber ?? '' });
-      if (!res.Records?.length) break;
-      iterator = res.NextShardIterator;
-    }
-  }
-  return out;
-}
 
 /**
  * A client to the emulator that records each PutRecords call's records (as text) and has the
@@ -59,8 +26,8 @@ function recordingClient(env: TestEmulators) {
   const inject: InitializeMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
     const input = args.input as PutRecordsCommandInput;
     if (!Array.isArray(input.Records)) return next(args);
-    calls.push(input.Records.map((r) => decode(r.Data)));
-    const failing = (r: { Data?: Uint8Array }) => decode(r.Data).startsWith('fail:');
+    calls.push(input.Records.map((r) => decodeText(r.Data)));
+    const failing = (r: { Data?: Uint8Array }) => decodeText(r.Data).startsWith('fail:');
     const kept = input.Records.filter((r) => !failing(r));
     const sent: InitializeHandlerOutput<PutRecordsCommandOutput> = kept.length
       ? ((await next({
@@ -127,8 +94,8 @@ describe('CoalescingProducer on the Kinesis emulator', () => {
     const outcomes = await Promise.all(requests.map((records) => producer.putRecords(records)));
     client.destroy();
 
-    const stored = await readAll(env.kinesis, streamName);
-    const sent = requests.flat().map((r) => decode(r.data));
+    const stored = await readAllRecords(env.kinesis, streamName);
+    const sent = requests.flat().map((r) => decodeText(r.data));
     expect(stored.map((r) => r.data).sort()).toEqual([...sent].sort());
     // Fewer calls than callers, and the first went out alone, before anyone else had asked.
     expect(calls.length).toBeLessThan(requests.length);
@@ -138,7 +105,9 @@ describe('CoalescingProducer on the Kinesis emulator', () => {
       const own = outcomes[caller] ?? [];
       expect(own).toHaveLength(records.length);
       // Each outcome names the stream record holding this caller's record at that position.
-      expect(own.map((o) => bySequence.get(sequenceOf(o))?.data)).toEqual(records.map((r) => decode(r.data)));
+      expect(own.map((o) => bySequence.get(sequenceOf(o))?.data)).toEqual(
+        records.map((r) => decodeText(r.data)),
+      );
       // In the caller's order on the stream.
       const seqs = own.map((o) => BigInt(sequenceOf(o)));
       for (let i = 1; i < seqs.length; i++) expect((seqs[i] as bigint) > (seqs[i - 1] as bigint)).toBe(true);
@@ -174,7 +143,11 @@ describe('CoalescingProducer on the Kinesis emulator', () => {
     expect(two?.map((o) => o.ok)).toEqual([true, false]);
     expect(two?.[1]).toMatchObject({ errorCode: 'ProvisionedThroughputExceededException' });
     expect(three?.map((o) => o.ok)).toEqual([true]);
-    expect((await readAll(env.kinesis, streamName)).map((r) => r.data).sort()).toEqual(['a1', 'b1', 'c1']);
+    expect((await readAllRecords(env.kinesis, streamName)).map((r) => r.data).sort()).toEqual([
+      'a1',
+      'b1',
+      'c1',
+    ]);
   });
 
   it('keeps each call within 500 records and 5 MiB, counting whole requests', async () => {
@@ -195,7 +168,7 @@ describe('CoalescingProducer on the Kinesis emulator', () => {
     // 1, then 200 + 200 (a third would pass 500), then 200 + five of the 1,000 KiB records (a
     // sixth would pass 5 MiB), then the last.
     expect(calls.map((c) => c.length)).toEqual([1, 400, 205, 1]);
-    expect(await readAll(env.kinesis, streamName)).toHaveLength(1 + 600 + 6);
+    expect(await readAllRecords(env.kinesis, streamName)).toHaveLength(1 + 600 + 6);
   }, 60_000);
 
   it('sends a lone request at once, in a call of its own', async () => {

@@ -1,8 +1,4 @@
 import {
-  GetRecordsCommand,
-  GetShardIteratorCommand,
-  type KinesisClient,
-  ListShardsCommand,
   type PutRecordsCommandInput,
   type PutRecordsCommandOutput,
   type PutRecordsResultEntry,
@@ -16,34 +12,9 @@ import { createKinesisClient } from '../../src/aws/clients';
 import { KinesisProducer } from '../../src/stream/kinesis/kinesis-producer';
 import type { StreamPutRecord } from '../../src/stream/port';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
+import { decodeText, readAllRecords } from '../helpers/kinesis-records';
 
 const text = (s: string) => new TextEncoder().encode(s);
-const decode = (data: Uint8Array | undefined) => new TextDecoder().decode(data);
-
-/** Reads every record of every shard, oldest first per shard. */
-async function readAll(
-  client: KinesisClient,
-  streamName: string,
-): Promise<Array<{ key: string; data: string }>> {
-  const { Shards = [] } = await client.send(new ListShardsCommand({ StreamName: streamName }));
-  const out: Array<{ key: string; data: string }> = [];
-  for (const shard of Shards) {
-    let { ShardIterator: iterator } = await client.send(
-      new GetShardIteratorCommand({
-        StreamName: streamName,
-        ShardId: shard.ShardId,
-        ShardIteratorType: 'TRIM_HORIZON',
-      }),
-    );
-    while (iterator) {
-      const res = await client.send(new GetRecordsCommand({ ShardIterator: iterator }));
-      for (const r of res.Records ?? []) out.push({ key: r.PartitionKey ?? '', data: decode(r.Data) });
-      if (!res.Records?.length) break;
-      iterator = res.NextShardIterator;
-    }
-  }
-  return out;
-}
 
 interface Injection {
   /** Per call: returns the partition keys to fail as entries in this call (they are not sent). */
@@ -123,7 +94,7 @@ describe('KinesisProducer', () => {
       return BigInt(o.sequenceNumber);
     });
     for (let i = 1; i < seqs.length; i++) expect((seqs[i] as bigint) > (seqs[i - 1] as bigint)).toBe(true);
-    const stored = await readAll(env.kinesis, streamName);
+    const stored = await readAllRecords(env.kinesis, streamName);
     expect(stored.map((r) => r.data)).toEqual(records.map((_, i) => `event-${i}`));
     expect(sleeps).toEqual([]);
   });
@@ -140,11 +111,11 @@ describe('KinesisProducer', () => {
 
     expect(calls.map((c) => c.length)).toEqual([500, 500, 203]);
     expect(outcomes.every((o) => o.ok)).toBe(true);
-    const stored = await readAll(env.kinesis, streamName);
+    const stored = await readAllRecords(env.kinesis, streamName);
     expect(stored).toHaveLength(1203);
     // Within a partition key, stream order is input order.
     for (let k = 0; k < 7; k++) {
-      const expected = records.filter((r) => r.partitionKey === `k${k}`).map((r) => decode(r.data));
+      const expected = records.filter((r) => r.partitionKey === `k${k}`).map((r) => decodeText(r.data));
       expect(stored.filter((r) => r.key === `k${k}`).map((r) => r.data)).toEqual(expected);
     }
   });
@@ -188,7 +159,7 @@ describe('KinesisProducer', () => {
     expect(calls).toEqual([['a', 'b', 'c', 'd', 'e'], ['b', 'd'], ['d']]);
     expect(outcomes.every((o) => o.ok)).toBe(true);
     expect(sleeps).toEqual([10, 20]);
-    const stored = await readAll(env.kinesis, streamName);
+    const stored = await readAllRecords(env.kinesis, streamName);
     // Each record landed exactly once.
     expect(stored.map((r) => r.data).sort()).toEqual(['a', 'b', 'c', 'd', 'e']);
   });
@@ -209,7 +180,7 @@ describe('KinesisProducer', () => {
       errorMessage: 'Rate exceeded for shard',
     });
     expect(outcomes[1]?.ok).toBe(true);
-    expect((await readAll(env.kinesis, streamName)).map((r) => r.data)).toEqual(['y']);
+    expect((await readAllRecords(env.kinesis, streamName)).map((r) => r.data)).toEqual(['y']);
   });
 
   it('retries a whole call on throttling and network exceptions', async () => {
