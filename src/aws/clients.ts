@@ -26,22 +26,29 @@ export function createKinesisClient(
   config: Pick<Config, 'aws'>,
   transport: ClientTransport = {},
 ): KinesisClient {
-  const endpoint = config.aws.kinesisEndpoint;
+  const { region, kinesisEndpoint: endpoint } = config.aws;
   const requestHandler = transport.kinesis ?? (endpoint === undefined ? undefined : new NodeHttpHandler());
-  return new KinesisClient({ ...clientEndpoint(config.aws.region, endpoint), requestHandler });
+  return new KinesisClient({
+    ...clientEndpoint(region, endpoint),
+    requestHandler,
+    ...(endpoint === undefined ? {} : { httpAuthSchemes: emulatorAuthSchemes(region, 'kinesis') }),
+  });
 }
 
 /** How the SDK signs a request (the signer of an auth scheme). */
-type HttpSigner = NonNullable<DynamoDBClientConfig['httpAuthSchemes']>[number]['signer'];
+type HttpAuthScheme = NonNullable<DynamoDBClientConfig['httpAuthSchemes']>[number];
+type HttpSigner = HttpAuthScheme['signer'];
+type IdentityProviders = Parameters<HttpAuthScheme['identityProvider']>[0];
 
 /**
- * Signs a request for an emulator: dynalite checks that it carries an AWS4 authorization header of
- * the right form, never the signature, and computing one (a hash of the body, an HMAC chain) took
- * about a tenth of the embedded stream processor's time, which makes a DynamoDB call per key it
- * writes (docs/benchmarks.md#sustain).
+ * Signs a request for an emulator: dynalite and kinesalite check that it carries an AWS4
+ * authorization header of the right form, never the signature, and computing one (a hash of the
+ * body, an HMAC chain) took about a tenth of the embedded stream processor's time, which makes a
+ * DynamoDB call per key it writes (docs/benchmarks.md#sustain), and a share of every ingest
+ * request's PutRecords on the API thread.
  */
-function emulatorSigner(region: string): HttpSigner {
-  const scope = `${EMULATOR_CREDENTIALS.accessKeyId}/20000101/${region}/dynamodb/aws4_request`;
+function emulatorSigner(region: string, service: 'dynamodb' | 'kinesis'): HttpSigner {
+  const scope = `${EMULATOR_CREDENTIALS.accessKeyId}/20000101/${region}/${service}/aws4_request`;
   return {
     sign: (request) => {
       request.headers['x-amz-date'] = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
@@ -49,6 +56,17 @@ function emulatorSigner(region: string): HttpSigner {
       return Promise.resolve(request);
     },
   };
+}
+
+/** The SigV4 auth scheme with the emulator's signer: what a client to an emulator signs with. */
+function emulatorAuthSchemes(region: string, service: 'dynamodb' | 'kinesis') {
+  return [
+    {
+      schemeId: 'aws.auth#sigv4',
+      identityProvider: (providers: IdentityProviders) => providers.getIdentityProvider('aws.auth#sigv4'),
+      signer: emulatorSigner(region, service),
+    },
+  ];
 }
 
 /** Builds the DynamoDB document client; undefined attributes are dropped rather than rejected. */
@@ -60,17 +78,7 @@ export function createDynamoDbDocumentClient(
   const client = new DynamoDBClient({
     ...clientEndpoint(region, dynamodbEndpoint),
     requestHandler: transport.dynamodb,
-    ...(dynamodbEndpoint === undefined
-      ? {}
-      : {
-          httpAuthSchemes: [
-            {
-              schemeId: 'aws.auth#sigv4',
-              identityProvider: (providers) => providers.getIdentityProvider('aws.auth#sigv4'),
-              signer: emulatorSigner(region),
-            },
-          ],
-        }),
+    ...(dynamodbEndpoint === undefined ? {} : { httpAuthSchemes: emulatorAuthSchemes(region, 'dynamodb') }),
   });
   return DynamoDBDocumentClient.from(client, {
     // convertClassInstanceToMap: a map of counts or traits with a key named `constructor` would

@@ -1,6 +1,11 @@
+import { ListStreamsCommand } from '@aws-sdk/client-kinesis';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { HttpRequest } from '@smithy/core/protocols';
-import { createDynamoDbDocumentClient, type ClientTransport } from '../../src/aws/clients';
+import {
+  createDynamoDbDocumentClient,
+  createKinesisClient,
+  type ClientTransport,
+} from '../../src/aws/clients';
 
 /** A transport that notes each request's headers and answers every call with an empty item. */
 function recordingTransport(): { transport: ClientTransport; headers: Array<Record<string, string>> } {
@@ -20,7 +25,13 @@ function recordingTransport(): { transport: ClientTransport; headers: Array<Reco
     updateHttpClientConfig: () => undefined,
     httpHandlerConfigs: () => ({}),
   };
-  return { transport: { dynamodb: handler as unknown as ClientTransport['dynamodb'] }, headers };
+  return {
+    transport: {
+      dynamodb: handler as unknown as ClientTransport['dynamodb'],
+      kinesis: handler as unknown as ClientTransport['kinesis'],
+    },
+    headers,
+  };
 }
 
 const get = new GetCommand({ TableName: 't', Key: { pk: 'a', sk: 'b' } });
@@ -60,5 +71,21 @@ describe('the DynamoDB client', () => {
       client.destroy();
     }
     expect(headers[0]?.authorization).toMatch(/Credential=AKIDEXAMPLE\/.*Signature=[0-9a-f]{64}$/);
+  });
+});
+
+describe('the Kinesis client', () => {
+  it('signs for an emulator with a fixed header of the form kinesalite checks', async () => {
+    const { transport, headers } = recordingTransport();
+    const client = createKinesisClient(
+      { aws: { region: 'eu-west-1', kinesisEndpoint: 'http://127.0.0.1:4567' } },
+      transport,
+    );
+    await client.send(new ListStreamsCommand({})).catch(() => undefined);
+    client.destroy();
+    expect(headers).toHaveLength(1);
+    expect(headers[0]?.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=tributary-local\/\d{8}\/eu-west-1\/kinesis\/aws4_request, SignedHeaders=[^,]+, Signature=0$/,
+    );
   });
 });
