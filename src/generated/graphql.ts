@@ -48,7 +48,7 @@ export type LibraryContextInput = {
   version: string;
 };
 
-/** Which events a liveEvents subscription sees; every field given must match, a list when any of its values does. At most 50 event names, each value at most 256 characters. */
+/** Which events a liveEvents subscription sees; every field given must match, a list when any of its values does. At most 50 event names and 4 statuses, each value at most 256 characters. */
 export type LiveEventFilter = {
   anonymousId?: string | null | undefined;
   /** Event names. */

@@ -57,6 +57,10 @@ export function liveFilterProblem(filter: LiveEventFilter | null | undefined): s
   if (events.length > LIVE_FILTER_LIMITS.events) {
     return `filter.events has ${events.length} names; at most ${LIVE_FILTER_LIMITS.events}`;
   }
+  const statuses = filter.statuses ?? [];
+  if (statuses.length > LIVE_EVENT_STATUSES.length) {
+    return `filter.statuses has ${statuses.length} values; at most ${LIVE_EVENT_STATUSES.length}, one of each`;
+  }
   const values = [...events, filter.userId ?? '', filter.anonymousId ?? ''];
   if (values.some((value) => value.length > LIVE_FILTER_LIMITS.value)) {
     return `filter values are at most ${LIVE_FILTER_LIMITS.value} characters`;

@@ -24,7 +24,7 @@ registerEnumType(LiveEventStatus, {
 });
 
 @InputType({
-  description: `Which events a liveEvents subscription sees; every field given must match, a list when any of its values does. At most ${LIVE_FILTER_LIMITS.events} event names, each value at most ${LIVE_FILTER_LIMITS.value} characters.`,
+  description: `Which events a liveEvents subscription sees; every field given must match, a list when any of its values does. At most ${LIVE_FILTER_LIMITS.events} event names and ${LIVE_EVENT_STATUSES.length} statuses, each value at most ${LIVE_FILTER_LIMITS.value} characters.`,
 })
 export class LiveEventFilter {
   @Field(() => [String], { nullable: true, description: 'Event names.' })

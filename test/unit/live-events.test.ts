@@ -4,7 +4,12 @@ import { pseudonym } from '../../src/events/enrich/pii';
 import type { FailedEvent, StoredEvent, StreamRecordBody } from '../../src/events/types';
 import { acceptedLiveEvent, rejectedLiveEvent, suppressedLiveEvent } from '../../src/live/from-edge';
 import { failedLiveEvent } from '../../src/live/from-failed';
-import type { LiveEvent } from '../../src/live/live-event';
+import {
+  LIVE_EVENT_STATUSES,
+  LIVE_FILTER_LIMITS,
+  liveFilterProblem,
+  type LiveEvent,
+} from '../../src/live/live-event';
 import type { LivePublisher } from '../../src/live/port';
 import { TrackEventInput } from '../../src/schema/event.input';
 import { IngestService } from '../../src/services/ingest-service';
@@ -242,5 +247,18 @@ describe('publishing', () => {
     publisher.subscribers = false;
     await process(kinesisEvent([kinesisRecord(record('unseen', { value: 'x' }), '5')]));
     expect(publisher.published).toHaveLength(2);
+  });
+});
+
+describe('the live filter bounds', () => {
+  it('refuses more statuses than there are, more event names than the limit, and values past their length', () => {
+    expect(liveFilterProblem({ statuses: [...LIVE_EVENT_STATUSES] })).toBeNull();
+    expect(liveFilterProblem({ statuses: [...LIVE_EVENT_STATUSES, 'FAILED'] })).toMatch(
+      /filter\.statuses has 5 values/,
+    );
+    const names = Array.from({ length: LIVE_FILTER_LIMITS.events + 1 }, (_, i) => `e${i}`);
+    expect(liveFilterProblem({ events: names.slice(1) })).toBeNull();
+    expect(liveFilterProblem({ events: names })).toMatch(/filter\.events has 51 names/);
+    expect(liveFilterProblem({ userId: 'u'.repeat(LIVE_FILTER_LIMITS.value + 1) })).toMatch(/at most 256/);
   });
 });
