@@ -135,6 +135,11 @@ const FUNCTIONS: LambdaUnderTest[] = [
     }),
   },
   {
+    name: 'hot-fold',
+    entry: 'src/handlers/hot-fold.ts',
+    env: common,
+  },
+  {
     name: 'warehouse-load',
     entry: 'src/handlers/warehouse-load.ts',
     env: (stub) => ({

@@ -45,7 +45,14 @@ export interface StageConfig {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly kinesis: { readonly capacity: KinesisCapacity; readonly retention: Duration };
   /** The hot-tier DynamoDB table. */
-  readonly hotTier: { readonly capacity: HotTierCapacity };
+  readonly hotTier: {
+    readonly capacity: HotTierCapacity;
+    /**
+     * How often the fold function applies the stream's pending item and trend changes to the items
+     * and trends (docs/deploy.md#hot-tier-fold).
+     */
+    readonly foldInterval: Duration;
+  };
   /** Kinesis → stream Lambda event source mapping. */
   readonly batch: {
     readonly batchSize: number;
@@ -160,6 +167,14 @@ export interface StageConfig {
   };
 }
 
+/**
+ * Both stages fold every 5 minutes. Each fold rewrites every item and trend touched since the last
+ * one, so the interval trades the freshness of neighbour lists and trends for writes: halving it
+ * writes a busy item twice as often. A profile's own recent items do not wait for it: the stream
+ * writes them with each batch.
+ */
+const HOT_TIER_FOLD_INTERVAL = Duration.minutes(5);
+
 const dev: StageConfig = {
   stage: 'dev',
   logRetention: RetentionDays.ONE_WEEK,
@@ -169,7 +184,7 @@ const dev: StageConfig = {
   // floor; the IteratorAge alarm, and WriteProvisionedThroughputExceeded on the dashboard, say when to add one.
   kinesis: { capacity: { mode: 'PROVISIONED', shardCount: 1 }, retention: Duration.hours(24) },
   // A demo's few requests cost cents on demand; provisioned would bill its minimum every hour.
-  hotTier: { capacity: { mode: 'ON_DEMAND' } },
+  hotTier: { capacity: { mode: 'ON_DEMAND' }, foldInterval: HOT_TIER_FOLD_INTERVAL },
   batch: {
     batchSize: 100,
     maxBatchingWindow: Duration.seconds(1),
@@ -238,6 +253,7 @@ const prod: StageConfig = {
       write: { min: 50, max: 35000 },
       targetUtilizationPercent: 70,
     },
+    foldInterval: HOT_TIER_FOLD_INTERVAL,
   },
   batch: {
     batchSize: 500,

@@ -121,6 +121,7 @@ export class TributaryStack extends Stack {
       failedDelivery: this.delivery.failed,
       batch: config.batch,
       profileIdleDays: config.retention.profileIdleDays,
+      foldInterval: config.hotTier.foldInterval,
     });
     this.deletion = new Deletion(this, 'Deletion', {
       ...common,
@@ -148,10 +149,12 @@ export class TributaryStack extends Stack {
     // The edge's live events hash personal values with the stream's key, so a value shows the pseudonym
     // the lake and the stream's FAILED events show. Without the live view the graphql function has no use for it.
     if (this.live) this.streamProcessor.grantPiiKey(this.ingestApi.handler);
-    // Every function that links ids (stream), counts persons (API, loader) or erases a person.
+    // Every function that links ids (stream), counts persons (API, loader) or erases a person, and
+    // the fold, which builds the hot store as the stream does.
     for (const fn of [
       this.ingestApi.handler,
       this.streamProcessor.handler,
+      this.streamProcessor.fold,
       this.warehouse.loader,
       this.deletion.handler,
     ]) {
@@ -172,6 +175,7 @@ export class TributaryStack extends Stack {
       },
       serialFunctions: {
         Deletion: { fn: this.deletion.handler.function, interval: this.deletion.retryInterval },
+        HotFold: { fn: this.streamProcessor.fold.function, interval: this.streamProcessor.foldInterval },
       },
       deliveryStreams: { Events: this.delivery.events, Failed: this.delivery.failed },
       table: this.hotTier.table,

@@ -80,6 +80,8 @@ export interface Config {
   poller: { batchSize: number; batchWindowMs: number; idleMs: number; maxIdleMs: number };
   lake: { flushBytes: number; flushIntervalMs: number };
   loader: { intervalMs: number };
+  /** How often the embedded stack folds pending item and trend changes (docs/hot-tier.md#the-fold). */
+  hotFold: { intervalMs: number };
   maxQueryDepth: number;
   /** Hot-tier reads served from memory for up to `ttlMs` (0: off), at most `maxEntries` per kind. */
   hotCache: { ttlMs: number; maxEntries: number };
@@ -363,6 +365,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       flushIntervalMs: int(env, 'TRIBUTARY_LAKE_FLUSH_INTERVAL_MS', 250, 10, 900000),
     },
     loader: { intervalMs: int(env, 'TRIBUTARY_LOADER_INTERVAL_MS', 1000, 50, 3600000) },
+    // A second on a laptop, where the emulator's writes cost nothing: items and trends stay as fresh
+    // as profiles. The AWS stages fold every few minutes (infra/config.ts).
+    hotFold: { intervalMs: int(env, 'TRIBUTARY_HOT_FOLD_INTERVAL_MS', 1000, 50, 3600000) },
     maxQueryDepth: int(env, 'TRIBUTARY_MAX_QUERY_DEPTH', 8, 2, 64),
     hotCache: {
       ttlMs: int(env, 'TRIBUTARY_HOT_CACHE_MS', 250, 0, 60000),

@@ -201,6 +201,7 @@ async function replay(
   const store = new MemoryHotStore();
   for (let i = 0; i < train.length; i += batchSize) {
     await store.applyActivity(train.slice(i, i + batchSize));
+    await store.foldPending();
   }
   const lastTime = Date.parse(train.at(-1)?.receivedAt ?? new Date(0).toISOString());
   return { store, now: () => lastTime };

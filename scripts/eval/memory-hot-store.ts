@@ -3,17 +3,21 @@ import { identityState, withoutIds, type IdentityState } from '../../src/realtim
 import type { IdRecord } from '../../src/realtime/person';
 import {
   applyHotBatch,
+  foldPending,
   identityKey,
   itemKey,
   profileKey,
   stateKeyString,
   trendKey,
+  type FoldOutcome,
   type HotBatchStorage,
+  type HotFoldStorage,
   type HotStateKey,
   type StateOf,
   type StateSnapshot,
 } from '../../src/realtime/hot-batch';
 import type { NeighbourEntry } from '../../src/realtime/items';
+import type { PendingChanges } from '../../src/realtime/pending-changes';
 import type { TrendState, TrendWindow } from '../../src/realtime/trending';
 import type { Versioned } from '../../src/realtime/watermarks';
 import { fromEngineError } from '../../src/sinks/hot-tier/errors';
@@ -22,6 +26,7 @@ import type {
   HotActivity,
   HotStore,
   HotTierEraser,
+  HotTierFolder,
   ItemRecord,
   UserProfileRecord,
 } from '../../src/sinks/hot-tier/port';
@@ -33,13 +38,16 @@ export interface MemoryHotStoreOptions {
 }
 
 /**
- * The hot tier in memory: the engine's batch steps (the same as the DynamoDB adapter runs) over two
- * maps, one of states with their watermarks and one of messageId claims. Everything runs on one
- * thread, so a key cannot change between its read and its write and a commit needs no condition.
+ * The hot tier in memory: the engine's batch steps and fold (the same as the DynamoDB adapter runs)
+ * over three maps: states with their watermarks, messageId claims, and the pending log. Everything
+ * runs on one thread, so a key cannot change between its read and its write and a commit needs no
+ * condition.
  */
-export class MemoryHotStore implements HotStore, HotTierEraser {
+export class MemoryHotStore implements HotStore, HotTierEraser, HotTierFolder {
   private readonly states = new Map<string, Versioned<StateOf<HotStateKey>>>();
   private readonly claims = new Map<string, string>();
+  /** Pending entries by position and content, so appending one again changes nothing. */
+  private readonly pending = new Map<string, PendingChanges>();
   private readonly storage: HotBatchStorage = {
     readClaims: async (messageIds) => {
       const owners = new Map<string, string>();
@@ -51,6 +59,23 @@ export class MemoryHotStore implements HotStore, HotTierEraser {
     },
     writeClaims: async (claims) => {
       for (const { messageId, owner } of claims) this.claims.set(messageId, owner);
+    },
+    load: async () => this.snapshot,
+    appendPending: async (entries) => {
+      for (const entry of entries) {
+        this.pending.set(JSON.stringify([entry.shardId, entry.sequence, entry.touches, entry.pairs]), entry);
+      }
+    },
+  };
+  private readonly fold: HotFoldStorage<string> = {
+    readPending: async () => ({
+      entries: [...this.pending]
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+        .map(([handle, entry]) => ({ ...entry, handle })),
+      more: false,
+    }),
+    removePending: async (entries) => {
+      for (const { handle } of entries) this.pending.delete(handle);
     },
     load: async () => this.snapshot,
   };
@@ -73,6 +98,15 @@ export class MemoryHotStore implements HotStore, HotTierEraser {
   async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
       await applyHotBatch(activity, this.storage, { report, identity: this.options.identity });
+    } catch (error) {
+      throw fromEngineError(error) ?? error;
+    }
+  }
+
+  /** Folds everything pending into items and trends, in one go. */
+  async foldPending(): Promise<FoldOutcome> {
+    try {
+      return await foldPending(this.fold, Infinity);
     } catch (error) {
       throw fromEngineError(error) ?? error;
     }

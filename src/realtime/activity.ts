@@ -79,6 +79,15 @@ function storableTraits(value: unknown): unknown {
 const isIdOrNull = (value: unknown): value is string | null => value === null || typeof value === 'string';
 
 /**
+ * The longest item id the hot tier takes, in UTF-8 bytes. Items and trends are folded in after
+ * the batch (hot-batch.ts), when no event can be turned away any more, so an id a store could not
+ * key (DynamoDB takes 2,048 bytes of partition key) is refused here, with its event; a trend
+ * keeps 200 ids, so this also keeps a trend within DynamoDB's 400 KB item.
+ */
+export const MAX_ITEM_ID_BYTES = 1024;
+const utf8 = new TextEncoder();
+
+/**
  * Validates and normalises a batch of activity into contributions, in stream order, before
  * anything is read or written, so a bad record cannot leave a batch half applied. One stream
  * record is one contribution even if handed over twice; of several records with one messageId,
@@ -92,6 +101,9 @@ export function toContributions(activity: readonly HotActivity[]): Contribution[
     }
     if (!Array.isArray(a.itemIds) || !a.itemIds.every((id) => typeof id === 'string')) {
       throw new InvalidActivityError(`Items of ${a.messageId} are not a list of ids`);
+    }
+    if (a.itemIds.some((id) => utf8.encode(id).length > MAX_ITEM_ID_BYTES)) {
+      throw new InvalidActivityError(`An item id of ${a.messageId} is over ${MAX_ITEM_ID_BYTES} bytes`);
     }
     if (!isIdOrNull(a.userId) || !isIdOrNull(a.anonymousId) || !isIdOrNull(a.previousId)) {
       throw new InvalidActivityError(`Ids of ${a.messageId} are not strings`);

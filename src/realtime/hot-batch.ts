@@ -19,6 +19,7 @@ import {
   type ProfileLimits,
   type ProfileState,
 } from './profile';
+import { mergePending, pendingEntriesOf, type PendingChanges } from './pending-changes';
 import { reduceTrend, type TrendState, type TrendWindow } from './trending';
 import { advance, unapplied, type Positioned, type Versioned } from './watermarks';
 
@@ -102,6 +103,30 @@ export interface StateSnapshot {
   commit(updates: readonly StateUpdate[]): Promise<void>;
 }
 
+/** A pending entry as a store read it, with what its removal takes. */
+export interface StoredPending<Handle = unknown> extends PendingChanges {
+  handle: Handle;
+}
+
+/** Pending entries read for one fold. */
+export interface PendingRead<Handle = unknown> {
+  /** A prefix of the log in (shard, sequence) order, whole entries only. */
+  entries: Array<StoredPending<Handle>>;
+  /** Whether the log holds more than was read. */
+  more: boolean;
+}
+
+/** What one fold of the pending item and trend changes did. */
+export interface FoldOutcome {
+  /** Pending entries folded, and removed. */
+  entries: number;
+  /** Items and trends the fold wrote. */
+  items: number;
+  trends: number;
+  /** True when more was pending than one fold takes: fold again. */
+  more: boolean;
+}
+
 /** What a store supplies for the batch steps: persistence only. */
 export interface HotBatchStorage {
   /** The owner of each messageId already claimed; unclaimed ids are absent. */
@@ -109,6 +134,17 @@ export interface HotBatchStorage {
   /** Records new claims. */
   writeClaims(claims: readonly MessageClaim[]): Promise<void>;
   /** Reads several keys at once. */
+  load(keys: readonly HotStateKey[]): Promise<StateSnapshot>;
+  /** Appends entries to the pending log; appending the same entry again changes nothing. */
+  appendPending(entries: readonly PendingChanges[]): Promise<void>;
+}
+
+/** What a store supplies for the fold: the pending log, and the keys it folds into. */
+export interface HotFoldStorage<Handle = unknown> {
+  /** The oldest pending entries, whole, up to about `budget` (a store's own measure); at least one. */
+  readPending(budget: number): Promise<PendingRead<Handle>>;
+  /** Removes folded entries. */
+  removePending(entries: ReadonlyArray<StoredPending<Handle>>): Promise<void>;
   load(keys: readonly HotStateKey[]): Promise<StateSnapshot>;
 }
 
@@ -153,11 +189,11 @@ function isTouch(change: ItemChange): change is ItemTouch {
  *
  * The steps, in order: validate the whole batch; claim messageIds; read the profiles and reduce
  * them (yielding item touches, co-occurrence and what a limit kept out), without writing them yet;
- * read items and trends, work out every touched item's new weight, then write items (scored
- * against those weights) and trends; report what the profiles took only in part; write the
- * profiles last. Derived keys go first because their changes are a pure function
- * of the stored profile and the records: after a crash in between, a redelivery recomputes exactly
- * the same changes, and every key that already has them filters them out by its watermarks.
+ * append the item and trend changes to the pending log, which `foldPending` applies later; report
+ * what the profiles took only in part; write the profiles last. The derived changes go first
+ * because they are a pure function of the stored profile and the records: after a crash in
+ * between, a redelivery appends the same changes again (or those of the profiles not yet written),
+ * which the fold takes once, and every key that already has them filters them out by watermark.
  */
 export async function applyHotBatch(
   activity: readonly HotActivity[],
@@ -206,8 +242,8 @@ export async function applyHotBatch(
     identity.rules,
   );
   failures.push(...identityFailures(refused));
-  await applyDerived(touches, pairs, storage);
-  // Like the derived keys, failures are a pure function of the stored profiles and the records:
+  if (touches.length > 0) await storage.appendPending(pendingEntriesOf(touches, pairs));
+  // Like the derived changes, failures are a pure function of the stored profiles and the records:
   // reported before the profiles are written, they are reported again if anything after fails.
   if (failures.length > 0) await options.report?.(failures);
   await profiles.commit([...updates, ...identityUpdates(identity)]);
@@ -300,16 +336,34 @@ async function claimMessages(
 }
 
 /**
+ * Folds the oldest pending entries into items and trends, then removes them: one write per item
+ * and trend however many batches touched it since the last fold. Safe to run again after a crash
+ * (watermarks drop what a key has) and beside another fold (each write is optimistic).
+ * `budget` bounds how much one fold reads, in the store's measure; `more` says to fold again.
+ */
+export async function foldPending<Handle>(
+  storage: HotFoldStorage<Handle>,
+  budget: number,
+): Promise<FoldOutcome> {
+  const read = await storage.readPending(budget);
+  if (read.entries.length === 0) return { entries: 0, items: 0, trends: 0, more: read.more };
+  const { touches, pairs } = mergePending(read.entries);
+  const written = await applyDerived(touches, pairs, storage);
+  await storage.removePending(read.entries);
+  return { entries: read.entries.length, ...written, more: read.more };
+}
+
+/**
  * One write per item (stats and neighbours together) and per trend: the event's own and every
  * item event's, in each window. Every item's new weight is worked out first, so neighbours are
- * scored against this batch's popularity.
+ * scored against these changes' popularity. Returns how many items and trends it wrote at most.
  */
 async function applyDerived(
   touches: ItemTouch[],
   pairs: PairDelta[],
-  storage: HotBatchStorage,
-): Promise<void> {
-  if (touches.length === 0) return;
+  storage: Pick<HotFoldStorage, 'load'>,
+): Promise<{ items: number; trends: number }> {
+  if (touches.length === 0 && pairs.length === 0) return { items: 0, trends: 0 };
   const changes = groupBy<ItemChange>([...touches, ...pairs], (c) => c.itemId);
   const trends = new Map<string, { key: TrendKey; hits: ItemTouch[] }>();
   for (const window of TREND_WINDOWS) {
@@ -344,4 +398,5 @@ async function applyDerived(
     updates.push(update(key, hits, (state, pending) => reduceTrend(state, pending, key.window)));
   }
   await stored.commit(updates);
+  return { items: changes.size, trends: trends.size };
 }

@@ -649,7 +649,7 @@ describe('hot table capacity', () => {
   it('caps the capacity at the max and warns when the peak needs more', () => {
     const tight: StageConfig = {
       ...prod,
-      hotTier: { capacity: { ...provisionedProd, write: { min: 10, max: 100 } } },
+      hotTier: { ...prod.hotTier, capacity: { ...provisionedProd, write: { min: 10, max: 100 } } },
     };
     const estimate = estimateAt(tight, 10_000_000);
     expect(estimate.dynamoDb.peak.write).toBeCloseTo(

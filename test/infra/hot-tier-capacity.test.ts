@@ -154,6 +154,37 @@ describe('hot-tier capacity', () => {
     expect(build(valid)).not.toThrow();
   });
 
+  it.each(['dev', 'prod'] as const)(
+    'folds the pending item and trend changes on the %s schedule, one instance at a time, alarming on its errors',
+    (stage) => {
+      const { template } = stage === 'dev' ? dev : prod;
+      const foldInterval = stageConfig(stage).hotTier.foldInterval;
+      expect(foldInterval.toMinutes()).toBe(5);
+      const folds = Object.entries(
+        template.findResources('AWS::Lambda::Function', {
+          Properties: { Environment: { Variables: { POWERTOOLS_SERVICE_NAME: 'tributary-hot-fold' } } },
+        }) as Resources,
+      );
+      expect(folds).toHaveLength(1);
+      const [foldId, fold] = folds[0]!;
+      expect(fold.Properties).toMatchObject({
+        ReservedConcurrentExecutions: 1,
+        Architectures: ['arm64'],
+        Environment: { Variables: { TRIBUTARY_TABLE_NAME: { Ref: tableId(template) } } },
+      });
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: `rate(${foldInterval.toMinutes()} minutes)`,
+        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [foldId, 'Arn'] } })],
+      });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'Errors',
+        Dimensions: [{ Name: 'FunctionName', Value: { Ref: foldId } }],
+        Period: foldInterval.toSeconds(),
+        Threshold: 0,
+      });
+    },
+  );
+
   it('leaves no cdk-nag AwsSolutions findings, construct errors or warnings in prod', () => {
     const report = new AwsSolutionsChecks().validateScope(prod.stack);
     const findings = report.violations.map(

@@ -95,6 +95,10 @@ describe.each(['dev', 'prod'] as const)('retention limits of the %s stage', (sta
     expect(stream).toMatchObject({
       TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS: String(retention.profileIdleDays),
     });
+    // The fold builds the hot store as the stream does.
+    expect(variablesOf(stage, 'tributary-hot-fold')).toMatchObject({
+      TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS: String(retention.profileIdleDays),
+    });
     // The retention variables alone: the others are CloudFormation references until deploy.
     const retentionVariables = Object.fromEntries(
       Object.entries({ ...load, ...stream }).filter(([name]) => name.startsWith('TRIBUTARY_RETENTION_')),
@@ -111,6 +115,7 @@ describe.each(['dev', 'prod'] as const)('retention limits of the %s stage', (sta
     for (const service of [
       'tributary-graphql',
       'tributary-stream',
+      'tributary-hot-fold',
       'tributary-warehouse-load',
       'tributary-deletion',
     ]) {

@@ -26,7 +26,7 @@ import {
   QUARANTINED_FILES_LOG_FIELD,
   QUARANTINE_PREFIX,
 } from '../../src/sinks/lake/firehose/s3-lake-quarantine';
-import { TributaryStack } from '../../infra/tributary-stack';
+import { identityEnvironment, TributaryStack } from '../../infra/tributary-stack';
 import { LOAD_STATE_KEY } from '../../src/sinks/lake/firehose/s3-load-state';
 
 type Resources = Record<
@@ -363,31 +363,34 @@ describe('delivery', () => {
 });
 
 describe('lambda functions', () => {
-  it.each(['tributary-graphql', 'tributary-stream', 'tributary-warehouse-load', 'tributary-deletion'])(
-    '%s: current Node runtime, arm64, JSON logs, tracing',
-    (service) => {
-      const { props } = functionByService(service);
-      expect(props).toEqual(
-        expect.objectContaining({
-          Runtime: 'nodejs24.x',
-          Architectures: ['arm64'],
-          Handler: 'index.handler',
-          LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
-          TracingConfig: { Mode: 'Active' },
-        }),
-      );
-      expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
-        expect.objectContaining({
-          POWERTOOLS_LOG_LEVEL: 'DEBUG',
-          TRIBUTARY_LOG_LEVEL: 'DEBUG',
-        }),
-      );
-      // --enable-source-maps would parse the bundle's source map at every cold start.
-      expect((props.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty(
-        'NODE_OPTIONS',
-      );
-    },
-  );
+  it.each([
+    'tributary-graphql',
+    'tributary-stream',
+    'tributary-hot-fold',
+    'tributary-warehouse-load',
+    'tributary-deletion',
+  ])('%s: current Node runtime, arm64, JSON logs, tracing', (service) => {
+    const { props } = functionByService(service);
+    expect(props).toEqual(
+      expect.objectContaining({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Handler: 'index.handler',
+        LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+        TracingConfig: { Mode: 'Active' },
+      }),
+    );
+    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).toEqual(
+      expect.objectContaining({
+        POWERTOOLS_LOG_LEVEL: 'DEBUG',
+        TRIBUTARY_LOG_LEVEL: 'DEBUG',
+      }),
+    );
+    // --enable-source-maps would parse the bundle's source map at every cold start.
+    expect((props.Environment as { Variables: Record<string, unknown> }).Variables).not.toHaveProperty(
+      'NODE_OPTIONS',
+    );
+  });
 
   it('keeps function logs for the stage retention', () => {
     const { props } = functionByService('tributary-graphql');
@@ -436,6 +439,7 @@ describe('lambda functions', () => {
     for (const service of [
       'tributary-graphql',
       'tributary-stream',
+      'tributary-hot-fold',
       'tributary-warehouse-load',
       'tributary-deletion',
     ]) {
@@ -1257,18 +1261,118 @@ describe('deletion function', () => {
   });
 });
 
+describe('hot-tier fold function', () => {
+  const fold = () => functionByService('tributary-hot-fold');
+  const tableArn = () => ({ 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'HotTierTable'), 'Arn'] });
+
+  it('runs one instance at a time for up to 5 minutes, with the hot store settings the stream has, and no others', () => {
+    expect(fold().props).toEqual(
+      expect.objectContaining({ ReservedConcurrentExecutions: 1, Timeout: 300, MemorySize: 512 }),
+    );
+    const stream = variablesOf('tributary-stream');
+    expect(variablesOf('tributary-hot-fold')).toEqual({
+      POWERTOOLS_SERVICE_NAME: 'tributary-hot-fold',
+      POWERTOOLS_LOG_LEVEL: 'DEBUG',
+      TRIBUTARY_LOG_LEVEL: 'DEBUG',
+      TRIBUTARY_TABLE_NAME: stream.TRIBUTARY_TABLE_NAME,
+      TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS: stream.TRIBUTARY_RETENTION_PROFILE_IDLE_DAYS,
+      ...identityEnvironment(stageConfig('dev').identity),
+    });
+    expect(stream.TRIBUTARY_TABLE_NAME).toEqual({ Ref: logicalId('AWS::DynamoDB::Table', 'HotTierTable') });
+  });
+
+  it('runs every 5 minutes, as the stage config says; a failed run waits for the next', () => {
+    expect(stageConfig('dev').hotTier.foldInterval.toMinutes()).toBe(5);
+    expect(stack.streamProcessor.foldInterval.toMinutes()).toBe(5);
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(5 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [fold().id, 'Arn'] },
+          RetryPolicy: { MaximumRetryAttempts: 2 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fold().id },
+      MaximumRetryAttempts: 0,
+    });
+  });
+
+  it('may read and write the hot table and nothing else of the data: no stream, delivery, bucket or secret', () => {
+    const statements = statementsOfRole('StreamProcessorFoldRole');
+    const logGroup = (fold().props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+    const [own, data] = [
+      statements.filter((statement) => !JSON.stringify(statement.Action).includes('dynamodb:')),
+      statements.filter((statement) => JSON.stringify(statement.Action).includes('dynamodb:')),
+    ];
+    expect(own).toEqual([
+      expect.objectContaining({
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logGroup, 'Arn'] },
+      }),
+      expect.objectContaining({
+        Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        Resource: '*',
+      }),
+    ]);
+    // Every other statement is on the hot table, and together they read, write and delete its items.
+    expect(data.length).toBeGreaterThan(0);
+    for (const statement of data) {
+      expect(statement.Resource).toEqual([tableArn()]);
+      for (const action of [statement.Action].flat()) expect(action).toMatch(/^dynamodb:/);
+    }
+    expect(data.flatMap((statement) => [statement.Action].flat())).toEqual(
+      expect.arrayContaining([
+        'dynamodb:Query',
+        'dynamodb:PutItem',
+        'dynamodb:BatchWriteItem',
+        'dynamodb:DeleteItem',
+      ]),
+    );
+  });
+
+  it('alarms on any error within one fold interval, and not on throttles, which queue by design', () => {
+    const onFold = (metricName: string) =>
+      Object.values(
+        template.findResources('AWS::CloudWatch::Alarm', {
+          Properties: {
+            MetricName: metricName,
+            Dimensions: [{ Name: 'FunctionName', Value: { Ref: fold().id } }],
+          },
+        }) as Resources,
+      );
+    expect(onFold('Errors').map((alarm) => alarm.Properties)).toEqual([
+      expect.objectContaining({
+        Threshold: 0,
+        Period: 300,
+        ComparisonOperator: 'GreaterThanThreshold',
+        AlarmActions: [{ Ref: expect.stringMatching(/^ObservabilityAlarmTopic/) }],
+      }),
+    ]);
+    expect(onFold('Throttles')).toEqual([]);
+    const dashboard = JSON.stringify(template.findResources('AWS::CloudWatch::Dashboard'));
+    expect(dashboard).toContain('Lambda HotFold');
+    expect(dashboard).toContain(fold().id);
+  });
+});
+
 describe('observability', () => {
-  /** Alarms on a metric; the deletion function's own, set apart on purpose, are checked under "deletion function". */
+  /**
+   * Alarms on a metric; the deletion and fold functions' own, set apart on purpose, are checked
+   * under "deletion function" and "hot-tier fold function".
+   */
   const alarmOn = (metricName: string, namespace: string) =>
     Object.values(
       template.findResources('AWS::CloudWatch::Alarm', {
         Properties: { MetricName: metricName, Namespace: namespace },
       }) as Resources,
-    ).filter(
-      (alarm) =>
-        !JSON.stringify(alarm.Properties.Dimensions ?? []).includes(
-          functionByService('tributary-deletion').id,
-        ),
+    ).filter((alarm) =>
+      ['tributary-deletion', 'tributary-hot-fold'].every(
+        (service) =>
+          !JSON.stringify(alarm.Properties.Dimensions ?? []).includes(functionByService(service).id),
+      ),
     );
 
   it('alarms into an encrypted SNS topic', () => {

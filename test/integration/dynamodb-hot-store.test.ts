@@ -107,6 +107,17 @@ describe('DynamoDbHotStore', () => {
       .sort((a, b) => `${a.pk}/${a.sk}`.localeCompare(`${b.pk}/${b.sk}`));
   }
 
+  /** Folds everything pending, as the scheduled fold would by the time anyone reads. */
+  async function foldAll(target: DynamoDbHotStore = store): Promise<void> {
+    while ((await target.foldPending()).more);
+  }
+
+  /** Applies a batch and folds its item and trend changes in. */
+  async function settle(batch: HotActivity[], target: DynamoDbHotStore = store): Promise<void> {
+    await target.applyActivity(batch);
+    await foldAll(target);
+  }
+
   beforeAll(async () => {
     dataDir = mkdtempSync(path.join(tmpdir(), 'hot-store-'));
     server = dynalite({ path: dataDir, createTableMs: 0 });
@@ -179,6 +190,7 @@ describe('DynamoDbHotStore', () => {
           traits: { constructor: 'x', plan: 'pro', score: 1.5, big: 2 ** 60, huge: 1e200, tiny: 1e-200 },
         }),
       ]);
+      await foldAll();
       const user = await store.getUser('u1');
       expect(user?.counts).toEqual({ constructor: 1, toString: 1, identify: 1 });
       expect(user?.traits).toEqual({
@@ -193,12 +205,21 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('fails in a way the stream processor knows not to retry when DynamoDB refuses the data', async () => {
-      // An item id past DynamoDB's 2 KB partition key: no retry can ever write it.
-      const huge = activity('u1', 1, 0, { event: 'product_viewed', itemIds: ['x'.repeat(3000)] });
+      // A profile id past DynamoDB's 2 KB partition key: no retry can ever write it.
+      const huge = activity('x'.repeat(3000), 1, 0, { event: 'product_viewed' });
       const error: unknown = await store.applyActivity([huge]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(HotStoreError);
       expect(error).toMatchObject({ code: 'HOT_STORE_REFUSED_DATA', cause: { name: 'ValidationException' } });
-      await expect(store.getUser('u1')).resolves.toBeNull();
+    });
+
+    it('refuses an item id no fold could key before writing anything', async () => {
+      // Items are written by the fold, after the batch: an id DynamoDB cannot key must not get that far.
+      const huge = activity('u1', 1, 0, { event: 'product_viewed', itemIds: ['x'.repeat(1025)] });
+      await expect(store.applyActivity([huge])).rejects.toMatchObject({ code: 'HOT_STORE_INVALID_ACTIVITY' });
+      expect(await snapshot()).toEqual([]);
+      // 1,024 bytes is taken, in multi-byte characters too.
+      await settle([activity('u1', 2, 0, { event: 'product_viewed', itemIds: ['é'.repeat(512)] })]);
+      await expect(store.getItem('é'.repeat(512))).resolves.toMatchObject({ stats: { weight: 1 } });
     });
 
     describe('at its trait caps', () => {
@@ -300,7 +321,7 @@ describe('DynamoDbHotStore', () => {
 
   describe('items, neighbours and trending', () => {
     it('counts item events, weights purchases above views and finds co-occurring items', async () => {
-      await store.applyActivity([
+      await settle([
         ...session('u1', 1, [
           ['product_viewed', 'a'],
           ['product_viewed', 'b'],
@@ -331,7 +352,7 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('keeps a trend per event and for every item event, in both windows', async () => {
-      await store.applyActivity([
+      await settle([
         ...session('u1', 1, [
           ['product_viewed', 'a'],
           ['product_viewed', 'b'],
@@ -366,7 +387,7 @@ describe('DynamoDbHotStore', () => {
     ];
 
     it('is one event for the profile and a purchase of each product', async () => {
-      await store.applyActivity(orders());
+      await settle(orders());
       const u1 = await store.getUser('u1');
       expect(u1).toMatchObject({
         eventCount: 2,
@@ -406,13 +427,13 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('changes nothing when the batch is replayed or its messageIds are resent later', async () => {
-      await store.applyActivity(orders());
+      await settle(orders());
       const before = await snapshot();
-      await store.applyActivity(orders());
-      await store.applyActivity(orders().slice(1));
+      await settle(orders());
+      await settle(orders().slice(1));
       expect(await snapshot()).toEqual(before);
       const resent = orders().map((a, i) => ({ ...a, sequenceNumber: seq(100 + i) }));
-      await store.applyActivity(resent);
+      await settle(resent);
       expect(await snapshot()).toEqual(before);
       await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2 });
     });
@@ -439,10 +460,18 @@ describe('DynamoDbHotStore', () => {
     ];
 
     it('changes nothing when the same batch is applied twice, in any order', async () => {
-      await store.applyActivity(traffic());
+      await settle(traffic());
       const before = await snapshot();
-      await store.applyActivity(traffic());
-      await store.applyActivity(traffic().reverse());
+      await settle(traffic());
+      await settle(traffic().reverse());
+      expect(await snapshot()).toEqual(before);
+      // Replayed before the first was folded: the fold takes each change once.
+      tableName = `hot-${++tableCounter}`;
+      await ensureHotTable(raw, tableName);
+      const twice = new DynamoDbHotStore({ client: doc, tableName });
+      await twice.applyActivity(traffic());
+      await twice.applyActivity(traffic());
+      await foldAll(twice);
       expect(await snapshot()).toEqual(before);
     });
 
@@ -465,43 +494,106 @@ describe('DynamoDbHotStore', () => {
     });
 
     it('drops a resent messageId carried by a new stream record, but not a redelivery of the original', async () => {
-      await store.applyActivity(traffic());
+      await settle(traffic());
       const before = await snapshot();
       // A client resend: same messageIds, new records further down the stream.
       const resend = traffic().map((a) => ({
         ...a,
         sequenceNumber: seq(Number(a.sequenceNumber.slice(-3)) + 500),
       }));
-      await store.applyActivity(resend);
+      await settle(resend);
       expect(await snapshot()).toEqual(before);
       await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 3 });
     });
 
-    // 13 PutItems in all: items a, b, c; 8 trends (3 events and every item event, 2 windows); 2 profiles.
-    it.each([1, 3, 6, 9, 11, 12])('recovers exactly from a crash after %i writes', async (writes) => {
-      const reference = new DynamoDbHotStore({ client: doc, tableName });
-      await reference.applyActivity(traffic());
-      const expected = await snapshot();
-
-      tableName = `hot-${++tableCounter}`;
-      await ensureHotTable(raw, tableName);
+    /** A client whose process "crashes" at the `after`+1-th call of one of `commands`. */
+    function crashingClient(commands: readonly string[], after: number): DynamoDBDocumentClient {
       const client = localDoc();
-      let remaining = writes;
+      let remaining = after;
       client.middlewareStack.add(
         (next, context) => async (args) => {
-          if (context.commandName === 'PutItemCommand' && remaining-- <= 0) {
+          if (commands.includes(context.commandName ?? '') && remaining-- <= 0) {
             throw Object.assign(new Error('process crashed'), { name: 'InjectedCrash' });
           }
           return next(args);
         },
         { step: 'build' },
       );
-      const crashing = new DynamoDbHotStore({ client, tableName, concurrency: 1 });
-      await expect(crashing.applyActivity(traffic())).rejects.toThrow(HotStoreError);
+      return client;
+    }
+
+    async function referenceSnapshot(): Promise<unknown[]> {
+      await settle(traffic(), new DynamoDbHotStore({ client: doc, tableName }));
+      const expected = await snapshot();
+      tableName = `hot-${++tableCounter}`;
+      await ensureHotTable(raw, tableName);
+      return expected;
+    }
+
+    // The batch: a BatchWriteItem of claims, one of the pending log, then a PutItem per profile and
+    // identity (4): a crash after 3 leaves some profiles written, and the redelivery appends only the
+    // others' changes, beside the whole batch's.
+    describe.each([
+      ['folded before the redelivery', true],
+      ['still pending at the redelivery', false],
+    ])('with what the crashed batch appended %s', (_, foldFirst) => {
+      it.each([0, 1, 2, 3, 5])(
+        'recovers exactly from a crash in the batch after %i writes',
+        async (calls) => {
+          const expected = await referenceSnapshot();
+          const client = crashingClient(['BatchWriteItemCommand', 'PutItemCommand'], calls);
+          const crashing = new DynamoDbHotStore({ client, tableName, concurrency: 1 });
+          await expect(crashing.applyActivity(traffic())).rejects.toThrow(HotStoreError);
+          client.destroy();
+          if (foldFirst) await foldAll(new DynamoDbHotStore({ client: doc, tableName }));
+          await settle(traffic(), new DynamoDbHotStore({ client: doc, tableName }));
+          expect(await snapshot()).toEqual(expected);
+        },
+      );
+    });
+
+    it('takes each change once when a redelivery appends part of a batch beside the whole', async () => {
+      // One shard, as a Lambda batch is: the crash leaves u1's profile written, so the redelivery's
+      // entry holds only u2's changes, at the same position as the whole batch's entry.
+      const oneShard = traffic().map((a) =>
+        a.shardId === SHARD_B
+          ? { ...a, shardId: SHARD_A, sequenceNumber: seq(Number(a.sequenceNumber.slice(-2)) + 10) }
+          : a,
+      );
+      await settle(oneShard, new DynamoDbHotStore({ client: doc, tableName }));
+      const expected = await snapshot();
+      tableName = `hot-${++tableCounter}`;
+      await ensureHotTable(raw, tableName);
+
+      const client = crashingClient(['BatchWriteItemCommand', 'PutItemCommand'], 3);
+      await expect(
+        new DynamoDbHotStore({ client, tableName, concurrency: 1 }).applyActivity(oneShard),
+      ).rejects.toThrow(HotStoreError);
       client.destroy();
-      await new DynamoDbHotStore({ client: doc, tableName }).applyActivity(traffic());
+      const recovered = new DynamoDbHotStore({ client: doc, tableName });
+      await recovered.applyActivity(oneShard);
+      const pending = (await snapshot()).filter((item) => (item as { pk: string }).pk === 'PENDING');
+      expect(pending).toHaveLength(2);
+      await foldAll(recovered);
       expect(await snapshot()).toEqual(expected);
     });
+
+    // The fold: 11 PutItems (items a, b, c; 8 trends: 3 events and every item event, 2 windows),
+    // then a BatchWriteItem removing the folded entries.
+    it.each([0, 3, 6, 10, 11])(
+      'recovers exactly from a crash in the fold after %i of its writes',
+      async (writes) => {
+        const expected = await referenceSnapshot();
+        await new DynamoDbHotStore({ client: doc, tableName }).applyActivity(traffic());
+        const client = crashingClient(['PutItemCommand', 'BatchWriteItemCommand'], writes);
+        const crashing = new DynamoDbHotStore({ client, tableName, concurrency: 1 });
+        await expect(crashing.foldPending()).rejects.toThrow(HotStoreError);
+        client.destroy();
+        // The batch may be redelivered too, before the fold runs again.
+        await settle(traffic(), new DynamoDbHotStore({ client: doc, tableName }));
+        expect(await snapshot()).toEqual(expected);
+      },
+    );
 
     it('stays exact when shards and their redeliveries write the same keys at the same time', async () => {
       const shardA = session('u1', 1, [
@@ -523,6 +615,12 @@ describe('DynamoDbHotStore', () => {
         store.applyActivity(shardA),
         store.applyActivity(shardB),
       ]);
+      // Two folds at once, as a slow scheduled fold and the next one might.
+      await Promise.all([
+        store.foldPending(),
+        new DynamoDbHotStore({ client: doc, tableName }).foldPending(),
+      ]);
+      await foldAll();
       const a = await store.getItem('a');
       expect(a?.stats).toEqual({ counts: { product_viewed: 2 }, weight: 2 });
       expect(a?.neighbours).toEqual([expect.objectContaining({ id: 'b', co: 2 })]);
@@ -540,6 +638,7 @@ describe('DynamoDbHotStore', () => {
       );
       await store.applyActivity(batch);
       await store.applyActivity(batch.slice(100));
+      await foldAll();
       const profiles = await Promise.all(batch.map((a) => store.getUser(a.profileId)));
       expect(profiles.map((p) => p?.eventCount)).toEqual(Array(130).fill(1));
       const item = await store.getItem('sku-1');
@@ -586,6 +685,7 @@ describe('DynamoDbHotStore', () => {
         activity(`p${i}`, i, 0, { itemIds: [`sku-${i % 7}`] }),
       );
       await flaky.applyActivity(batch);
+      await foldAll(flaky);
       expect(injected).toBeGreaterThan(2);
       const profiles = await Promise.all(batch.map((a) => flaky.getUser(a.profileId)));
       expect(profiles.every((p) => p?.eventCount === 1)).toBe(true);

@@ -4,6 +4,7 @@ import { createDynamoDbDocumentClient, createKinesisClient } from '../../aws/cli
 import { enricherFromConfig } from '../../events/from-config';
 import type { FailedEvent, StoredEvent } from '../../events/types';
 import type { LivePublisher } from '../../live/port';
+import type { HotActivity } from '../../sinks/hot-tier/port';
 import { PROCESSOR_VERSION } from '../../events/version';
 import { schemaRegistryFromConfig } from '../../services/schema-files';
 import { EventsParquetFormat } from '../../sinks/lake/file-format';
@@ -23,6 +24,7 @@ import {
   type PipelineThreadData,
   type ToPipeline,
 } from './protocol';
+import { FoldLoop } from './fold-loop';
 import { WriteReportingHotStore } from './write-reporting-hot-store';
 
 /**
@@ -62,10 +64,18 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
   });
 
   const forgetting = new PendingReplies();
-  const hotStore = new WriteReportingHotStore(localHotTable(dynamoDoc, config), (activity) => {
+  // Has the API thread's read cache forget what a write may have changed (no activity: only the
+  // items and trends a fold writes), and waits until it has.
+  const forget = (activity: HotActivity[]): Promise<void> => {
     const { id, answered } = forgetting.open();
     send({ kind: 'hot-writes', id, activity });
     return answered;
+  };
+  const table = localHotTable(dynamoDoc, config);
+  const folds = new FoldLoop(table, { intervalMs: config.hotFold.intervalMs, folded: () => forget([]) });
+  const hotStore = new WriteReportingHotStore(table, (activity) => {
+    folds.applied();
+    return forget(activity);
   });
   // The API thread holds the subscribers; it says when it has any, and live events go to it as
   // messages, which never wait for it.
@@ -104,8 +114,10 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
   });
 
   const stop = async () => {
-    // The batch in flight finishes and is checkpointed, then the lake buffers are written out.
+    // The batch in flight finishes and is checkpointed, then the lake buffers are written out;
+    // what is left pending is folded at the next start.
     await poller.stop();
+    await folds.stop();
     await eventsDelivery.close();
     await failedDelivery.close();
     kinesis.destroy();
@@ -126,7 +138,11 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
       case 'wake':
         return poller.wake();
       case 'drain':
-        return void answer(message.id, poller.drain(message.timeoutMs));
+        // Drained means processed, items and trends included.
+        return void answer(
+          message.id,
+          poller.drain(message.timeoutMs).then(() => folds.foldAll()),
+        );
       case 'stop':
         return void answer(message.id, stop());
       case 'forgotten':
@@ -138,5 +154,6 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
   });
 
   await poller.start();
+  folds.start();
   send({ kind: 'started' });
 }

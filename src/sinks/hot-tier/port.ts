@@ -1,5 +1,6 @@
 import type { HotActivity } from '../../realtime/activity';
 import type { FailureReporter, HotTierFailure } from '../../realtime/failures';
+import type { FoldOutcome } from '../../realtime/hot-batch';
 import type { ItemStatsState, NeighbourEntry } from '../../realtime/items';
 import type { IdRecord } from '../../realtime/person';
 import type { ProfileState } from '../../realtime/profile';
@@ -20,6 +21,9 @@ export type { HotActivity };
 
 /** An event the hot tier applied only in part, or not at all; the engine defines it too. */
 export type { FailureReporter, HotTierFailure };
+
+/** What one fold of pending item and trend changes did; the engine defines it too. */
+export type { FoldOutcome };
 
 export interface UserProfileRecord extends ProfileState {
   id: string;
@@ -59,6 +63,15 @@ export interface HotStore {
   getNeighbours(itemIds: string[]): Promise<Map<string, NeighbourEntry[]>>;
   /** Reads the trend of one event (null: every item event) in one window, or null when empty. */
   getTrend(event: string | null, window: TrendWindow): Promise<TrendState | null>;
+}
+
+/**
+ * Folding the changes applyActivity leaves pending into items and trends (docs/hot-tier.md#the-fold).
+ * applyActivity writes profiles at once; items and trends are as fresh as the last fold.
+ */
+export interface HotTierFolder {
+  /** Folds the oldest pending changes. Idempotent, and safe beside another fold; `more`: fold again. */
+  foldPending(): Promise<FoldOutcome>;
 }
 
 /** Erasing people from the hot tier (docs/privacy.md#deletion). */

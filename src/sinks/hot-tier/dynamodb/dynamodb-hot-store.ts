@@ -13,7 +13,9 @@ import { identityState, withoutIds, type IdentityState } from '../../../realtime
 import type { IdRecord } from '../../../realtime/person';
 import {
   applyHotBatch,
+  foldPending,
   identityKey as identityStateKey,
+  type FoldOutcome,
   type HotStateKey,
   type MessageClaim,
   type StateOf,
@@ -37,6 +39,7 @@ import {
   type StoredItem,
 } from './dynamodb-batch';
 import { HotStoreError } from '../errors';
+import { DynamoDbPendingLog } from './dynamodb-pending-log';
 import {
   isConditionalCheckFailed,
   isResourceInUse,
@@ -56,7 +59,7 @@ import {
   userProfileKey,
   type HotKey,
 } from './hot-store-keys';
-import type { HotStore, HotTierEraser, ItemRecord, UserProfileRecord } from '../port';
+import type { HotStore, HotTierEraser, HotTierFolder, ItemRecord, UserProfileRecord } from '../port';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
 export function hotTableDefinition(tableName: string): CreateTableCommandInput {
@@ -128,7 +131,12 @@ export interface DynamoDbHotStoreOptions {
   profileIdleDays?: number;
   /** The clock expiries are computed and checked with, in epoch milliseconds. */
   now?: () => number;
+  /** Compressed bytes of pending changes one fold reads at most (one entry at least). */
+  foldBudgetBytes?: number;
 }
+
+/** About 15,000 events' item and trend changes: a fold's memory stays in the tens of MB. */
+export const DEFAULT_FOLD_BUDGET_BYTES = 4 * 1024 * 1024;
 
 /** How long an id's profile and identity outlive its last activity unless configured otherwise. */
 export const DEFAULT_PROFILE_IDLE_DAYS = 180;
@@ -216,7 +224,7 @@ const expired = (entity: { expiresAt: number | undefined }, nowSeconds: number):
  * read-modify-write, and a claim item per messageId records which stream record carried it.
  * See docs/hot-tier.md.
  */
-export class DynamoDbHotStore implements HotStore, HotTierEraser {
+export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder {
   private readonly client: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly concurrency: number;
@@ -228,6 +236,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
   private readonly identity: IdentityRules | undefined;
   private readonly idleSeconds: number;
   private readonly now: () => number;
+  private readonly pending: DynamoDbPendingLog;
+  private readonly foldBudgetBytes: number;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -248,6 +258,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
     }
     this.idleSeconds = idleDays * DAY_SECONDS;
     this.now = options.now ?? Date.now;
+    this.pending = new DynamoDbPendingLog(this.client, this.tableName, this.retry);
+    this.foldBudgetBytes = options.foldBudgetBytes ?? DEFAULT_FOLD_BUDGET_BYTES;
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
@@ -259,6 +271,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
           readClaims: (messageIds) => this.readClaims(messageIds),
           writeClaims: (claims) => this.writeClaims(claims),
           load: (keys) => this.load(keys),
+          appendPending: (entries) => this.pending.append(entries),
         },
         {
           interactions: this.interactions,
@@ -269,6 +282,22 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser {
       );
     } catch (error) {
       throw toHotStoreError(error, 'apply activity');
+    }
+  }
+
+  /** Folds the oldest pending item and trend changes into items and trends (docs/hot-tier.md#the-fold). */
+  async foldPending(): Promise<FoldOutcome> {
+    try {
+      return await foldPending(
+        {
+          readPending: (budget) => this.pending.read(budget),
+          removePending: (entries) => this.pending.remove(entries),
+          load: (keys) => this.load(keys),
+        },
+        this.foldBudgetBytes,
+      );
+    } catch (error) {
+      throw toHotStoreError(error, 'fold pending changes');
     }
   }
 

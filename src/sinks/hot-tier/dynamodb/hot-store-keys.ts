@@ -46,6 +46,17 @@ export function messageClaimKey(messageId: string): HotKey {
   return { pk: `MSG#${messageId}`, sk: 'HOT' };
 }
 
+/** The partition of the pending log of item and trend changes (dynamodb-pending-log.ts). */
+export const PENDING_PARTITION = 'PENDING';
+
+/**
+ * One part of a pending entry: sorted by shard, then sequence (padded, so string order is stream
+ * order), then the entry's content digest and the part number.
+ */
+export function pendingPartKey(shardId: string, sequence: string, digest: string, part: number): HotKey {
+  return { pk: PENDING_PARTITION, sk: `${shardId}/${sequence}/${digest}/${String(part).padStart(4, '0')}` };
+}
+
 /** The table key of one key of the engine's state. */
 export function hotKeyOf(key: HotStateKey): HotKey {
   switch (key.kind) {
