@@ -1,10 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { gunzipSync } from 'node:zlib';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import {
@@ -181,6 +183,25 @@ describe('DynamoDbHotStore', () => {
       await expect(store.getUser('u2')).resolves.toMatchObject({ eventCount: 2, lastEvent: 'logout' });
     });
 
+    it('reads keys written before states were packed, and packs them at their next write', async () => {
+      await store.applyActivity([activity('u1', 1, 0, { event: 'page' })]);
+      const key = { pk: 'USER#u1', sk: 'PROFILE' };
+      const read = async () =>
+        (await doc.send(new GetCommand({ TableName: tableName, Key: key }))).Item ?? {};
+      const { s: packed, ...meta } = await read();
+      expect(packed).toBeInstanceOf(Uint8Array);
+      // The earlier layout: the state's fields as the item's own attributes.
+      const fields = JSON.parse(gunzipSync(packed as Uint8Array).toString('utf8')) as Record<string, unknown>;
+      await doc.send(new PutCommand({ TableName: tableName, Item: { ...fields, ...meta } }));
+      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 1, counts: { page: 1 } });
+
+      await store.applyActivity([activity('u1', 2, 1, { event: 'page' })]);
+      const rewritten = await read();
+      expect(rewritten.s).toBeInstanceOf(Uint8Array);
+      expect(rewritten.eventCount).toBeUndefined();
+      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2, counts: { page: 2 } });
+    });
+
     it('stores names of Object.prototype members, and trait numbers DynamoDB cannot hold as text', async () => {
       await store.applyActivity([
         activity('u1', 1, 0, { event: 'constructor', itemIds: ['i1'] }),
@@ -272,7 +293,15 @@ describe('DynamoDbHotStore', () => {
           tableName,
           profileLimits: { traitKeys: 1e6, traitBytes: 1e9 },
         });
-        const other = identifies().map((a) => ({ ...a, profileId: 'u2', messageId: `u2-${a.messageId}` }));
+        // Random values, which gzip cannot shrink much: the stored state is compressed.
+        const other = identifies().map((a) => ({
+          ...a,
+          profileId: 'u2',
+          messageId: `u2-${a.messageId}`,
+          traits: Object.fromEntries(
+            Object.keys(a.traits ?? {}).map((k) => [k, randomBytes(1350).toString('base64')]),
+          ),
+        }));
         const error: unknown = await (async () => {
           for (const identify of other) await uncapped.applyActivity([identify]);
         })().catch((e: unknown) => e);
