@@ -13,10 +13,17 @@ import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import { loadSchemaRegistry } from '../../src/services/schema-files';
 import { TREND_WINDOWS } from '../../src/realtime/hot-batch';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
-import type { HotActivity, HotStore } from '../../src/sinks/hot-tier/port';
+import type { HotActivity, HotStore, HotTierFolder } from '../../src/sinks/hot-tier/port';
 
 const SHARDS = ['shardId-000000000000', 'shardId-000000000001'];
 const BATCH = 100;
+/** Deliveries between two folds. */
+const FOLD_EVERY = 3;
+
+/** Folds until nothing is pending. */
+async function foldAll(store: HotTierFolder): Promise<void> {
+  while ((await store.foldPending()).more);
+}
 
 /** Spreads the activity over two shards by profile, as the edge partitions, numbering each shard. */
 function acrossShards(activity: readonly HotActivity[]): HotActivity[] {
@@ -106,10 +113,19 @@ describe('the evaluation hot store and DynamoDbHotStore', () => {
     await ensureHotTable(raw, 'hot');
     const dynamo = new DynamoDbHotStore({ client: doc, tableName: 'hot' });
     const memory = new MemoryHotStore();
-    for (const batch of deliveries(activity)) {
+    // A fold scores neighbours against the changes it folds together, so both fold at the same
+    // points: every few deliveries, which leaves retried batches straddling a fold, and at the end.
+    const foldBoth = async () => {
+      await foldAll(dynamo);
+      await foldAll(memory);
+    };
+    const calls = deliveries(activity);
+    for (const [i, batch] of calls.entries()) {
       await dynamo.applyActivity(batch);
       await memory.applyActivity(batch);
+      if (i % FOLD_EVERY === FOLD_EVERY - 1) await foldBoth();
     }
+    await foldBoth();
 
     const profiles = [...new Set(activity.map((a) => a.profileId))];
     const items = [...new Set(activity.flatMap((a) => a.itemIds))];
@@ -130,5 +146,9 @@ describe('the evaluation hot store and DynamoDbHotStore', () => {
     });
 
     expect(fromDynamo).toEqual(fromMemory);
+    // Both folded everything they were handed.
+    for (const store of [dynamo, memory]) {
+      expect(await store.foldPending()).toEqual({ entries: 0, items: 0, trends: 0, more: false });
+    }
   });
 });

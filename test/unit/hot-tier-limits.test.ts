@@ -242,6 +242,7 @@ describe('applyHotBatch with limits', () => {
       ),
     ];
     await store.applyActivity(batch);
+    await store.foldPending();
     const trend = readTrend(await store.getTrend('product_viewed', 'DAY'), 'DAY', Date.parse(iso(10)), 10);
     expect(trend.map((t) => [t.itemId, t.count])).toEqual([
       ['b', 5],

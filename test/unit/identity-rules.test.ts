@@ -192,6 +192,9 @@ describe('identity rules', () => {
     // The same history where the kiosk never links: its id is junk there.
     const control = harness(identityRules({ extraJunkIds: ['kiosk'] }));
     await control.apply(...history());
+    // Recommendations read item neighbours, which the fold writes.
+    await linked.store.foldPending();
+    await control.store.foldPending();
     expect((await linked.profiles.user('u'))?.eventCount).toBe(4);
 
     const identity = await linked.profiles.unlink('kiosk');
