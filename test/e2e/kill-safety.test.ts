@@ -11,25 +11,32 @@ jest.setTimeout(120_000);
 
 const API_KEY = 'kill-safety-key-1';
 const USERS = 8;
+const ITEMS = 12;
 const KILLS = 3;
 const EVENTS_PER_REQUEST = 10;
 const SENDERS = 2;
 const SENTINEL = 'kill_safety_sentinel';
-// Small batches and a busy loader, so a kill lands in every step: reading, delivering to the
-// lake, writing the hot tier, checkpointing, loading the warehouse.
+// Small batches, a busy loader and a busy fold, so a kill lands in every step: reading,
+// delivering to the lake, writing the hot tier, folding items, checkpointing, loading the
+// warehouse. No daily cap per user and item, so an item counts every view the stream delivered.
 const ENV = {
   TRIBUTARY_POLLER_BATCH_SIZE: '50',
   TRIBUTARY_POLLER_BATCH_WINDOW_MS: '10',
   TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '10',
   TRIBUTARY_LOADER_INTERVAL_MS: '100',
+  TRIBUTARY_HOT_FOLD_INTERVAL_MS: '50',
+  TRIBUTARY_ITEM_COUNTS_PER_USER: '1000',
 };
 const TRACK = `mutation($events: [TrackEventInput!]!) {
   trackEvents(events: $events) { results { messageId status } }
 }`;
 const USER = `query($id: ID!) { user(id: $id) { eventCount counts { event count } } }`;
+const ITEM = `query($id: ID!) { item(id: $id) { stats { total } } }`;
 
 type TrackResponse = { trackEvents: { results: Array<{ messageId: string; status: string }> } };
 type UserResponse = { user: { eventCount: number; counts: Array<{ event: string; count: number }> } | null };
+type ItemResponse = { item: { stats: { total: number } } | null };
+type SentEvent = { event: string; userId: string; messageId: string; properties?: { product_id: string } };
 
 const userIds = Array.from({ length: USERS }, (_, u) => `killed-${u}`);
 
@@ -54,10 +61,7 @@ describe('npm start killed with SIGKILL while it works', () => {
     const acknowledged = new Map<string, string>();
     let sequence = 0;
 
-    const track = async (
-      url: string,
-      events: Array<{ event: string; userId: string; messageId: string }>,
-    ) => {
+    const track = async (url: string, events: SentEvent[]) => {
       const response = await gql<TrackResponse>(url, TRACK, { events }, API_KEY);
       for (const result of response.data?.trackEvents.results ?? []) {
         const sent = events.find((e) => e.messageId === result.messageId);
@@ -72,9 +76,10 @@ describe('npm start killed with SIGKILL while it works', () => {
       const sender = async () => {
         while (!killed) {
           const events = Array.from({ length: EVENTS_PER_REQUEST }, () => ({
-            event: 'page_viewed',
+            event: 'product_viewed',
             userId: userIds[Math.floor(random() * USERS)] ?? 'killed-0',
             messageId: `kill-${seed}-${++sequence}`,
+            properties: { product_id: `sku-${Math.floor(random() * ITEMS)}` },
           }));
           // A request the kill cuts short is unacknowledged: its events may or may not be on the stream.
           await track(url, events).catch(() => undefined);
@@ -117,13 +122,22 @@ describe('npm start killed with SIGKILL while it works', () => {
     const instance = await DuckDBInstance.create(path.join(dataDir, 'warehouse.duckdb'), {
       access_mode: 'READ_ONLY',
     });
+    const itemViews = new Map<string, number>();
     try {
       const connection = await instance.connect();
       const reader = await connection.runAndReadAll(
-        'SELECT message_id, user_id, count(*) OVER (PARTITION BY message_id) AS copies FROM events',
+        'SELECT message_id, user_id, item_id, count(*) OVER (PARTITION BY message_id) AS copies FROM events',
       );
-      const rows = reader.getRowObjectsJS() as Array<{ message_id: string; user_id: string; copies: bigint }>;
+      const rows = reader.getRowObjectsJS() as Array<{
+        message_id: string;
+        user_id: string;
+        item_id: string | null;
+        copies: bigint;
+      }>;
       connection.closeSync();
+      for (const row of rows) {
+        if (row.item_id !== null) itemViews.set(row.item_id, (itemViews.get(row.item_id) ?? 0) + 1);
+      }
       const inWarehouse = new Map(rows.map((row) => [row.message_id, row.user_id]));
       expect(rows.filter((row) => Number(row.copies) !== 1)).toEqual([]);
       const missing = [...acknowledged.keys()].filter((id) => !inWarehouse.has(id));
@@ -137,5 +151,35 @@ describe('npm start killed with SIGKILL while it works', () => {
     } finally {
       instance.closeSync();
     }
+
+    // Items count each delivered view once too, whatever folds the kills cut short: the stack
+    // folds what is pending when it starts.
+    expect(itemViews.size).toBeGreaterThan(0);
+    running = startMainProcess(dataDir, API_KEY, ENV);
+    const again = await running.url;
+    const itemTotals = async () =>
+      new Map(
+        await Promise.all(
+          [...itemViews.keys()].map(
+            async (id) =>
+              [
+                id,
+                (await gql<ItemResponse>(again, ITEM, { id }, API_KEY)).data?.item?.stats.total ?? 0,
+              ] as const,
+          ),
+        ),
+      );
+    let totals = await itemTotals();
+    for (let attempt = 0; attempt < 100 && !sameCounts(totals, itemViews); attempt++) {
+      await sleep(100);
+      totals = await itemTotals();
+    }
+    expect(Object.fromEntries(totals)).toEqual(Object.fromEntries(itemViews));
+    running.child.kill('SIGINT');
+    expect(await running.exited).toBe(0);
   });
 });
+
+function sameCounts(a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean {
+  return a.size === b.size && [...a].every(([key, value]) => b.get(key) === value);
+}
