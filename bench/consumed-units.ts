@@ -1,14 +1,18 @@
 import { BatchGetCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
+import { PENDING_PARTITION } from '../src/sinks/hot-tier/dynamodb/hot-store-keys';
 
 /** What a hot-table item is, by its key: how the units are split. */
-export const UNIT_KINDS = ['claims', 'profiles', 'identities', 'items', 'trends', 'edge markers'] as const;
+export const UNIT_KINDS = [
+  'claims',
+  'profiles',
+  'identities',
+  'pending log',
+  'items',
+  'trends',
+  'edge markers',
+] as const;
 export type UnitKind = (typeof UNIT_KINDS)[number];
-/**
- * Kinds written once per stream batch however many of its events touch them (each item and trend
- * the batch's events touch is read and written once): their units per event fall as batches grow.
- */
-export const PER_BATCH_KINDS: readonly UnitKind[] = ['items', 'trends'];
 
 export interface KindUnits {
   /** Items read (found or not), and the read request units DynamoDB charged for them. */
@@ -29,6 +33,7 @@ export function kindOf(key: Key): UnitKind {
   if (pk.startsWith('USER#')) return sk === 'IDENTITY' ? 'identities' : 'profiles';
   if (pk.startsWith('ITEM#')) return 'items';
   if (pk.startsWith('TREND#')) return 'trends';
+  if (pk === PENDING_PARTITION) return 'pending log';
   throw new Error(`no kind for key ${pk}/${sk}`);
 }
 
@@ -47,8 +52,14 @@ interface TableRequest {
   ConsistentRead?: boolean;
 }
 interface WriteRequest {
-  PutRequest?: { Item?: Key };
+  PutRequest?: { Item?: Key & { d?: Uint8Array } };
   DeleteRequest?: { Key?: Key };
+}
+
+/** What the pending log's appends stored: parts written, and their compressed changes. */
+export interface PendingAppends {
+  parts: number;
+  changeBytes: number;
 }
 
 /**
@@ -61,6 +72,7 @@ export class ConsumedUnits {
   private readonly units = Object.fromEntries(
     UNIT_KINDS.map((kind) => [kind, { reads: 0, rru: 0, writes: 0, wru: 0 }]),
   ) as Record<UnitKind, KindUnits>;
+  private readonly appended: PendingAppends = { parts: 0, changeBytes: 0 };
   /** While false, requests pass through uncounted (a warm-up). */
   counting = false;
 
@@ -90,6 +102,11 @@ export class ConsumedUnits {
     return this.units;
   }
 
+  /** The pending log's appends so far. */
+  get pendingAppends(): Readonly<PendingAppends> {
+    return this.appended;
+  }
+
   private add(kind: UnitKind, units: Partial<KindUnits>): void {
     const entry = this.units[kind];
     entry.reads += units.reads ?? 0;
@@ -114,7 +131,23 @@ export class ConsumedUnits {
       case 'BatchWriteItemCommand': {
         const requests = Object.values(input.RequestItems as Record<string, WriteRequest[]>).flat();
         const keys = requests.map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {});
-        this.add(sameKind(keys), { writes: keys.length, wru: consumed });
+        const kind = sameKind(keys);
+        this.add(kind, { writes: keys.length, wru: consumed });
+        if (kind === 'pending log') {
+          for (const { PutRequest } of requests) {
+            const changes = PutRequest?.Item?.d;
+            if (changes === undefined) continue;
+            this.appended.parts += 1;
+            this.appended.changeBytes += changes.length;
+          }
+        }
+        return;
+      }
+      case 'QueryCommand': {
+        // Only the fold queries the hot table, and only the pending log's partition.
+        const values = input.ExpressionAttributeValues as Record<string, unknown> | undefined;
+        const items = (output.Items as unknown[] | undefined) ?? [];
+        this.add(kindOf({ pk: values?.[':pk'], sk: '' }), { reads: items.length, rru: consumed });
         return;
       }
       case 'BatchGetItemCommand':

@@ -20,6 +20,11 @@ export interface HotStoreFloorRequest {
   replayTable: string;
   /** Events per applyActivity call: the poller's batch size, which a backlogged shard fills. */
   batchSize: number;
+  /**
+   * Batches between two folds of the pending item and trend changes: the stack folds once per
+   * fold interval, so this is the batches the sustained rate fills in one.
+   */
+  foldEvery: number;
   /** Rotations through every user written before timing starts (profiles and identities exist). */
   warmRotations: number;
   /** Rotations timed. */
@@ -27,6 +32,12 @@ export interface HotStoreFloorRequest {
   /** Requests in flight at once during the replay: the adapter's write concurrency. */
   concurrency: number;
 }
+
+/**
+ * What the adapter sent for one batch or one fold, in the steps it waited on: the requests of a
+ * step went out together, a step only after the one before had answered.
+ */
+type RecordedSteps = RecordedRequest[][];
 
 /** Requests of one kind the adapter sent per 100 timed events, and their mean body size. */
 export interface RequestMix {
@@ -38,7 +49,7 @@ export interface RequestMix {
 }
 
 export interface HotStoreFloorResult {
-  /** Events/s of the adapter itself (DynamoDbHotStore.applyActivity) writing to the store. */
+  /** Events/s of the adapter itself (DynamoDbHotStore.applyActivity and foldPending) writing to the store. */
   adapterEventsPerSec: number;
   /** Events/s of the store taking the same requests replayed raw, with no SDK in front. */
   storeEventsPerSec: number;
@@ -46,6 +57,9 @@ export interface HotStoreFloorResult {
   /** Replayed requests the store answered with an error (a conditional write refused, say): 0 when faithful. */
   replayErrors: number;
   timedEvents: number;
+  /** Folds in the timed part, and events per fold. */
+  timedFolds: number;
+  eventsPerFold: number;
 }
 
 interface RecordedRequest {
@@ -121,14 +135,30 @@ function mixOf(requests: readonly RecordedRequest[], events: number): RequestMix
 }
 
 /**
+ * A fold's requests in the steps it waits on: its Query pages, then its reads of items and trends,
+ * their conditional writes, and the deletes of what it folded. Each step is a run of one operation.
+ */
+function foldSteps(requests: readonly RecordedRequest[]): RecordedSteps {
+  const steps: RecordedSteps = [];
+  for (const request of requests) {
+    const last = steps.at(-1);
+    if (last !== undefined && last[0]?.target === request.target) last.push(request);
+    else steps.push([request]);
+  }
+  return steps;
+}
+
+/**
  * Sends the recorded requests as they were, to another table, over plain keep-alive HTTP: what
- * the store takes, with no SDK (marshalling, signing) in front. Batch by batch in order, so every
- * conditional write meets the same version it met when recorded; within a batch every key is
- * written once, so its requests go `concurrency` at a time in any order.
+ * the store takes, with no SDK (marshalling, signing) in front. Batch by batch and fold by fold in
+ * order, so every conditional write meets the same version it met when recorded, and a fold reads
+ * the pending log the batches before it appended; within a batch every key is written once, so its
+ * requests go `concurrency` at a time in any order; a fold's steps go one after another, as the
+ * fold sends them (its deletes after its Query), each step's requests `concurrency` at a time.
  */
 async function replay(
   endpoint: string,
-  batches: readonly RecordedRequest[][],
+  groups: readonly RecordedSteps[],
   concurrency: number,
 ): Promise<{ errors: number }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
@@ -161,11 +191,11 @@ async function replay(
       call.end(request.body);
     });
   let errors = 0;
-  for (const batch of batches) {
+  for (const step of groups.flat()) {
     let next = 0;
     const lane = async () => {
-      while (next < batch.length) {
-        const request = batch[next++] as RecordedRequest;
+      while (next < step.length) {
+        const request = step[next++] as RecordedRequest;
         if (!(await send(request))) errors += 1;
       }
     };
@@ -177,7 +207,8 @@ async function replay(
 
 /**
  * The child process `hotStoreFloor()` forks. First the hot tier's adapter (DynamoDbHotStore, as the
- * embedded stack builds it) applies the shop's events batch by batch while its requests are
+ * embedded stack builds it) applies the shop's events batch by batch, folding the pending item and
+ * trend changes every `foldEvery` batches as the stack's fold loop does, while its requests are
  * recorded: that is the request mix the adapter sends per event, and its own events/s. Then the
  * same requests are replayed raw to an empty table in the same store, as fast as it answers them:
  * the events/s the store itself absorbs, the floor under anything that writes the hot tier.
@@ -192,36 +223,70 @@ async function run(request: HotStoreFloorRequest): Promise<HotStoreFloorResult> 
   const store = localHotTable(client, { ...config, tableName: request.recordTable });
   const batchesPerRotation = Math.ceil(SUSTAIN_USERS / request.batchSize);
   const rotations = request.warmRotations + request.timedRotations;
-  const batches: RecordedRequest[][] = [];
+  const timedFrom = request.warmRotations * batchesPerRotation;
+  // Batches and folds in the order they ran, each with whether it was timed.
+  const groups: Array<{ timed: boolean; steps: RecordedSteps }> = [];
   let adapterMs = 0;
-  for (let index = 0; index < rotations * batchesPerRotation; index++) {
-    const activity = shopActivity(index * request.batchSize, request.batchSize);
+  let timedFolds = 0;
+  /** Runs `work` while recording its requests; times it when `timed`. */
+  const recorded = async (timed: boolean, work: () => Promise<unknown>): Promise<RecordedRequest[]> => {
     const first = recorder.sent.length;
     const started = performance.now();
-    await store.applyActivity(activity);
-    if (index >= request.warmRotations * batchesPerRotation) adapterMs += performance.now() - started;
-    batches.push(recorder.sent.slice(first));
+    await work();
+    if (timed) adapterMs += performance.now() - started;
+    return recorder.sent.slice(first);
+  };
+  const fold = async (timed: boolean) => {
+    const requests = await recorded(timed, async () => {
+      for (let more = true; more;) more = (await store.foldPending()).more;
+    });
+    groups.push({ timed, steps: foldSteps(requests) });
+    if (timed) timedFolds += 1;
+  };
+  const total = rotations * batchesPerRotation;
+  for (let index = 0; index < total; index++) {
+    const timed = index >= timedFrom;
+    const activity = shopActivity(index * request.batchSize, request.batchSize);
+    groups.push({ timed, steps: [await recorded(timed, () => store.applyActivity(activity))] });
+    // The warm-up ends folded, so the timed part folds only its own batches' changes.
+    if ((index + 1) % request.foldEvery === 0 || index + 1 === timedFrom || index + 1 === total) {
+      await fold(timed);
+    }
   }
   client.destroy();
 
-  const timedFrom = request.warmRotations * batchesPerRotation;
-  const timedEvents = (batches.length - timedFrom) * request.batchSize;
-  const retargeted = batches.map((batch) =>
-    batch.map((r) => ({
-      target: r.target,
-      body: r.body.replaceAll(JSON.stringify(request.recordTable), JSON.stringify(request.replayTable)),
-    })),
+  const timedEvents = (total - timedFrom) * request.batchSize;
+  const retarget = (r: RecordedRequest): RecordedRequest => ({
+    target: r.target,
+    body: r.body.replaceAll(JSON.stringify(request.recordTable), JSON.stringify(request.replayTable)),
+  });
+  const replayed = groups.map((group) => ({
+    timed: group.timed,
+    steps: group.steps.map((step) => step.map(retarget)),
+  }));
+  const warm = await replay(
+    request.endpoint,
+    replayed.filter((g) => !g.timed).map((g) => g.steps),
+    request.concurrency,
   );
-  const warm = await replay(request.endpoint, retargeted.slice(0, timedFrom), request.concurrency);
   const started = performance.now();
-  const timed = await replay(request.endpoint, retargeted.slice(timedFrom), request.concurrency);
+  const timed = await replay(
+    request.endpoint,
+    replayed.filter((g) => g.timed).map((g) => g.steps),
+    request.concurrency,
+  );
   const storeMs = performance.now() - started;
   return {
     adapterEventsPerSec: timedEvents / (adapterMs / 1000),
     storeEventsPerSec: timedEvents / (storeMs / 1000),
-    mix: mixOf(batches.slice(timedFrom).flat(), timedEvents),
+    mix: mixOf(
+      groups.filter((g) => g.timed).flatMap((g) => g.steps.flat()),
+      timedEvents,
+    ),
     replayErrors: warm.errors + timed.errors,
     timedEvents,
+    timedFolds,
+    eventsPerFold: timedEvents / Math.max(1, timedFolds),
   };
 }
 

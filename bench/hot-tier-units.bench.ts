@@ -12,24 +12,38 @@ import { DynamoDbDedupeStore } from '../src/sinks/hot-tier/dynamodb/dynamodb-ded
 import { DynamoDbHotStore, ensureHotTable } from '../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import type { Delivery } from '../src/sinks/lake/port';
 import { createStreamProcessor } from '../src/stream/process-batch';
-import { ConsumedUnits, type KindUnits, PER_BATCH_KINDS, UNIT_KINDS, type UnitKind } from './consumed-units';
+import { ConsumedUnits, type KindUnits, UNIT_KINDS, type UnitKind } from './consumed-units';
 import { seededRandom, type Random } from '../scripts/simulation/random';
 import { fmt } from './harness';
 import { SUSTAIN_ITEMS, shopEvent } from './shop-events';
 
 /** The prod stage's batch size (infra/config.ts). */
 const BATCH = 500;
+
+/** One measured day: a stream batch size, and how many batches go between two folds. */
+interface Scenario {
+  batch: number;
+  foldEvery: number;
+  /** Rounds of the day run: a round is one event from every user. */
+  rounds: number;
+}
+
 /**
- * The batch sizes a run measures, a day each: prod's full batches, and small ones like those of a
- * quieter stream or a shorter batching window, whose per-batch units fall on fewer events.
+ * The measured days, each after the warm-up: prod's full batches folded every 5 batches (2,500
+ * events, what the stages' 5-minute fold interval takes at about 720,000 events a day, and
+ * well under what it takes at millions), then every batch, as the stream once wrote items and
+ * trends; then small batches, like those of a quieter stream, folded every 10 batches (500 events)
+ * and every batch (50 events: a fold that rewrites part of the catalogue). Small batches run four
+ * of a day's ten rounds (2,000 events) to keep the run short.
  */
-const MEASURED_BATCHES = [BATCH, 50];
-/**
- * Rounds of the measured day at each batch size: a full day at 500; at 50, whose batches rewrite
- * most of the catalogue ten times as often, four of its ten rounds (2,000 events, 40 batches) keep
- * the run short.
- */
-const MEASURED_ROUNDS: Readonly<Record<number, number>> = { 500: 10, 50: 4 };
+const SCENARIOS: readonly Scenario[] = [
+  { batch: BATCH, foldEvery: 5, rounds: 10 },
+  { batch: BATCH, foldEvery: 1, rounds: 10 },
+  { batch: 50, foldEvery: 10, rounds: 4 },
+  { batch: 50, foldEvery: 1, rounds: 4 },
+];
+/** How often the warm-up days fold: the first scenario's cadence. */
+const WARM_UP_FOLD_EVERY = 5;
 /** Each user sends this many events a day, as the cost model's reference user does. */
 const EVENTS_PER_USER_PER_DAY = 10;
 /**
@@ -44,6 +58,8 @@ const EVENT_GAP_MS = 2 * 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const DAY0 = Date.UTC(2026, 0, 5);
+/** What the cost model takes each event to have its fold rewrite, over this catalogue (hotItemsPerEvent). */
+const ITEMS_PER_EVENT = 21;
 
 /**
  * Days of traffic before the measured one. A warm-up day's events come an hour apart, each a
@@ -126,70 +142,123 @@ const discard: Delivery<unknown> = {
   close: () => Promise.resolve(),
 };
 
-/** One measured day's units at one batch size. */
-interface Measured {
-  batch: number;
-  rounds: number;
+/** Units by kind, as the counter keeps them. */
+type Units = Record<UnitKind, KindUnits>;
+
+/** One measured day: the stream batches' units and the folds' apart. */
+interface Measured extends Scenario {
   events: number;
   batches: number;
-  byKind: Record<UnitKind, KindUnits>;
+  folds: number;
+  /** Items and trends the folds wrote. */
+  foldedItems: number;
+  foldedTrends: number;
+  stream: Units;
+  fold: Units;
+  /** The pending log's appends: parts stored, and their compressed changes in bytes. */
+  appendedParts: number;
+  appendedBytes: number;
 }
 
-const copyUnits = (byKind: Readonly<Record<UnitKind, Readonly<KindUnits>>>): Record<UnitKind, KindUnits> =>
-  Object.fromEntries(UNIT_KINDS.map((kind) => [kind, { ...byKind[kind] }])) as Record<UnitKind, KindUnits>;
+const noUnits = (): Units =>
+  Object.fromEntries(UNIT_KINDS.map((kind) => [kind, { reads: 0, rru: 0, writes: 0, wru: 0 }])) as Units;
 
-const unitsSince = (
-  now: Readonly<Record<UnitKind, Readonly<KindUnits>>>,
-  then: Readonly<Record<UnitKind, Readonly<KindUnits>>>,
-): Record<UnitKind, KindUnits> =>
-  Object.fromEntries(
-    UNIT_KINDS.map((kind) => [
-      kind,
-      {
-        reads: now[kind].reads - then[kind].reads,
-        rru: now[kind].rru - then[kind].rru,
-        writes: now[kind].writes - then[kind].writes,
-        wru: now[kind].wru - then[kind].wru,
-      },
-    ]),
-  ) as Record<UnitKind, KindUnits>;
+const copyUnits = (byKind: Readonly<Record<UnitKind, Readonly<KindUnits>>>): Units =>
+  Object.fromEntries(UNIT_KINDS.map((kind) => [kind, { ...byKind[kind] }])) as Units;
 
-/** A measured day's table: each kind's units per event and per batch, then the split the cost model takes. */
-function measuredTable({ batch, rounds, events, batches, byKind }: Measured): string {
-  const perEvent = (value: number) => fmt(value / events, 3);
-  const perBatch = (value: number) => fmt(value / batches, 1);
-  const stream = UNIT_KINDS.filter((kind) => kind !== 'edge markers');
-  const sum = (kinds: readonly UnitKind[], field: keyof KindUnits) =>
-    kinds.reduce((total, kind) => total + byKind[kind][field], 0);
-  const rows = UNIT_KINDS.map((kind) => {
-    const u = byKind[kind];
-    const name = kind === 'edge markers' ? 'edge markers (edge dedupe on)' : kind;
-    return `| ${name} | ${perEvent(u.reads)} | ${perEvent(u.rru)} | ${perEvent(u.wru)} | ${perBatch(u.rru)} | ${perBatch(u.wru)} | ${u.writes > 0 ? fmt(u.wru / u.writes, 2) : '–'} |`;
-  });
-  const eventKinds = stream.filter((kind) => !PER_BATCH_KINDS.includes(kind));
-  const part = (name: string, kinds: readonly UnitKind[]) =>
-    `| ${name} | ${perEvent(sum(kinds, 'reads'))} | ${perEvent(sum(kinds, 'rru'))} | ${perEvent(sum(kinds, 'wru'))} | ${perBatch(sum(kinds, 'rru'))} | ${perBatch(sum(kinds, 'wru'))} | |`;
+/** Adds what the counter counted since `then` to `into`. */
+function addSince(into: Units, now: Readonly<Record<UnitKind, Readonly<KindUnits>>>, then: Units): void {
+  for (const kind of UNIT_KINDS) {
+    into[kind].reads += now[kind].reads - then[kind].reads;
+    into[kind].rru += now[kind].rru - then[kind].rru;
+    into[kind].writes += now[kind].writes - then[kind].writes;
+    into[kind].wru += now[kind].wru - then[kind].wru;
+  }
+}
+
+/** Kinds the stream batches write, per event; the pending log's row is its appends. */
+const STREAM_KINDS: readonly UnitKind[] = ['claims', 'profiles', 'identities', 'pending log'];
+/** Kinds a fold reads and writes: the pending log's row is its Query and its deletes. */
+const FOLD_KINDS: readonly UnitKind[] = ['pending log', 'items', 'trends'];
+
+const share = (events: number) => 1 - Math.exp(-(events * ITEMS_PER_EVENT) / SUSTAIN_ITEMS);
+
+/**
+ * A measured day's table: each kind's units per event, per batch (stream) or per fold, then the
+ * split the cost model takes: per event, the stream's; per fold, the fold's.
+ */
+function measuredTable(m: Measured): string {
+  const perEvent = (value: number) => fmt(value / m.events, 3);
+  const per = (value: number, count: number) => fmt(value / count, 1);
+  const perWrite = (u: KindUnits) => (u.writes > 0 ? fmt(u.wru / u.writes, 2) : '–');
+  const sum = (units: Units, kinds: readonly UnitKind[]): KindUnits =>
+    kinds.reduce(
+      (total, kind) => ({
+        reads: total.reads + units[kind].reads,
+        rru: total.rru + units[kind].rru,
+        writes: total.writes + units[kind].writes,
+        wru: total.wru + units[kind].wru,
+      }),
+      { reads: 0, rru: 0, writes: 0, wru: 0 },
+    );
+  const row = (name: string, when: 'batch' | 'fold', u: KindUnits, last: string) => {
+    const count = when === 'batch' ? m.batches : m.folds;
+    return `| ${name} | ${when} | ${perEvent(u.reads)} | ${perEvent(u.rru)} | ${perEvent(u.wru)} | ${per(u.rru, count)} | ${per(u.wru, count)} | ${last} |`;
+  };
+  const foldEvents = (m.batch * m.foldEvery).toLocaleString('en-US');
+  const title =
+    m.foldEvery === 1 ? 'a fold every batch' : `a fold every ${m.foldEvery} batches (${foldEvents} events)`;
+  const all = sum(m.stream, STREAM_KINDS);
+  const folded = sum(m.fold, FOLD_KINDS);
   return [
-    `**${batch}-event batches**: ${fmt(events)} events in ${fmt(batches)} batches (${rounds === EVENTS_PER_USER_PER_DAY ? 'a day' : `${rounds} of the day's 10 rounds`}).`,
+    `**${m.batch}-event batches, ${title}**: ${fmt(m.events)} events in ${fmt(m.batches)} batches and ${fmt(m.folds)} folds (${m.rounds === EVENTS_PER_USER_PER_DAY ? 'a day' : `${m.rounds} of the day's 10 rounds`}).`,
     '',
-    '| items | reads / event | RRU / event | WRU / event | RRU / batch | WRU / batch | WRU / write |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows,
-    part(`per event: ${eventKinds.join(', ')}`, eventKinds),
-    part(`per batch: ${PER_BATCH_KINDS.join(', ')}`, PER_BATCH_KINDS),
-    part('**stream processor**', stream),
+    '| items | per | reads / event | RRU / event | WRU / event | RRU / batch or fold | WRU / batch or fold | WRU / write |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...STREAM_KINDS.map((kind) =>
+      row(
+        kind === 'pending log' ? 'pending log: appends' : kind,
+        'batch',
+        m.stream[kind],
+        perWrite(m.stream[kind]),
+      ),
+    ),
+    row(
+      'edge markers (edge dedupe on)',
+      'batch',
+      m.stream['edge markers'],
+      perWrite(m.stream['edge markers']),
+    ),
+    ...FOLD_KINDS.map((kind) =>
+      row(
+        kind === 'pending log' ? 'pending log: read, deleted' : kind,
+        'fold',
+        m.fold[kind],
+        perWrite(m.fold[kind]),
+      ),
+    ),
+    row(`per event: ${STREAM_KINDS.join(', ')} (appends)`, 'batch', all, ''),
+    row('per fold: pending log (read, deleted), items, trends', 'fold', folded, ''),
+    `| **hot tier** | | ${perEvent(all.reads + folded.reads)} | ${perEvent(all.rru + folded.rru)} | ${perEvent(all.wru + folded.wru)} | | | |`,
+    '',
+    `Pending log: ${fmt(m.appendedBytes / m.events, 1)} bytes of compressed changes an event, ` +
+      `${fmt(m.appendedBytes / m.batches)} a batch in ${fmt(m.appendedParts / m.batches, 1)} part(s). ` +
+      `A fold wrote ${fmt(m.foldedItems / m.folds, 1)} items (the catalogue share 1 − e^(−n × ${ITEMS_PER_EVENT} ÷ ${SUSTAIN_ITEMS}) ` +
+      `of its ${fmt(m.batch * m.foldEvery)} events gives ${fmt(share(m.batch * m.foldEvery) * SUSTAIN_ITEMS, 1)}) and ${fmt(m.foldedTrends / m.folds, 1)} trends.`,
   ].join('\n');
 }
 
 /**
- * The DynamoDB request units the stream processor's hot-tier writes consume, by kind of item, per
- * event and per stream batch: the real processor and DynamoDbHotStore against dynalite, which
- * reports each request's consumed capacity as DynamoDB bills it (writes: ceil(KB) of the larger of
- * the old and new item; strongly consistent reads: ceil(4 KB) per item, 1 for an item not found).
- * 500 users each send ten events a day of the sustain benchmark's mix over 700 items. After the
- * warm-up days (in 500-event batches), one day is counted at each of MEASURED_BATCHES. The edge's
- * dedupe markers (TRIBUTARY_EDGE_DEDUPE, off in both AWS stages) are written for the same events and
- * counted apart.
+ * The DynamoDB request units the hot tier's writes consume, by kind of item: per event, the stream
+ * processor's (claims, profiles, identities, pending-log appends), and per fold, the fold's
+ * (pending-log Query and deletes, items, trends). The real processor and DynamoDbHotStore against
+ * dynalite, which reports each request's consumed capacity as DynamoDB bills it (writes and
+ * deletes: ceil(KB) of the larger of the old and new item; strongly consistent reads: ceil(4 KB)
+ * per item, 1 for an item not found; a Query: ceil(4 KB) of the items it returns together). 500
+ * users each send ten events a day of the sustain benchmark's mix over 700 items. After the
+ * warm-up days (in 500-event batches, a fold every 5), one day is counted in each of SCENARIOS.
+ * The edge's dedupe markers (TRIBUTARY_EDGE_DEDUPE, off in both AWS stages) are written for the
+ * same events and counted apart.
  */
 export async function hotTierUnitsBenchmark(): Promise<string> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-bench-units-'));
@@ -216,43 +285,82 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
 
     const random = seededRandom(20261202);
     let retried = 0;
-    /** Runs a day's rounds in batches of `size`; returns the events and batches it ran. */
-    const runDay = async (day: number, size: number, rounds: number, warmUp: boolean) => {
-      let events = 0;
-      let batches = 0;
+    /** Folds until nothing is pending: what one scheduled run does. */
+    const foldAll = async () => {
+      const written = { items: 0, trends: 0 };
+      for (let more = true; more;) {
+        const outcome = await hotStore.foldPending();
+        written.items += outcome.items;
+        written.trends += outcome.trends;
+        more = outcome.more;
+      }
+      return written;
+    };
+    /** Runs a day's rounds in batches of `batch`, a fold every `foldEvery` batches and at the end. */
+    const runDay = async (day: number, { batch, foldEvery, rounds }: Scenario, warmUp: boolean) => {
+      const m: Measured = {
+        batch,
+        foldEvery,
+        rounds,
+        events: 0,
+        batches: 0,
+        folds: 0,
+        foldedItems: 0,
+        foldedTrends: 0,
+        stream: noUnits(),
+        fold: noUnits(),
+        appendedParts: 0,
+        appendedBytes: 0,
+      };
+      const appendedBefore = { ...units.pendingAppends };
+      const fold = async () => {
+        const before = copyUnits(units.byKind);
+        const written = await foldAll();
+        addSince(m.fold, units.byKind, before);
+        m.folds += 1;
+        m.foldedItems += written.items;
+        m.foldedTrends += written.trends;
+      };
       for (let round = 0; round < rounds; round++) {
         const all = roundEvents(day, round, warmUp, random);
-        for (let start = 0; start < all.length; start += size) {
-          const part = all.slice(start, start + size);
+        for (let start = 0; start < all.length; start += batch) {
+          const part = all.slice(start, start + batch);
           now = Math.max(...part.map((e) => e.at)) + 1000;
+          const before = copyUnits(units.byKind);
           if (units.counting) await dedupe.claim(part.map((e) => String(e.body.messageId)));
           const response = await processor(kinesisBatch(part));
+          addSince(m.stream, units.byKind, before);
           retried += response.batchItemFailures.length;
-          events += part.length;
-          batches += 1;
+          m.events += part.length;
+          m.batches += 1;
+          if (m.batches % foldEvery === 0) await fold();
         }
       }
-      return { events, batches };
+      if (m.batches % foldEvery !== 0) await fold();
+      m.appendedParts = units.pendingAppends.parts - appendedBefore.parts;
+      m.appendedBytes = units.pendingAppends.changeBytes - appendedBefore.changeBytes;
+      return m;
     };
 
     const warmUp = warmUpDays();
-    for (let day = 0; day < warmUp; day++) await runDay(day, BATCH, EVENTS_PER_USER_PER_DAY, true);
+    const warmUpDay: Scenario = {
+      batch: BATCH,
+      foldEvery: WARM_UP_FOLD_EVERY,
+      rounds: EVENTS_PER_USER_PER_DAY,
+    };
+    for (let day = 0; day < warmUp; day++) await runDay(day, warmUpDay, true);
     units.counting = true;
     const measured: Measured[] = [];
-    for (const [i, batch] of MEASURED_BATCHES.entries()) {
-      const before = copyUnits(units.byKind);
-      const rounds = MEASURED_ROUNDS[batch] ?? EVENTS_PER_USER_PER_DAY;
-      const { events, batches } = await runDay(warmUp + i, batch, rounds, false);
-      measured.push({ batch, rounds, events, batches, byKind: unitsSince(units.byKind, before) });
-    }
+    for (const [i, scenario] of SCENARIOS.entries()) measured.push(await runDay(warmUp + i, scenario, false));
     if (retried > 0) throw new Error(`${retried} records were not processed`);
 
     return [
       ...measured.flatMap((day) => [measuredTable(day), '']),
-      `${USERS} users after ${warmUp} days of warm-up, then a measured day at each batch size, ` +
-        `${SUSTAIN_ITEMS} items. The cost model takes claims, profiles and identities per event ` +
-        '(hotWruPerEvent, hotRruPerEvent) and items and trends per batch (hotWruPerBatch, hotRruPerBatch, ' +
-        'for a batch that rewrites the whole catalogue). The totals leave the edge markers out (off in the AWS stages).',
+      `${USERS} users after ${warmUp} days of warm-up, then a measured day in each way, ${SUSTAIN_ITEMS} items. ` +
+        'The cost model takes claims, profiles and identities per event (hotWruPerEvent, hotRruPerEvent), the ' +
+        "pending log's compressed bytes per event (hotPendingBytesPerEvent: its appends, Query and deletes are " +
+        'billed by size), and items and trends per fold (hotWruPerFold, hotRruPerFold, for a fold that rewrites ' +
+        'the whole catalogue). The totals leave the edge markers out (off in the AWS stages).',
     ].join('\n');
   } finally {
     client.destroy();

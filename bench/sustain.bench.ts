@@ -56,6 +56,8 @@ export async function sustainBenchmark(): Promise<string> {
   // After the stack has stopped, so the store has the machine the stack had.
   const floor = await hotStoreFloor({
     batchSize: run.batchSize,
+    // The stack folds once per fold interval: at the sustained rate, after this many full batches.
+    foldEvery: Math.max(1, Math.round((SUSTAIN_EVENTS_PER_SEC * run.foldIntervalMs) / 1000 / run.batchSize)),
     warmRotations: 1,
     timedRotations: 1,
     concurrency: run.writeConcurrency,
@@ -76,6 +78,8 @@ interface SustainRun {
   processedPerSec: number;
   /** The stack's poller batch size: the batches its hot tier was written in while behind. */
   batchSize: number;
+  /** How often the stack folds pending item and trend changes. */
+  foldIntervalMs: number;
   writeConcurrency: number;
 }
 
@@ -151,6 +155,7 @@ async function sustainRun(): Promise<SustainRun> {
       lines,
       processedPerSec,
       batchSize: stack.config.poller.batchSize,
+      foldIntervalMs: stack.config.hotFold.intervalMs,
       writeConcurrency: HOT_WRITE_CONCURRENCY,
     };
   } finally {
@@ -159,10 +164,12 @@ async function sustainRun(): Promise<SustainRun> {
 }
 
 const OPERATION_NAMES: Record<string, string> = {
-  BatchGetItem: 'BatchGetItem (strongly consistent: claims, profiles and identities, items and trends)',
-  BatchWriteItem: 'BatchWriteItem (new messageId claims)',
-  PutItem: 'conditional PutItem (one per changed key)',
+  BatchGetItem:
+    'BatchGetItem (strongly consistent: claims, profiles and identities; at a fold, items and trends)',
+  BatchWriteItem: 'BatchWriteItem (new messageId claims, pending-log appends; at a fold, its deletes)',
+  PutItem: 'conditional PutItem (one per changed key: profiles; at a fold, items and trends)',
   GetItem: 'GetItem (a conflict read again)',
+  Query: 'Query (a fold reading the pending log, strongly consistent)',
 };
 
 /** The hot store floor beside the run's processing rate, and the request mix it was measured with. */
@@ -173,8 +180,9 @@ function floorLines(floor: HotStoreFloorResult, processedPerSec: number): string
       : `The store itself takes the ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s the target asks for.`;
   return [
     `**Hot store floor**, measured right after in the same run: dynalite started as the stack starts it (worker thread, persisted to a temp folder) ` +
-      `takes the requests the hot tier's adapter sends for the same shop events in batches of the poller's size, replayed raw from a child process ` +
-      `(${fmt(floor.timedEvents)} events timed, after one rotation through every user; ${floor.replayErrors} requests refused).`,
+      `takes the requests the hot tier's adapter sends for the same shop events in batches of the poller's size, ` +
+      `with a fold of the pending item and trend changes every ${fmt(floor.eventsPerFold)} events (the stack's fold interval at ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s), replayed raw from a child process ` +
+      `(${fmt(floor.timedEvents)} events and ${fmt(floor.timedFolds)} folds timed, after one rotation through every user; ${floor.replayErrors} requests refused).`,
     '',
     '| per 100 events the adapter sends | calls | keys or items | mean body (bytes) |',
     '| --- | ---: | ---: | ---: |',

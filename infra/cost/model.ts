@@ -91,10 +91,11 @@ function describeStage(stage: StageConfig, pollSeconds: number): string {
       ? 'Kinesis on-demand'
       : `Kinesis ${capacity.shardCount} provisioned shard(s)`;
   const hot = stage.hotTier.capacity;
-  const hotTable =
+  const hotCapacity =
     hot.mode === 'ON_DEMAND'
       ? 'hot table on-demand'
       : `hot table provisioned (read ${hot.read.min}–${hot.read.max}, write ${hot.write.min}–${hot.write.max} units, auto scaling at ${hot.targetUtilizationPercent} %)`;
+  const hotTable = `${hotCapacity}, its items and trends folded every ${stage.hotTier.foldInterval.toHumanString()}`;
   const { warehouse } = stage;
   const engine =
     warehouse.engine === 'redshift'

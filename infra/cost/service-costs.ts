@@ -3,10 +3,12 @@ import { DELETION_MEMORY_MB, DELETION_RETRY_INTERVAL } from '../constructs/delet
 import { PARQUET_MIN_BUFFERING_SIZE } from '../constructs/delivery';
 import { GRAPHQL_MEMORY_MB } from '../constructs/ingest-api';
 import { LIVE_HEARTBEAT_SCHEDULE, LIVE_PUBLISH_MEMORY_MB, LIVE_SOCKET_MEMORY_MB } from '../constructs/live';
-import { STREAM_MEMORY_MB } from '../constructs/stream-processor';
+import { HOT_FOLD_MEMORY_MB, STREAM_MEMORY_MB } from '../constructs/stream-processor';
 import { LOADER_MEMORY_MB } from '../constructs/warehouse';
 import { LIVE_EVENTS_PER_SECOND } from '../../src/live/live-event';
 import { PACKED_RECORD_BYTES } from '../../src/sinks/lake/firehose/record-packing';
+import { DEFAULT_FOLD_BUDGET_BYTES } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { PENDING_PART_BYTES } from '../../src/sinks/hot-tier/dynamodb/dynamodb-pending-log';
 import { CostModelError } from './errors';
 import type { AssumptionName, Prices } from './price-table';
 import {
@@ -212,7 +214,10 @@ export function apiGatewayCost(w: Workload): LineItem[] {
   ];
 }
 
-/** Requests and arm64 compute of the graphql, stream, warehouse-load and deletion functions. */
+/** A fold's Query of the pending log and the decoding of what it read, besides its item writes. */
+const FOLD_QUERY_MS = 100;
+
+/** Requests and arm64 compute of the graphql, stream, hot-fold, warehouse-load and deletion functions. */
 export function lambdaCost(w: Workload): LineItem[] {
   const { events, apiRequests, loadChecks, loads, loadSeconds, streamBatchEvents: batch, stage } = w;
   const { assumption: a, prices: p } = w;
@@ -229,6 +234,20 @@ export function lambdaCost(w: Workload): LineItem[] {
     name: 'stream',
     invocations: streamInvocations,
     gbSeconds: streamInvocations * streamSeconds * (STREAM_MEMORY_MB / 1024),
+  });
+
+  // Every scheduled fold run queries the pending log; its folds take time by the items they rewrite.
+  const fold = foldLoad(w);
+  const foldShare = catalogueShareRewritten(
+    fold.eventsPerFold,
+    a('hotItemsPerEvent'),
+    a('hotCatalogueItems'),
+  );
+  const foldSeconds = (fold.foldsPerRun * (FOLD_QUERY_MS + foldShare * a('hotFoldMs'))) / 1000;
+  functions.push({
+    name: 'hot fold',
+    invocations: fold.runs,
+    gbSeconds: fold.runs * foldSeconds * (HOT_FOLD_MEMORY_MB / 1024),
   });
 
   // Every scheduled run lists the lake; the few that load wait on the warehouse. Athena adds a daily run.
@@ -384,39 +403,85 @@ export function s3Cost(w: Workload): LineItem[] {
 }
 
 /**
- * Share of the catalogue a stream batch of `eventsPerBatch` rewrites: each event has it rewrite
+ * Share of the catalogue a fold of `events` events rewrites: each event has it rewrite
  * `itemsPerEvent` items (its own and the user's recent ones), taken as random picks from
- * `catalogueItems`, so the batch's distinct items are those of that many draws with replacement:
+ * `catalogueItems`, so the fold's distinct items are those of that many draws with replacement:
  * on average 1 − e^(−draws ÷ catalogue) of the catalogue, all of it once draws far exceed it.
  */
 export function catalogueShareRewritten(
-  eventsPerBatch: number,
+  events: number,
   itemsPerEvent: number,
   catalogueItems: number,
 ): number {
-  return 1 - Math.exp(-(eventsPerBatch * itemsPerEvent) / catalogueItems);
+  return 1 - Math.exp(-(events * itemsPerEvent) / catalogueItems);
 }
 
-/** DynamoDB bills an eventually consistent read 0.5 RRU per 4 KB of the item. */
+/** DynamoDB bills a write 1 WRU per KB of the item, a read 1 RRU (strongly consistent) per 4 KB. */
+const WRITE_UNIT_BYTES = 1024;
 const READ_UNIT_BYTES = 4096;
 const EVENTUAL_READ_RRU = 0.5;
 
 /**
- * The hot table's request units in the month (measured by bench/hot-tier-units.bench.ts): the
- * stream processor's units per event (claims, profiles, identities), its units per stream batch
- * (items and trends, written once a batch: the share of the catalogue the batch rewrites), and the
- * frontends' eventually consistent profile reads. dynamodb-costs.ts prices them in the stage's
- * capacity mode.
+ * Write units of one pending-log entry of `events` events, to append it and again to delete it
+ * (a delete is billed by the size of the item deleted): its compressed changes split in parts of
+ * at most PENDING_PART_BYTES, each part an item with the entry's key and attributes.
+ */
+function pendingEntryWru(events: number, w: Workload): number {
+  const changes = events * w.assumption('hotPendingBytesPerEvent');
+  const parts = Math.max(1, Math.ceil(changes / PENDING_PART_BYTES));
+  return parts * Math.ceil((w.assumption('hotPendingItemBytes') + changes / parts) / WRITE_UNIT_BYTES);
+}
+
+/** The hot tier's fold in the month: its scheduled runs, and the folds (budget-bounded reads) they make. */
+export interface FoldLoad {
+  /** Scheduled runs: one per `hotTier.foldInterval`, whether or not anything is pending. */
+  runs: number;
+  /** Folds per run: a fold reads about DEFAULT_FOLD_BUDGET_BYTES of changes, a run folds until none are left. */
+  foldsPerRun: number;
+  /** Events whose changes one fold takes. */
+  eventsPerFold: number;
+}
+
+export function foldLoad(w: Workload): FoldLoad {
+  const runs = SECONDS_PER_MONTH / w.stage.hotTier.foldInterval.toSeconds();
+  const eventsPerRun = w.events / runs;
+  const foldsPerRun = Math.max(
+    1,
+    Math.ceil((eventsPerRun * w.assumption('hotPendingBytesPerEvent')) / DEFAULT_FOLD_BUDGET_BYTES),
+  );
+  return { runs, foldsPerRun, eventsPerFold: eventsPerRun / foldsPerRun };
+}
+
+/**
+ * The hot table's request units in the month (measured by bench/hot-tier-units.bench.ts):
+ * - the stream processor's, per event (claims, profiles, identities) and per stream batch (its
+ *   changes to items and trends appended to the pending log, one entry billed by its size);
+ * - the fold's, per scheduled run (`hotTier.foldInterval`): it reads the pending log strongly
+ *   consistent (billed by the bytes read together), rewrites each item and trend the run's events
+ *   touched once (the share of the catalogue they rewrite), and deletes the entries it folded;
+ * - the frontends' eventually consistent profile reads.
+ * dynamodb-costs.ts prices them in the stage's capacity mode.
  */
 export function hotTableRequestUnits(w: Workload): { wru: number; rru: number } {
   const { events, streamBatchEvents, assumption: a } = w;
   const batches = events / streamBatchEvents;
-  const rewritten = catalogueShareRewritten(streamBatchEvents, a('hotItemsPerEvent'), a('hotCatalogueItems'));
+  const entryWru = pendingEntryWru(streamBatchEvents, w);
+  const { runs, foldsPerRun, eventsPerFold } = foldLoad(w);
+  const folds = runs * foldsPerRun;
+  const rewritten = catalogueShareRewritten(eventsPerFold, a('hotItemsPerEvent'), a('hotCatalogueItems'));
+  // Each fold's Query reads its entries in 1 MB pages, billed together; an empty log still costs a read.
+  const logBytes = events * a('hotPendingBytesPerEvent') + batches * a('hotPendingItemBytes');
+  const logReadRru = Math.max(folds, logBytes / READ_UNIT_BYTES);
   const profileReadRru = Math.ceil(a('profileItemBytes') / READ_UNIT_BYTES) * EVENTUAL_READ_RRU;
-  const wru = events * a('hotWruPerEvent') + batches * rewritten * a('hotWruPerBatch');
+  const wru =
+    events * a('hotWruPerEvent') +
+    // Each entry is written once and deleted once.
+    2 * batches * entryWru +
+    folds * rewritten * a('hotWruPerFold');
   const rru =
     events * (a('hotRruPerEvent') + a('hotReadsPerEvent') * profileReadRru) +
-    batches * rewritten * a('hotRruPerBatch');
+    logReadRru +
+    folds * rewritten * a('hotRruPerFold');
   return { wru, rru };
 }
 

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
 import { type StageConfig, stageConfig, withWarehouseEngine } from '../../infra/config';
 import { CostModelError } from '../../infra/cost/errors';
 import { formatEstimate } from '../../infra/cost/format';
@@ -23,6 +24,7 @@ import {
 } from '../../infra/cost/price-table';
 import {
   catalogueShareRewritten,
+  foldLoad,
   hotTableRequestUnits,
   liveViewCost,
   workloadOf,
@@ -73,8 +75,8 @@ describe('price table', () => {
 
   it('rejects a table without an assumption or with a non-numeric price', () => {
     const raw = JSON.parse(JSON.stringify(table)) as Record<string, Record<string, unknown>>;
-    delete raw.assumptions!.hotWruPerBatch;
-    expect(() => checkPriceTable(raw)).toThrow(/assumptions.hotWruPerBatch is missing/);
+    delete raw.assumptions!.hotWruPerFold;
+    expect(() => checkPriceTable(raw)).toThrow(/assumptions.hotWruPerFold is missing/);
     const bad = JSON.parse(JSON.stringify(table)) as { prices: { s3: Record<string, unknown> } };
     bad.prices.s3.putPer1000 = 'five';
     expect(() => checkPriceTable(bad)).toThrow(
@@ -186,17 +188,25 @@ describe('estimateMonthlyCost', () => {
     const estimate = estimateMonthlyCost({ eventsPerDay: 1_000_000, eventBytes: 1024 }, table, dev);
     // One request per event plus one read request per ten events: 1.1 × 30,416,667 requests at $1/M.
     expect(line(estimate, 'API Gateway', /HTTP API/).cost).toBeCloseTo(33.4583, 4);
-    // dev polls its one shard every second: batches of 11.57 events, each rewriting
-    // 1 − e^(−11.57 × 21 / 700) = 29.3 % of the catalogue's 2,140 WRU and 710 RRU.
+    // dev polls its one shard every second: batches of 11.57 events, each appending one pending-log
+    // entry of 11.57 × 165 bytes of changes and 350 of key: 3 WRU, and 3 more when the fold deletes it.
     const batch = 1_000_000 / 86_400;
-    const rewritten = 1 - Math.exp((-batch * 21) / 700);
-    const wru = EVENTS * 10.6 + (EVENTS / batch) * rewritten * 2140;
+    const batches = EVENTS / batch;
+    // dev folds every 5 minutes: 8,760 folds of 3,472 events, each rewriting the whole catalogue
+    // (735 WRU, 706 RRU) and reading what the batches appended (1 RRU per 4 KB).
+    const folds = (730 * 60) / 5;
+    const foldEvents = EVENTS / folds;
+    expect(foldEvents).toBeCloseTo(3472.2, 1);
+    const rewritten = 1 - Math.exp((-foldEvents * 21) / 700);
+    expect(rewritten).toBeGreaterThan(0.9999);
+    const wru = EVENTS * 4.1 + batches * 2 * 3 + folds * rewritten * 735;
     expect(line(estimate, 'DynamoDB', /^write request units/).quantity).toBeCloseTo(wru, 0);
     expect(line(estimate, 'DynamoDB', /^write request units/).cost).toBeCloseTo((wru * 0.625) / 1e6, 6);
-    // Reads: 5 RRU an event, the batches' share of 710, and a frontend's 1.5 RRU (a 9.5 KB
-    // profile read eventually consistent) per ten events.
+    // Reads: 3 RRU an event, a frontend's 0.5 RRU (a 2.5 KB profile read eventually consistent) per
+    // ten events, the fold's Query of the log, and its reads of the catalogue.
+    const logRru = (EVENTS * 165 + batches * 350) / 4096;
     const reads = line(estimate, 'DynamoDB', /^read request units/);
-    expect(reads.quantity).toBeCloseTo(EVENTS * (5 + 0.1 * 1.5) + (EVENTS / batch) * rewritten * 710, 0);
+    expect(reads.quantity).toBeCloseTo(EVENTS * (3 + 0.1 * 0.5) + logRru + folds * rewritten * 706, 0);
     expect(reads.cost).toBeCloseTo((reads.quantity * 0.125) / 1e6, 9);
     const batched = estimateMonthlyCost(
       { eventsPerDay: 1_000_000, eventBytes: 1024, overrides: { eventsPerRequest: 10 } },
@@ -370,11 +380,12 @@ describe('the targets the stages are set for (events of 1000 B, 20 per request)'
     expect(cells).toHaveLength(2 * 2 * 4);
   });
 
-  it("keeps an idle Athena stage under $15 a month, and one at 1M events a day under $60 excluding the hot tier's request units, which alone cost over $1,000 there (dev)", () => {
+  it("keeps an idle Athena stage under $15 a month, and one at 1M events a day under $60 excluding the hot tier's request units, which alone cost about $100 there (dev)", () => {
     expect(cell('dev', 'athena', 0).total).toBeLessThanOrEqual(15);
-    // The hot tier's measured request units miss the target on their own: dev's 1M events a day come
-    // in stream batches of 12 events, each rewriting 29 % of the catalogue's items, about 65 WRU and
-    // 24 RRU an event. Everything else still meets it.
+    // The hot tier's measured request units miss the target on their own: about 4.8 WRU and 3.3 RRU
+    // an event at dev's 1M a day, most of them each event's claim, profile and identity; the
+    // pending log adds 0.5 WRU, the fold's rewrite of the catalogue every 5 minutes 0.2. Everything
+    // else still meets it.
     const estimate = estimateMonthlyCost(
       { eventsPerDay: 1_000_000, eventBytes: 1000, overrides: { eventsPerRequest: 20 } },
       table,
@@ -384,7 +395,8 @@ describe('the targets the stages are set for (events of 1000 B, 20 per request)'
     const hotUnits = estimate.lines
       .filter((l) => l.service === 'DynamoDB' && / request units$/.test(l.item))
       .reduce((sum, l) => sum + l.cost, 0);
-    expect(hotUnits).toBeGreaterThan(1000);
+    expect(hotUnits).toBeGreaterThan(90);
+    expect(hotUnits).toBeLessThan(120);
     expect(estimate.total - hotUnits).toBeLessThanOrEqual(60);
   });
 
@@ -415,8 +427,9 @@ describe('npm run cost', () => {
     }
     expect(output).toMatch(/\*\*per million events\*\* \| \*\*\$\d/);
     expect(output).toContain(`as of ${table.asOf}`);
-    expect(output).toContain('`hotWruPerEvent` = 10.6');
-    expect(output).toContain('`hotWruPerBatch` = 2140');
+    expect(output).toContain('`hotWruPerEvent` = 4.1');
+    expect(output).toContain('`hotWruPerFold` = 735');
+    expect(output).toContain('its items and trends folded every 5 minutes');
   }, 30_000);
 
   it('prints, without a volume, each stage on each engine from the idle floor to 10M events a day', () => {
@@ -500,70 +513,126 @@ describe('live view lines', () => {
 });
 
 describe('hot-tier request units', () => {
-  /** A stage whose batches fill to `events` at any busy rate: its batch size is the cap. */
-  const batchesOf = (events: number): StageConfig => ({
-    ...prod,
-    batch: { ...prod.batch, batchSize: events },
-  });
-  /** The stream processor's units per event (the frontends' reads left out), at a busy rate. */
-  const streamUnitsPerEvent = (
-    stage: StageConfig,
-    overrides: Partial<Record<AssumptionName, number>> = {},
-  ) => {
-    const w = workloadAt(stage, 1_000_000_000, { hotReadsPerEvent: 0, ...overrides });
+  /**
+   * The bench's way of writing (bench/hot-tier-units.bench.ts) as a stage: one shard polled by
+   * one Lambda, whose batching window fills `batch` events at `eventsPerDay`, and a fold interval
+   * of `foldEvery` such batches.
+   */
+  const benchStage = (eventsPerDay: number, batch: number, foldEvery: number): StageConfig => {
+    const batchSeconds = batch / (eventsPerDay / 86_400);
+    return {
+      ...prod,
+      kinesis: { ...prod.kinesis, capacity: { mode: 'PROVISIONED', shardCount: 1 } },
+      batch: {
+        ...prod.batch,
+        batchSize: batch,
+        parallelizationFactor: 1,
+        maxBatchingWindow: Duration.seconds(batchSeconds),
+      },
+      hotTier: { ...prod.hotTier, foldInterval: Duration.seconds(batchSeconds * foldEvery) },
+    };
+  };
+  /** The hot tier's units per event (the frontends' reads left out). */
+  const unitsPerEvent = (stage: StageConfig, eventsPerDay: number) => {
+    const w = workloadAt(stage, eventsPerDay, { hotReadsPerEvent: 0 });
     const { wru, rru } = hotTableRequestUnits(w);
     return { batch: w.streamBatchEvents, wru: wru / w.events, rru: rru / w.events };
   };
 
-  it('reproduces the bench: 14.9 WRU and 6.4 RRU an event in 500-event batches, about 53 and 19 in 30-event ones, 43.6 and 16 in 50-event ones', () => {
-    const full = streamUnitsPerEvent(batchesOf(500));
-    expect(full.batch).toBe(500);
-    expect(full.wru).toBeCloseTo(14.88, 2);
-    expect(full.rru).toBeCloseTo(6.42, 2);
-    const small = streamUnitsPerEvent(batchesOf(30));
-    expect(small.batch).toBe(30);
-    expect(small.wru).toBeGreaterThan(52.5);
-    expect(small.wru).toBeLessThan(53.5);
-    expect(small.rru).toBeGreaterThan(18.5);
-    expect(small.rru).toBeLessThan(19.5);
-    // And 43.6 WRU, 16.0 RRU an event in 50-event batches, which the split was not fitted to.
-    const fifty = streamUnitsPerEvent(batchesOf(50));
-    expect(fifty.wru).toBeGreaterThan(43.1);
-    expect(fifty.wru).toBeLessThan(44.1);
-    expect(fifty.rru).toBeCloseTo(16.0, 1);
-  });
+  it.each([
+    // batch, batches a fold, the bench's WRU and RRU an event
+    [500, 5, 4.713, 3.323],
+    [500, 1, 5.871, 4.454],
+    // Less 0.15 WRU: four rounds of a day refresh every identity, as a whole day does.
+    [50, 10, 6.079 - 0.15, 4.456],
+    [50, 1, 16.097 - 0.15, 14.003],
+  ])(
+    'reproduces the bench in %i-event batches folded every %i batches: %f WRU and %f RRU an event',
+    (batch, foldEvery, wru, rru) => {
+      // 10 events a second: batching windows of 50 and 5 s.
+      const eventsPerDay = 864_000;
+      const units = unitsPerEvent(benchStage(eventsPerDay, batch, foldEvery), eventsPerDay);
+      expect(units.batch).toBeCloseTo(batch, 6);
+      // Within 1 %: the model takes every event's changes as 165 bytes, and a fold's items as random picks.
+      expect(units.wru).toBeGreaterThan(wru * 0.99);
+      expect(units.wru).toBeLessThan(wru * 1.01);
+      expect(units.rru).toBeGreaterThan(rru * 0.99);
+      expect(units.rru).toBeLessThan(rru * 1.01);
+    },
+  );
 
-  it('rewrites a growing share of the catalogue as batches grow, never more than all of it', () => {
-    // 30 events of 21 items each, from 700: 59 % of the catalogue; 500 events: all of it.
-    expect(catalogueShareRewritten(30, 21, 700)).toBeCloseTo(1 - Math.exp(-0.9), 12);
+  it('rewrites a growing share of the catalogue as folds take more events, never more than all of it', () => {
+    // 50 events of 21 items each, from 700: 78 % of the catalogue; 500 events: all of it.
+    expect(catalogueShareRewritten(50, 21, 700)).toBeCloseTo(1 - Math.exp(-1.5), 12);
     expect(catalogueShareRewritten(500, 21, 700)).toBeGreaterThan(0.9999);
     expect(catalogueShareRewritten(5000, 21, 700)).toBeLessThanOrEqual(1);
-    // Past the catalogue, a batch twice as large costs the same per batch: half as much per event.
-    const at500 = streamUnitsPerEvent(batchesOf(500));
-    const at1000 = streamUnitsPerEvent(batchesOf(1000));
-    expect(at1000.wru - 10.6).toBeCloseTo((at500.wru - 10.6) / 2, 3);
-    // A lone event rewrites its item and the user's 20 recent ones: 2,140 × (1 − e^(−21/700)), about 63 WRU.
-    const lone = hotTableRequestUnits(workloadAt(dev, 10_000, { hotReadsPerEvent: 0 }));
-    const loneWorkload = workloadAt(dev, 10_000);
-    expect(loneWorkload.streamBatchEvents).toBe(1);
-    expect(lone.wru / loneWorkload.events).toBeCloseTo(10.6 + 2140 * (1 - Math.exp(-21 / 700)), 9);
+    // A lone event in a fold rewrites its item and the user's 20 recent ones: 735 × (1 − e^(−21/700)).
+    const lone = workloadAt(benchStage(86_400, 1, 1), 86_400, { hotReadsPerEvent: 0 });
+    expect(foldLoad(lone).eventsPerFold).toBeCloseTo(1, 9);
+    const entry = 2 * Math.ceil((165 + 350) / 1024);
+    expect(hotTableRequestUnits(lone).wru / lone.events).toBeCloseTo(
+      4.1 + entry + 735 * (1 - Math.exp(-21 / 700)),
+      9,
+    );
   });
 
-  it('takes more units per event in the smaller batches of a quieter stream', () => {
+  it("folds the stage's fold interval's events once: past the catalogue, twice the interval writes half the items", () => {
+    const at = (minutes: number) => ({
+      ...prod,
+      hotTier: { ...prod.hotTier, foldInterval: Duration.minutes(minutes) },
+    });
+    const foldWru = (stage: StageConfig) => {
+      const w = workloadAt(stage, 1_000_000);
+      return (
+        hotTableRequestUnits(w).wru -
+        hotTableRequestUnits(workloadAt(stage, 1_000_000, { hotWruPerFold: 0 })).wru
+      );
+    };
+    // prod folds every 5 minutes: 8,760 runs a month, each rewriting the whole catalogue at 1M a day.
+    expect(foldLoad(workloadAt(prod, 1_000_000)).runs).toBe(8760);
+    expect(foldWru(prod)).toBeCloseTo(8760 * 735, -2);
+    expect(foldWru(at(10))).toBeCloseTo(foldWru(prod) / 2, -2);
+  });
+
+  it('splits a run into folds of about 4 MB of changes, each rewriting its share of the catalogue', () => {
+    // 100M a day: 347,222 events a 5-minute run, 57 MB of changes: 14 folds of 24,802 events.
+    const w = workloadAt(prod, 100_000_000);
+    const fold = foldLoad(w);
+    expect(fold.foldsPerRun).toBe(Math.ceil((347_222.2 * 165) / (4 * 1024 * 1024)));
+    expect(fold.eventsPerFold * fold.foldsPerRun).toBeCloseTo(100_000_000 / 288, 3);
+  });
+
+  it('takes more units per event at a quieter rate, whose batches and folds hold fewer events', () => {
     const perEvent = (eventsPerDay: number) => {
       const w = workloadAt(prod, eventsPerDay);
       return hotTableRequestUnits(w).wru / w.events;
     };
+    expect(perEvent(10_000)).toBeGreaterThan(perEvent(1_000_000));
     expect(perEvent(1_000_000)).toBeGreaterThan(perEvent(10_000_000));
     expect(perEvent(10_000_000)).toBeGreaterThan(perEvent(100_000_000));
   });
 
-  it("prices a frontend's profile read by the profile's size: 1.5 RRU for 9.5 KB, eventually consistent", () => {
-    const frontendOnly = { hotRruPerEvent: 0, hotRruPerBatch: 0 };
+  it("prices a frontend's profile read by the profile's size: 0.5 RRU for 2.5 KB, 1.5 for 9.5 KB, eventually consistent", () => {
+    // Without the stream's and the fold's reads, only a Query of the empty log per fold run remains.
+    const frontendOnly = {
+      hotRruPerEvent: 0,
+      hotRruPerFold: 0,
+      hotPendingBytesPerEvent: 0,
+      hotPendingItemBytes: 0,
+    };
     const w = workloadAt(prod, 1_000_000, frontendOnly);
-    expect(hotTableRequestUnits(w).rru).toBeCloseTo(w.events * 0.1 * 1.5, 6);
-    const small = workloadAt(prod, 1_000_000, { ...frontendOnly, profileItemBytes: 4096 });
-    expect(hotTableRequestUnits(small).rru).toBeCloseTo(w.events * 0.1 * 0.5, 6);
+    expect(hotTableRequestUnits(w).rru).toBeCloseTo(w.events * 0.1 * 0.5 + foldLoad(w).runs, 6);
+    const large = workloadAt(prod, 1_000_000, { ...frontendOnly, profileItemBytes: 9500 });
+    expect(hotTableRequestUnits(large).rru).toBeCloseTo(w.events * 0.1 * 1.5 + foldLoad(w).runs, 6);
+  });
+
+  it('runs the fold function on its schedule, billed by the folds it makes', () => {
+    const idle = estimateMonthlyCost({ eventsPerDay: 0, eventBytes: 1000 }, table, prod);
+    // 8,760 runs of a 100 ms Query at 512 MB when nothing is pending.
+    expect(line(idle, 'Lambda', /^hot fold compute/).quantity).toBeCloseTo(8760 * 0.1 * 0.5, 6);
+    const busy = estimateMonthlyCost({ eventsPerDay: 10_000_000, eventBytes: 1000 }, table, prod);
+    // 34,722 events a run: two folds of about 17,000 events, each rewriting the whole catalogue in 2 s.
+    expect(line(busy, 'Lambda', /^hot fold compute/).quantity).toBeCloseTo(8760 * 2 * 2.1 * 0.5, 0);
   });
 });
 
@@ -615,7 +684,9 @@ describe('hot table capacity', () => {
     const idle = estimateAt(prod, 0);
     expect(line(idle, 'DynamoDB', /^write capacity/).cost).toBeCloseTo(50 * HOURS_PER_MONTH * 0.00065, 9);
     expect(line(idle, 'DynamoDB', /^read capacity/).cost).toBeCloseTo(50 * HOURS_PER_MONTH * 0.00013, 9);
-    expect(idle.dynamoDb.otherMode).toEqual({ mode: 'ON_DEMAND', cost: 0 });
+    // On demand, only the fold's scheduled Query of the empty log: 8,760 strongly consistent reads.
+    expect(idle.dynamoDb.otherMode.mode).toBe('ON_DEMAND');
+    expect(idle.dynamoDb.otherMode.cost).toBeCloseTo((8760 / 1e6) * 0.125, 9);
   });
 
   it('says what on-demand would cost a provisioned stage: cheaper at low volume, dearer at the reference one', () => {
@@ -672,7 +743,7 @@ describe('hot table capacity', () => {
       /DynamoDB: the hot table takes [\d.,]+ write and [\d.,]+ read units a second on average, .* auto scaling holds .*; on-demand would cost \$\d+ a month instead\./,
     );
     expect(prodReport).toContain(
-      'hot table provisioned (read 50–13000, write 50–35000 units, auto scaling at 70 %)',
+      'hot table provisioned (read 50–2500, write 50–3500 units, auto scaling at 70 %)',
     );
     const devReport = formatEstimate(estimateMonthlyCost(input, table, dev), table, input);
     expect(devReport).toMatch(

@@ -136,7 +136,7 @@ export interface DynamoDbHotStoreOptions {
   foldBudgetBytes?: number;
 }
 
-/** About 15,000 events' item and trend changes: a fold's memory stays in the tens of MB. */
+/** About 25,000 events' item and trend changes (165 bytes each): a fold's memory stays in the tens of MB. */
 export const DEFAULT_FOLD_BUDGET_BYTES = 4 * 1024 * 1024;
 
 /** How long an id's profile and identity outlive its last activity unless configured otherwise. */
