@@ -54,9 +54,10 @@ type RequestHandler = Exclude<NonNullable<KinesisClientConfig['requestHandler']>
 
 /**
  * The SDK's transport (smithy's HttpHandler) answering in process with `cannedAnswer`: no socket, so
- * what a benchmark measures is the handler and the clients, not the loopback network.
+ * what a benchmark measures is the handler and the clients, not the loopback network. `seen` hears
+ * each request's target and body.
  */
-export function stubRequestHandler(): RequestHandler {
+export function stubRequestHandler(seen?: (target: string, body: string) => void): RequestHandler {
   const decoder = new TextDecoder();
   const handler = {
     handle: async (request: { headers: Record<string, string>; body?: unknown }) => {
@@ -66,7 +67,9 @@ export function stubRequestHandler(): RequestHandler {
           : request.body instanceof Uint8Array
             ? decoder.decode(request.body)
             : '';
-      const answer = Buffer.from(JSON.stringify(cannedAnswer(request.headers['x-amz-target'] ?? '', text)));
+      const target = request.headers['x-amz-target'] ?? '';
+      seen?.(target, text);
+      const answer = Buffer.from(JSON.stringify(cannedAnswer(target, text)));
       return { response: { statusCode: 200, headers: { ...JSON_HEADERS }, body: answer } };
     },
     updateHttpClientConfig: () => undefined,
