@@ -51,6 +51,8 @@ export interface RequestMix {
 export interface HotStoreFloorResult {
   /** Events/s of the adapter itself (DynamoDbHotStore.applyActivity and foldPending) writing to the store. */
   adapterEventsPerSec: number;
+  /** CPU time of the adapter's side (the engine and the SDK, in this process) per event, in µs. */
+  adapterCpuUsPerEvent: number;
   /** Events/s of the store taking the same requests replayed raw, with no SDK in front. */
   storeEventsPerSec: number;
   mix: RequestMix[];
@@ -227,13 +229,19 @@ async function run(request: HotStoreFloorRequest): Promise<HotStoreFloorResult> 
   // Batches and folds in the order they ran, each with whether it was timed.
   const groups: Array<{ timed: boolean; steps: RecordedSteps }> = [];
   let adapterMs = 0;
+  let adapterCpuUs = 0;
   let timedFolds = 0;
   /** Runs `work` while recording its requests; times it when `timed`. */
   const recorded = async (timed: boolean, work: () => Promise<unknown>): Promise<RecordedRequest[]> => {
     const first = recorder.sent.length;
     const started = performance.now();
+    const cpu = process.cpuUsage();
     await work();
-    if (timed) adapterMs += performance.now() - started;
+    if (timed) {
+      adapterMs += performance.now() - started;
+      const used = process.cpuUsage(cpu);
+      adapterCpuUs += used.user + used.system;
+    }
     return recorder.sent.slice(first);
   };
   const fold = async (timed: boolean) => {
@@ -278,6 +286,7 @@ async function run(request: HotStoreFloorRequest): Promise<HotStoreFloorResult> 
   const storeMs = performance.now() - started;
   return {
     adapterEventsPerSec: timedEvents / (adapterMs / 1000),
+    adapterCpuUsPerEvent: adapterCpuUs / timedEvents,
     storeEventsPerSec: timedEvents / (storeMs / 1000),
     mix: mixOf(
       groups.filter((g) => g.timed).flatMap((g) => g.steps.flat()),

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { HOT_WRITE_CONCURRENCY } from '../src/local/hot-table';
 import {
@@ -178,6 +179,16 @@ function floorLines(floor: HotStoreFloorResult, processedPerSec: number): string
     floor.storeEventsPerSec < SUSTAIN_EVENTS_PER_SEC
       ? `The store itself takes fewer than ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s on this machine, so the ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s target is out of reach here whatever the pipeline does.`
       : `The store itself takes the ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s the target asks for.`;
+  // The adapter's side needs this share of a core at the target rate; the store, at the target
+  // over its floor, about as much of its own thread (the replay client is light).
+  const adapterCores = (floor.adapterCpuUsPerEvent * SUSTAIN_EVENTS_PER_SEC) / 1e6;
+  const storeCores = SUSTAIN_EVENTS_PER_SEC / floor.storeEventsPerSec;
+  const budget =
+    `CPU at ${fmt(SUSTAIN_EVENTS_PER_SEC)} events/s: the adapter's side (the engine and the SDK's calls) took ` +
+    `${fmt(floor.adapterCpuUsPerEvent)} µs of CPU an event, ${fmt(adapterCores, 2)} of a core at that rate; the store, ` +
+    `which takes ${fmt(floor.storeEventsPerSec)} events/s on its one thread, about ${fmt(storeCores, 2)} of a core more: ` +
+    `${fmt(adapterCores + storeCores, 2)} cores for the hot tier alone, before the stream's reads, the lake, ` +
+    `the warehouse loads and the API, on a machine of ${fmt(availableParallelism())}.`;
   return [
     `**Hot store floor**, measured right after in the same run: dynalite started as the stack starts it (worker thread, persisted to a temp folder) ` +
       `takes the requests the hot tier's adapter sends for the same shop events in batches of the poller's size, ` +
@@ -198,5 +209,7 @@ function floorLines(floor: HotStoreFloorResult, processedPerSec: number): string
     `| the stack processing the sustained load (events in the warehouse ÷ time from the load's start until counted) | ${fmt(processedPerSec)} | ${ratio(processedPerSec, floor.storeEventsPerSec)} |`,
     '',
     blocked,
+    '',
+    budget,
   ];
 }
