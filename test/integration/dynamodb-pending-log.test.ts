@@ -1,16 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
-import { createDynamoDbDocumentClient } from '../../src/aws/clients';
+import { clientEndpoint } from '../../src/aws/clients';
 import type { PendingChanges } from '../../src/realtime/pending-changes';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { DynamoDbPendingLog } from '../../src/sinks/hot-tier/dynamodb/dynamodb-pending-log';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
+import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
+import { hotActivity } from '../helpers/hot-activity';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';
@@ -38,28 +34,19 @@ function entry(shardId: string, from: number, n: number): PendingChanges {
   return { shardId, sequence: pad(from), touches, pairs };
 }
 
-function activity(profileId: string, n: number, itemId: string, shardId = SHARD_A): HotActivity {
-  return {
+const activity = (profileId: string, n: number, itemId: string, shardId = SHARD_A): HotActivity =>
+  hotActivity({
     profileId,
     messageId: `m-${shardId}-${n}`,
     event: 'product_viewed',
+    itemIds: [itemId],
     timestamp: '2026-01-01T12:00:00.000Z',
-    receivedAt: '2026-01-01T12:00:00.000Z',
     shardId,
     sequenceNumber: String(1000 + n),
-    itemIds: [itemId],
-    traits: null,
-    userId: profileId,
-    anonymousId: null,
-    previousId: null,
-    mergesUsers: false,
-    isBot: false,
-  };
-}
+  });
 
 describe('the hot tier pending log on DynamoDB', () => {
-  let server: Server;
-  let dataDir: string;
+  let emulators: TestEmulators;
   let doc: DynamoDBDocumentClient;
   let raw: DynamoDBClient;
   let tableName: string;
@@ -71,23 +58,14 @@ describe('the hot tier pending log on DynamoDB', () => {
     );
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'pending-log-'));
-    server = dynalite({ path: dataDir, createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    raw = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
-    doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint: endpoint } });
+    emulators = await startTestEmulators('pending-log-');
+    doc = emulators.dynamodb;
+    raw = new DynamoDBClient({ ...clientEndpoint(emulators.aws.region, emulators.aws.dynamodbEndpoint) });
   });
 
   afterAll(async () => {
-    doc.destroy();
     raw.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dataDir, { recursive: true, force: true });
+    await emulators.stop();
   });
 
   beforeEach(async () => {

@@ -4,6 +4,7 @@ import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynam
 import { PENDING_PARTITION } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
+import { hotActivity } from '../helpers/hot-activity';
 
 jest.setTimeout(60_000);
 
@@ -14,22 +15,16 @@ const START = Date.now() - 3_600_000;
 const at = (minute: number) => new Date(START + minute * 60_000).toISOString();
 
 /** One event of `userId` on `itemIds`, the n-th of its shard. */
-const activity = (n: number, userId: string, event: string, itemIds: string[]): HotActivity => ({
-  event,
-  itemIds,
-  traits: null,
-  isBot: false,
-  previousId: null,
-  mergesUsers: false,
-  profileId: userId,
-  messageId: `m-${n}`,
-  timestamp: at(n),
-  receivedAt: at(n),
-  shardId: 'shardId-000000000000',
-  sequenceNumber: String(1000 + n),
-  userId,
-  anonymousId: null,
-});
+const activity = (n: number, userId: string, event: string, itemIds: string[]): HotActivity =>
+  hotActivity({
+    event,
+    itemIds,
+    profileId: userId,
+    messageId: `m-${n}`,
+    timestamp: at(n),
+    shardId: 'shardId-000000000000',
+    sequenceNumber: String(1000 + n),
+  });
 
 /** Two users who viewed sku-1 and sku-2, one of whom bought sku-2. */
 const sessions = (): HotActivity[] => [
