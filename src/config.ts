@@ -365,8 +365,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       flushIntervalMs: int(env, 'TRIBUTARY_LAKE_FLUSH_INTERVAL_MS', 250, 10, 900000),
     },
     loader: { intervalMs: int(env, 'TRIBUTARY_LOADER_INTERVAL_MS', 1000, 50, 3600000) },
-    // A second on a laptop, where the emulator's writes cost nothing: items and trends stay as fresh
-    // as profiles. The AWS stages fold every few minutes (infra/config.ts).
+    // A second on a laptop, where the emulator's writes cost nothing (under load, four times the last
+    // fold's length: src/local/pipeline/fold-loop.ts). The AWS stages fold every 5 minutes (infra/config.ts).
     hotFold: { intervalMs: int(env, 'TRIBUTARY_HOT_FOLD_INTERVAL_MS', 1000, 50, 3600000) },
     maxQueryDepth: int(env, 'TRIBUTARY_MAX_QUERY_DEPTH', 8, 2, 64),
     hotCache: {
