@@ -31,6 +31,9 @@ export function createKinesisClient(
   return new KinesisClient({
     ...clientEndpoint(region, endpoint),
     requestHandler,
+    // Resolve each command's middleware once per command class, not on every call: it was a share of
+    // every PutRecords. Middleware added to the client must be added before its first call.
+    cacheMiddleware: true,
     ...(endpoint === undefined ? {} : { httpAuthSchemes: emulatorAuthSchemes(region, 'kinesis') }),
   });
 }
