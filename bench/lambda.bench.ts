@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { build, type Metafile } from 'esbuild';
 import { esbuildOptions, PROJECT_ROOT, type LambdaBundleProps } from '../infra/constructs/lambda-bundle';
+import { checkedSchemas } from '../infra/constructs/lambda-function';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
 import { createKinesisClient } from '../src/aws/clients';
 import { loadConfig } from '../src/config';
@@ -114,6 +115,7 @@ const FUNCTIONS: LambdaUnderTest[] = [
       TRIBUTARY_WRITE_KEY_SECRET_ARN: SECRET_ARNS.TRIBUTARY_WRITE_KEY_SECRET_ARN,
       TRIBUTARY_USER_TOKEN_SECRET_ARN: SECRET_ARNS.TRIBUTARY_USER_TOKEN_SECRET_ARN,
       TRIBUTARY_RATE_LIMIT_STORE: 'dynamodb',
+      ...checkedSchemas().environment,
     }),
     firstRequest: () =>
       graphqlEvent(TRACK_EVENTS_BODY, stubSecretValue(SECRET_ARNS.TRIBUTARY_WRITE_KEY_SECRET_ARN)),
@@ -123,7 +125,11 @@ const FUNCTIONS: LambdaUnderTest[] = [
     name: 'stream',
     entry: 'src/handlers/stream.ts',
     folders: ['schemas'],
-    env: (stub) => ({ ...common(stub), TRIBUTARY_PII_SECRET_ARN: SECRET_ARNS.TRIBUTARY_PII_SECRET_ARN }),
+    env: (stub) => ({
+      ...common(stub),
+      TRIBUTARY_PII_SECRET_ARN: SECRET_ARNS.TRIBUTARY_PII_SECRET_ARN,
+      ...checkedSchemas().environment,
+    }),
     firstRequest: () => batches()[0],
     check: (result) => {
       const failures = (result as { batchItemFailures?: unknown[] }).batchItemFailures;

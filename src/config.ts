@@ -176,6 +176,8 @@ export interface Config {
   events: {
     /** Undefined: the schemas/ folder nearest the code. */
     schemasDir?: string;
+    /** The schema files were checked when the function was built (src/events/schema-registry.ts). */
+    schemasCheckedAhead: boolean;
     unknownEvents: 'accept' | 'reject';
     /** HMAC key for `x-pii` fields; undefined locally means "generate one and keep it in the data folder". */
     piiSecret?: string;
@@ -406,6 +408,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     },
     events: {
       schemasDir: optional(env, 'TRIBUTARY_SCHEMAS_DIR'),
+      schemasCheckedAhead:
+        oneOf(env, 'TRIBUTARY_SCHEMAS_CHECKED_AHEAD', ['true', 'false'] as const, 'false') === 'true',
       unknownEvents: oneOf(env, 'TRIBUTARY_UNKNOWN_EVENTS', ['accept', 'reject'] as const, 'accept'),
       piiSecret: optional(env, 'TRIBUTARY_PII_SECRET'),
       piiSecretArn: optional(env, 'TRIBUTARY_PII_SECRET_ARN'),

@@ -8,7 +8,7 @@ import type * as kinesis from 'aws-cdk-lib/aws-kinesis';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { PROJECT_ROOT, TributaryFunction, directoryFiles } from './lambda-function';
+import { PROJECT_ROOT, TributaryFunction, checkedSchemas } from './lambda-function';
 import { playgroundBundledFiles } from './playground-assets';
 import { consoleBuildCommands } from './console-assets';
 import { suppressedEventsMetric } from './suppressed-events-metric';
@@ -122,6 +122,7 @@ export class IngestApi extends Construct {
         'Customer servers that sign user tokens hold a copy of this key, and there is no second key to verify with during a rollover: automatic rotation would reject every token until each signer and every warm graphql instance had the new value. Rotated by hand (new secret version, signers, then a function update so instances reload it).',
     });
 
+    const schemas = checkedSchemas();
     this.handler = new TributaryFunction(this, 'Handler', {
       entry: 'src/handlers/graphql.ts',
       decorators: true,
@@ -140,13 +141,14 @@ export class IngestApi extends Construct {
         TRIBUTARY_USER_TOKEN_SECRET_ARN: this.userTokenSecret.secretArn,
         // Every instance counts each key's requests in the table, so a key's limit holds across them.
         TRIBUTARY_RATE_LIMIT_STORE: 'dynamodb',
+        ...schemas.environment,
         ...(props.warehouse && {
           ...props.warehouse.environment,
           [props.warehouse.queryTimeoutVariable]: String(ANALYTICS_STATEMENT_TIMEOUT.toMilliseconds()),
         }),
       },
       // The playground's assets, and the event schemas the edge validates against.
-      bundledFiles: [...playgroundBundledFiles(PROJECT_ROOT), ...directoryFiles('schemas')],
+      bundledFiles: [...playgroundBundledFiles(PROJECT_ROOT), ...schemas.bundledFiles],
       // The console, built from source into the bundle.
       afterBundling: consoleBuildCommands,
     });

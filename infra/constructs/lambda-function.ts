@@ -6,6 +6,7 @@ import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-l
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { checkSchemaDirectory } from '../../src/services/schema-files';
 import { PROJECT_ROOT, sharedBundling } from './lambda-bundle';
 
 export { PROJECT_ROOT };
@@ -48,6 +49,22 @@ export interface BundledFile {
   /** Path relative to the bundle root (`/var/task` in Lambda). */
   readonly target: string;
 }
+
+/**
+ * The event schemas a function validates against, checked now: a malformed schema fails the
+ * synth, and the deployed function, told so, skips the checks it would make at its cold start
+ * (src/events/schema-registry.ts `checkedAhead`). The files the check read are the files bundled.
+ */
+export function checkedSchemas(): { bundledFiles: BundledFile[]; environment: Record<string, string> } {
+  checkedSchemaDirectory ??= (checkSchemaDirectory(path.join(PROJECT_ROOT, 'schemas')), true);
+  return {
+    bundledFiles: directoryFiles('schemas'),
+    environment: { TRIBUTARY_SCHEMAS_CHECKED_AHEAD: 'true' },
+  };
+}
+
+/** The schema folder was checked in this synth (once, however many functions bundle it). */
+let checkedSchemaDirectory: true | undefined;
 
 /** Every file under a repository folder, copied to the same relative path in the bundle. */
 export function directoryFiles(dir: string): BundledFile[] {

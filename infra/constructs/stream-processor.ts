@@ -12,7 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { StageConfig } from '../config';
-import { TributaryFunction, directoryFiles } from './lambda-function';
+import { TributaryFunction, checkedSchemas } from './lambda-function';
 import { suppressedEventsMetric } from './suppressed-events-metric';
 
 export interface StreamProcessorProps {
@@ -92,6 +92,7 @@ export class StreamProcessor extends Construct {
         'Rotating the PII key would give the same person a new pseudonym and split their history; it is rotated only deliberately, by hand.',
     });
 
+    const schemas = checkedSchemas();
     this.handler = new TributaryFunction(this, 'Handler', {
       entry: 'src/handlers/stream.ts',
       description: 'Tributary stream processor: validate, enrich, route Kinesis records',
@@ -106,9 +107,10 @@ export class StreamProcessor extends Construct {
         TRIBUTARY_EVENTS_DELIVERY_STREAM: props.eventsDelivery.deliveryStreamName,
         TRIBUTARY_FAILED_DELIVERY_STREAM: props.failedDelivery.deliveryStreamName,
         ...hotStoreEnvironment(props),
+        ...schemas.environment,
       },
       // The event JSON Schemas, read at cold start from `schemas/` beside the bundle.
-      bundledFiles: directoryFiles('schemas'),
+      bundledFiles: schemas.bundledFiles,
     });
     const fn = this.handler.function;
     this.grantPiiKey(this.handler);

@@ -57,7 +57,7 @@ export function loadSchemaRegistry(
   dir: string = findSchemasDir(),
   options: SchemaRegistryOptions = { unknownEvents: 'accept' },
 ): SchemaRegistry {
-  const key = `${path.resolve(dir)}\0${options.unknownEvents}`;
+  const key = `${path.resolve(dir)}\0${options.unknownEvents}\0${options.checkedAhead === true}`;
   let registry = shared.get(key);
   if (registry === undefined)
     shared.set(key, (registry = new SchemaRegistry(readSchemaDirectory(dir), options)));
@@ -68,5 +68,15 @@ export function loadSchemaRegistry(
 export function schemaRegistryFromConfig(config: Pick<Config, 'events'>): SchemaRegistry {
   return loadSchemaRegistry(config.events.schemasDir ?? findSchemasDir(), {
     unknownEvents: config.events.unknownEvents,
+    checkedAhead: config.events.schemasCheckedAhead,
   });
+}
+
+/**
+ * Every check a schema folder gets, at once: JSON, names and versions, JSON Schema's meta-schema,
+ * item and `x-pii` declarations, and compiling every version. What the CDK app runs on the folder
+ * it bundles, so a deployed function may take the same files `checkedAhead`.
+ */
+export function checkSchemaDirectory(dir: string): void {
+  new SchemaRegistry(readSchemaDirectory(dir), { unknownEvents: 'accept' }).compileAll();
 }

@@ -681,6 +681,13 @@ describe('ingest api', () => {
     }
   });
 
+  it('tells the functions that bundle the event schemas that the synth checked them', () => {
+    for (const service of ['tributary-graphql', 'tributary-stream']) {
+      expect([service, variablesOf(service).TRIBUTARY_SCHEMAS_CHECKED_AHEAD]).toEqual([service, 'true']);
+    }
+    expect(variablesOf('tributary-hot-fold').TRIBUTARY_SCHEMAS_CHECKED_AHEAD).toBeUndefined();
+  });
+
   it('counts rate limits in the table, which it may write (keys, lastUsedAt, counters), and writes the stream', () => {
     expect(variablesOf('tributary-graphql').TRIBUTARY_RATE_LIMIT_STORE).toBe('dynamodb');
     const table = { 'Fn::GetAtt': [logicalId('AWS::DynamoDB::Table', 'HotTierTable'), 'Arn'] };

@@ -1,6 +1,9 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { pseudonym, pseudonymise } from '../../src/events/enrich/pii';
 import { propertyErrors, SchemaRegistry } from '../../src/events/schema-registry';
-import { findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
+import { checkSchemaDirectory, findSchemasDir, readSchemaDirectory } from '../../src/services/schema-files';
 import { checkSchemaHistory, requiredStep, type SchemaVersionDocument } from '../../src/events/schema-compat';
 import { parseSchemaVer, stepBetween } from '../../src/events/schemaver';
 
@@ -29,6 +32,20 @@ describe('the shipped schemas/', () => {
         'identify',
       ]),
     );
+  });
+
+  it('pass the check the CDK app runs before bundling them, which fails on a broken folder', () => {
+    expect(() => checkSchemaDirectory(findSchemasDir())).not.toThrow();
+    const dir = mkdtempSync(path.join(tmpdir(), 'schemas-'));
+    try {
+      mkdirSync(path.join(dir, 'odd'));
+      writeFileSync(path.join(dir, 'odd', '1-0-0.json'), JSON.stringify(object({}, { unknownWord: 1 })));
+      expect(() => checkSchemaDirectory(dir)).toThrow(
+        expect.objectContaining({ code: 'SCHEMA_FILE_INVALID' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('each compile: the registry compiles a schema when first used, so a broken one shows here', () => {
@@ -264,6 +281,31 @@ describe('SchemaRegistry', () => {
     expect(load(object({ a: { type: 'strnig' } }))).toThrow(
       expect.objectContaining({ name: 'SchemaRegistryError' }),
     );
+  });
+
+  it('skips the meta-schema check for files checked ahead, and finds every problem when checking ahead', () => {
+    // `type` names no JSON type: only the meta-schema says so.
+    const misspelt = [{ event: 'bad', version: '1-0-0', schema: object({ a: { type: 'strnig' } }) }];
+    expect(() => new SchemaRegistry(misspelt, { unknownEvents: 'accept' })).toThrow(
+      expect.objectContaining({ code: 'SCHEMA_FILE_INVALID' }),
+    );
+    expect(() => new SchemaRegistry(misspelt, { unknownEvents: 'accept', checkedAhead: true })).not.toThrow();
+    // What only compiling finds shows at once when checking ahead.
+    const odd = [{ event: 'odd', version: '1-0-0', schema: object({}, { unknownWord: 1 }) }];
+    const registry = new SchemaRegistry(odd, { unknownEvents: 'accept' });
+    expect(() => registry.compileAll()).toThrow(expect.objectContaining({ code: 'SCHEMA_FILE_INVALID' }));
+    // A good schema checked ahead validates events as ever.
+    const good = new SchemaRegistry(
+      [{ event: 'ok', version: '1-0-0', schema: object({ n: { type: 'integer' } }) }],
+      {
+        unknownEvents: 'accept',
+        checkedAhead: true,
+      },
+    );
+    const resolved = good.resolve('ok');
+    if (resolved.kind !== 'schema') throw new Error('expected a schema');
+    expect(resolved.schema.validate({ n: 1 })).toBe(true);
+    expect(resolved.schema.validate({ n: 'one' })).toBe(false);
   });
 
   it('refuses what only compiling finds (strict mode) when the schema is first used', () => {
