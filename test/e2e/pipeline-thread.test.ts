@@ -105,7 +105,7 @@ describe('the pipeline thread, as lake files land', () => {
     await ensureHotTable(emulators.dynamodb, config.tableName);
     const thread = await PipelineThread.start({
       data: { config: { ...config, aws: emulators.aws }, piiSecret: 'pipeline-thread-secret' },
-      hotReads: { forgetWritesOf: () => undefined },
+      hotReads: { forgetWritesOf: () => undefined, forgetFolded: () => undefined },
       onCrash: (error) => {
         throw error;
       },
@@ -144,7 +144,7 @@ describe('a failing pipeline thread', () => {
     const onCrash = jest.fn();
     const started = PipelineThread.start({
       data: { config: { ...config, aws: emulators.aws }, piiSecret: 'pipeline-thread-secret' },
-      hotReads: { forgetWritesOf: () => undefined },
+      hotReads: { forgetWritesOf: () => undefined, forgetFolded: () => undefined },
       onCrash,
     });
     await expect(started).rejects.toThrow(PipelineThreadError);
@@ -158,7 +158,7 @@ describe('a failing pipeline thread', () => {
     const onCrash = jest.fn();
     const thread = await PipelineThread.start({
       data: { config: { ...config, aws: emulators.aws }, piiSecret: 'pipeline-thread-secret' },
-      hotReads: { forgetWritesOf: () => undefined },
+      hotReads: { forgetWritesOf: () => undefined, forgetFolded: () => undefined },
       onCrash,
       entry: path.join(__dirname, '../helpers/crashing-pipeline-worker.js'),
     });

@@ -147,6 +147,14 @@ describe('CachedHotStore', () => {
     await cached.applyActivity([{ profileId: 'u1' } as HotActivity]);
     expect((await cached.getUser('u1'))?.traits).toEqual({ plan: 'plus' });
     await cached.getUser('u2'); // not named by the batch: still cached
+    // A batch leaves items and trends to the fold: still cached.
+    await cached.getNeighbours(['a']);
+    await cached.getTrend(null, 'DAY');
+    expect(calls).toEqual({ getUser: 3, getNeighbours: [['a']], getTrend: 1 });
+    const before = cached.generation;
+    cached.forgetFolded();
+    expect(cached.generation).toBeGreaterThan(before);
+    await cached.getUser('u2');
     await cached.getNeighbours(['a']);
     await cached.getTrend(null, 'DAY');
     expect(calls).toEqual({ getUser: 3, getNeighbours: [['a'], ['a']], getTrend: 2 });

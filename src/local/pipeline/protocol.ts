@@ -83,7 +83,7 @@ export type ToPipeline =
   | { kind: 'drain'; id: number; timeoutMs: number }
   /** Finish the batch in flight, checkpoint, write out the lake buffers, then answer. */
   | { kind: 'stop'; id: number }
-  /** The API thread forgot what a `hot-writes` message named. */
+  /** The API thread forgot what a `hot-writes` or `hot-folded` message said changed. */
   | { kind: 'forgotten'; id: number }
   /** Whether the API thread has live subscribers: only then does the pipeline send live events. */
   | { kind: 'live-subscribers'; active: boolean };
@@ -97,6 +97,8 @@ export type FromPipeline =
   | { kind: 'failed'; id: number; error: string }
   /** A batch was applied to the hot tier: forget what it changed, then answer `forgotten`. */
   | { kind: 'hot-writes'; id: number; activity: HotActivity[] }
+  /** Pending item and trend changes were folded in: forget items and trends, then answer `forgotten`. */
+  | { kind: 'hot-folded'; id: number }
   /** Failed events just written, for the live view's subscribers; nobody answers. */
   | { kind: 'live-events'; events: LiveEvent[] }
   /** New lake files are durable, for the warehouse loader; at most one is pending (LakeNotice). */

@@ -16,7 +16,7 @@ import {
 export interface PipelineThreadOptions {
   data: PipelineWorkerData;
   /** The API's hot-tier read cache, told of every batch the pipeline applies (CachedHotStore). */
-  hotReads: { forgetWritesOf(activity: readonly HotActivity[]): void };
+  hotReads: { forgetWritesOf(activity: readonly HotActivity[]): void; forgetFolded(): void };
   /** Where the failed events the pipeline shows in the live view go (the API thread's hub). */
   live?: LivePublisher;
   /** Called once if the thread dies after it started and before stop(); it is not restarted. */
@@ -162,6 +162,10 @@ export class PipelineThread {
         );
       case 'hot-writes':
         this.options.hotReads.forgetWritesOf(message.activity);
+        this.worker.postMessage({ kind: 'forgotten', id: message.id } satisfies ToPipeline);
+        return;
+      case 'hot-folded':
+        this.options.hotReads.forgetFolded();
         this.worker.postMessage({ kind: 'forgotten', id: message.id } satisfies ToPipeline);
         return;
       case 'live-events':

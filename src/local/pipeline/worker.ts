@@ -64,18 +64,21 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
   });
 
   const forgetting = new PendingReplies();
-  // Has the API thread's read cache forget what a write may have changed (no activity: only the
-  // items and trends a fold writes), and waits until it has.
-  const forget = (activity: HotActivity[]): Promise<void> => {
+  // Has the API thread's read cache forget what a batch (its profiles and identities) or a fold
+  // (items and trends) may have changed, and waits until it has.
+  const forget = (message: { kind: 'hot-writes'; activity: HotActivity[] } | { kind: 'hot-folded' }) => {
     const { id, answered } = forgetting.open();
-    send({ kind: 'hot-writes', id, activity });
+    send({ ...message, id });
     return answered;
   };
   const table = localHotTable(dynamoDoc, config);
-  const folds = new FoldLoop(table, { intervalMs: config.hotFold.intervalMs, folded: () => forget([]) });
+  const folds = new FoldLoop(table, {
+    intervalMs: config.hotFold.intervalMs,
+    folded: () => forget({ kind: 'hot-folded' }),
+  });
   const hotStore = new WriteReportingHotStore(table, (activity) => {
     folds.applied();
-    return forget(activity);
+    return forget({ kind: 'hot-writes', activity });
   });
   // The API thread holds the subscribers; it says when it has any, and live events go to it as
   // messages, which never wait for it.

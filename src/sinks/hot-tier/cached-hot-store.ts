@@ -49,9 +49,8 @@ export class CachedHotStore implements HotStore {
 
   /**
    * Applies a batch of activity on the underlying store, then forgets what it may have changed:
-   * the profiles it names, and every item, neighbour list and trend (one interaction re-scores
-   * the neighbours of all the user's recent items, which only the store knows). Also after a
-   * failure, which may have written some keys.
+   * the profiles and identities it names. Items and trends change only when the pending changes
+   * are folded in (forgetFolded). Also after a failure, which may have written some keys.
    */
   async applyActivity(activity: HotActivity[], report?: FailureReporter): Promise<void> {
     try {
@@ -63,8 +62,7 @@ export class CachedHotStore implements HotStore {
 
   /**
    * Forgets what applying `activity` may have changed: the profile and identity of every id an
-   * event names (a link changes the identity of both ids it joins), and every item, neighbour
-   * list and trend. Bumps the generation.
+   * event names (a link changes the identity of both ids it joins). Bumps the generation.
    */
   forgetWritesOf(activity: readonly HotActivity[]): void {
     this.writes += 1;
@@ -75,6 +73,15 @@ export class CachedHotStore implements HotStore {
         this.records.delete(id);
       }
     }
+  }
+
+  /**
+   * Forgets what a fold of pending changes may have changed: every item, neighbour list and trend
+   * (one interaction re-scores the neighbours of all the user's recent items, which only the store
+   * knows). Bumps the generation.
+   */
+  forgetFolded(): void {
+    this.writes += 1;
     this.items.clear();
     this.neighbours.clear();
     this.trends.clear();
