@@ -6,7 +6,7 @@ import type { HttpHandlerOptions } from '@smithy/types';
 import type { HttpRequest } from '@smithy/core/protocols';
 import { createDynamoDbDocumentClient } from '../src/aws/clients';
 import { loadConfig } from '../src/config';
-import { localHotTable } from '../src/local/hot-table';
+import { hotStoreFromConfig } from '../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import type { HotActivity } from '../src/sinks/hot-tier/port';
 import { SUSTAIN_USERS, shopEvent } from './shop-events';
 
@@ -222,7 +222,7 @@ async function run(request: HotStoreFloorRequest): Promise<HotStoreFloorResult> 
     { dynamodb: recorder },
   );
   const config = loadConfig({ TRIBUTARY_TABLE_NAME: request.recordTable });
-  const store = localHotTable(client, { ...config, tableName: request.recordTable });
+  const store = hotStoreFromConfig(client, { ...config, tableName: request.recordTable });
   const batchesPerRotation = Math.ceil(SUSTAIN_USERS / request.batchSize);
   const rotations = request.warmRotations + request.timedRotations;
   const timedFrom = request.warmRotations * batchesPerRotation;

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { HOT_WRITE_CONCURRENCY } from '../src/local/hot-table';
+import { DEFAULT_WRITE_CONCURRENCY } from '../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import {
   BENCH_WRITE_KEY,
   fmt,
@@ -157,7 +157,7 @@ async function sustainRun(): Promise<SustainRun> {
       processedPerSec,
       batchSize: stack.config.poller.batchSize,
       foldIntervalMs: stack.config.hotFold.intervalMs,
-      writeConcurrency: HOT_WRITE_CONCURRENCY,
+      writeConcurrency: DEFAULT_WRITE_CONCURRENCY,
     };
   } finally {
     await stack.close();

@@ -8,7 +8,7 @@ import { DeletionStuckError } from '../privacy/errors';
 import type { DeletionRequest, PersonEraser } from '../privacy/port';
 import { DeletionRunner } from '../services/deletion-runner';
 import { hotTierPersonEraser } from '../services/hot-tier-person-eraser';
-import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { hotStoreFromConfig } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { DynamoDbMessageMarkers } from '../privacy/dynamodb/dynamodb-message-markers';
 import { S3LakeEraser } from '../sinks/lake/firehose/s3-lake-eraser';
 import { WarehousePersonEraser } from '../sinks/warehouse/warehouse-person-eraser';
@@ -57,9 +57,7 @@ const markers = new DynamoDbMessageMarkers({ client: dynamoDoc, tableName: confi
 // Signed in as the function's own IAM role: never the Redshift admin; on Athena, its tables' deletes only.
 const warehouse = createWarehouse(config, { timeoutMs: WAREHOUSE_STATEMENT_TIMEOUT_MS });
 const erasers: readonly PersonEraser[] = [
-  hotTierPersonEraser(
-    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName, identity: config.identity }),
-  ),
+  hotTierPersonEraser(hotStoreFromConfig(dynamoDoc, config)),
   new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'events', markers }),
   new S3LakeEraser({ client: s3, bucket: lakeBucket, records: 'failed', markers }),
   ...(warehouse ? [new WarehousePersonEraser(warehouse)] : []),

@@ -8,7 +8,7 @@ import { hotResponseCachePlugin } from '../api/hot-response-cache';
 import type { Config } from '../config';
 import { schemaRegistryFromConfig } from '../services/schema-files';
 import { createDynamoDbDocumentClient, createKinesisClient, type ClientTransport } from '../aws/clients';
-import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { hotStoreFromConfig } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { KinesisProducer } from '../stream/kinesis/kinesis-producer';
 import { preflightHeaders, responseCorsHeaders } from '../api/cors';
 import { SEGMENT_PATH_PREFIX, SegmentApi } from '../api/segment/segment-api';
@@ -81,10 +81,7 @@ export function createGraphqlHandler({ config, transport = {} }: GraphqlHandlerO
   // answer may be computed from reads already cached for a while, so reads and answers each get half
   // of TRIBUTARY_HOT_CACHE_MS: together they are never older than it.
   const halfTtl = { ...config.hotCache, ttlMs: config.hotCache.ttlMs / 2 };
-  const hotReads = new CachedHotStore(
-    new DynamoDbHotStore({ client: dynamoDoc, tableName: config.tableName }),
-    halfTtl,
-  );
+  const hotReads = new CachedHotStore(hotStoreFromConfig(dynamoDoc, config), halfTtl);
   const producer = new KinesisProducer({
     client: createKinesisClient(config, transport),
     streamName: config.streamName,

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { loadConfig } from '../config';
 import { createDynamoDbDocumentClient } from '../aws/clients';
-import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { hotStoreFromConfig } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 
 /**
  * No fold starts with less time left than this: a fold cut short by the function's timeout fails the
@@ -27,14 +27,7 @@ export interface HotFoldReport {
 const config = loadConfig();
 const logger = new Logger({ serviceName: 'tributary-hot-fold' });
 const dynamoDoc = createDynamoDbDocumentClient(config);
-// Built as the stream builds it (src/handlers/stream.ts): the same table and settings.
-const hotStore = new DynamoDbHotStore({
-  client: dynamoDoc,
-  tableName: config.tableName,
-  profileLimits: config.hotLimits,
-  identity: config.identity,
-  profileIdleDays: config.retention.profileIdleDays,
-});
+const hotStore = hotStoreFromConfig(dynamoDoc, config);
 
 /**
  * The scheduled fold (EventBridge, every `hotTier.foldInterval`; docs/deploy.md#hot-tier-fold):

@@ -9,7 +9,7 @@ import { createDynamoDbDocumentClient } from '../aws/clients';
 import { createFirehoseClient } from '../aws/firehose-client';
 import { DynamoDbSuppressionList } from '../privacy/dynamodb/dynamodb-suppression-list';
 import { CachedSuppressionList } from '../services/cached-suppression-list';
-import { DynamoDbHotStore } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { hotStoreFromConfig } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { FirehoseDelivery } from '../sinks/lake/firehose/firehose-delivery';
 import { createStreamProcessor, type StreamProcessor } from '../stream/process-batch';
 import { awsLivePublisher } from './live-publisher';
@@ -35,13 +35,7 @@ async function buildProcessor(): Promise<StreamProcessor> {
         client: firehose,
         deliveryStreamName: config.failedDeliveryStream,
       }),
-      hotStore: new DynamoDbHotStore({
-        client: dynamoDoc,
-        tableName: config.tableName,
-        profileLimits: config.hotLimits,
-        identity: config.identity,
-        profileIdleDays: config.retention.profileIdleDays,
-      }),
+      hotStore: hotStoreFromConfig(dynamoDoc, config),
       processorVersion: PROCESSOR_VERSION,
       schemas: schemaRegistryFromConfig(config),
       enrich: enricherFromConfig(config, await piiSecret()),

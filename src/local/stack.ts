@@ -20,7 +20,7 @@ import {
   persistedWriteKey,
 } from './secret-files';
 import { ensureStream, startEmulators } from './emulators';
-import { localHotTable } from './hot-table';
+import { hotStoreFromConfig } from '../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { PipelineThread } from './pipeline/thread';
 import { startHttpServer } from './http-server';
 import { SegmentApi } from '../api/segment/segment-api';
@@ -110,7 +110,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     ...config.hotCache,
     ttlMs: config.hotCache.ttlMs > 0 ? Number.POSITIVE_INFINITY : 0,
   };
-  const hotTable = localHotTable(dynamoDoc, config);
+  const hotTable = hotStoreFromConfig(dynamoDoc, config);
   const hotStore = new CachedHotStore(hotTable, hotCache);
   // The live view's subscribers are on this thread; the pipeline sends its failed events here only
   // while there are any (see below).

@@ -13,7 +13,7 @@ import { KinesisStreamReader } from '../../stream/kinesis/kinesis-stream-reader'
 import { DynamoDbSuppressionList } from '../../privacy/dynamodb/dynamodb-suppression-list';
 import { CachedSuppressionList } from '../../services/cached-suppression-list';
 import { createStreamProcessor } from '../../stream/process-batch';
-import { localHotTable } from '../hot-table';
+import { hotStoreFromConfig } from '../../sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { FileCheckpointStore } from '../poller/checkpoint-store';
 import { LocalPoller } from '../poller/local-poller';
 import {
@@ -71,7 +71,7 @@ export async function runPipelineWorker(port: MessagePort, data: PipelineThreadD
     send({ ...message, id });
     return answered;
   };
-  const table = localHotTable(dynamoDoc, config);
+  const table = hotStoreFromConfig(dynamoDoc, config);
   const folds = new FoldLoop(table, {
     intervalMs: config.hotFold.intervalMs,
     folded: () => forget({ kind: 'hot-folded' }),

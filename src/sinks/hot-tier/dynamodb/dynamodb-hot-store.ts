@@ -9,6 +9,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
 import type { FailureReporter } from '../../../realtime/failures';
+import type { Config } from '../../../config';
 import type { IdentityRules } from '../../../events/identity';
 import { identityState, withoutIds, type IdentityState } from '../../../realtime/identity-state';
 import type { IdRecord } from '../../../realtime/person';
@@ -139,6 +140,26 @@ export interface DynamoDbHotStoreOptions {
 /** About 25,000 events' item and trend changes (165 bytes each): a fold's memory stays in the tens of MB. */
 export const DEFAULT_FOLD_BUDGET_BYTES = 4 * 1024 * 1024;
 
+/** Keys written at once unless configured otherwise. */
+export const DEFAULT_WRITE_CONCURRENCY = 16;
+
+/**
+ * The hot store as every function and thread builds it from the configuration: the same table,
+ * profile limits, identity rules and profile expiry, whichever of them reads or writes.
+ */
+export function hotStoreFromConfig(
+  client: DynamoDBDocumentClient,
+  config: Pick<Config, 'tableName' | 'hotLimits' | 'identity' | 'retention'>,
+): DynamoDbHotStore {
+  return new DynamoDbHotStore({
+    client,
+    tableName: config.tableName,
+    profileLimits: config.hotLimits,
+    identity: config.identity,
+    profileIdleDays: config.retention.profileIdleDays,
+  });
+}
+
 /** How long an id's profile and identity outlive its last activity unless configured otherwise. */
 export const DEFAULT_PROFILE_IDLE_DAYS = 180;
 
@@ -264,7 +285,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
     this.tableName = options.tableName;
-    this.concurrency = Math.max(1, options.concurrency ?? 16);
+    this.concurrency = Math.max(1, options.concurrency ?? DEFAULT_WRITE_CONCURRENCY);
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 8);
     this.retry = {
       attempts: Math.max(1, options.throttleAttempts ?? 5),
