@@ -11,7 +11,14 @@ import {
   type RetryPolicy,
   type StoredItem,
 } from './dynamodb-batch';
-import { PARTITION_KEY, PENDING_PARTITION, SORT_KEY, pendingPartKey, type HotKey } from './hot-store-keys';
+import {
+  PARTITION_KEY,
+  PENDING_PARTITION,
+  SORT_KEY,
+  parsePendingPartKey,
+  pendingPartKey,
+  type HotKey,
+} from './hot-store-keys';
 
 /**
  * Bytes of compressed changes per stored part: well under DynamoDB's 400 KB item, so a batch of any
@@ -86,8 +93,6 @@ export class DynamoDbPendingLog {
       for (let part = 0; part < count; part++) {
         items.push({
           ...pendingPartKey(entry.shardId, entry.sequence, digest, part),
-          shard: entry.shardId,
-          seq: entry.sequence,
           parts: count,
           d: bytes.subarray(part * this.partBytes, (part + 1) * this.partBytes),
         });
@@ -111,7 +116,8 @@ export class DynamoDbPendingLog {
       const data = Buffer.concat(open.map((part) => Buffer.from(part.d as Uint8Array)));
       bytes += data.length;
       const handle = open.map((part) => ({ pk: String(part[PARTITION_KEY]), sk: String(part[SORT_KEY]) }));
-      entries.push({ ...decode(String(first.shard), String(first.seq), data), handle });
+      const { shardId, sequence } = parsePendingPartKey(String(first[SORT_KEY]));
+      entries.push({ ...decode(shardId, sequence, data), handle });
     };
     let start: Record<string, unknown> | undefined;
     do {
@@ -151,8 +157,7 @@ export class DynamoDbPendingLog {
   }
 }
 
-/** The entry a part belongs to: its sort key without the part number. */
+/** The entry a part belongs to. */
 function entryOf(item: StoredItem): string {
-  const sk = String(item[SORT_KEY]);
-  return sk.slice(0, sk.lastIndexOf('/'));
+  return parsePendingPartKey(String(item[SORT_KEY])).entry;
 }

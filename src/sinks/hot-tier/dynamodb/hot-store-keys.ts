@@ -57,6 +57,14 @@ export function pendingPartKey(shardId: string, sequence: string, digest: string
   return { pk: PENDING_PARTITION, sk: `${shardId}/${sequence}/${digest}/${String(part).padStart(4, '0')}` };
 }
 
+/** What a pending part's sort key names: its entry (all but the part number), shard and sequence. */
+export function parsePendingPartKey(sk: string): { entry: string; shardId: string; sequence: string } {
+  const entry = sk.slice(0, sk.lastIndexOf('/'));
+  const withoutDigest = entry.slice(0, entry.lastIndexOf('/'));
+  const cut = withoutDigest.lastIndexOf('/');
+  return { entry, shardId: withoutDigest.slice(0, cut), sequence: withoutDigest.slice(cut + 1) };
+}
+
 /** The table key of one key of the engine's state. */
 export function hotKeyOf(key: HotStateKey): HotKey {
   switch (key.kind) {
