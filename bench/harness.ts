@@ -149,17 +149,31 @@ export function startRawServerProcess(): Promise<{ url: string; close(): Promise
 /**
  * A stock Apollo Server 5 + type-graphql server taking Tributary's ingest mutations (the same
  * input and result types) and answering at once, alone in a child process: the floor of a
- * GraphQL server built the usual way with this stack's libraries.
+ * GraphQL server built the usual way with this stack's libraries. Given a stream, it answers once
+ * each event is on it: the floor of such a server that writes the events where Tributary does.
  */
-export function startApolloFloorProcess(): Promise<{ url: string; close(): Promise<void> }> {
-  return startServerProcess('apollo-floor-process.ts');
+export function startApolloFloorProcess(
+  stream?: KinesisFloorStream,
+): Promise<{ url: string; close(): Promise<void> }> {
+  const args = stream === undefined ? [] : [stream.endpoint, stream.region, stream.streamName];
+  return startServerProcess('apollo-floor-process.ts', args);
+}
+
+/** A Kinesis stream a floor server puts every event to before it answers. */
+export interface KinesisFloorStream {
+  endpoint: string;
+  region: string;
+  streamName: string;
 }
 
 /** Forks a server script of this folder, which sends its URL back once it listens. */
-async function startServerProcess(script: string): Promise<{ url: string; close(): Promise<void> }> {
+async function startServerProcess(
+  script: string,
+  args: string[] = [],
+): Promise<{ url: string; close(): Promise<void> }> {
   // The child runs TypeScript the way this one does, but as a plain Node server: without the
   // young-generation size `npm run bench` gives this process.
-  const child = fork(path.join(__dirname, script), [], {
+  const child = fork(path.join(__dirname, script), args, {
     execArgv: process.execArgv.filter((arg) => !/^--max[-_]semi[-_]space[-_]size(=|$)/.test(arg)),
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

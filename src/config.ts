@@ -82,6 +82,8 @@ export interface Config {
   loader: { intervalMs: number };
   /** How often the embedded stack folds pending item and trend changes (docs/hot-tier.md#the-fold). */
   hotFold: { intervalMs: number };
+  /** Nice value of the embedded stack's pipeline and DynamoDB emulator threads (docs/local-stack.md#threads). */
+  backgroundNiceness: number;
   maxQueryDepth: number;
   /** Hot-tier reads served from memory for up to `ttlMs` (0: off), at most `maxEntries` per kind. */
   hotCache: { ttlMs: number; maxEntries: number };
@@ -370,6 +372,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     // A second on a laptop, where the emulator's writes cost nothing (under load, four times the last
     // fold's length: src/local/pipeline/fold-loop.ts). The AWS stages fold every 5 minutes (infra/config.ts).
     hotFold: { intervalMs: int(env, 'TRIBUTARY_HOT_FOLD_INTERVAL_MS', 1000, 50, 3600000) },
+    // Processing runs behind ingest on a laptop's shared cores; in AWS they never share one.
+    backgroundNiceness: int(env, 'TRIBUTARY_BACKGROUND_NICENESS', 10, 0, 19),
     maxQueryDepth: int(env, 'TRIBUTARY_MAX_QUERY_DEPTH', 8, 2, 64),
     hotCache: {
       ttlMs: int(env, 'TRIBUTARY_HOT_CACHE_MS', 250, 0, 60000),

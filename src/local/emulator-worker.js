@@ -5,7 +5,10 @@
 // under tsx, jest and node.
 const { parentPort, workerData } = require('node:worker_threads');
 
-const { kind, options, port, host } = workerData;
+const { lowerThreadPriority } = require('./thread-priority');
+
+const { kind, options, port, host, niceness } = workerData;
+lowerThreadPriority(niceness);
 const factory = kind === 'kinesis' ? require('kinesalite') : require('dynalite');
 const server = factory(options);
 

@@ -18,6 +18,12 @@ export interface EmulatorOptions {
   /** 0 picks a free port. */
   dynamodbPort: number;
   host?: string;
+  /**
+   * Nice value of dynalite's thread (0: as the rest). The API puts every event through
+   * kinesalite, which keeps the API's priority; dynalite mostly takes the pipeline's writes (the
+   * API's reads are cached), so the embedded stack runs it behind, like the pipeline.
+   */
+  dynamodbNiceness?: number;
 }
 
 export interface Emulators {
@@ -44,9 +50,10 @@ function startInWorker(
   options: Record<string, unknown>,
   port: number,
   host: string,
+  niceness: number,
 ): Promise<RunningEmulator> {
   const worker = new Worker(path.join(__dirname, 'emulator-worker.js'), {
-    workerData: { kind, options, port, host },
+    workerData: { kind, options, port, host, niceness },
   });
   return new Promise((resolve, reject) => {
     const fail = (error: Error) => {
@@ -93,12 +100,14 @@ export async function startEmulators(options: EmulatorOptions): Promise<Emulator
       { path: kinesisDir, createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 10_000 },
       options.kinesisPort,
       host,
+      0,
     ),
     startInWorker(
       'dynamodb',
       { path: dynamodbDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 },
       options.dynamodbPort,
       host,
+      options.dynamodbNiceness ?? 0,
     ),
   ]);
   if (kinesis.status === 'rejected' || dynamodb.status === 'rejected') {

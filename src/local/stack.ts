@@ -93,6 +93,7 @@ export async function startLocalStack(config: Config): Promise<LocalStack> {
     kinesisPort: config.kinesisPort,
     dynamodbPort: config.dynamodbPort,
     host: config.host,
+    dynamodbNiceness: config.backgroundNiceness,
   });
   const aws = {
     ...config.aws,

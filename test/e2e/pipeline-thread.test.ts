@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { PutRecordCommand } from '@aws-sdk/client-kinesis';
 import os from 'node:os';
@@ -27,6 +28,12 @@ jest.mock('../../src/sinks/lake/local/local-lake-delivery', () => {
 });
 
 jest.setTimeout(60_000);
+
+/** A thread's nice value: field 19 of its stat line (after the parenthesised name). */
+function threadNice(threadId: string): number {
+  const stat = readFileSync(`/proc/self/task/${threadId}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+}
 
 const API_KEY = 'pipeline-thread-key-1';
 const TRACK = `mutation($events: [TrackEventInput!]!) { trackEvents(events: $events) { accepted } }`;
@@ -58,7 +65,7 @@ describe('the pipeline thread', () => {
 
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'tributary-pipeline-thread-'));
-    stack = await startLocalStack(testConfig(dataDir, API_KEY));
+    stack = await startLocalStack(testConfig(dataDir, API_KEY, { TRIBUTARY_BACKGROUND_NICENESS: '7' }));
   });
 
   afterAll(async () => {
@@ -74,6 +81,16 @@ describe('the pipeline thread', () => {
     expect(await eventCount('off-thread')).toBe(3);
     const rows = await gql<{ warehouse: { rows: number } }>(stack.graphqlUrl, ROWS, {}, API_KEY);
     expect(rows.data?.warehouse.rows).toBe(3);
+  });
+
+  it('runs behind the API: its thread and the DynamoDB emulator at the configured nice value', () => {
+    // Per-thread nice values are a Linux property; the suite's machines run Linux.
+    const niceness = readdirSync('/proc/self/task').map((id) => ({ id: Number(id), nice: threadNice(id) }));
+    const behind = niceness.filter((t) => t.nice === 7);
+    // The pipeline's thread and dynalite's, and any thread either started (DuckDB's, for Parquet).
+    expect(behind.length).toBeGreaterThanOrEqual(2);
+    expect(niceness.find((t) => t.id === process.pid)?.nice).toBe(os.getPriority());
+    expect(niceness.filter((t) => t.nice !== 7).length).toBeGreaterThan(1);
   });
 
   it("has the API's caches forget what each batch changed before the batch counts as processed", async () => {

@@ -6,6 +6,10 @@
 const { existsSync } = require('node:fs');
 const path = require('node:path');
 const { parentPort, workerData } = require('node:worker_threads');
+const { lowerThreadPriority } = require('../thread-priority');
+
+// Before the pipeline loads: its modules and DuckDB's threads, started from this one, inherit it.
+lowerThreadPriority(workerData.config.backgroundNiceness);
 
 if (!require.extensions['.ts'] && !existsSync(path.join(__dirname, 'worker.js'))) {
   require('tsx/cjs/api').register();
