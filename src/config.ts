@@ -372,8 +372,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     // A second on a laptop, where the emulator's writes cost nothing (under load, four times the last
     // fold's length: src/local/pipeline/fold-loop.ts). The AWS stages fold every 5 minutes (infra/config.ts).
     hotFold: { intervalMs: int(env, 'TRIBUTARY_HOT_FOLD_INTERVAL_MS', 1000, 50, 3600000) },
-    // Processing runs behind ingest on a laptop's shared cores; in AWS they never share one.
-    backgroundNiceness: int(env, 'TRIBUTARY_BACKGROUND_NICENESS', 10, 0, 19),
+    // Off by default: ingest first costs the pipeline a sixth of its throughput under load
+    // (docs/local-stack.md#threads).
+    backgroundNiceness: int(env, 'TRIBUTARY_BACKGROUND_NICENESS', 0, 0, 19),
     maxQueryDepth: int(env, 'TRIBUTARY_MAX_QUERY_DEPTH', 8, 2, 64),
     hotCache: {
       ttlMs: int(env, 'TRIBUTARY_HOT_CACHE_MS', 250, 0, 60000),

@@ -13,9 +13,6 @@ export function testConfig(dataDir: string, apiKey: string, env: Record<string, 
     TRIBUTARY_DYNAMODB_PORT: '0',
     TRIBUTARY_POLLER_BATCH_WINDOW_MS: '20',
     TRIBUTARY_LAKE_FLUSH_INTERVAL_MS: '20',
-    // Test files run side by side on few cores: a pipeline run behind the other files' work would
-    // only make each file slower. test/e2e/pipeline-thread.test.ts runs it behind.
-    TRIBUTARY_BACKGROUND_NICENESS: '0',
     ...env,
   });
 }
