@@ -21,7 +21,8 @@ export interface EmulatorOptions {
   /**
    * Nice value of dynalite's thread (0: as the rest). The API puts every event through
    * kinesalite, which keeps the API's priority; dynalite mostly takes the pipeline's writes (the
-   * API's reads are cached), so the embedded stack runs it behind, like the pipeline.
+   * API's reads are cached), so the embedded stack gives it the pipeline's value
+   * (`TRIBUTARY_BACKGROUND_NICENESS`).
    */
   dynamodbNiceness?: number;
 }
