@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteTableCommand, DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
@@ -15,7 +15,7 @@ import {
   hotTableDefinition,
 } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
-import type { HotActivity, HotTierFailure } from '../../src/sinks/hot-tier/port';
+import type { HotActivity, HotTierFailure, UserProfileRecord } from '../../src/sinks/hot-tier/port';
 
 const SHARD_A = 'shardId-000000000000';
 const SHARD_B = 'shardId-000000000001';
@@ -183,23 +183,35 @@ describe('DynamoDbHotStore', () => {
       await expect(store.getUser('u2')).resolves.toMatchObject({ eventCount: 2, lastEvent: 'logout' });
     });
 
-    it('reads keys written before states were packed, and packs them at their next write', async () => {
-      await store.applyActivity([activity('u1', 1, 0, { event: 'page' })]);
+    it('reads profiles in the layouts written before heads, and writes a head at their next write', async () => {
       const key = { pk: 'USER#u1', sk: 'PROFILE' };
       const read = async () =>
         (await doc.send(new GetCommand({ TableName: tableName, Key: key }))).Item ?? {};
-      const { s: packed, ...meta } = await read();
-      expect(packed).toBeInstanceOf(Uint8Array);
-      // The earlier layout: the state's fields as the item's own attributes.
-      const fields = JSON.parse(gunzipSync(packed as Uint8Array).toString('utf8')) as Record<string, unknown>;
-      await doc.send(new PutCommand({ TableName: tableName, Item: { ...fields, ...meta } }));
-      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 1, counts: { page: 1 } });
-
-      await store.applyActivity([activity('u1', 2, 1, { event: 'page' })]);
-      const rewritten = await read();
-      expect(rewritten.s).toBeInstanceOf(Uint8Array);
-      expect(rewritten.eventCount).toBeUndefined();
-      await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2, counts: { page: 2 } });
+      await store.applyActivity([activity('u1', 1, 0, { event: 'page' })]);
+      const { h, ...meta } = await read();
+      expect(h).toBeInstanceOf(Uint8Array);
+      const { wm } = JSON.parse(gunzipSync(h as Uint8Array).toString('utf8')) as {
+        wm: Record<string, string>;
+      };
+      const { id: _id, ...state } = (await store.getUser('u1')) as UserProfileRecord;
+      const layouts = {
+        // The state gzip'd whole in `s`, watermarks beside it.
+        packed: { ...meta, wm, s: gzipSync(JSON.stringify(state)) },
+        // Before that: the state's fields as the item's own attributes.
+        attributes: { ...meta, wm, ...state },
+      };
+      let n = 1;
+      for (const earlier of Object.values(layouts)) {
+        await doc.send(new PutCommand({ TableName: tableName, Item: earlier }));
+        await expect(store.getUser('u1')).resolves.toEqual({ ...state, id: 'u1' });
+        n += 1;
+        await store.applyActivity([activity('u1', n, n, { event: 'page' })]);
+        const rewritten = await read();
+        expect(rewritten.h).toBeInstanceOf(Uint8Array);
+        expect(rewritten.s).toBeUndefined();
+        expect(rewritten.eventCount).toBeUndefined();
+        await expect(store.getUser('u1')).resolves.toMatchObject({ eventCount: 2, counts: { page: 2 } });
+      }
     });
 
     it('stores names of Object.prototype members, and trait numbers DynamoDB cannot hold as text', async () => {

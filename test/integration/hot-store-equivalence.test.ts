@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import { toActivity } from '../../scripts/eval/evaluate';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
@@ -144,6 +144,12 @@ describe('the evaluation hot store and DynamoDbHotStore', () => {
       huge: '1e+200',
       big: '1152921504606847000',
     });
+
+    // Profiles this long are stored as a head joined to a base (profile-items.ts).
+    const stored = (await doc.send(new ScanCommand({ TableName: 'hot' }))).Items ?? [];
+    expect(stored.filter((item) => String(item.sk).startsWith('PROFILE#')).length).toBeGreaterThan(
+      profiles.length / 2,
+    );
 
     expect(fromDynamo).toEqual(fromMemory);
     // Both folded everything they were handed.

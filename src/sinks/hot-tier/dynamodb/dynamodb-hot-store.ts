@@ -6,7 +6,14 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type DynamoDBDocumentClient,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
 import type { FailureReporter } from '../../../realtime/failures';
 import type { Config } from '../../../config';
@@ -57,10 +64,20 @@ import {
   identityKey,
   itemKey,
   messageClaimKey,
+  PROFILE_BASE_PREFIX,
   trendKey,
   userProfileKey,
   type HotKey,
 } from './hot-store-keys';
+import {
+  BASE_POINTER_ATTRIBUTE,
+  decodeBase,
+  decodeHead,
+  isProfileHead,
+  planProfileWrite,
+  profileOf,
+  type StoredBase,
+} from './profile-items';
 import type { HotStore, HotTierEraser, HotTierFolder, ItemRecord, UserProfileRecord } from '../port';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
@@ -169,6 +186,12 @@ interface Entity<S> extends Versioned<S> {
   rev: number;
   /** When the item expires (its `ttl`, epoch seconds); undefined when it never does. */
   expiresAt: number | undefined;
+  /**
+   * A profile's base as read (profile-items.ts), and the sort key its head names: null for every
+   * other key, and for a profile whose head holds all of it.
+   */
+  base: StoredBase | null;
+  baseSk: string | null;
 }
 
 /** Whatever state a key holds; which one follows from the key's kind. */
@@ -211,7 +234,43 @@ function decode<S>(item: StoredItem | undefined | null): Entity<S> | null {
     watermarks: (item.wm as Record<string, string> | undefined) ?? {},
     // Only this adapter writes these items, in exactly the shape of S.
     state: state as S,
+    base: null,
+    baseSk: null,
   };
+}
+
+/**
+ * Decodes any stored key's item; a profile head is joined to its base, looked up in `bases` (by
+ * keyString) among those read with it. A profile written before heads existed is decoded whole.
+ */
+function decodeStored<S>(
+  item: StoredItem | undefined | null,
+  bases: ReadonlyMap<string, StoredItem>,
+): Entity<S> | null {
+  if (item === undefined || item === null || !isProfileHead(item)) return decode<S>(item);
+  const head = decodeHead(item);
+  const found =
+    head.baseSk === null ? undefined : bases.get(keyString({ pk: String(item.pk), sk: head.baseSk }));
+  const base = found === undefined ? null : decodeBase(found);
+  return {
+    rev: head.rev,
+    expiresAt: head.expiresAt,
+    watermarks: head.watermarks,
+    // Only profile keys hold heads.
+    state: profileOf(head.head, base) as S,
+    base,
+    baseSk: head.baseSk,
+  };
+}
+
+/** The keys of the bases that these items, where they are profile heads, name. */
+function baseKeysOf(items: Iterable<StoredItem>): HotKey[] {
+  const keys: HotKey[] = [];
+  for (const item of items) {
+    const pointer = item[BASE_POINTER_ATTRIBUTE];
+    if (isProfileHead(item) && typeof pointer === 'string') keys.push({ pk: String(item.pk), sk: pointer });
+  }
+  return keys;
 }
 
 const DAY_SECONDS = 86_400;
@@ -346,20 +405,29 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
 
   /** Reads one profile, or null when the id has never been seen. */
   async getUser(id: string): Promise<UserProfileRecord | null> {
-    const entity = this.live(decode<ProfileState>(await this.get(userProfileKey(id), false)));
+    const entity = this.live(await this.readProfile(id));
     return entity === null ? null : { ...entity.state, id };
   }
 
   /** Reads several ids' profiles and identities in BatchGets (eventually consistent, like getUser). */
   async readIds(ids: readonly string[]): Promise<Map<string, IdRecord>> {
-    const found = await this.read(
+    let found = await this.read(
       ids.flatMap((id) => [userProfileKey(id), identityKey(id)]),
       false,
     );
+    let bases = await this.read(baseKeysOf(found.values()), false);
+    if (bases.size < baseKeysOf(found.values()).length) {
+      // A head read from a replica that has not seen its new base yet, or names one just replaced.
+      found = await this.read(
+        ids.flatMap((id) => [userProfileKey(id), identityKey(id)]),
+        true,
+      );
+      bases = await this.read(baseKeysOf(found.values()), true);
+    }
     const records = new Map<string, IdRecord>();
     for (const id of ids) {
       const profile =
-        this.live(decode<ProfileState>(found.get(keyString(userProfileKey(id)))))?.state ?? null;
+        this.live(decodeStored<ProfileState>(found.get(keyString(userProfileKey(id))), bases))?.state ?? null;
       const identity = this.live(decode<IdentityState>(found.get(keyString(identityKey(id)))))?.state ?? null;
       if (profile !== null || identity !== null) records.set(id, { profile, identity });
     }
@@ -396,7 +464,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
     try {
       const keys = ids.flatMap((id) => [userProfileKey(id), identityKey(id)]);
       const found = await this.read(keys);
-      await batchDelete(this.client, this.tableName, keys, this.retry);
+      const bases = (await Promise.all(ids.map((id) => this.profileBaseKeys(id)))).flat();
+      await batchDelete(this.client, this.tableName, [...keys, ...bases], this.retry);
       let removed = found.size;
       const erased = new Set(ids);
       for await (const page of scanBySortKey(this.client, this.tableName, identityKey('').sk, this.retry)) {
@@ -471,11 +540,12 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   /** Reads keys in strongly consistent BatchGets; their commits assert the versions read here. */
   private async load(keys: readonly HotStateKey[]): Promise<StateSnapshot> {
     const found = await this.read(keys.map(hotKeyOf));
+    const bases = await this.read(baseKeysOf(found.values()));
     // Decoded once per key, so the engine's read and the commit's first attempt share one object.
     const entities = new Map<string, Entity<AnyState> | null>();
     const entityOf = (key: HotStateKey): Entity<AnyState> | null => {
       const name = keyString(hotKeyOf(key));
-      if (!entities.has(name)) entities.set(name, decode<AnyState>(found.get(name)));
+      if (!entities.has(name)) entities.set(name, decodeStored<AnyState>(found.get(name), bases));
       return entities.get(name) ?? null;
     };
     return {
@@ -502,6 +572,23 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       const current = this.current(update.key, entity);
       const next = update.next(current) ?? this.refreshedIdentity(update.key, current);
       if (next === null) return;
+      const expiry =
+        activity || entity?.expiresAt === undefined
+          ? expiryOf(update.key, next.state, this.expiries())
+          : entity.expiresAt;
+      if (update.key.kind === 'profile' && expiry !== undefined) {
+        const written = await this.putProfile(
+          key,
+          idOf(update.key),
+          entity,
+          current,
+          next as Versioned<ProfileState>,
+          expiry,
+        );
+        if (written) return;
+        entity = await this.readProfileAt(key, true);
+        continue;
+      }
       const item: StoredItem = {
         ...key,
         id: idOf(update.key),
@@ -509,10 +596,6 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
         wm: next.watermarks,
         [STATE_ATTRIBUTE]: encodeState(next.state),
       };
-      const expiry =
-        activity || entity?.expiresAt === undefined
-          ? expiryOf(update.key, next.state, this.expiries())
-          : entity.expiresAt;
       if (expiry !== undefined) item[TTL_ATTRIBUTE] = expiry;
       try {
         await withThrottleRetry(this.retry, 'write', () =>
@@ -537,6 +620,120 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       `a ${key.sk} item kept changing under ${this.maxAttempts} attempts`,
       'HOT_STORE_CONFLICT',
     );
+  }
+
+  /**
+   * Writes a profile's head, on condition that nobody wrote it since `entity` was read, after its
+   * new base when the write rebases (profile-items.ts). False when the condition failed: the new
+   * base, which no head names, is deleted again. After the head is written, the base it no longer
+   * names is deleted. Deleting a base nobody names is tidying only: one left behind expires.
+   */
+  private async putProfile(
+    key: HotKey,
+    id: string,
+    entity: Entity<AnyState> | null,
+    current: Entity<AnyState> | null,
+    next: Versioned<ProfileState>,
+    expiresAt: number,
+  ): Promise<boolean> {
+    const plan = planProfileWrite({
+      key,
+      id,
+      rev: (entity?.rev ?? 0) + 1,
+      state: next.state,
+      watermarks: next.watermarks,
+      expiresAt,
+      // An expired profile's base holds what expired with it: never joined to anything new.
+      base: current === null ? null : (entity?.base ?? null),
+    });
+    if (plan.newBase !== null) {
+      const newBase = plan.newBase;
+      await withThrottleRetry(this.retry, 'write', () =>
+        this.client.send(new PutCommand({ TableName: this.tableName, Item: newBase })),
+      );
+    }
+    try {
+      await withThrottleRetry(this.retry, 'write', () =>
+        this.client.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: plan.head,
+            ConditionExpression: entity === null ? 'attribute_not_exists(#pk)' : '#rev = :rev',
+            ExpressionAttributeNames: entity === null ? { '#pk': PARTITION_KEY } : { '#rev': 'rev' },
+            ExpressionAttributeValues: entity === null ? undefined : { ':rev': entity.rev },
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!isConditionalCheckFailed(error)) throw error;
+      if (plan.newBase !== null) await this.deleteBase({ pk: key.pk, sk: String(plan.newBase[SORT_KEY]) });
+      return false;
+    }
+    const oldBase = entity?.baseSk ?? null;
+    if (oldBase !== null && oldBase !== plan.head[BASE_POINTER_ATTRIBUTE]) {
+      await this.deleteBase({ pk: key.pk, sk: oldBase });
+    }
+    return true;
+  }
+
+  /** Deletes a base no head names; a failure leaves it to expire. */
+  private async deleteBase(key: HotKey): Promise<void> {
+    try {
+      await withThrottleRetry(this.retry, 'delete', () =>
+        this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { ...key } })),
+      );
+    } catch {
+      // Nothing reads a base no head names, and its `ttl` removes it.
+    }
+  }
+
+  /** A profile's head joined to its base. */
+  private async readProfileAt(key: HotKey, consistent: boolean): Promise<Entity<AnyState> | null> {
+    const head = await this.get(key, consistent);
+    if (head === null) return null;
+    const bases = await this.read(baseKeysOf([head]), consistent);
+    return decodeStored<AnyState>(head, bases);
+  }
+
+  /**
+   * A profile for a reader (eventually consistent); read again strongly consistent when its head
+   * names a base the replica does not have yet, or one just replaced.
+   */
+  private async readProfile(id: string): Promise<Entity<ProfileState> | null> {
+    const key = userProfileKey(id);
+    const head = await this.get(key, false);
+    if (head === null) return null;
+    let bases = await this.read(baseKeysOf([head]), false);
+    if (bases.size === baseKeysOf([head]).length) return decodeStored<ProfileState>(head, bases);
+    const again = await this.get(key, true);
+    if (again === null) return null;
+    bases = await this.read(baseKeysOf([again]), true);
+    return decodeStored<ProfileState>(again, bases);
+  }
+
+  /** The keys of every base item of an id, named by its head or left behind. */
+  private async profileBaseKeys(id: string): Promise<HotKey[]> {
+    const { pk } = userProfileKey(id);
+    const keys: HotKey[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const output: QueryCommandOutput = await withThrottleRetry(this.retry, 'query', () =>
+        this.client.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
+            ExpressionAttributeValues: { ':pk': pk, ':prefix': PROFILE_BASE_PREFIX },
+            ProjectionExpression: '#pk, #sk',
+            ConsistentRead: true,
+            ExclusiveStartKey: start,
+          }),
+        ),
+      );
+      for (const item of output.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
+      start = output.LastEvaluatedKey;
+    } while (start !== undefined);
+    return keys;
   }
 
   /**

@@ -15,9 +15,17 @@ export interface HotKey {
   sk: string;
 }
 
-/** The one profile item of a user (or anonymous visitor). */
+/** The profile (its head, when stored in two parts: profile-items.ts) of a user or anonymous visitor. */
 export function userProfileKey(profileId: string): HotKey {
   return { pk: `USER#${profileId}`, sk: 'PROFILE' };
+}
+
+/** The sort keys of a profile's base items (profile-items.ts) begin with this. */
+export const PROFILE_BASE_PREFIX = 'PROFILE#';
+
+/** A base item of a profile, under a token that is never reused. */
+export function profileBaseKey(profileId: string, token: string): HotKey {
+  return { pk: userProfileKey(profileId).pk, sk: `${PROFILE_BASE_PREFIX}${token}` };
 }
 
 /** The identity of an id (its links, docs/identity.md), beside the id's profile. */

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import dynalite from 'dynalite';
+import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
+import { createDynamoDbDocumentClient } from '../../src/aws/clients';
+import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import {
+  BASE_EXPIRY_MARGIN_SECONDS,
+  HEAD_BUDGET_BYTES,
+  itemBytes,
+} from '../../src/sinks/hot-tier/dynamodb/profile-items';
+import type { HotActivity } from '../../src/sinks/hot-tier/port';
+import { seededRandom } from '../helpers/seeded-random';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+
+const SHARD_A = 'shardId-000000000000';
+const SHARD_B = 'shardId-000000000001';
+const SEQ_BASE = 49590338271490256608559692538361571095921575989136588898n;
+const DAY0 = Date.UTC(2026, 0, 5, 9);
+const DAY_MS = 86_400_000;
+
+/** A returning shopper's events: views and cart adds over a catalogue, a minute or hours apart. */
+function shopping(
+  profileId: string,
+  count: number,
+  options: { seed?: number; shardId?: string; from?: number; startAt?: number } = {},
+): HotActivity[] {
+  const random = seededRandom(options.seed ?? 1);
+  const shardId = options.shardId ?? SHARD_A;
+  let clock = options.startAt ?? DAY0;
+  return Array.from({ length: count }, (_, i) => {
+    clock += random() < 0.2 ? 5 * 3_600_000 : 60_000;
+    const time = new Date(clock).toISOString();
+    const event =
+      random() < 0.2 ? 'product_added_to_cart' : random() < 0.05 ? 'order_completed' : 'product_viewed';
+    return {
+      profileId,
+      messageId: randomUUID(),
+      event,
+      timestamp: time,
+      receivedAt: time,
+      shardId,
+      sequenceNumber: String(SEQ_BASE + BigInt((options.from ?? 0) + i + 1)),
+      itemIds: [`sku-${Math.floor(random() * 700)}`],
+      traits: i % 40 === 0 ? { plan: random() < 0.5 ? 'pro' : 'free', visits: i } : null,
+      userId: profileId,
+      anonymousId: null,
+      previousId: null,
+      mergesUsers: false,
+      isBot: false,
+    };
+  });
+}
+
+jest.setTimeout(60_000);
+
+describe('profiles stored as a head and a base', () => {
+  let server: Server;
+  let dataDir: string;
+  let endpoint: string;
+  let doc: DynamoDBDocumentClient;
+  let tableName: string;
+  let tableCounter = 0;
+
+  const storeAt = (now: () => number = () => DAY0) => new DynamoDbHotStore({ client: doc, tableName, now });
+
+  const head = async (id: string) =>
+    (await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `USER#${id}`, sk: 'PROFILE' } }))).Item;
+
+  /** The sort keys of every base item of an id, whether its head names it or not. */
+  async function bases(id: string): Promise<string[]> {
+    const output = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': `USER#${id}`, ':prefix': 'PROFILE#' },
+        ConsistentRead: true,
+      }),
+    );
+    return (output.Items ?? []).map((item) => String(item.sk));
+  }
+
+  let scratch = 0;
+
+  /** What DynamoDB bills to put this item afresh (under a new key of the same size), as dynalite works it out. */
+  async function writeUnits(item: Record<string, unknown>): Promise<number> {
+    scratch += 1;
+    const output = await doc.send(
+      new PutCommand({
+        TableName: tableName,
+        Item: { ...item, sk: `S${String(scratch).padStart(6, '0')}` },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    return output.ConsumedCapacity?.CapacityUnits ?? Number.NaN;
+  }
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(path.join(tmpdir(), 'profile-items-'));
+    server = dynalite({ path: dataDir, createTableMs: 0 });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint: endpoint } });
+  });
+
+  afterAll(async () => {
+    doc.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    tableName = `profiles-${++tableCounter}`;
+    const raw = new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    await ensureHotTable(raw, tableName);
+    raw.destroy();
+  });
+
+  it('writes a returning user one write unit an event, rebases now and then, and reads back the same profile', async () => {
+    const id = randomUUID();
+    const activity = shopping(id, 240);
+    const store = storeAt();
+    const memory = new MemoryHotStore();
+    const seenBases = new Set<string>();
+    const units: number[] = [];
+    for (const event of activity) {
+      await store.applyActivity([event]);
+      await memory.applyActivity([event]);
+      const item = (await head(id)) as Record<string, unknown>;
+      if (typeof item.b === 'string') seenBases.add(item.b);
+      units.push(await writeUnits(item));
+      expect(itemBytes(item)).toBeLessThanOrEqual(HEAD_BUDGET_BYTES);
+    }
+    // Every head fits one write unit as DynamoDB bills it; a base is written every few events (the
+    // head gains 40 to 50 compressed bytes an event, this shopper's sessions and purchases included).
+    expect(units.every((u) => u === 1)).toBe(true);
+    expect(seenBases.size).toBeGreaterThan(activity.length / 20);
+    expect(seenBases.size).toBeLessThan(activity.length / 3);
+    // Only the base the head names is left.
+    const item = (await head(id)) as Record<string, unknown>;
+    expect(await bases(id)).toEqual([item.b]);
+    const fromMemory = await memory.getUser(id);
+    expect(fromMemory?.recentEvents).toHaveLength(50);
+    await expect(store.getUser(id)).resolves.toEqual(fromMemory);
+    await expect(store.readIds([id])).resolves.toEqual(await memory.readIds([id]));
+  });
+
+  it('keeps every event of writers racing on one profile, and no base that lost', async () => {
+    const id = 'racer';
+    const a = shopping(id, 90, { seed: 2, shardId: SHARD_A });
+    const b = shopping(id, 90, { seed: 3, shardId: SHARD_B, from: 1000 });
+    const [left, right] = [storeAt(), storeAt()];
+    await Promise.all([
+      (async () => {
+        for (const event of a) await left.applyActivity([event]);
+      })(),
+      (async () => {
+        for (const event of b) await right.applyActivity([event]);
+      })(),
+    ]);
+    const user = await left.getUser(id);
+    expect(user?.eventCount).toBe(180);
+    const newest = [...a, ...b]
+      .sort((x, y) => (x.timestamp < y.timestamp ? 1 : x.timestamp > y.timestamp ? -1 : 0))
+      .slice(0, 50)
+      .map((event) => event.messageId);
+    expect(new Set(user?.recentEvents.map((event) => event.messageId))).toEqual(new Set(newest));
+    const item = (await head(id)) as Record<string, unknown>;
+    expect(await bases(id)).toEqual([item.b]);
+  });
+
+  it('rebases before its base would expire, and deletes the base it leaves', async () => {
+    const id = 'weekly';
+    let clock = DAY0;
+    const store = storeAt(() => clock);
+    for (const event of shopping(id, 60)) await store.applyActivity([event]);
+    const before = (await head(id)) as Record<string, unknown>;
+    expect(typeof before.b).toBe('string');
+    const baseTtl = (
+      await doc.send(new GetCommand({ TableName: tableName, Key: { pk: `USER#${id}`, sk: before.b } }))
+    ).Item?.ttl as number;
+    expect(baseTtl).toBe(Number(before.ttl) + BASE_EXPIRY_MARGIN_SECONDS);
+
+    // A week and a day later the head would outlive its base: the write rebases.
+    clock += 8 * DAY_MS;
+    await store.applyActivity(shopping(id, 1, { from: 500, startAt: clock }));
+    const after = (await head(id)) as Record<string, unknown>;
+    expect(after.b).not.toBe(before.b);
+    expect(await bases(id)).toEqual([after.b]);
+    await expect(store.getUser(id)).resolves.toMatchObject({ eventCount: 61 });
+  });
+
+  it('starts an id afresh once its profile expired, and deletes the base it had', async () => {
+    const id = 'lapsed';
+    let clock = DAY0;
+    const store = storeAt(() => clock);
+    for (const event of shopping(id, 60)) await store.applyActivity([event]);
+    expect(await bases(id)).toHaveLength(1);
+    clock += 181 * DAY_MS;
+    await store.applyActivity(shopping(id, 1, { from: 500, startAt: clock }));
+    const user = await store.getUser(id);
+    expect(user?.eventCount).toBe(1);
+    expect(user?.recentEvents).toHaveLength(1);
+    expect(await bases(id)).toEqual([]);
+  });
+
+  it('erases the head, its base and any base left behind', async () => {
+    const id = 'forget-me';
+    const store = storeAt();
+    for (const event of shopping(id, 60)) await store.applyActivity([event]);
+    // A base a crash left behind: written, never named by a head.
+    await doc.send(
+      new PutCommand({ TableName: tableName, Item: { pk: `USER#${id}`, sk: 'PROFILE#left-behind', id } }),
+    );
+    expect(await bases(id)).toHaveLength(2);
+    await store.eraseIds([id]);
+    expect(await head(id)).toBeUndefined();
+    expect(await bases(id)).toEqual([]);
+    await expect(store.getUser(id)).resolves.toBeNull();
+  });
+});
