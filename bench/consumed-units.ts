@@ -128,6 +128,10 @@ export class ConsumedUnits {
       case 'PutItemCommand':
         this.add(kindOf(input.Item as Key), { writes: 1, wru: consumed });
         return;
+      case 'DeleteItemCommand':
+        // A profile's rebase deletes the base it leaves (billed by the deleted item's size).
+        this.add(kindOf(input.Key as Key), { writes: 1, wru: consumed });
+        return;
       case 'BatchWriteItemCommand': {
         const requests = Object.values(input.RequestItems as Record<string, WriteRequest[]>).flat();
         const keys = requests.map((r) => r.PutRequest?.Item ?? r.DeleteRequest?.Key ?? {});

@@ -144,7 +144,8 @@ function provisionedCost(w: Workload, capacity: ProvisionedCapacity): LineItem[]
 function storageCost(w: Workload): LineItem[] {
   const { eventsPerDay, assumption: a } = w;
   const prices = w.prices.dynamodbOnDemand;
-  const tableGb = (eventsPerDay * a('profilesPerDailyEvent') * a('profileItemBytes')) / GB;
+  const tableGb =
+    (eventsPerDay * a('profilesPerDailyEvent') * (a('profileHeadBytes') + a('profileBaseBytes'))) / GB;
   return [
     lineItem('DynamoDB', 'storage', tableGb, 'GB-months', tableGb * prices.storageGbMonth),
     lineItem(

@@ -472,7 +472,11 @@ export function hotTableRequestUnits(w: Workload): { wru: number; rru: number } 
   // Each fold's Query reads its entries in 1 MB pages, billed together; an empty log still costs a read.
   const logBytes = events * a('hotPendingBytesPerEvent') + batches * a('hotPendingItemBytes');
   const logReadRru = Math.max(folds, logBytes / READ_UNIT_BYTES);
-  const profileReadRru = Math.ceil(a('profileItemBytes') / READ_UNIT_BYTES) * EVENTUAL_READ_RRU;
+  // A profile is two items (its head and its base), each read and billed on its own.
+  const profileReadRru =
+    (Math.ceil(a('profileHeadBytes') / READ_UNIT_BYTES) +
+      Math.ceil(a('profileBaseBytes') / READ_UNIT_BYTES)) *
+    EVENTUAL_READ_RRU;
   const wru =
     events * a('hotWruPerEvent') +
     // Each entry is written once and deleted once.
