@@ -265,11 +265,26 @@ interface ColdRun {
   result: unknown;
 }
 
-function coldRun(dir: string, eventFile: string | undefined, env: Record<string, string>): Promise<ColdRun> {
+/** BENCH_LAMBDA_CPU_PROF names a folder: each cold run writes its CPU profile there (evidence of what bounds it). */
+const CPU_PROFILE_DIR = process.env.BENCH_LAMBDA_CPU_PROF;
+
+function coldRun(
+  dir: string,
+  eventFile: string | undefined,
+  env: Record<string, string>,
+  profileName: string,
+): Promise<ColdRun> {
+  const profile = CPU_PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${path.resolve(CPU_PROFILE_DIR)}`,
+        `--cpu-prof-name=${profileName}.cpuprofile`,
+      ]
+    : [];
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['-e', CHILD, dir, ...(eventFile ? [eventFile] : [])],
+      [...profile, '-e', CHILD, dir, ...(eventFile ? [eventFile] : [])],
       { env, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const line = stdout.split('\n').find((l) => l.startsWith('BENCH_RESULT '));
@@ -360,7 +375,8 @@ async function coldStarts(dir: string, stub: string): Promise<string[]> {
     // Each round starts at a different variant, so none always runs first or last.
     const order = all.map((_, i) => all[(i + round) % all.length] as Variant);
     for (const variant of order) {
-      const run = await coldRun(variant.bundle.dir, variant.eventFile, variant.env);
+      const profileName = `${variant.label.replace(/[^\w.-]+/g, '-')}-${round + 1}`;
+      const run = await coldRun(variant.bundle.dir, variant.eventFile, variant.env, profileName);
       variant.check?.(run.result);
       variant.runs.push(run);
     }
@@ -534,6 +550,9 @@ export async function lambdaBenchmark(): Promise<string> {
     ].join('\n');
   } finally {
     await stub.close();
-    await rm(dir, { recursive: true, force: true });
+    // Profiles name lines of the minified bundles: those stay, with their source maps, to read them by.
+    if (CPU_PROFILE_DIR)
+      process.stderr.write(`lambda: bundles kept in ${dir} for the profiles' source maps\n`);
+    else await rm(dir, { recursive: true, force: true });
   }
 }

@@ -9,6 +9,7 @@ const { lowerThreadPriority } = require('./thread-priority');
 
 const { kind, options, port, host, niceness } = workerData;
 lowerThreadPriority(niceness);
+if (kind === 'dynamodb') require('./dynalite-iterators').closeDynaliteIteratorsOnReturn();
 const factory = kind === 'kinesis' ? require('kinesalite') : require('dynalite');
 const server = factory(options);
 
