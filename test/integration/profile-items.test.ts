@@ -1,13 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import dynalite from 'dynalite';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
-import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import {
   BASE_EXPIRY_MARGIN_SECONDS,
@@ -15,6 +8,7 @@ import {
   itemBytes,
 } from '../../src/sinks/hot-tier/dynamodb/profile-items';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
+import { startTestEmulators, type TestEmulators } from '../helpers/emulators';
 import { seededRandom } from '../helpers/seeded-random';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
@@ -60,9 +54,8 @@ function shopping(
 jest.setTimeout(60_000);
 
 describe('profiles stored as a head and a base', () => {
-  let server: Server;
-  let dataDir: string;
-  let endpoint: string;
+  let emulators: TestEmulators;
+  let raw: DynamoDBClient;
   let doc: DynamoDBDocumentClient;
   let tableName: string;
   let tableCounter = 0;
@@ -101,28 +94,23 @@ describe('profiles stored as a head and a base', () => {
   }
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'profile-items-'));
-    server = dynalite({ path: dataDir, createTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint: endpoint } });
+    emulators = await startTestEmulators('profile-items-');
+    doc = emulators.dynamodb;
+    raw = new DynamoDBClient({
+      endpoint: emulators.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
   });
 
   afterAll(async () => {
-    doc.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-    rmSync(dataDir, { recursive: true, force: true });
+    raw.destroy();
+    await emulators.stop();
   });
 
   beforeEach(async () => {
     tableName = `profiles-${++tableCounter}`;
-    const raw = new DynamoDBClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    });
     await ensureHotTable(raw, tableName);
-    raw.destroy();
   });
 
   it('writes a returning user one write unit an event, rebases now and then, and reads back the same profile', async () => {
