@@ -10,8 +10,12 @@ jest.setTimeout(60_000);
 
 const TABLE = 'hot';
 
-/** Recent times, so the trends are current and the profiles are kept. */
-const START = Date.now() - 3_600_000;
+/**
+ * Recent times, so the trends are current and the profiles are kept, and all in one fixed hour:
+ * events on both sides of an hour's start would count in two windows of the HOUR trend.
+ */
+const HOUR_MS = 3_600_000;
+const START = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 50 * 60_000;
 const at = (minute: number) => new Date(START + minute * 60_000).toISOString();
 
 /** One event of `userId` on `itemIds`, the n-th of its shard. */
