@@ -31,4 +31,4 @@ function closeDynaliteIteratorsOnReturn() {
   }
 }
 
-module.exports = { closeDynaliteIteratorsOnReturn, dynaliteAbstractLevel };
+module.exports = { closeDynaliteIteratorsOnReturn };

@@ -1,10 +1,12 @@
 import {
   BatchGetCommand,
   BatchWriteCommand,
+  QueryCommand,
   ScanCommand,
   type BatchGetCommandOutput,
   type BatchWriteCommandOutput,
   type DynamoDBDocumentClient,
+  type QueryCommandOutput,
   type ScanCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { HotStoreError } from '../errors';
@@ -196,6 +198,42 @@ export async function* scanBySortKey(
           FilterExpression: '#sk = :sk',
           ExpressionAttributeNames: { '#sk': 'sk' },
           ExpressionAttributeValues: { ':sk': sortKey },
+          ExclusiveStartKey: start,
+        }),
+      ),
+    );
+    yield output.Items ?? [];
+    start = output.LastEvaluatedKey;
+  } while (start !== undefined);
+}
+
+/**
+ * Every item of one partition, page by page, strongly consistent, in sort-key order; with
+ * `sortKeyPrefix`, only those whose sort key begins with it; with `keysOnly`, just their keys.
+ */
+export async function* queryPartition(
+  client: DynamoDBDocumentClient,
+  tableName: string,
+  pk: string,
+  policy: RetryPolicy,
+  options: { sortKeyPrefix?: string; keysOnly?: boolean; operation?: string } = {},
+): AsyncGenerator<StoredItem[]> {
+  const prefix = options.sortKeyPrefix;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const output: QueryCommandOutput = await withThrottleRetry(policy, options.operation ?? 'query', () =>
+      client.send(
+        new QueryCommand({
+          TableName: tableName,
+          KeyConditionExpression:
+            prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
+          ExpressionAttributeNames:
+            prefix === undefined && options.keysOnly !== true
+              ? { '#pk': 'pk' }
+              : { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeValues: prefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': prefix },
+          ProjectionExpression: options.keysOnly === true ? '#pk, #sk' : undefined,
+          ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
       ),

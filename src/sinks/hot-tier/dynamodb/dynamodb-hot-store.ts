@@ -6,14 +6,7 @@ import {
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import {
-  DeleteCommand,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type DynamoDBDocumentClient,
-  type QueryCommandOutput,
-} from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
 import type { FailureReporter } from '../../../realtime/failures';
 import type { Config } from '../../../config';
@@ -42,6 +35,7 @@ import {
   batchPut,
   forEachLimited,
   keyString,
+  queryPartition,
   scanBySortKey,
   withThrottleRetry,
   type RetryPolicy,
@@ -187,11 +181,10 @@ interface Entity<S> extends Versioned<S> {
   /** When the item expires (its `ttl`, epoch seconds); undefined when it never does. */
   expiresAt: number | undefined;
   /**
-   * A profile's base as read (profile-items.ts), and the sort key its head names: null for every
-   * other key, and for a profile whose head holds all of it.
+   * A profile's base as read (profile-items.ts): null for every other key, for a profile whose head
+   * holds all of it, and for one whose base is gone.
    */
   base: StoredBase | null;
-  baseSk: string | null;
 }
 
 /** Whatever state a key holds; which one follows from the key's kind. */
@@ -235,7 +228,6 @@ function decode<S>(item: StoredItem | undefined | null): Entity<S> | null {
     // Only this adapter writes these items, in exactly the shape of S.
     state: state as S,
     base: null,
-    baseSk: null,
   };
 }
 
@@ -259,7 +251,6 @@ function decodeStored<S>(
     // Only profile keys hold heads.
     state: profileOf(head.head, base) as S,
     base,
-    baseSk: head.baseSk,
   };
 }
 
@@ -405,25 +396,18 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
 
   /** Reads one profile, or null when the id has never been seen. */
   async getUser(id: string): Promise<UserProfileRecord | null> {
-    const entity = this.live(await this.readProfile(id));
+    const key = userProfileKey(id);
+    const { found, bases } = await this.readJoined([key], false);
+    const entity = this.live(decodeStored<ProfileState>(found.get(keyString(key)), bases));
     return entity === null ? null : { ...entity.state, id };
   }
 
   /** Reads several ids' profiles and identities in BatchGets (eventually consistent, like getUser). */
   async readIds(ids: readonly string[]): Promise<Map<string, IdRecord>> {
-    let found = await this.read(
+    const { found, bases } = await this.readJoined(
       ids.flatMap((id) => [userProfileKey(id), identityKey(id)]),
       false,
     );
-    let bases = await this.read(baseKeysOf(found.values()), false);
-    if (bases.size < baseKeysOf(found.values()).length) {
-      // A head read from a replica that has not seen its new base yet, or names one just replaced.
-      found = await this.read(
-        ids.flatMap((id) => [userProfileKey(id), identityKey(id)]),
-        true,
-      );
-      bases = await this.read(baseKeysOf(found.values()), true);
-    }
     const records = new Map<string, IdRecord>();
     for (const id of ids) {
       const profile =
@@ -539,8 +523,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
 
   /** Reads keys in strongly consistent BatchGets; their commits assert the versions read here. */
   private async load(keys: readonly HotStateKey[]): Promise<StateSnapshot> {
-    const found = await this.read(keys.map(hotKeyOf));
-    const bases = await this.read(baseKeysOf(found.values()));
+    const { found, bases } = await this.readJoined(keys.map(hotKeyOf), true);
     // Decoded once per key, so the engine's read and the commit's first attempt share one object.
     const entities = new Map<string, Entity<AnyState> | null>();
     const entityOf = (key: HotStateKey): Entity<AnyState> | null => {
@@ -586,7 +569,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
           expiry,
         );
         if (written) return;
-        entity = await this.readProfileAt(key, true);
+        const { found, bases } = await this.readJoined([key], true);
+        entity = decodeStored<AnyState>(found.get(keyString(key)), bases);
         continue;
       }
       const item: StoredItem = {
@@ -669,7 +653,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       if (plan.newBase !== null) await this.deleteBase({ pk: key.pk, sk: String(plan.newBase[SORT_KEY]) });
       return false;
     }
-    const oldBase = entity?.baseSk ?? null;
+    // A base that is gone (null) has nothing left to delete.
+    const oldBase = entity?.base?.sk ?? null;
     if (oldBase !== null && oldBase !== plan.head[BASE_POINTER_ATTRIBUTE]) {
       await this.deleteBase({ pk: key.pk, sk: oldBase });
     }
@@ -687,52 +672,31 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
     }
   }
 
-  /** A profile's head joined to its base. */
-  private async readProfileAt(key: HotKey, consistent: boolean): Promise<Entity<AnyState> | null> {
-    const head = await this.get(key, consistent);
-    if (head === null) return null;
-    const bases = await this.read(baseKeysOf([head]), consistent);
-    return decodeStored<AnyState>(head, bases);
-  }
-
   /**
-   * A profile for a reader (eventually consistent); read again strongly consistent when its head
-   * names a base the replica does not have yet, or one just replaced.
+   * Reads keys and then the bases their profile heads name, for decodeStored. An eventually
+   * consistent read that misses a named base (a replica that has not seen a new base yet, or a
+   * head naming one just replaced) is made again strongly consistent.
    */
-  private async readProfile(id: string): Promise<Entity<ProfileState> | null> {
-    const key = userProfileKey(id);
-    const head = await this.get(key, false);
-    if (head === null) return null;
-    let bases = await this.read(baseKeysOf([head]), false);
-    if (bases.size === baseKeysOf([head]).length) return decodeStored<ProfileState>(head, bases);
-    const again = await this.get(key, true);
-    if (again === null) return null;
-    bases = await this.read(baseKeysOf([again]), true);
-    return decodeStored<ProfileState>(again, bases);
+  private async readJoined(
+    keys: readonly HotKey[],
+    consistent: boolean,
+  ): Promise<{ found: Map<string, StoredItem>; bases: Map<string, StoredItem> }> {
+    const found = await this.read([...keys], consistent);
+    const named = baseKeysOf(found.values());
+    const bases = await this.read(named, consistent);
+    if (consistent || bases.size === named.length) return { found, bases };
+    return this.readJoined(keys, true);
   }
 
   /** The keys of every base item of an id, named by its head or left behind. */
   private async profileBaseKeys(id: string): Promise<HotKey[]> {
-    const { pk } = userProfileKey(id);
     const keys: HotKey[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const output: QueryCommandOutput = await withThrottleRetry(this.retry, 'query', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            ExpressionAttributeNames: { '#pk': PARTITION_KEY, '#sk': SORT_KEY },
-            ExpressionAttributeValues: { ':pk': pk, ':prefix': PROFILE_BASE_PREFIX },
-            ProjectionExpression: '#pk, #sk',
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of output.Items ?? []) keys.push({ pk: String(item.pk), sk: String(item.sk) });
-      start = output.LastEvaluatedKey;
-    } while (start !== undefined);
+    const pages = queryPartition(this.client, this.tableName, userProfileKey(id).pk, this.retry, {
+      sortKeyPrefix: PROFILE_BASE_PREFIX,
+      keysOnly: true,
+    });
+    for await (const page of pages)
+      for (const item of page) keys.push({ pk: String(item.pk), sk: String(item.sk) });
     return keys;
   }
 

@@ -1,16 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { QueryCommand, type DynamoDBDocumentClient, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PendingRead, StoredPending } from '../../../realtime/hot-batch';
 import type { PendingChanges } from '../../../realtime/pending-changes';
 import type { ItemTouch, PairDelta } from '../../../realtime/profile';
-import {
-  batchDelete,
-  batchPut,
-  withThrottleRetry,
-  type RetryPolicy,
-  type StoredItem,
-} from './dynamodb-batch';
+import { batchDelete, batchPut, queryPartition, type RetryPolicy, type StoredItem } from './dynamodb-batch';
 import {
   PARTITION_KEY,
   PENDING_PARTITION,
@@ -119,21 +113,10 @@ export class DynamoDbPendingLog {
       const { shardId, sequence } = parsePendingPartKey(String(first[SORT_KEY]));
       entries.push({ ...decode(shardId, sequence, data), handle });
     };
-    let start: Record<string, unknown> | undefined;
-    do {
-      const output: QueryCommandOutput = await withThrottleRetry(this.retry, 'read pending', () =>
-        this.client.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': PARTITION_KEY },
-            ExpressionAttributeValues: { ':pk': PENDING_PARTITION },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-          }),
-        ),
-      );
-      for (const item of output.Items ?? []) {
+    for await (const page of queryPartition(this.client, this.tableName, PENDING_PARTITION, this.retry, {
+      operation: 'read pending',
+    })) {
+      for (const item of page) {
         if (open.length > 0 && entryOf(item) !== entryOf(open[0] as StoredItem)) {
           close();
           open = [];
@@ -141,8 +124,7 @@ export class DynamoDbPendingLog {
         }
         open.push(item);
       }
-      start = output.LastEvaluatedKey;
-    } while (start !== undefined);
+    }
     close();
     return { entries, more: false };
   }
