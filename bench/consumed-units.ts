@@ -4,7 +4,6 @@ import { PENDING_PARTITION } from '../src/sinks/hot-tier/dynamodb/hot-store-keys
 
 /** What a hot-table item is, by its key: how the units are split. */
 export const UNIT_KINDS = [
-  'claims',
   'profiles',
   'identities',
   'pending log',
@@ -29,7 +28,7 @@ type Key = { pk?: unknown; sk?: unknown };
 export function kindOf(key: Key): UnitKind {
   const pk = String(key.pk);
   const sk = String(key.sk);
-  if (pk.startsWith('MSG#')) return sk === 'DEDUPE' ? 'edge markers' : 'claims';
+  if (pk.startsWith('MSG#') && sk === 'DEDUPE') return 'edge markers';
   if (pk.startsWith('USER#')) return sk === 'IDENTITY' ? 'identities' : 'profiles';
   if (pk.startsWith('ITEM#')) return 'items';
   if (pk.startsWith('TREND#')) return 'trends';

@@ -210,8 +210,8 @@ export function medianResult(results: LoadResult[]): LoadResult {
 
 /** Seconds per load run; BENCH_DURATION shortens runs for a quick check. */
 export function benchDuration(): number {
-  const value = Number(process.env.BENCH_DURATION ?? '10');
-  return Number.isFinite(value) && value > 0 ? value : 10;
+  const value = Number(process.env.BENCH_DURATION ?? '5');
+  return Number.isFinite(value) && value > 0 ? value : 5;
 }
 
 /** The machine's 1-minute load average: on a shared machine, how much else ran. */

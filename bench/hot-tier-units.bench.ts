@@ -177,7 +177,7 @@ function addSince(into: Units, now: Readonly<Record<UnitKind, Readonly<KindUnits
 }
 
 /** Kinds the stream batches write, per event; the pending log's row is its appends. */
-const STREAM_KINDS: readonly UnitKind[] = ['claims', 'profiles', 'identities', 'pending log'];
+const STREAM_KINDS: readonly UnitKind[] = ['profiles', 'identities', 'pending log'];
 /** Kinds a fold reads and writes: the pending log's row is its Query and its deletes. */
 const FOLD_KINDS: readonly UnitKind[] = ['pending log', 'items', 'trends'];
 
@@ -250,7 +250,7 @@ function measuredTable(m: Measured): string {
 
 /**
  * The DynamoDB request units the hot tier's writes consume, by kind of item: per event, the stream
- * processor's (claims, profiles, identities, pending-log appends), and per fold, the fold's
+ * processor's (profiles, identities, pending-log appends), and per fold, the fold's
  * (pending-log Query and deletes, items, trends). The real processor and DynamoDbHotStore against
  * dynalite, which reports each request's consumed capacity as DynamoDB bills it (writes and
  * deletes: ceil(KB) of the larger of the old and new item; strongly consistent reads: ceil(4 KB)
@@ -357,7 +357,7 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
     return [
       ...measured.flatMap((day) => [measuredTable(day), '']),
       `${USERS} users after ${warmUp} days of warm-up, then a measured day in each way, ${SUSTAIN_ITEMS} items. ` +
-        'The cost model takes claims, profiles and identities per event (hotWruPerEvent, hotRruPerEvent), the ' +
+        'The cost model takes profiles and identities per event (hotWruPerEvent, hotRruPerEvent), the ' +
         "pending log's compressed bytes per event (hotPendingBytesPerEvent: its appends, Query and deletes are " +
         'billed by size), and items and trends per fold (hotWruPerFold, hotRruPerFold, for a fold that rewrites ' +
         'the whole catalogue). The totals leave the edge markers out (off in the AWS stages).',

@@ -1,6 +1,7 @@
 import '../src/local/node-env';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { deletionBenchmark } from './deletion.bench';
 import { freshnessBenchmark, freshnessDuration } from './freshness.bench';
 import { hotReadBenchmark } from './hot-read.bench';
@@ -119,7 +120,7 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
   {
     name: 'hot-tier-units',
     about:
-      "DynamoDB request units the hot tier uses, by kind of item: per event, the stream processor's (claims, " +
+      "DynamoDB request units the hot tier uses, by kind of item: per event, the stream processor's (" +
       "profiles, identities, appends to the pending log), and per fold, the fold's (the pending log read and " +
       'deleted, items, trends): what the `hot*` assumptions in infra/pricing/us-east-1.json take. The processor, the ' +
       "fold and their DynamoDB adapter against dynalite, every request asking for its consumed capacity. 500 users each send ten events a day of the sustain load's " +
@@ -151,18 +152,57 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 
-/** `npm run bench [-- name…]`: runs the benchmarks and rewrites their sections of bench/RESULTS.md. */
+/** What a whole `npm run bench` should take (the performance issue's bound). */
+const WHOLE_RUN_TARGET_MIN = 15;
+
+/** The wall time of each section, as a table; for a whole run, with its total against the target. */
+function timingsTable(timings: ReadonlyArray<[string, number]>, whole: boolean): string {
+  const minutes = (ms: number) => (ms / 60_000).toFixed(1);
+  const total = timings.reduce((sum, [, ms]) => sum + ms, 0);
+  const met = total / 60_000 <= WHOLE_RUN_TARGET_MIN;
+  return [
+    '| section | minutes |',
+    '| --- | ---: |',
+    ...timings.map(([name, ms]) => `| ${name} | ${minutes(ms)} |`),
+    `| **all** | **${minutes(total)}** |`,
+    ...(whole
+      ? ['', `Target: the whole run in ≤ ${WHOLE_RUN_TARGET_MIN} minutes: ${met ? 'met' : 'not met'}.`]
+      : []),
+  ].join('\n');
+}
+
+async function writeSection(name: string, about: string, table: string): Promise<void> {
+  // Read again for each section: a run of other benchmarks may have rewritten theirs meanwhile.
+  const results = await readFile(RESULTS, 'utf8').catch(() => '# Benchmark results\n');
+  await writeFile(RESULTS, upsertSection(results, name, about, table));
+  console.log(`${name} written to ${path.relative(process.cwd(), RESULTS)}`);
+}
+
+/**
+ * `npm run bench [-- name…]`: runs the benchmarks, rewrites their sections of bench/RESULTS.md and
+ * prints how long each took; a whole run also records that (its `run` section).
+ */
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const selected = BENCHMARKS.filter((b) => only.length === 0 || only.includes(b.name));
+  const timings: Array<[string, number]> = [];
   for (const bench of selected) {
     console.log(`running ${bench.name} (${benchDuration()} s per load run)…`);
+    const started = performance.now();
     const table = await bench.run();
+    timings.push([bench.name, performance.now() - started]);
     console.log(`\n${table}\n`);
-    // Read again for each section: a run of other benchmarks may have rewritten theirs meanwhile.
-    const results = await readFile(RESULTS, 'utf8').catch(() => '# Benchmark results\n');
-    await writeFile(RESULTS, upsertSection(results, bench.name, bench.about, table));
-    console.log(`${bench.name} written to ${path.relative(process.cwd(), RESULTS)}`);
+    await writeSection(bench.name, bench.about, table);
+  }
+  const whole = selected.length === BENCHMARKS.length;
+  const table = timingsTable(timings, whole);
+  console.log(`\n${table}\n`);
+  if (whole) {
+    await writeSection(
+      'run',
+      `The wall time of each section of one whole \`npm run bench\` (${benchDuration()} s per load run, BENCH_DURATION), in the order they ran.`,
+      table,
+    );
   }
 }
 

@@ -165,9 +165,8 @@ async function sustainRun(): Promise<SustainRun> {
 }
 
 const OPERATION_NAMES: Record<string, string> = {
-  BatchGetItem:
-    'BatchGetItem (strongly consistent: claims, profiles and identities; at a fold, items and trends)',
-  BatchWriteItem: 'BatchWriteItem (new messageId claims, pending-log appends; at a fold, its deletes)',
+  BatchGetItem: 'BatchGetItem (strongly consistent: profiles and identities; at a fold, items and trends)',
+  BatchWriteItem: 'BatchWriteItem (pending-log appends; at a fold, its deletes)',
   PutItem: 'conditional PutItem (one per changed key: profiles; at a fold, items and trends)',
   GetItem: 'GetItem (a conflict read again)',
   Query: 'Query (a fold reading the pending log, strongly consistent)',

@@ -39,27 +39,15 @@ export interface MemoryHotStoreOptions {
 
 /**
  * The hot tier in memory: the engine's batch steps and fold (the same as the DynamoDB adapter runs)
- * over three maps: states with their watermarks, messageId claims, and the pending log. Everything
+ * over two maps: states with their watermarks, and the pending log. Everything
  * runs on one thread, so a key cannot change between its read and its write and a commit needs no
  * condition.
  */
 export class MemoryHotStore implements HotStore, HotTierEraser, HotTierFolder {
   private readonly states = new Map<string, Versioned<StateOf<HotStateKey>>>();
-  private readonly claims = new Map<string, string>();
   /** Pending entries by position and content, so appending one again changes nothing. */
   private readonly pending = new Map<string, PendingChanges>();
   private readonly storage: HotBatchStorage = {
-    readClaims: async (messageIds) => {
-      const owners = new Map<string, string>();
-      for (const id of messageIds) {
-        const owner = this.claims.get(id);
-        if (owner !== undefined) owners.set(id, owner);
-      }
-      return owners;
-    },
-    writeClaims: async (claims) => {
-      for (const { messageId, owner } of claims) this.claims.set(messageId, owner);
-    },
     load: async () => this.snapshot,
     appendPending: async (entries) => {
       for (const entry of entries) {

@@ -20,6 +20,7 @@ import {
   type ProfileState,
 } from './profile';
 import { mergePending, pendingEntriesOf, type PendingChanges } from './pending-changes';
+import { isResend, seenFingerprints } from './seen-messages';
 import { reduceTrend, type TrendState, type TrendWindow } from './trending';
 import { advance, unapplied, type Positioned, type Versioned } from './watermarks';
 
@@ -74,12 +75,6 @@ export function stateKeyString(key: HotStateKey): string {
   }
 }
 
-/** A messageId claimed by the stream record that carried it first (`<shardId>/<sequence>`). */
-export interface MessageClaim {
-  messageId: string;
-  owner: string;
-}
-
 /** One key's change in a batch, as a function of what the key holds when it is written. */
 export interface StateUpdate<K extends HotStateKey = HotStateKey> {
   key: K;
@@ -129,10 +124,6 @@ export interface FoldOutcome {
 
 /** What a store supplies for the batch steps: persistence only. */
 export interface HotBatchStorage {
-  /** The owner of each messageId already claimed; unclaimed ids are absent. */
-  readClaims(messageIds: readonly string[]): Promise<ReadonlyMap<string, string>>;
-  /** Records new claims. */
-  writeClaims(claims: readonly MessageClaim[]): Promise<void>;
   /** Reads several keys at once. */
   load(keys: readonly HotStateKey[]): Promise<StateSnapshot>;
   /** Appends entries to the pending log; appending the same entry again changes nothing. */
@@ -184,16 +175,17 @@ function isTouch(change: ItemChange): change is ItemTouch {
 
 /**
  * Applies a batch of activity to the hot tier's state through `storage`, one write per key.
- * Idempotent: each key drops what its per-shard watermarks say it has applied, and a messageId
- * claimed by another stream record (a client's resend) is dropped before any key is read.
+ * Idempotent: each key drops what its per-shard watermarks say it has applied, and a profile
+ * drops a messageId it has applied from another stream record (a client's resend; seen-messages.ts).
  *
- * The steps, in order: validate the whole batch; claim messageIds; read the profiles and reduce
- * them (yielding item touches, co-occurrence and what a limit kept out), without writing them yet;
- * append the item and trend changes to the pending log, which `foldPending` applies later; report
- * what the profiles took only in part; write the profiles last. The derived changes go first
- * because they are a pure function of the stored profile and the records: after a crash in
- * between, a redelivery appends the same changes again (or those of the profiles not yet written),
- * which the fold takes once, and every key that already has them filters them out by watermark.
+ * The steps, in order: validate the whole batch; read the profiles and identities; set the resends
+ * aside; reduce the profiles (yielding item touches, co-occurrence and what a limit kept out),
+ * without writing them yet; append the item and trend changes to the pending log, which
+ * `foldPending` applies later; report what the profiles took only in part; write the profiles and
+ * identities last. The derived changes go first because they are a pure function of the stored
+ * profile and the records: after a crash in between, a redelivery appends the same changes again
+ * (or those of the profiles not yet written), which the fold takes once, and every key that already
+ * has them filters them out by watermark.
  */
 export async function applyHotBatch(
   activity: readonly HotActivity[],
@@ -202,18 +194,20 @@ export async function applyHotBatch(
 ): Promise<void> {
   const contributions = toContributions(activity);
   if (contributions.length === 0) return;
-  const fresh = await claimMessages(contributions, storage);
   const interactions = options.interactions ?? defaultInteractionModel;
   const limits = { ...DEFAULT_PROFILE_LIMITS, ...options.profileLimits };
+  const rules = options.identity ?? DEFAULT_IDENTITY_RULES;
   const reduce = (state: ProfileState | null, pending: Contribution[]) =>
     reduceProfile(state, pending, interactions, limits);
 
-  const byProfile = groupBy(fresh, (c) => c.profileId);
-  const identity = identityChangesOf(fresh, options.identity ?? DEFAULT_IDENTITY_RULES);
+  // Every id the batch could change is read; its resends then change none of them.
   const profiles = await storage.load([
-    ...[...byProfile.keys()].map(profileKey),
-    ...identity.ids.map(identityKey),
+    ...[...new Set(contributions.map((c) => c.profileId))].map(profileKey),
+    ...identityChangesOf(contributions, rules).ids.map(identityKey),
   ]);
+  const fresh = withoutResends(contributions, (profileId) => profiles.get(profileKey(profileId)));
+  const byProfile = groupBy(fresh, (c) => c.profileId);
+  const identity = identityChangesOf(fresh, rules);
   const updates: Array<StateUpdate<ProfileKey>> = [];
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
@@ -308,31 +302,24 @@ function identityFailures(refused: readonly RefusedClaim[]): HotTierFailure[] {
 }
 
 /**
- * Keeps the contributions whose messageId is theirs: unclaimed (claimed now for their record), or
- * claimed by this very record (a redelivery, which the watermarks decide on). A resend of the
- * messageId in a later record finds another record's claim and is dropped. Two records with one
- * messageId are never in flight together because the edge partitions by profile, so they share a
- * shard and its consumer handles them in order.
+ * The contributions less the resends: those whose messageId their profile, as read, has applied
+ * from an earlier record. Two records with one messageId are never in flight together because the
+ * edge partitions by profile, so they share a shard and its consumer handles them in order.
  */
-async function claimMessages(
+function withoutResends(
   contributions: readonly Contribution[],
-  storage: HotBatchStorage,
-): Promise<Contribution[]> {
-  const claims = await storage.readClaims(contributions.map((c) => c.messageId));
-  const fresh: Contribution[] = [];
-  const missing: MessageClaim[] = [];
-  for (const c of contributions) {
-    const owner = `${c.shardId}/${c.sequence}`;
-    const claim = claims.get(c.messageId);
-    if (claim === undefined) {
-      missing.push({ messageId: c.messageId, owner });
-      fresh.push(c);
-    } else if (claim === owner) {
-      fresh.push(c);
+  profileOf: (profileId: string) => Versioned<ProfileState> | null,
+): Contribution[] {
+  const fingerprints = new Map<string, ReadonlySet<string>>();
+  return contributions.filter((c) => {
+    const profile = profileOf(c.profileId);
+    let seen = fingerprints.get(c.profileId);
+    if (seen === undefined) {
+      seen = seenFingerprints(profile?.state.seen);
+      fingerprints.set(c.profileId, seen);
     }
-  }
-  await storage.writeClaims(missing);
-  return fresh;
+    return !isResend(profile, c, seen);
+  });
 }
 
 /**

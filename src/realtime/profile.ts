@@ -4,6 +4,8 @@ import { byStreamOrder, isLater, type Contribution } from './contribution';
 import { EVENT_NAME_NOT_COUNTED, TRAIT_DROPPED, type HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { countInteraction, type CountedItem, type ItemCountLimits } from './item-counts';
+import { DEFAULT_SEEN_LIMITS, rememberSeen, seenFingerprints, messageFingerprint } from './seen-messages';
+import type { SeenEntry, SeenLimits } from './seen-messages';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
 import { mergeTraits, type TraitLimits, type TraitMerge } from './traits';
 
@@ -53,6 +55,11 @@ export interface ProfileState {
    * (item-counts.ts); absent from profiles written before the cap existed.
    */
   counted?: CountedItem[];
+  /**
+   * The messageIds of the events applied in the last `seenDays` (at most `seenIds`), newest first,
+   * so that a resend counts once (seen-messages.ts); absent from profiles written before it existed.
+   */
+  seen?: SeenEntry[];
 }
 
 /** One event's effect on an item's stats and trending. */
@@ -79,7 +86,7 @@ export interface PairDelta {
  * Every list and map in a profile is bounded, so no profile can outgrow DynamoDB's 400 KB item
  * (docs/hot-tier.md adds the bounds up).
  */
-export interface ProfileLimits extends TraitLimits, ItemCountLimits {
+export interface ProfileLimits extends TraitLimits, ItemCountLimits, SeenLimits {
   recentEvents: number;
   recentItems: number;
   purchased: number;
@@ -100,6 +107,7 @@ export const DEFAULT_PROFILE_LIMITS: ProfileLimits = {
   traitBytes: 16 * 1024,
   countsPerItem: 3,
   countedItems: 50,
+  ...DEFAULT_SEEN_LIMITS,
 };
 
 export interface ProfileOutcome {
@@ -143,7 +151,9 @@ function droppedTraitError({ key, limit }: TraitMerge['dropped'][number], limits
  * per user and pair, so repeating an interaction adds nothing and a purchase outweighs a view.
  * What a limit keeps out of the profile (traits, an event name past `eventNames`) is reported as
  * a failure of that contribution; the event itself always counts. A bot's events count in its own
- * profile but touch no item: no stats, trends, co-occurrence or recent items.
+ * profile but touch no item: no stats, trends, co-occurrence or recent items. A contribution whose
+ * messageId the profile has already applied (a client's resend, in a record of its own) changes
+ * nothing.
  */
 export function reduceProfile(
   stored: ProfileState | null,
@@ -158,8 +168,15 @@ export function reduceProfile(
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
   const failures: HotTierFailure[] = [];
+  const seen = seenFingerprints(state.seen);
+  const applied: Contribution[] = [];
 
   for (const c of ordered) {
+    // A resend of an event the profile has applied (another record with its messageId): nothing.
+    const fingerprint = messageFingerprint(c.messageId);
+    if (seen.has(fingerprint)) continue;
+    seen.add(fingerprint);
+    applied.push(c);
     const errors: EventError[] = [];
     state.eventCount += 1;
     if (Object.hasOwn(state.counts, c.event) || Object.keys(state.counts).length < limits.eventNames) {
@@ -195,6 +212,7 @@ export function reduceProfile(
     if (c.isBot) continue;
     for (const itemId of new Set(c.itemIds)) interact(state, c, itemId, model, limits, touches, pairs);
   }
+  if (applied.length > 0) state.seen = rememberSeen(state.seen, applied, limits);
   return { state, touches, pairs, failures };
 }
 

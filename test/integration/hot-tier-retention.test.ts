@@ -147,10 +147,23 @@ describe('hot-tier retention: profiles and identities expire after the idle limi
     await store.applyActivity([activity(clock, 'bob')]);
     // An item without a ttl (an item's stats, a deletion request) never expires.
     await doc.send(new PutCommand({ TableName: tableName, Item: { pk: 'ITEM#p1', sk: 'ITEM', views: 3 } }));
+    // Claims of messageIds, kept a week, as the hot tier wrote them before profiles kept their own.
+    for (const [messageId, day] of [
+      ['m-old', 0],
+      ['m-older', 20],
+    ] as const) {
+      const ttl = Math.floor((T0 + (day + 7) * DAY_MS) / 1000);
+      await doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: { pk: `MSG#${messageId}`, sk: 'HOT', owner: 's/1', ttl },
+        }),
+      );
+    }
 
     clock = T0 + IDLE_DAYS * DAY_MS - 1000;
     await expect(sweeper.sweep()).resolves.toEqual({ items: 2, ids: [] });
-    // Both batches' messageId claims (kept a week) went; alice's items stay until their limit.
+    // Both claims went; alice's items stay until their limit.
     expect(await keys()).toEqual([
       'ITEM#p1/ITEM',
       'USER#alice/IDENTITY',

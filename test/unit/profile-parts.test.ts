@@ -55,7 +55,12 @@ function history(count: number, seed: number): ProfileState[] {
 /** The head's own entries: what it writes beyond the base. */
 function ownEntries(state: ProfileState, base: ProfileBase): number {
   const head = splitProfile(state, base);
-  return head.recentEvents.own.length + head.sessions.own.length + head.purchased.own.length;
+  return (
+    head.recentEvents.own.length +
+    head.sessions.own.length +
+    head.purchased.own.length +
+    (head.seen?.own.length ?? 0)
+  );
 }
 
 describe('a profile split into a head and a base', () => {
@@ -85,6 +90,7 @@ describe('a profile split into a head and a base', () => {
     expect(head.ownTraits).toBeUndefined();
     expect(head.recentEvents.fromBase).toBe(state.recentEvents.length);
     expect(state.recentEvents).toHaveLength(50);
+    expect(head.seen?.fromBase).toBe(state.seen?.length);
   });
 
   it('adds about an entry per list per event while events arrive in order', () => {
@@ -100,6 +106,19 @@ describe('a profile split into a head and a base', () => {
       expect(head.recentEvents.own).toHaveLength(n + 1);
       expect(head.sessions.own.length).toBeLessThanOrEqual(1);
       expect(head.recentEvents.fromBase).toBe(50 - (n + 1));
+      // Each event's messageId is remembered in front; none falls off within the week.
+      expect(head.seen?.own).toHaveLength(n + 1);
+      expect(head.seen?.fromBase).toBe(100);
+    }
+  });
+
+  it('joins back to a profile that keeps no messageIds (written before it did), against any base', () => {
+    const states = history(60, 13);
+    const { seen: _dropped, ...old } = states.at(-1) as ProfileState;
+    for (const base of [EMPTY_BASE, baseOf(states[30] as ProfileState), baseOf(old)]) {
+      const head = splitProfile(old, base);
+      expect(head.seen).toBeUndefined();
+      expect(joinProfile(head, base)).toEqual(old);
     }
   });
 

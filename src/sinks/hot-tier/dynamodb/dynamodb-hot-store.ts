@@ -5,6 +5,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { HotActivity } from '../../../realtime/activity';
@@ -19,7 +20,6 @@ import {
   identityKey as identityStateKey,
   type FoldOutcome,
   type HotStateKey,
-  type MessageClaim,
   type StateOf,
   type StateSnapshot,
   type StateUpdate,
@@ -32,7 +32,6 @@ import type { Versioned } from '../../../realtime/watermarks';
 import {
   batchDelete,
   batchGet,
-  batchPut,
   forEachLimited,
   keyString,
   queryPartition,
@@ -57,7 +56,6 @@ import {
   idOf,
   identityKey,
   itemKey,
-  messageClaimKey,
   PROFILE_BASE_PREFIX,
   trendKey,
   userProfileKey,
@@ -130,8 +128,6 @@ export interface DynamoDbHotStoreOptions {
   /** Attempts per call while DynamoDB throttles or leaves keys unprocessed. */
   throttleAttempts?: number;
   throttleBaseDelayMs?: number;
-  /** How long a messageId claim is kept: longer than any redelivery or client resend. */
-  messageClaimTtlSeconds?: number;
   interactions?: InteractionModel;
   /** Limits to change (trait caps, per-user item counts); the others keep the engine's defaults. */
   profileLimits?: Partial<ProfileLimits>;
@@ -192,7 +188,6 @@ type AnyState = StateOf<HotStateKey>;
 
 /** A trend nobody touched for this many windows has decayed to nothing and may expire. */
 const TREND_RETENTION_WINDOWS = 48;
-const DEFAULT_CLAIM_TTL_SECONDS = 7 * 24 * 3600;
 const META = new Set([PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, 'id', 'rev', 'wm', 'owner']);
 
 /**
@@ -302,6 +297,17 @@ function expiryOf(key: HotStateKey, state: AnyState, at: Expiries): number | und
   }
 }
 
+/** The longest first wait after losing an optimistic write; it doubles with each loss. */
+const CONFLICT_BASE_DELAY_MS = 4;
+
+/**
+ * Waits a random while (full jitter) before a write that lost its condition reads again: two
+ * writers of one key (two shards' batches, or a batch beside an erasure) that retried at once would
+ * meet again, and the faster one could starve the other of all its attempts.
+ */
+const conflictBackoff = (attempt: number): Promise<void> =>
+  sleep(Math.random() * CONFLICT_BASE_DELAY_MS * 2 ** attempt);
+
 /**
  * Whether an item's expiry has passed. DynamoDB deletes such items within days, not at once, so
  * until it does they are read as gone; dynalite never does, and DynamoDbTtlSweeper deletes them.
@@ -314,7 +320,7 @@ const expired = (entity: { expiresAt: number | undefined }, nowSeconds: number):
  * the engine's (`applyHotBatch` in src/realtime/hot-batch.ts); this adapter supplies their
  * persistence. Without transactions, idempotency lives in each item: the engine's per-shard
  * sequence watermarks are stored with the key's state, an optimistic version guards each
- * read-modify-write, and a claim item per messageId records which stream record carried it.
+ * read-modify-write, and a profile remembers the messageIds it applied, so a resend counts once.
  * See docs/hot-tier.md.
  */
 export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder {
@@ -323,7 +329,6 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   private readonly concurrency: number;
   private readonly maxAttempts: number;
   private readonly retry: RetryPolicy;
-  private readonly claimTtlSeconds: number;
   private readonly interactions: InteractionModel | undefined;
   private readonly profileLimits: Partial<ProfileLimits> | undefined;
   private readonly identity: IdentityRules | undefined;
@@ -341,7 +346,6 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       attempts: Math.max(1, options.throttleAttempts ?? 5),
       baseDelayMs: options.throttleBaseDelayMs ?? 50,
     };
-    this.claimTtlSeconds = options.messageClaimTtlSeconds ?? DEFAULT_CLAIM_TTL_SECONDS;
     this.interactions = options.interactions;
     this.profileLimits = options.profileLimits;
     this.identity = options.identity;
@@ -361,8 +365,6 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       await applyHotBatch(
         activity,
         {
-          readClaims: (messageIds) => this.readClaims(messageIds),
-          writeClaims: (claims) => this.writeClaims(claims),
           load: (keys) => this.load(keys),
           appendPending: (entries) => this.pending.append(entries),
         },
@@ -499,28 +501,6 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
     return decode<TrendState>(await this.get(trendKey(event, window), false))?.state ?? null;
   }
 
-  /** The owners of claimed messageIds, in one strongly consistent BatchGet. */
-  private async readClaims(messageIds: readonly string[]): Promise<Map<string, string>> {
-    const found = await this.read(messageIds.map(messageClaimKey));
-    const owners = new Map<string, string>();
-    for (const messageId of messageIds) {
-      const claim = found.get(keyString(messageClaimKey(messageId)));
-      if (claim !== undefined) owners.set(messageId, String(claim.owner));
-    }
-    return owners;
-  }
-
-  /** New claims in BatchWrites, kept long enough to outlive any redelivery or resend. */
-  private async writeClaims(claims: readonly MessageClaim[]): Promise<void> {
-    const ttl = Math.floor(this.now() / 1000) + this.claimTtlSeconds;
-    const items = claims.map((c) => ({
-      ...messageClaimKey(c.messageId),
-      owner: c.owner,
-      [TTL_ATTRIBUTE]: ttl,
-    }));
-    await batchPut(this.client, this.tableName, items, this.retry);
-  }
-
   /** Reads keys in strongly consistent BatchGets; their commits assert the versions read here. */
   private async load(keys: readonly HotStateKey[]): Promise<StateSnapshot> {
     const { found, bases } = await this.readJoined(keys.map(hotKeyOf), true);
@@ -569,6 +549,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
           expiry,
         );
         if (written) return;
+        await conflictBackoff(attempt);
         const { found, bases } = await this.readJoined([key], true);
         entity = decodeStored<AnyState>(found.get(keyString(key)), bases);
         continue;
@@ -597,6 +578,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       } catch (error) {
         if (!isConditionalCheckFailed(error)) throw error;
       }
+      await conflictBackoff(attempt);
       entity = decode<AnyState>(await this.get(key, true));
     }
     // The kind of key only: a profile's key holds its id as sent, which may be personal data.

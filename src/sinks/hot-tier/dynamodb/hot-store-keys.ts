@@ -47,8 +47,10 @@ export function trendKey(event: string | null, window: string): HotKey {
 }
 
 /**
- * The hot tier's claim on a messageId. The sort key differs from the edge's `DEDUPE` marker, so
- * the two never shadow each other when they share the table.
+ * The hot tier's claim on a messageId, as it kept them before profiles remembered their own
+ * messageIds: no longer written, but a claim written before expires only a week later, and a
+ * person's erasure deletes their claims meanwhile. The sort key differs from the edge's `DEDUPE`
+ * marker, so the two never shadow each other when they share the table.
  */
 export function messageClaimKey(messageId: string): HotKey {
   return { pk: `MSG#${messageId}`, sk: 'HOT' };

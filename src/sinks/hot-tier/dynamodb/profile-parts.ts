@@ -14,6 +14,7 @@
  * `joinProfile(splitProfile(state, base), base)` equals `state` for any state and base.
  */
 import type { ProfileState, RecentEvent } from '../../../realtime/profile';
+import type { SeenEntry } from '../../../realtime/seen-messages';
 import type { Session } from '../../../realtime/sessions';
 
 /** The lists a profile keeps in its base, and its traits with their time. */
@@ -26,6 +27,8 @@ export interface ProfileBase {
   purchased: string[];
   /** Oldest first. */
   sessions: Session[];
+  /** Newest first; absent from bases written before profiles kept their messageIds. */
+  seen?: SeenEntry[];
 }
 
 /** A list as the head holds it: its own entries and how many of the base's it takes. */
@@ -34,7 +37,7 @@ export interface ListPart<T> {
   fromBase: number;
 }
 
-type BaseFields = 'traits' | 'traitsAt' | 'recentEvents' | 'purchased' | 'sessions';
+type BaseFields = 'traits' | 'traitsAt' | 'recentEvents' | 'purchased' | 'sessions' | 'seen';
 
 /** The part of a profile written with every event. */
 export interface ProfileHead extends Omit<ProfileState, BaseFields> {
@@ -43,6 +46,8 @@ export interface ProfileHead extends Omit<ProfileState, BaseFields> {
   recentEvents: ListPart<RecentEvent>;
   purchased: ListPart<string>;
   sessions: ListPart<Session>;
+  /** Absent when the profile keeps no messageIds (one written before it did). */
+  seen?: ListPart<SeenEntry>;
 }
 
 /** The base of a profile that has none yet: every list is the head's own. */
@@ -57,18 +62,20 @@ export function baseOf(state: ProfileState): ProfileBase {
     sessions: state.sessions,
   };
   if (state.traitsAt !== undefined) base.traitsAt = state.traitsAt;
+  if (state.seen !== undefined) base.seen = state.seen;
   return base;
 }
 
 /** The smallest head that, joined to `base`, is `state`. */
 export function splitProfile(state: ProfileState, base: ProfileBase): ProfileHead {
-  const { traits, traitsAt, recentEvents, purchased, sessions, ...rest } = state;
+  const { traits, traitsAt, recentEvents, purchased, sessions, seen, ...rest } = state;
   const head: ProfileHead = {
     ...rest,
     recentEvents: splitNewestFirst(recentEvents, base.recentEvents),
     purchased: splitNewestFirst(purchased, base.purchased),
     sessions: splitOldestFirst(sessions, base.sessions),
   };
+  if (seen !== undefined) head.seen = splitNewestFirst(seen, base.seen ?? []);
   if (!jsonEqual(traits, base.traits) || traitsAt !== base.traitsAt) {
     head.ownTraits = traitsAt === undefined ? { traits } : { traits, at: traitsAt };
   }
@@ -77,7 +84,7 @@ export function splitProfile(state: ProfileState, base: ProfileBase): ProfileHea
 
 /** The profile a head and its base stand for. */
 export function joinProfile(head: ProfileHead, base: ProfileBase): ProfileState {
-  const { ownTraits, recentEvents, purchased, sessions, ...rest } = head;
+  const { ownTraits, recentEvents, purchased, sessions, seen, ...rest } = head;
   const state: ProfileState = {
     ...rest,
     traits: ownTraits === undefined ? base.traits : ownTraits.traits,
@@ -87,6 +94,7 @@ export function joinProfile(head: ProfileHead, base: ProfileBase): ProfileState 
   };
   const traitsAt = ownTraits === undefined ? base.traitsAt : ownTraits.at;
   if (traitsAt !== undefined) state.traitsAt = traitsAt;
+  if (seen !== undefined) state.seen = [...seen.own, ...(base.seen ?? []).slice(0, seen.fromBase)];
   return state;
 }
 

@@ -1,0 +1,77 @@
+import { createHash } from 'node:crypto';
+import type { Contribution } from './contribution';
+import type { Versioned } from './watermarks';
+
+/**
+ * The messageIds a profile has applied, which is how the hot tier keeps a client's resend from
+ * counting twice. A resend carries the event's own ids, so it reaches the same profile (and, as the
+ * edge partitions by profile, the same shard, after the original): the profile that counted the
+ * original is where the resend is found out. Kept in the profile, the record of a messageId is
+ * written by the same conditional put that applies its event, so the two can never disagree, and
+ * it costs no item of its own.
+ *
+ * Each entry is `<day>:<fingerprint>`: the UTC day the event reached the edge (days since the
+ * epoch, base 36) and 60 bits of the SHA-256 of its messageId (base64url). Newest first.
+ */
+export type SeenEntry = string;
+
+export interface SeenLimits {
+  /** Days a messageId is remembered for, counted back from the newest event a profile took. */
+  seenDays: number;
+  /** The most messageIds a profile remembers, whatever their age: the newest are kept. */
+  seenIds: number;
+}
+
+/** A week, as the hot tier's claim items were kept; 1,000 ids cover 140 events a day for it. */
+export const DEFAULT_SEEN_LIMITS: SeenLimits = { seenDays: 7, seenIds: 1000 };
+
+const DAY_MS = 86_400_000;
+const FINGERPRINT_CHARS = 10;
+
+/** 60 bits of the messageId's SHA-256: two of a profile's 1,000 ids collide about once in 10^15. */
+export function messageFingerprint(messageId: string): string {
+  return createHash('sha256').update(messageId).digest('base64url').slice(0, FINGERPRINT_CHARS);
+}
+
+const dayOf = (receivedAt: string): number => Math.floor(Date.parse(receivedAt) / DAY_MS);
+
+const entryDay = (entry: SeenEntry): number => parseInt(entry.slice(0, entry.indexOf(':')), 36);
+
+const entryFingerprint = (entry: SeenEntry): string => entry.slice(entry.indexOf(':') + 1);
+
+/** The fingerprints of a profile's remembered messageIds. */
+export function seenFingerprints(seen: readonly SeenEntry[] | undefined): Set<string> {
+  return new Set((seen ?? []).map(entryFingerprint));
+}
+
+/**
+ * `seen` with the contributions' messageIds in front (given oldest first), then cut to the limits:
+ * entries older than `seenDays` before the newest, and past `seenIds`. Depends only on its inputs
+ * (the days are the events' edge times, not the clock), as a profile's reduction must.
+ */
+export function rememberSeen(
+  seen: readonly SeenEntry[] | undefined,
+  added: readonly Contribution[],
+  limits: SeenLimits,
+): SeenEntry[] {
+  const fresh = added.map((c) => `${dayOf(c.receivedAt).toString(36)}:${messageFingerprint(c.messageId)}`);
+  const all = [...fresh.reverse(), ...(seen ?? [])];
+  const newest = Math.max(...all.map(entryDay));
+  return all.filter((entry) => entryDay(entry) > newest - limits.seenDays).slice(0, limits.seenIds);
+}
+
+/**
+ * Whether a contribution is a resend: a later record with a messageId the profile has already
+ * applied. A redelivery of the very record that applied it is not (it is at or below the profile's
+ * watermark for its shard, and the watermarks drop it from the profile; what it does elsewhere, such
+ * as its identity changes, is applied again, idempotently).
+ */
+export function isResend(
+  profile: Versioned<{ seen?: readonly SeenEntry[] }> | null,
+  c: Contribution,
+  fingerprints: ReadonlySet<string>,
+): boolean {
+  if (profile === null) return false;
+  if (c.sequence <= (profile.watermarks[c.shardId] ?? '')) return false;
+  return fingerprints.has(messageFingerprint(c.messageId));
+}

@@ -1,0 +1,158 @@
+import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
+import type { HotActivity } from '../../src/realtime/activity';
+import type { Contribution } from '../../src/realtime/contribution';
+import { reduceProfile, type ProfileState } from '../../src/realtime/profile';
+import {
+  DEFAULT_SEEN_LIMITS,
+  isResend,
+  messageFingerprint,
+  rememberSeen,
+  seenFingerprints,
+} from '../../src/realtime/seen-messages';
+
+const DAY_MS = 86_400_000;
+const T0 = Date.UTC(2026, 2, 2, 10);
+const SHARD = 'shardId-000000000000';
+
+let n = 0;
+function c(messageId: string, at: number, options: Partial<Contribution> = {}): Contribution {
+  n++;
+  const time = new Date(at).toISOString();
+  return {
+    messageId,
+    profileId: 'u1',
+    event: 'product_viewed',
+    timestamp: time,
+    receivedAt: time,
+    shardId: SHARD,
+    sequence: String(n).padStart(20, '0'),
+    itemIds: ['sku-1'],
+    traits: null,
+    isBot: false,
+    userId: 'u1',
+    anonymousId: null,
+    previousId: null,
+    mergesUsers: false,
+    ...options,
+  };
+}
+
+describe('the messageIds a profile remembers', () => {
+  it('fingerprints a messageId in 10 url-safe characters, the same every time, different for another id', () => {
+    const fingerprint = messageFingerprint('ajs-next-1700000000000-4f1c');
+    expect(fingerprint).toMatch(/^[A-Za-z0-9_-]{10}$/);
+    expect(messageFingerprint('ajs-next-1700000000000-4f1c')).toBe(fingerprint);
+    const many = new Set(Array.from({ length: 10_000 }, (_, i) => messageFingerprint(`m-${i}`)));
+    expect(many.size).toBe(10_000);
+  });
+
+  it('keeps the newest first, and forgets what is a week older than the newest', () => {
+    const week = [0, 2, 5, 6].map((day, i) => c(`m${i}`, T0 + day * DAY_MS));
+    const seen = rememberSeen(undefined, week, DEFAULT_SEEN_LIMITS);
+    expect([...seenFingerprints(seen)]).toEqual(['m3', 'm2', 'm1', 'm0'].map(messageFingerprint));
+    // Eight days on, only what came within the last seven days is kept.
+    const later = rememberSeen(seen, [c('m4', T0 + 8 * DAY_MS)], DEFAULT_SEEN_LIMITS);
+    expect([...seenFingerprints(later)]).toEqual(['m4', 'm3', 'm2', 'm1'].map(messageFingerprint));
+  });
+
+  it('keeps at most seenIds, the newest', () => {
+    const limits = { seenDays: 7, seenIds: 3 };
+    const seen = rememberSeen(
+      undefined,
+      Array.from({ length: 5 }, (_, i) => c(`m${i}`, T0 + i * 1000)),
+      limits,
+    );
+    expect([...seenFingerprints(seen)]).toEqual(['m4', 'm3', 'm2'].map(messageFingerprint));
+  });
+
+  it('tells a resend (a later record) from a redelivery of the record that applied it', () => {
+    const original = c('m-1', T0);
+    const { state } = reduceProfile(null, [original]);
+    const stored = { state, watermarks: { [SHARD]: original.sequence } };
+    const fingerprints = seenFingerprints(state.seen);
+    expect(isResend(stored, c('m-1', T0 + 60_000), fingerprints)).toBe(true);
+    expect(isResend(stored, original, fingerprints)).toBe(false);
+    expect(isResend(stored, c('m-2', T0 + 60_000), fingerprints)).toBe(false);
+    expect(isResend(null, c('m-1', T0 + 60_000), fingerprints)).toBe(false);
+  });
+});
+
+describe('a profile given a resend', () => {
+  it('counts it once, and touches no item again', () => {
+    const first = reduceProfile(null, [c('m-1', T0), c('m-2', T0 + 1000)]);
+    const again = reduceProfile(first.state, [c('m-2', T0 + 60_000), c('m-3', T0 + 61_000)]);
+    expect(again.state.eventCount).toBe(3);
+    expect(again.state.recentEvents.map((e) => e.messageId)).toEqual(['m-3', 'm-2', 'm-1']);
+    expect(again.touches).toHaveLength(1);
+  });
+
+  it('counts it again once the week has passed (the window, documented)', () => {
+    const first = reduceProfile(null, [c('m-1', T0)]);
+    const weekLater = reduceProfile(first.state, [c('other', T0 + 7 * DAY_MS)]).state;
+    expect(reduceProfile(weekLater, [c('m-1', T0 + 7 * DAY_MS + 1000)]).state.eventCount).toBe(3);
+  });
+
+  it('takes a messageId it never kept (a profile written before it kept them)', () => {
+    const { seen: _none, ...old } = reduceProfile(null, [c('m-1', T0)]).state;
+    const next = reduceProfile(old as ProfileState, [c('m-2', T0 + 1000)]).state;
+    expect(next.eventCount).toBe(2);
+    expect([...seenFingerprints(next.seen)]).toEqual([messageFingerprint('m-2')]);
+  });
+});
+
+describe('a batch with resends (applyHotBatch)', () => {
+  let sequence = 0;
+  const activity = (messageId: string, options: Partial<HotActivity> = {}): HotActivity => {
+    sequence++;
+    const at = new Date(T0 + sequence * 1000).toISOString();
+    return {
+      profileId: 'u1',
+      messageId,
+      event: 'product_viewed',
+      timestamp: at,
+      receivedAt: at,
+      shardId: SHARD,
+      sequenceNumber: String(sequence),
+      itemIds: [`sku-${messageId}`],
+      traits: null,
+      isBot: false,
+      userId: 'u1',
+      anonymousId: 'device-1',
+      previousId: null,
+      mergesUsers: false,
+      ...options,
+    };
+  };
+
+  const identities = async (store: MemoryHotStore) =>
+    [...(await store.readIds(['u1', 'device-1']))].map(([id, record]) => [id, record.identity]);
+
+  it('changes no profile, item, trend or identity for a resend in a later batch', async () => {
+    const store = new MemoryHotStore();
+    const original = [activity('m-1'), activity('m-2')];
+    await store.applyActivity(original);
+    await store.foldPending();
+    const before = {
+      user: await store.getUser('u1'),
+      item: await store.getItem('sku-m-1'),
+      trend: await store.getTrend('product_viewed', 'DAY'),
+      identities: await identities(store),
+    };
+    // The same events in new records (a client that never heard the answer), beside a new one.
+    await store.applyActivity([activity('m-1'), activity('m-2'), activity('m-3')]);
+    await store.foldPending();
+    const user = await store.getUser('u1');
+    expect(user?.eventCount).toBe(3);
+    expect(user?.recentEvents.map((e) => e.messageId)).toEqual(['m-3', 'm-2', 'm-1']);
+    // Its stats as before (m-3's view makes it a neighbour of sku-m-3, which is new).
+    expect((await store.getItem('sku-m-1'))?.stats).toEqual(before.item?.stats);
+    expect((await store.getItem('sku-m-3'))?.stats.counts).toEqual({ product_viewed: 1 });
+    const trend = await store.getTrend('product_viewed', 'DAY');
+    expect(JSON.stringify(trend)).not.toEqual(JSON.stringify(before.trend));
+    // Only m-3's item moved the trend: resent without m-3, the trend is as before.
+    await store.applyActivity([activity('m-1'), activity('m-2')]);
+    await store.foldPending();
+    expect(await store.getTrend('product_viewed', 'DAY')).toEqual(trend);
+    expect(await identities(store)).toEqual(before.identities);
+  });
+});
