@@ -20,7 +20,7 @@ import {
   type ProfileState,
 } from './profile';
 import { mergePending, pendingEntriesOf, type PendingChanges } from './pending-changes';
-import { isResend, seenFingerprints } from './seen-messages';
+import { appliedFingerprints, isResend } from './seen-messages';
 import { reduceTrend, type TrendState, type TrendWindow } from './trending';
 import { advance, unapplied, type Positioned, type Versioned } from './watermarks';
 
@@ -315,7 +315,7 @@ function withoutResends(
     const profile = profileOf(c.profileId);
     let seen = fingerprints.get(c.profileId);
     if (seen === undefined) {
-      seen = seenFingerprints(profile?.state.seen);
+      seen = profile === null ? new Set<string>() : appliedFingerprints(profile.state);
       fingerprints.set(c.profileId, seen);
     }
     return !isResend(profile, c, seen);

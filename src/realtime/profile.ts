@@ -4,7 +4,7 @@ import { byStreamOrder, isLater, type Contribution } from './contribution';
 import { EVENT_NAME_NOT_COUNTED, TRAIT_DROPPED, type HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { countInteraction, type CountedItem, type ItemCountLimits } from './item-counts';
-import { DEFAULT_SEEN_LIMITS, rememberSeen, seenFingerprints, messageFingerprint } from './seen-messages';
+import { appliedFingerprints, DEFAULT_SEEN_LIMITS, messageFingerprint, rememberSeen } from './seen-messages';
 import type { SeenEntry, SeenLimits } from './seen-messages';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
 import { mergeTraits, type TraitLimits, type TraitMerge } from './traits';
@@ -56,8 +56,9 @@ export interface ProfileState {
    */
   counted?: CountedItem[];
   /**
-   * The messageIds of the events applied in the last `seenDays` (at most `seenIds`), newest first,
-   * so that a resend counts once (seen-messages.ts); absent from profiles written before it existed.
+   * With the messageIds of `recentEvents`, those of the events applied in the last `seenDays` (at
+   * most `seenIds`), newest first, so that a resend counts once (seen-messages.ts); absent until an
+   * event leaves `recentEvents`.
    */
   seen?: SeenEntry[];
 }
@@ -168,15 +169,14 @@ export function reduceProfile(
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
   const failures: HotTierFailure[] = [];
-  const seen = seenFingerprints(state.seen);
-  const applied: Contribution[] = [];
+  const seen = appliedFingerprints(state);
+  const left: Array<{ messageId: string; at: string }> = [];
 
   for (const c of ordered) {
     // A resend of an event the profile has applied (another record with its messageId): nothing.
     const fingerprint = messageFingerprint(c.messageId);
     if (seen.has(fingerprint)) continue;
     seen.add(fingerprint);
-    applied.push(c);
     const errors: EventError[] = [];
     state.eventCount += 1;
     if (Object.hasOwn(state.counts, c.event) || Object.keys(state.counts).length < limits.eventNames) {
@@ -206,17 +206,24 @@ export function reduceProfile(
     state.sessionCount += added.change;
     state.sessions = added.sessions.slice(-limits.sessions);
 
-    state.recentEvents = insertRecentEvent(state.recentEvents, c, limits.recentEvents);
+    const recent = insertRecentEvent(state.recentEvents, c, limits.recentEvents);
+    state.recentEvents = recent.events;
+    if (recent.left !== null) left.unshift({ messageId: recent.left.messageId, at: c.receivedAt });
     // The event counted once above; each item it names gets the interaction (an order: a purchase
     // of every product), in the order named, a repeated item once. A bot's event touches none.
     if (c.isBot) continue;
     for (const itemId of new Set(c.itemIds)) interact(state, c, itemId, model, limits, touches, pairs);
   }
-  if (applied.length > 0) state.seen = rememberSeen(state.seen, applied, limits);
+  if (left.length > 0) state.seen = rememberSeen(state.seen, left, limits);
   return { state, touches, pairs, failures };
 }
 
-function insertRecentEvent(events: RecentEvent[], c: Contribution, limit: number): RecentEvent[] {
+/** The latest events with `c` in its place by time, and the one that no longer fits (maybe `c`). */
+function insertRecentEvent(
+  events: RecentEvent[],
+  c: Contribution,
+  limit: number,
+): { events: RecentEvent[]; left: RecentEvent | null } {
   const entry: RecentEvent = {
     messageId: c.messageId,
     event: c.event,
@@ -225,7 +232,7 @@ function insertRecentEvent(events: RecentEvent[], c: Contribution, limit: number
   };
   const index = events.findIndex((e) => e.timestamp <= c.timestamp);
   const next = index === -1 ? [...events, entry] : [...events.slice(0, index), entry, ...events.slice(index)];
-  return next.slice(0, limit);
+  return { events: next.slice(0, limit), left: next[limit] ?? null };
 }
 
 function interact(

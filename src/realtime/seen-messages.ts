@@ -10,8 +10,11 @@ import type { Versioned } from './watermarks';
  * written by the same conditional put that applies its event, so the two can never disagree, and
  * it costs no item of its own.
  *
- * Each entry is `<day>:<fingerprint>`: the UTC day the event reached the edge (days since the
- * epoch, base 36) and 60 bits of the SHA-256 of its messageId (base64url). Newest first.
+ * A profile's latest events (`recentEvents`) hold their messageIds already; `seen` holds the
+ * others of the window, the events that left `recentEvents` (or never made it in, being older than
+ * all of them). Each entry is `<day>:<fingerprint>`: the UTC day the event left the latest events
+ * (days since the epoch, base 36), from which the window counts, and 60 bits of the SHA-256 of its
+ * messageId (base64url). Newest first.
  */
 export type SeenEntry = string;
 
@@ -22,7 +25,10 @@ export interface SeenLimits {
   seenIds: number;
 }
 
-/** A week, as the hot tier's claim items were kept; 1,000 ids cover 140 events a day for it. */
+/**
+ * A week, as the hot tier's claim items were kept; with the 50 latest events, 1,000 ids cover 150
+ * events a day for it.
+ */
 export const DEFAULT_SEEN_LIMITS: SeenLimits = { seenDays: 7, seenIds: 1000 };
 
 const DAY_MS = 86_400_000;
@@ -39,23 +45,32 @@ const entryDay = (entry: SeenEntry): number => parseInt(entry.slice(0, entry.ind
 
 const entryFingerprint = (entry: SeenEntry): string => entry.slice(entry.indexOf(':') + 1);
 
-/** The fingerprints of a profile's remembered messageIds. */
-export function seenFingerprints(seen: readonly SeenEntry[] | undefined): Set<string> {
-  return new Set((seen ?? []).map(entryFingerprint));
+/** The fingerprints of every messageId a profile remembers: its latest events' and `seen`'s. */
+export function appliedFingerprints(profile: {
+  recentEvents: ReadonlyArray<{ messageId: string }>;
+  seen?: readonly SeenEntry[];
+}): Set<string> {
+  const fingerprints = new Set((profile.seen ?? []).map(entryFingerprint));
+  for (const event of profile.recentEvents) fingerprints.add(messageFingerprint(event.messageId));
+  return fingerprints;
 }
 
 /**
- * `seen` with the contributions' messageIds in front (given oldest first), then cut to the limits:
- * entries older than `seenDays` before the newest, and past `seenIds`. Depends only on its inputs
- * (the days are the events' edge times, not the clock), as a profile's reduction must.
+ * `seen` with the messageIds that just left the latest events in front (given newest first, with
+ * the edge time of the event that pushed them out), then cut to the limits: entries older than
+ * `seenDays` before the newest, and past `seenIds`. Depends only on its inputs (the days are edge
+ * times, not the clock), as a profile's reduction must.
  */
 export function rememberSeen(
   seen: readonly SeenEntry[] | undefined,
-  added: readonly Contribution[],
+  left: ReadonlyArray<{ messageId: string; at: string }>,
   limits: SeenLimits,
 ): SeenEntry[] {
-  const fresh = added.map((c) => `${dayOf(c.receivedAt).toString(36)}:${messageFingerprint(c.messageId)}`);
-  const all = [...fresh.reverse(), ...(seen ?? [])];
+  const all = [
+    ...left.map(({ messageId, at }) => `${dayOf(at).toString(36)}:${messageFingerprint(messageId)}`),
+    ...(seen ?? []),
+  ];
+  if (all.length === 0) return [];
   const newest = Math.max(...all.map(entryDay));
   return all.filter((entry) => entryDay(entry) > newest - limits.seenDays).slice(0, limits.seenIds);
 }
@@ -67,7 +82,7 @@ export function rememberSeen(
  * as its identity changes, is applied again, idempotently).
  */
 export function isResend(
-  profile: Versioned<{ seen?: readonly SeenEntry[] }> | null,
+  profile: Versioned<unknown> | null,
   c: Contribution,
   fingerprints: ReadonlySet<string>,
 ): boolean {

@@ -106,9 +106,9 @@ describe('a profile split into a head and a base', () => {
       expect(head.recentEvents.own).toHaveLength(n + 1);
       expect(head.sessions.own.length).toBeLessThanOrEqual(1);
       expect(head.recentEvents.fromBase).toBe(50 - (n + 1));
-      // Each event's messageId is remembered in front; none falls off within the week.
+      // Each event pushes the oldest of the latest events out, and its messageId into `seen`.
       expect(head.seen?.own).toHaveLength(n + 1);
-      expect(head.seen?.fromBase).toBe(100);
+      expect(head.seen?.fromBase).toBe(50);
     }
   });
 

@@ -3,11 +3,11 @@ import type { HotActivity } from '../../src/realtime/activity';
 import type { Contribution } from '../../src/realtime/contribution';
 import { reduceProfile, type ProfileState } from '../../src/realtime/profile';
 import {
+  appliedFingerprints,
   DEFAULT_SEEN_LIMITS,
   isResend,
   messageFingerprint,
   rememberSeen,
-  seenFingerprints,
 } from '../../src/realtime/seen-messages';
 
 const DAY_MS = 86_400_000;
@@ -46,30 +46,49 @@ describe('the messageIds a profile remembers', () => {
     expect(many.size).toBe(10_000);
   });
 
+  const left = (messageId: string, day: number) => ({
+    messageId,
+    at: new Date(T0 + day * DAY_MS).toISOString(),
+  });
   it('keeps the newest first, and forgets what is a week older than the newest', () => {
-    const week = [0, 2, 5, 6].map((day, i) => c(`m${i}`, T0 + day * DAY_MS));
-    const seen = rememberSeen(undefined, week, DEFAULT_SEEN_LIMITS);
-    expect([...seenFingerprints(seen)]).toEqual(['m3', 'm2', 'm1', 'm0'].map(messageFingerprint));
+    const seen = rememberSeen(
+      undefined,
+      [left('m3', 6), left('m2', 5), left('m1', 2), left('m0', 0)],
+      DEFAULT_SEEN_LIMITS,
+    );
+    expect(fingerprintsOf(seen)).toEqual(['m3', 'm2', 'm1', 'm0'].map(messageFingerprint));
     // Eight days on, only what came within the last seven days is kept.
-    const later = rememberSeen(seen, [c('m4', T0 + 8 * DAY_MS)], DEFAULT_SEEN_LIMITS);
-    expect([...seenFingerprints(later)]).toEqual(['m4', 'm3', 'm2', 'm1'].map(messageFingerprint));
+    const later = rememberSeen(seen, [left('m4', 8)], DEFAULT_SEEN_LIMITS);
+    expect(fingerprintsOf(later)).toEqual(['m4', 'm3', 'm2', 'm1'].map(messageFingerprint));
   });
 
   it('keeps at most seenIds, the newest', () => {
-    const limits = { seenDays: 7, seenIds: 3 };
     const seen = rememberSeen(
       undefined,
-      Array.from({ length: 5 }, (_, i) => c(`m${i}`, T0 + i * 1000)),
-      limits,
+      ['m4', 'm3', 'm2', 'm1', 'm0'].map((id) => left(id, 0)),
+      {
+        seenDays: 7,
+        seenIds: 3,
+      },
     );
-    expect([...seenFingerprints(seen)]).toEqual(['m4', 'm3', 'm2'].map(messageFingerprint));
+    expect(fingerprintsOf(seen)).toEqual(['m4', 'm3', 'm2'].map(messageFingerprint));
+  });
+
+  it("remembers the latest events' messageIds, and in `seen` those of the events that left them", () => {
+    const events = Array.from({ length: 60 }, (_, i) => c(`m-${i}`, T0 + i * 60_000));
+    const { state } = reduceProfile(null, events);
+    expect(state.recentEvents).toHaveLength(50);
+    expect(fingerprintsOf(state.seen ?? [])).toEqual(
+      Array.from({ length: 10 }, (_, i) => messageFingerprint(`m-${9 - i}`)),
+    );
+    expect(appliedFingerprints(state)).toEqual(new Set(events.map((e) => messageFingerprint(e.messageId))));
   });
 
   it('tells a resend (a later record) from a redelivery of the record that applied it', () => {
     const original = c('m-1', T0);
     const { state } = reduceProfile(null, [original]);
     const stored = { state, watermarks: { [SHARD]: original.sequence } };
-    const fingerprints = seenFingerprints(state.seen);
+    const fingerprints = appliedFingerprints(state);
     expect(isResend(stored, c('m-1', T0 + 60_000), fingerprints)).toBe(true);
     expect(isResend(stored, original, fingerprints)).toBe(false);
     expect(isResend(stored, c('m-2', T0 + 60_000), fingerprints)).toBe(false);
@@ -78,27 +97,45 @@ describe('the messageIds a profile remembers', () => {
 });
 
 describe('a profile given a resend', () => {
-  it('counts it once, and touches no item again', () => {
-    const first = reduceProfile(null, [c('m-1', T0), c('m-2', T0 + 1000)]);
-    const again = reduceProfile(first.state, [c('m-2', T0 + 60_000), c('m-3', T0 + 61_000)]);
-    expect(again.state.eventCount).toBe(3);
-    expect(again.state.recentEvents.map((e) => e.messageId)).toEqual(['m-3', 'm-2', 'm-1']);
+  const views = (from: number, count: number, at: number) =>
+    Array.from({ length: count }, (_, i) => c(`m-${from + i}`, at + i * 1000));
+
+  it('counts it once, and touches no item again, among its latest events or past them', () => {
+    const first = reduceProfile(null, views(0, 80, T0));
+    const again = reduceProfile(first.state, [
+      c('m-79', T0 + 3_600_000),
+      c('m-2', T0 + 3_601_000),
+      c('m-80', T0 + 3_602_000, { itemIds: ['sku-2'] }),
+    ]);
+    expect(again.state.eventCount).toBe(81);
+    expect(again.state.recentEvents[0]?.messageId).toBe('m-80');
     expect(again.touches).toHaveLength(1);
   });
 
-  it('counts it again once the week has passed (the window, documented)', () => {
-    const first = reduceProfile(null, [c('m-1', T0)]);
-    const weekLater = reduceProfile(first.state, [c('other', T0 + 7 * DAY_MS)]).state;
-    expect(reduceProfile(weekLater, [c('m-1', T0 + 7 * DAY_MS + 1000)]).state.eventCount).toBe(3);
+  it('counts one that left its latest events again once the week has passed (the window, documented)', () => {
+    const first = reduceProfile(null, views(0, 60, T0)).state;
+    // A week on, 50 new events push the rest out: the first ten left a week before.
+    const weekLater = reduceProfile(first, views(60, 50, T0 + 7 * DAY_MS)).state;
+    const resent = reduceProfile(weekLater, [
+      c('m-0', T0 + 7 * DAY_MS + 60_000),
+      c('m-10', T0 + 7 * DAY_MS + 61_000),
+    ]);
+    expect(resent.state.eventCount - weekLater.eventCount).toBe(1);
+    expect(resent.state.recentEvents.map((e) => e.messageId)).not.toContain('m-10');
   });
 
-  it('takes a messageId it never kept (a profile written before it kept them)', () => {
-    const { seen: _none, ...old } = reduceProfile(null, [c('m-1', T0)]).state;
-    const next = reduceProfile(old as ProfileState, [c('m-2', T0 + 1000)]).state;
-    expect(next.eventCount).toBe(2);
-    expect([...seenFingerprints(next.seen)]).toEqual([messageFingerprint('m-2')]);
+  it('dedupes by its latest events alone when it keeps no `seen` (written before it did)', () => {
+    const { seen: _none, ...old } = reduceProfile(null, views(0, 60, T0)).state;
+    const next = reduceProfile(old as ProfileState, [
+      c('m-59', T0 + 3_600_000),
+      c('m-60', T0 + 3_601_000),
+    ]).state;
+    expect(next.eventCount).toBe(61);
+    expect(fingerprintsOf(next.seen ?? [])).toEqual([messageFingerprint('m-10')]);
   });
 });
+
+const fingerprintsOf = (seen: string[]) => [...appliedFingerprints({ recentEvents: [], seen })];
 
 describe('a batch with resends (applyHotBatch)', () => {
   let sequence = 0;
