@@ -20,7 +20,7 @@ const CONNECTIONS = 50;
 /** The paced runs' offered load: every client asking ten times a second. */
 const PACED_RATE = 500;
 /** Paced runs of every row, taking turns; the table shows medians. */
-const PACED_ROUNDS = 5;
+const PACED_ROUNDS = 4;
 /** Distinct users the requests rotate over, so the cache sees many keys, not one. */
 const USERS_QUERIED = 200;
 /** People who browsed on 4 devices before signing in on each: 5 linked ids (docs/identity.md). */

@@ -19,7 +19,7 @@ import type { SubscribersAnswer, SubscribersRequest } from './live-subscribers-p
 const TRACK_MANY = `mutation($e: [TrackEventInput!]!) { trackEvents(events: $e) { accepted rejected } }`;
 const EVENTS = 100;
 /** Rounds of each kind, taking turns: an odd number, so each median is a round's. */
-export const LIVE_ROUNDS = 7;
+export const LIVE_ROUNDS = 5;
 /** Longest wait for the stack to go quiet before a round (see settle). */
 const SETTLE_MAX_MS = 3_000;
 

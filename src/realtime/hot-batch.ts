@@ -20,7 +20,7 @@ import {
   type ProfileState,
 } from './profile';
 import { mergePending, pendingEntriesOf, type PendingChanges } from './pending-changes';
-import { appliedFingerprints, isResend } from './seen-messages';
+import { isResend, RememberedMessages } from './seen-messages';
 import { reduceTrend, type TrendState, type TrendWindow } from './trending';
 import { advance, unapplied, type Positioned, type Versioned } from './watermarks';
 
@@ -310,15 +310,15 @@ function withoutResends(
   contributions: readonly Contribution[],
   profileOf: (profileId: string) => Versioned<ProfileState> | null,
 ): Contribution[] {
-  const fingerprints = new Map<string, ReadonlySet<string>>();
+  const remembered = new Map<string, RememberedMessages>();
   return contributions.filter((c) => {
     const profile = profileOf(c.profileId);
-    let seen = fingerprints.get(c.profileId);
-    if (seen === undefined) {
-      seen = profile === null ? new Set<string>() : appliedFingerprints(profile.state);
-      fingerprints.set(c.profileId, seen);
+    let messages = remembered.get(c.profileId);
+    if (messages === undefined) {
+      messages = new RememberedMessages(profile?.state ?? null);
+      remembered.set(c.profileId, messages);
     }
-    return !isResend(profile, c, seen);
+    return !isResend(profile, c, messages);
   });
 }
 

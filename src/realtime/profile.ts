@@ -4,7 +4,7 @@ import { byStreamOrder, isLater, type Contribution } from './contribution';
 import { EVENT_NAME_NOT_COUNTED, TRAIT_DROPPED, type HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { countInteraction, type CountedItem, type ItemCountLimits } from './item-counts';
-import { appliedFingerprints, DEFAULT_SEEN_LIMITS, messageFingerprint, rememberSeen } from './seen-messages';
+import { DEFAULT_SEEN_LIMITS, RememberedMessages, rememberSeen } from './seen-messages';
 import type { SeenEntry, SeenLimits } from './seen-messages';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
 import { mergeTraits, type TraitLimits, type TraitMerge } from './traits';
@@ -169,14 +169,13 @@ export function reduceProfile(
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
   const failures: HotTierFailure[] = [];
-  const seen = appliedFingerprints(state);
+  const remembered = new RememberedMessages(state);
   const left: Array<{ messageId: string; at: string }> = [];
 
   for (const c of ordered) {
     // A resend of an event the profile has applied (another record with its messageId): nothing.
-    const fingerprint = messageFingerprint(c.messageId);
-    if (seen.has(fingerprint)) continue;
-    seen.add(fingerprint);
+    if (remembered.has(c.messageId)) continue;
+    remembered.add(c.messageId);
     const errors: EventError[] = [];
     state.eventCount += 1;
     if (Object.hasOwn(state.counts, c.event) || Object.keys(state.counts).length < limits.eventNames) {

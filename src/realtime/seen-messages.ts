@@ -45,14 +45,26 @@ const entryDay = (entry: SeenEntry): number => parseInt(entry.slice(0, entry.ind
 
 const entryFingerprint = (entry: SeenEntry): string => entry.slice(entry.indexOf(':') + 1);
 
-/** The fingerprints of every messageId a profile remembers: its latest events' and `seen`'s. */
-export function appliedFingerprints(profile: {
-  recentEvents: ReadonlyArray<{ messageId: string }>;
-  seen?: readonly SeenEntry[];
-}): Set<string> {
-  const fingerprints = new Set((profile.seen ?? []).map(entryFingerprint));
-  for (const event of profile.recentEvents) fingerprints.add(messageFingerprint(event.messageId));
-  return fingerprints;
+/**
+ * The messageIds a profile remembers: its latest events' as they are, and `seen`'s by fingerprint.
+ * Only an id looked up is hashed, not every id remembered.
+ */
+export class RememberedMessages {
+  private readonly ids: Set<string>;
+  private readonly fingerprints: Set<string>;
+
+  constructor(profile: { recentEvents: ReadonlyArray<{ messageId: string }>; seen?: readonly SeenEntry[] } | null) {
+    this.ids = new Set(profile?.recentEvents.map((event) => event.messageId));
+    this.fingerprints = new Set(profile?.seen?.map(entryFingerprint));
+  }
+
+  has(messageId: string): boolean {
+    return this.ids.has(messageId) || this.fingerprints.has(messageFingerprint(messageId));
+  }
+
+  add(messageId: string): void {
+    this.ids.add(messageId);
+  }
 }
 
 /**
@@ -84,9 +96,9 @@ export function rememberSeen(
 export function isResend(
   profile: Versioned<unknown> | null,
   c: Contribution,
-  fingerprints: ReadonlySet<string>,
+  remembered: RememberedMessages,
 ): boolean {
   if (profile === null) return false;
   if (c.sequence <= (profile.watermarks[c.shardId] ?? '')) return false;
-  return fingerprints.has(messageFingerprint(c.messageId));
+  return remembered.has(c.messageId);
 }
