@@ -53,7 +53,9 @@ export class RememberedMessages {
   private readonly ids: Set<string>;
   private readonly fingerprints: Set<string>;
 
-  constructor(profile: { recentEvents: ReadonlyArray<{ messageId: string }>; seen?: readonly SeenEntry[] } | null) {
+  constructor(
+    profile: { recentEvents: ReadonlyArray<{ messageId: string }>; seen?: readonly SeenEntry[] } | null,
+  ) {
     this.ids = new Set(profile?.recentEvents.map((event) => event.messageId));
     this.fingerprints = new Set(profile?.seen?.map(entryFingerprint));
   }
