@@ -4,8 +4,13 @@ import { byStreamOrder, isLater, type Contribution } from './contribution';
 import { EVENT_NAME_NOT_COUNTED, TRAIT_DROPPED, type HotTierFailure } from './failures';
 import { defaultInteractionModel, type InteractionModel } from './interactions';
 import { countInteraction, type CountedItem, type ItemCountLimits } from './item-counts';
-import { DEFAULT_SEEN_LIMITS, RememberedMessages, rememberSeen } from './seen-messages';
-import type { SeenEntry, SeenLimits } from './seen-messages';
+import {
+  DEFAULT_SEEN_LIMITS,
+  RememberedMessages,
+  rememberSeen,
+  type SeenEntry,
+  type SeenLimits,
+} from './seen-messages';
 import { addToSessions, SESSION_GAP_MS, type Session } from './sessions';
 import { mergeTraits, type TraitLimits, type TraitMerge } from './traits';
 
@@ -56,9 +61,9 @@ export interface ProfileState {
    */
   counted?: CountedItem[];
   /**
-   * With the messageIds of `recentEvents`, those of the events applied in the last `seenDays` (at
-   * most `seenIds`), newest first, so that a resend counts once (seen-messages.ts); absent until an
-   * event leaves `recentEvents`.
+   * The messageIds of the events that left `recentEvents` in the last `seenDays` (at most
+   * `seenIds`), newest first: with those of `recentEvents`, what the profile remembers so that a
+   * resend counts once (seen-messages.ts). Absent until an event leaves `recentEvents`.
    */
   seen?: SeenEntry[];
 }

@@ -19,15 +19,18 @@ import type { Versioned } from './watermarks';
 export type SeenEntry = string;
 
 export interface SeenLimits {
-  /** Days a messageId is remembered for, counted back from the newest event a profile took. */
+  /**
+   * Days a messageId that left the latest events is remembered for, counted back from the day the
+   * newest left them.
+   */
   seenDays: number;
-  /** The most messageIds a profile remembers, whatever their age: the newest are kept. */
+  /** The most messageIds `seen` holds beside the latest events', whatever their age: the newest. */
   seenIds: number;
 }
 
 /**
- * A week, as the hot tier's claim items were kept; with the 50 latest events, 1,000 ids cover 150
- * events a day for it.
+ * A week, as the hot tier's claim items were kept; with the 50 latest events, 1,000 ids cover a
+ * week of about 150 events a day.
  */
 export const DEFAULT_SEEN_LIMITS: SeenLimits = { seenDays: 7, seenIds: 1000 };
 

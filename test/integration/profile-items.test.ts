@@ -129,7 +129,7 @@ describe('profiles stored as a head and a base', () => {
       expect(itemBytes(item)).toBeLessThanOrEqual(HEAD_BUDGET_BYTES);
     }
     // Every head fits one write unit as DynamoDB bills it; a base is written every few events (the
-    // head gains 40 to 50 compressed bytes an event, this shopper's sessions and purchases included).
+    // head gains 45 to 60 compressed bytes an event, this shopper's sessions and purchases included).
     expect(units.every((u) => u === 1)).toBe(true);
     expect(seenBases.size).toBeGreaterThan(activity.length / 20);
     expect(seenBases.size).toBeLessThan(activity.length / 3);
