@@ -1,14 +1,14 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../src/events/types';
 import { EVENTS_PARQUET_COPY_OPTIONS, EventsParquetFormat, sqlPath } from '../src/sinks/lake/file-format';
-import { LocalLakeDelivery, hourPartition, lakeFileName } from '../src/sinks/lake/local/local-lake-delivery';
+import { LocalLakeDelivery } from '../src/sinks/lake/local/local-lake-delivery';
 import { LocalLakeEraser } from '../src/sinks/lake/local/local-lake-eraser';
 import type { LakeErasureResult } from '../src/sinks/lake/person-file-eraser';
-import { fmt, ratio } from './harness';
+import { fmt, ratio, timed } from './harness';
+import { copyIntoLake } from './lake-files';
 
 const FILES = 100;
 const EVENTS_PER_FILE = 10_000;
@@ -121,13 +121,7 @@ async function writeLake(dir: string, lakeDir: string): Promise<void> {
   const connection = await instance.connect();
   try {
     for (let k = 0; k < FILES; k += 1) {
-      const arrival = new Date(START + k * HOUR);
-      const folder = path.join(lakeDir, 'events', ...hourPartition(arrival).split('/'));
-      await fs.mkdir(folder, { recursive: true });
-      const file = path.join(folder, lakeFileName('events', arrival, EventsParquetFormat.extension));
-      await connection.run(
-        `COPY (${fileSelect(template, k)}) TO ${sqlPath(file)} (${EVENTS_PARQUET_COPY_OPTIONS})`,
-      );
+      await copyIntoLake(connection, fileSelect(template, k), lakeDir, new Date(START + k * HOUR));
     }
   } finally {
     connection.closeSync();
@@ -153,15 +147,6 @@ async function lakeCounts(lakeDir: string): Promise<{ events: number; person: nu
     connection.closeSync();
     instance.closeSync();
   }
-}
-
-/** Wall and CPU time of the whole process (DuckDB's threads included). */
-async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const value = await run();
-  const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, value };
 }
 
 /**

@@ -208,6 +208,18 @@ export function medianResult(results: LoadResult[]): LoadResult {
   };
 }
 
+/**
+ * Wall time, and CPU time of the whole process (DuckDB's worker threads included): on a shared,
+ * loaded machine the CPU time says what the work costs, the wall time what this run got.
+ */
+export async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const value = await run();
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, value };
+}
+
 /** Seconds per load run; BENCH_DURATION shortens runs for a quick check. */
 export function benchDuration(): number {
   const value = Number(process.env.BENCH_DURATION ?? '5');

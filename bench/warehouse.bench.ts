@@ -1,14 +1,14 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { StoredEvent } from '../src/events/types';
 import { DuckDbWarehouse } from '../src/sinks/warehouse/duckdb/duckdb-warehouse';
-import { EVENTS_PARQUET_COPY_OPTIONS, EventsParquetFormat, sqlPath } from '../src/sinks/lake/file-format';
+import { EventsParquetFormat, sqlPath } from '../src/sinks/lake/file-format';
 import { LocalLakeDelivery } from '../src/sinks/lake/local/local-lake-delivery';
 import type { DeliveryResult } from '../src/sinks/lake/port';
-import { fmt, ratio } from './harness';
+import { fmt, ratio, timed } from './harness';
+import { copyIntoLake, eventsHourFolder } from './lake-files';
 import { seededRandom } from '../scripts/simulation/random';
 
 const HOUR = 3_600_000;
@@ -33,8 +33,8 @@ const random = (seed: number): (() => number) => seededRandom(seed).next;
  * Writes `rows` events shaped like the stream processor's (enrichment, properties, context) into the
  * lake: the first million with the local lake delivery, so the files are exactly what the embedded
  * stack writes, the rest derived from those files (deriveFiles). Users act in short sessions that
- * walk down the funnel, so funnels and retention have real work to do. Each delivered file's records
- * arrive in their own hour (a backfill); a derived file sits beside the file it was derived from.
+ * walk down the funnel, so funnels and retention have real work to do. Each file's records arrive in
+ * their own hour (a backfill), one file per hour.
  */
 export async function writeLake(lakeDir: string, rows: number): Promise<number> {
   const users = lakeUsers(rows);
@@ -57,27 +57,29 @@ const SEED_FILES = 10;
  * The rest of the lake, derived from the delivery's own files by DuckDB: each new file is a seed
  * file with its messageIds and sessionIds made new and its users moved to other ids, so its layout
  * is the delivery's, every event is distinct, and users, sessions and funnels keep their shape, at a
- * fraction of the cost of writing every event through the delivery.
+ * fraction of the cost of writing every event through the delivery. Each arrives in an hour of its
+ * own, after the seeds'.
  */
 async function deriveFiles(lakeDir: string, rows: number, seeds: number, users: number): Promise<number> {
-  const seedFiles = (await listParquet(path.join(lakeDir, 'events'))).sort();
-  if (seedFiles.length !== seeds) throw new Error(`expected ${seeds} seed files, found ${seedFiles.length}`);
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   const files = Math.ceil(rows / ROWS_PER_FILE);
   try {
     for (let file = 0; file < files; file += 1) {
       const copy = seeds + file;
-      const seed = seedFiles[file % seeds] as string;
+      // The seed file alone in its hour: the delivery wrote seed k in hour k.
+      const seed = path.join(eventsHourFolder(lakeDir, new Date(START + (file % seeds) * HOUR)), '*.parquet');
       const shift = (copy * 7_919) % users;
       const moved = (column: string, prefix: string) =>
         `CASE WHEN ${column} IS NULL THEN NULL ELSE '${prefix}' || ((CAST(substr(${column}, 3) AS BIGINT) + ${shift}) % ${users}) END AS ${column}`;
       const limit = Math.min(ROWS_PER_FILE, rows - file * ROWS_PER_FILE);
-      const target = path.join(path.dirname(seed), `${path.basename(seed, '.parquet')}-${copy}.parquet`);
-      await connection.run(
-        `COPY (SELECT * REPLACE (message_id || '.${copy}' AS message_id, session_id || '.${copy}' AS session_id, ` +
+      await copyIntoLake(
+        connection,
+        `SELECT * REPLACE (message_id || '.${copy}' AS message_id, session_id || '.${copy}' AS session_id, ` +
           `${moved('user_id', 'u-')}, ${moved('anonymous_id', 'a-')}) ` +
-          `FROM read_parquet(${sqlPath(seed)}, hive_partitioning = false) LIMIT ${limit}) TO ${sqlPath(target)} (${EVENTS_PARQUET_COPY_OPTIONS})`,
+          `FROM read_parquet(${sqlPath(seed)}, hive_partitioning = false) LIMIT ${limit}`,
+        lakeDir,
+        new Date(START + copy * HOUR),
       );
     }
   } finally {
@@ -85,13 +87,6 @@ async function deriveFiles(lakeDir: string, rows: number, seeds: number, users: 
     instance.closeSync();
   }
   return files;
-}
-
-async function listParquet(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries
-    .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
-    .map((e) => path.join(e.parentPath, e.name));
 }
 
 async function writeSeedFiles(lakeDir: string, rows: number, users: number): Promise<number> {
@@ -173,18 +168,6 @@ async function writeSeedFiles(lakeDir: string, rows: number, users: number): Pro
     await delivery.close();
   }
   return files;
-}
-
-/**
- * Wall time, and CPU time of the whole process (DuckDB's worker threads included): on a shared,
- * loaded machine the CPU time says what the work costs, the wall time what this run got.
- */
-async function timed<T>(run: () => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
-  const cpu = process.cpuUsage();
-  const started = performance.now();
-  const value = await run();
-  const used = process.cpuUsage(cpu);
-  return { ms: performance.now() - started, cpuMs: (used.user + used.system) / 1000, value };
 }
 
 /** An in-memory DuckDB running one statement, timed. */
