@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { HotStoreError } from '../errors';
 import { isConditionalCheckFailed, isThrottling, toHotStoreError } from './dynamodb-errors';
-import type { HotKey } from './hot-store-keys';
+import { PARTITION_KEY, SORT_KEY, type HotKey } from './hot-store-keys';
 
 /** DynamoDB's own limits per call. */
 export const BATCH_GET_LIMIT = 100;
@@ -196,7 +196,7 @@ export async function* scanBySortKey(
         new ScanCommand({
           TableName: tableName,
           FilterExpression: '#sk = :sk',
-          ExpressionAttributeNames: { '#sk': 'sk' },
+          ExpressionAttributeNames: { '#sk': SORT_KEY },
           ExpressionAttributeValues: { ':sk': sortKey },
           ExclusiveStartKey: start,
         }),
@@ -219,6 +219,10 @@ export async function* queryPartition(
   options: { sortKeyPrefix?: string; keysOnly?: boolean; operation?: string } = {},
 ): AsyncGenerator<StoredItem[]> {
   const prefix = options.sortKeyPrefix;
+  const keysOnly = options.keysOnly === true;
+  // DynamoDB refuses an attribute name that no expression uses, so #sk only when one does.
+  const names: Record<string, string> = { '#pk': PARTITION_KEY };
+  if (prefix !== undefined || keysOnly) names['#sk'] = SORT_KEY;
   let start: Record<string, unknown> | undefined;
   do {
     const output: QueryCommandOutput = await withThrottleRetry(policy, options.operation ?? 'query', () =>
@@ -227,12 +231,9 @@ export async function* queryPartition(
           TableName: tableName,
           KeyConditionExpression:
             prefix === undefined ? '#pk = :pk' : '#pk = :pk AND begins_with(#sk, :prefix)',
-          ExpressionAttributeNames:
-            prefix === undefined && options.keysOnly !== true
-              ? { '#pk': 'pk' }
-              : { '#pk': 'pk', '#sk': 'sk' },
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: prefix === undefined ? { ':pk': pk } : { ':pk': pk, ':prefix': prefix },
-          ProjectionExpression: options.keysOnly === true ? '#pk, #sk' : undefined,
+          ProjectionExpression: keysOnly ? '#pk, #sk' : undefined,
           ConsistentRead: true,
           ExclusiveStartKey: start,
         }),
