@@ -4,9 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PutRecordsCommand } from '@aws-sdk/client-kinesis';
-import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbDocumentClient, createKinesisClient } from '../../src/aws/clients';
 import { startLocalStack, type LocalStack } from '../../src/local/stack';
+import { batchPut } from '../../src/sinks/hot-tier/dynamodb/dynamodb-batch';
+import { messageClaimKey } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
 import { readLakeEvents } from '../helpers/lake-events';
 import { testConfig } from '../helpers/test-config';
 
@@ -71,14 +73,8 @@ async function putLegacyClaims(dynamodbEndpoint: string, messageIds: readonly st
   const doc = createDynamoDbDocumentClient({ aws: { region: 'us-east-1', dynamodbEndpoint } });
   try {
     const ttl = Math.floor(Date.now() / 1000) + 7 * 86_400;
-    for (const messageId of messageIds) {
-      await doc.send(
-        new PutCommand({
-          TableName: 'tributary-hot',
-          Item: { pk: `MSG#${messageId}`, sk: 'HOT', owner: 'shardId-000000000000/1', ttl },
-        }),
-      );
-    }
+    const claims = messageIds.map((id) => ({ ...messageClaimKey(id), owner: 'shardId-000000000000/1', ttl }));
+    await batchPut(doc, 'tributary-hot', claims, { attempts: 5, baseDelayMs: 10 });
   } finally {
     doc.destroy();
   }

@@ -8,6 +8,7 @@ import { GetCommand, PutCommand, ScanCommand, type DynamoDBDocumentClient } from
 import dynalite from 'dynalite';
 import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
+import { messageClaimKey } from '../../src/sinks/hot-tier/dynamodb/hot-store-keys';
 import { DynamoDbTtlSweeper } from '../../src/sinks/hot-tier/dynamodb/dynamodb-ttl-sweeper';
 import type { HotActivity } from '../../src/sinks/hot-tier/port';
 
@@ -156,7 +157,7 @@ describe('hot-tier retention: profiles and identities expire after the idle limi
       await doc.send(
         new PutCommand({
           TableName: tableName,
-          Item: { pk: `MSG#${messageId}`, sk: 'HOT', owner: 's/1', ttl },
+          Item: { ...messageClaimKey(messageId), owner: 's/1', ttl },
         }),
       );
     }
