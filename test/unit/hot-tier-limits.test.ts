@@ -6,6 +6,7 @@ import { countInteraction, type CountedItem } from '../../src/realtime/item-coun
 import { DEFAULT_PROFILE_LIMITS, reduceProfile } from '../../src/realtime/profile';
 import { mergeTraits } from '../../src/realtime/traits';
 import { readTrend } from '../../src/realtime/trending';
+import { contribution } from '../helpers/contribution';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -14,23 +15,13 @@ const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), '
 let n = 0;
 function c(event: string, options: Partial<Contribution> = {}): Contribution {
   n++;
-  return {
+  return contribution({
     messageId: `m${n}`,
-    profileId: 'u1',
     event,
     timestamp: iso(n),
-    receivedAt: iso(n),
-    shardId: 's',
     sequence: String(n).padStart(10, '0'),
-    itemIds: [],
-    traits: null,
-    isBot: false,
-    userId: 'u1',
-    anonymousId: null,
-    previousId: null,
-    mergesUsers: false,
     ...options,
-  };
+  });
 }
 
 /** An identify of `keys` new traits of about 900 bytes each: 20 of them fill a 32 KiB event. */

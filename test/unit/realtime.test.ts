@@ -4,6 +4,7 @@ import { reduceProfile } from '../../src/realtime/profile';
 import { RECENCY, userRecommendations } from '../../src/realtime/recommend';
 import { addToSessions } from '../../src/realtime/sessions';
 import { readTrend, reduceTrend } from '../../src/realtime/trending';
+import { contribution } from '../helpers/contribution';
 
 const T0 = Date.UTC(2026, 0, 1, 12);
 const iso = (minutes: number) => new Date(T0 + minutes * 60_000).toISOString();
@@ -12,22 +13,13 @@ let n = 0;
 /** One contribution of u1 about the given items (none, one, or an order's products). */
 function c(event: string, itemIds: string | string[] | null, minute = n): Contribution {
   n++;
-  return {
+  return contribution({
     messageId: `m${n}`,
-    profileId: 'u1',
     event,
     timestamp: iso(minute),
-    receivedAt: iso(minute),
-    shardId: 's',
     sequence: String(n).padStart(10, '0'),
     itemIds: itemIds === null ? [] : typeof itemIds === 'string' ? [itemIds] : itemIds,
-    traits: null,
-    isBot: false,
-    userId: 'u1',
-    anonymousId: null,
-    previousId: null,
-    mergesUsers: false,
-  };
+  });
 }
 
 describe('sessions', () => {

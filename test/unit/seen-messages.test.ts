@@ -9,6 +9,8 @@ import {
   RememberedMessages,
   rememberSeen,
 } from '../../src/realtime/seen-messages';
+import { contribution } from '../helpers/contribution';
+import { hotActivity } from '../helpers/hot-activity';
 
 const DAY_MS = 86_400_000;
 const T0 = Date.UTC(2026, 2, 2, 10);
@@ -17,24 +19,15 @@ const SHARD = 'shardId-000000000000';
 let n = 0;
 function c(messageId: string, at: number, options: Partial<Contribution> = {}): Contribution {
   n++;
-  const time = new Date(at).toISOString();
-  return {
+  return contribution({
     messageId,
-    profileId: 'u1',
     event: 'product_viewed',
-    timestamp: time,
-    receivedAt: time,
+    timestamp: new Date(at).toISOString(),
     shardId: SHARD,
     sequence: String(n).padStart(20, '0'),
     itemIds: ['sku-1'],
-    traits: null,
-    isBot: false,
-    userId: 'u1',
-    anonymousId: null,
-    previousId: null,
-    mergesUsers: false,
     ...options,
-  };
+  });
 }
 
 describe('the messageIds a profile remembers', () => {
@@ -142,26 +135,18 @@ const fingerprintsOf = (seen: string[]) => seen.map((entry) => entry.slice(entry
 
 describe('a batch with resends (applyHotBatch)', () => {
   let sequence = 0;
-  const activity = (messageId: string, options: Partial<HotActivity> = {}): HotActivity => {
+  const activity = (messageId: string): HotActivity => {
     sequence++;
-    const at = new Date(T0 + sequence * 1000).toISOString();
-    return {
+    return hotActivity({
       profileId: 'u1',
       messageId,
       event: 'product_viewed',
-      timestamp: at,
-      receivedAt: at,
+      timestamp: new Date(T0 + sequence * 1000).toISOString(),
       shardId: SHARD,
       sequenceNumber: String(sequence),
       itemIds: [`sku-${messageId}`],
-      traits: null,
-      isBot: false,
-      userId: 'u1',
       anonymousId: 'device-1',
-      previousId: null,
-      mergesUsers: false,
-      ...options,
-    };
+    });
   };
 
   const identities = async (store: MemoryHotStore) =>
