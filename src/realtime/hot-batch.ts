@@ -201,13 +201,14 @@ export async function applyHotBatch(
     reduceProfile(state, pending, interactions, limits);
 
   // Every id the batch could change is read; its resends then change none of them.
+  const named = identityChangesOf(contributions, rules);
   const profiles = await storage.load([
     ...[...new Set(contributions.map((c) => c.profileId))].map(profileKey),
-    ...identityChangesOf(contributions, rules).ids.map(identityKey),
+    ...named.ids.map(identityKey),
   ]);
   const fresh = withoutResends(contributions, (profileId) => profiles.get(profileKey(profileId)));
   const byProfile = groupBy(fresh, (c) => c.profileId);
-  const identity = identityChangesOf(fresh, rules);
+  const identity = fresh.length === contributions.length ? named : identityChangesOf(fresh, rules);
   const updates: Array<StateUpdate<ProfileKey>> = [];
   const touches: ItemTouch[] = [];
   const pairs: PairDelta[] = [];
