@@ -348,7 +348,17 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
  * round by round so a slow spell of the machine weighs on all.
  */
 async function coldStarts(dir: string, stub: string): Promise<string[]> {
-  const variants: Array<{ fn: LambdaUnderTest; real: Variant; baseline: Variant; extra: Variant[] }> = [];
+  /**
+   * A function's bundle and its baseline; beside them, for graphql how it ran before, and for a
+   * function with a floor of its own, that floor and the floor's baseline.
+   */
+  const variants: Array<{
+    fn: LambdaUnderTest;
+    real: Variant;
+    baseline: Variant;
+    before?: Variant;
+    floor?: { real: Variant; baseline: Variant };
+  }> = [];
   const build = async (fn: LambdaUnderTest, key: string): Promise<(typeof variants)[number]> => {
     const realDir = path.join(dir, key);
     const baseDir = path.join(dir, `${key}-baseline`);
@@ -365,29 +375,29 @@ async function coldStarts(dir: string, stub: string): Promise<string[]> {
       fn,
       real: { label: fn.name, bundle: await sized(realDir), eventFile, env, check: fn.check, runs: [] },
       baseline: { label: `${fn.name} baseline`, bundle: await sized(baseDir), eventFile, env, runs: [] },
-      extra: [],
     };
   };
   for (const fn of FUNCTIONS) variants.push(await build(fn, fn.name));
   const graphql = variants[0];
   if (graphql) {
     // How the functions ran before: Node parsing the bundle's source map as it loads.
-    graphql.extra.push({
+    graphql.before = {
       ...graphql.real,
       label: 'graphql with NODE_OPTIONS=--enable-source-maps (before)',
       env: { ...graphql.real.env, NODE_OPTIONS: '--enable-source-maps' },
       runs: [],
-    });
-    const floor = await build(FLOOR, 'floor');
-    graphql.extra.push(floor.real, floor.baseline);
+    };
+    graphql.floor = await build(FLOOR, 'floor');
   }
   const stream = variants.find((v) => v.fn.name === 'stream');
-  if (stream) {
-    const floor = await build(STREAM_FLOOR, 'stream-floor');
-    stream.extra.push(floor.real, floor.baseline);
-  }
+  if (stream) stream.floor = await build(STREAM_FLOOR, 'stream-floor');
 
-  const all = variants.flatMap((v) => [v.real, v.baseline, ...v.extra]);
+  const all = variants.flatMap((v) => [
+    v.real,
+    v.baseline,
+    ...(v.before ? [v.before] : []),
+    ...(v.floor ? [v.floor.real, v.floor.baseline] : []),
+  ]);
   for (let round = 0; round < COLD_ROUNDS; round += 1) {
     // Each round starts at a different variant, so none always runs first or last.
     const order = all.map((_, i) => all[(i + round) % all.length] as Variant);
@@ -458,16 +468,14 @@ async function coldStarts(dir: string, stub: string): Promise<string[]> {
     graphql: 'trackEvents(100)',
     stream: '500-record Kinesis batch',
   };
-  for (const { fn, real, baseline, extra } of variants) {
+  for (const { fn, real, baseline, before, floor } of variants) {
     row(real, baseline, REQUEST[fn.name] ?? 'n/a (scheduled)');
-    // graphql: the run before, then the floor and its baseline; stream: its floor and baseline.
-    const [floorReal, floorBase] = fn.name === 'graphql' ? extra.slice(1) : extra;
-    if (fn.name === 'graphql' && extra[0]) row(extra[0], baseline, REQUEST[fn.name] ?? '');
-    if (floorReal && floorBase) row(floorReal, floorBase, REQUEST[fn.name] ?? '');
+    if (before) row(before, baseline, REQUEST[fn.name] ?? '');
+    if (floor) row(floor.real, floor.baseline, REQUEST[fn.name] ?? '');
   }
-  const streamFloor = variants.find((v) => v.fn.name === 'stream')?.extra;
-  const [floorReal, floorBase] = streamFloor ?? [];
-  if (floorReal && floorBase) {
+  const streamFloor = variants.find((v) => v.fn.name === 'stream')?.floor;
+  if (streamFloor) {
+    const { real: floorReal, baseline: floorBase } = streamFloor;
     const floorRatio = coldCpu(floorReal) / coldCpu(floorBase);
     lines.push(
       '',
