@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
@@ -215,6 +215,100 @@ describe('profiles stored as a head and a base', () => {
     expect(user?.eventCount).toBe(1);
     expect(user?.recentEvents).toHaveLength(1);
     expect(await bases(id)).toEqual([]);
+  });
+
+  /** A base's BatchGet as a store sent it: the base keys asked for and whether strongly consistent. */
+  interface BaseRead {
+    keys: string[];
+    consistent: boolean;
+  }
+
+  /**
+   * A store on a client of its own that records each BatchGet of base keys and, while
+   * `lagging` is set, answers an eventually consistent one as a replica that has not seen the
+   * bases yet would: without them.
+   */
+  function observedStore(): { store: DynamoDbHotStore; baseReads: BaseRead[]; lag: (on: boolean) => void } {
+    const client = new DynamoDBClient({
+      endpoint: emulators.dynamodbEndpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    });
+    const baseReads: BaseRead[] = [];
+    let lagging = false;
+    type Wire = { S?: string };
+    type BatchGetWire = {
+      RequestItems?: Record<string, { Keys: Array<Record<string, Wire>>; ConsistentRead?: boolean }>;
+    };
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'BatchGetItemCommand') return next(args);
+        const request = (args.input as BatchGetWire).RequestItems?.[tableName];
+        const keys = (request?.Keys ?? [])
+          .map((key) => key.sk?.S ?? '')
+          .filter((sk) => sk.startsWith('PROFILE#'));
+        const consistent = request?.ConsistentRead === true;
+        if (keys.length > 0) baseReads.push({ keys, consistent });
+        const result = await next(args);
+        if (lagging && !consistent) {
+          // The document client has unmarshalled the answer by now; the request is still on the wire.
+          const output = result.output as { Responses?: Record<string, Array<Record<string, unknown>>> };
+          const items = output.Responses?.[tableName];
+          if (items)
+            output.Responses![tableName] = items.filter((item) => !String(item.sk).startsWith('PROFILE#'));
+        }
+        return result;
+      },
+      { step: 'build', name: 'observeBaseReads' },
+    );
+    const store = new DynamoDbHotStore({
+      client: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+      tableName,
+      now: () => DAY0,
+    });
+    return { store, baseReads, lag: (on) => (lagging = on) };
+  }
+
+  it('reads a base eventually consistent once, and joins a base it has read or written without a read', async () => {
+    const id = 'returning';
+    const activity = shopping(id, 80);
+    await storeAt().applyActivity(activity.slice(0, 60));
+    const named = (await head(id))?.b as string;
+    expect(named).toMatch(/^PROFILE#/);
+
+    const { store, baseReads } = observedStore();
+    await store.applyActivity(activity.slice(60, 61));
+    // Half the read units of a strong read: a base never changes, so any copy of it is current.
+    expect(baseReads).toEqual([{ keys: [named], consistent: false }]);
+    for (const event of activity.slice(61)) await store.applyActivity([event]);
+    // The rest of the session joins the base it read, then those it wrote, from memory.
+    expect(baseReads).toHaveLength(1);
+    const user = await storeAt().getUser(id);
+    expect(user?.eventCount).toBe(80);
+    expect(user?.recentEvents.map((event) => event.messageId)).toEqual(
+      activity
+        .slice(-50)
+        .reverse()
+        .map((event) => event.messageId),
+    );
+  });
+
+  it('reads a base strongly consistent when the eventual read misses it, and loses none of its events', async () => {
+    const id = 'lagged';
+    const activity = shopping(id, 61);
+    await storeAt().applyActivity(activity.slice(0, 60));
+    const named = (await head(id))?.b as string;
+
+    const { store, baseReads, lag } = observedStore();
+    lag(true);
+    await store.applyActivity(activity.slice(60));
+    expect(baseReads).toEqual([
+      { keys: [named], consistent: false },
+      { keys: [named], consistent: true },
+    ]);
+    const user = await storeAt().getUser(id);
+    expect(user?.eventCount).toBe(61);
+    expect(user?.recentEvents).toHaveLength(50);
   });
 
   it('erases the head, its base and any base left behind', async () => {

@@ -71,6 +71,7 @@ import {
   type StoredBase,
 } from './profile-items';
 import type { HotStore, HotTierEraser, HotTierFolder, ItemRecord, UserProfileRecord } from '../port';
+import { ReadCache } from '../read-cache';
 
 /** The hot table: string pk/sk, on-demand billing. TTL (`ttl`) is enabled by the CDK stack, not here. */
 export function hotTableDefinition(tableName: string): CreateTableCommandInput {
@@ -142,7 +143,20 @@ export interface DynamoDbHotStoreOptions {
   now?: () => number;
   /** Compressed bytes of pending changes one fold reads at most (one entry at least). */
   foldBudgetBytes?: number;
+  /** Profile bases kept in memory once read (DEFAULT_BASE_CACHE_ENTRIES); 0 reads every one. */
+  baseCacheEntries?: number;
 }
+
+/** Bases a store keeps in memory: about 3 KB each as stored (gzip'd), so some 30 MB at most. */
+export const DEFAULT_BASE_CACHE_ENTRIES = 10_000;
+
+/**
+ * How long a base read is kept in memory. Nothing names a replaced or erased base again, so this
+ * bounds only how long a copy of an erased person's base can outlive the erasure in a process
+ * other than the eraser's (docs/privacy.md#erasure); a returning user's next event within it is
+ * applied without reading the base.
+ */
+export const BASE_CACHE_MS = 10 * 60_000;
 
 /** About 25,000 events' item and trend changes (165 bytes each): a fold's memory stays in the tens of MB. */
 export const DEFAULT_FOLD_BUDGET_BYTES = 4 * 1024 * 1024;
@@ -336,6 +350,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   private readonly now: () => number;
   private readonly pending: DynamoDbPendingLog;
   private readonly foldBudgetBytes: number;
+  /** Base items by keyString: a base is never changed, so a copy read once stays true. */
+  private readonly baseCache: ReadCache<StoredItem>;
 
   constructor(options: DynamoDbHotStoreOptions) {
     this.client = options.client;
@@ -357,6 +373,8 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
     this.now = options.now ?? Date.now;
     this.pending = new DynamoDbPendingLog(this.client, this.tableName, this.retry);
     this.foldBudgetBytes = options.foldBudgetBytes ?? DEFAULT_FOLD_BUDGET_BYTES;
+    const cacheEntries = options.baseCacheEntries ?? DEFAULT_BASE_CACHE_ENTRIES;
+    this.baseCache = new ReadCache(cacheEntries > 0 ? BASE_CACHE_MS : 0, Math.max(1, cacheEntries), this.now);
   }
 
   /** Applies a batch of activity, one write per key; what was applied before changes nothing. */
@@ -452,6 +470,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       const found = await this.read(keys);
       const bases = (await Promise.all(ids.map((id) => this.profileBaseKeys(id)))).flat();
       await batchDelete(this.client, this.tableName, [...keys, ...bases], this.retry);
+      for (const base of bases) this.baseCache.delete(keyString(base));
       let removed = found.size;
       const erased = new Set(ids);
       for await (const page of scanBySortKey(this.client, this.tableName, identityKey('').sk, this.retry)) {
@@ -635,6 +654,11 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
       if (plan.newBase !== null) await this.deleteBase({ pk: key.pk, sk: String(plan.newBase[SORT_KEY]) });
       return false;
     }
+    if (plan.newBase !== null) {
+      // The next batch of this profile, commonly the same session's, joins it without a read.
+      const newBase = plan.newBase;
+      this.baseCache.set(keyString({ pk: key.pk, sk: String(newBase[SORT_KEY]) }), Promise.resolve(newBase));
+    }
     // A base that is gone (null) has nothing left to delete.
     const oldBase = entity?.base?.sk ?? null;
     if (oldBase !== null && oldBase !== plan.head[BASE_POINTER_ATTRIBUTE]) {
@@ -645,6 +669,7 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
 
   /** Deletes a base no head names; a failure leaves it to expire. */
   private async deleteBase(key: HotKey): Promise<void> {
+    this.baseCache.delete(keyString(key));
     try {
       await withThrottleRetry(this.retry, 'delete', () =>
         this.client.send(new DeleteCommand({ TableName: this.tableName, Key: { ...key } })),
@@ -655,9 +680,9 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   }
 
   /**
-   * Reads keys and then the bases their profile heads name, for decodeStored. An eventually
-   * consistent read that misses a named base (a replica that has not seen a new base yet, or a
-   * head naming one just replaced) is made again strongly consistent.
+   * Reads keys and then the bases their profile heads name, for decodeStored. When an eventually
+   * consistent read of the heads names a base that is gone (a head just replaced), the heads are
+   * read again strongly consistent.
    */
   private async readJoined(
     keys: readonly HotKey[],
@@ -665,9 +690,35 @@ export class DynamoDbHotStore implements HotStore, HotTierEraser, HotTierFolder 
   ): Promise<{ found: Map<string, StoredItem>; bases: Map<string, StoredItem> }> {
     const found = await this.read([...keys], consistent);
     const named = baseKeysOf(found.values());
-    const bases = await this.read(named, consistent);
+    const bases = await this.readBases(named);
     if (consistent || bases.size === named.length) return { found, bases };
     return this.readJoined(keys, true);
+  }
+
+  /**
+   * Reads bases by key. A base is never changed, only replaced under a new key (profile-items.ts),
+   * so any copy of it is current: one in memory is used as it is, and the others are read
+   * eventually consistent, at half the read units of a strong read, which finds a base as written
+   * or not at all. What that misses (a base written within about a second, or one gone) is read
+   * again strongly consistent; a base missing then is gone.
+   */
+  private async readBases(keys: readonly HotKey[]): Promise<Map<string, StoredItem>> {
+    const bases = new Map<string, StoredItem>();
+    const unread: HotKey[] = [];
+    for (const key of keys) {
+      const cached = this.baseCache.peek(keyString(key));
+      if (cached === undefined) unread.push(key);
+      else bases.set(keyString(key), await cached);
+    }
+    if (unread.length === 0) return bases;
+    const eventual = await this.read(unread, false);
+    const missed = unread.filter((key) => !eventual.has(keyString(key)));
+    const strong = missed.length === 0 ? new Map<string, StoredItem>() : await this.read(missed, true);
+    for (const [name, item] of [...eventual, ...strong]) {
+      bases.set(name, item);
+      this.baseCache.set(name, Promise.resolve(item));
+    }
+    return bases;
   }
 
   /** The keys of every base item of an id, named by its head or left behind. */
