@@ -535,7 +535,7 @@ describe('hot-tier request units', () => {
 
   it.each([
     // batch, batches a fold, the bench's profiles and identities an event, its WRU and RRU an event
-    // in all. How often a profile rebases varies with the rounds measured (1.09 to 2.09 WRU an
+    // in all. How often a profile rebases varies with the rounds measured (1.07 to 2.09 WRU an
     // event), so each row takes its own: the rest of the model is what is checked.
     [500, 5, 1.4 + 0.1, 2.112, 2.823],
     [500, 1, 2.086 + 0.1, 3.957, 3.954],

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbDocumentClient } from '../../src/aws/clients';
 import { MemoryHotStore } from '../../scripts/eval/memory-hot-store';
 import { DynamoDbHotStore, ensureHotTable } from '../../src/sinks/hot-tier/dynamodb/dynamodb-hot-store';
 import { HotStoreError } from '../../src/sinks/hot-tier/errors';
@@ -223,17 +224,22 @@ describe('profiles stored as a head and a base', () => {
     consistent: boolean;
   }
 
+  /** Clients the observed stores made, destroyed after each test. */
+  const observedClients: DynamoDBDocumentClient[] = [];
+  afterEach(() => {
+    for (const client of observedClients.splice(0)) client.destroy();
+  });
+
   /**
-   * A store on a client of its own that records each BatchGet of base keys and, while
-   * `lagging` is set, answers an eventually consistent one as a replica that has not seen the
-   * bases yet would: without them.
+   * A store on a client of its own (built as every function builds one) that records each
+   * BatchGet of base keys and, while `lagging` is set, answers an eventually consistent one as a
+   * replica that has not seen the bases yet would: without them.
    */
   function observedStore(): { store: DynamoDbHotStore; baseReads: BaseRead[]; lag: (on: boolean) => void } {
-    const client = new DynamoDBClient({
-      endpoint: emulators.dynamodbEndpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    const client = createDynamoDbDocumentClient({
+      aws: { region: 'us-east-1', dynamodbEndpoint: emulators.dynamodbEndpoint },
     });
+    observedClients.push(client);
     const baseReads: BaseRead[] = [];
     let lagging = false;
     type Wire = { S?: string };
@@ -251,7 +257,6 @@ describe('profiles stored as a head and a base', () => {
         if (keys.length > 0) baseReads.push({ keys, consistent });
         const result = await next(args);
         if (lagging && !consistent) {
-          // The document client has unmarshalled the answer by now; the request is still on the wire.
           const output = result.output as { Responses?: Record<string, Array<Record<string, unknown>>> };
           const items = output.Responses?.[tableName];
           if (items)
@@ -261,11 +266,9 @@ describe('profiles stored as a head and a base', () => {
       },
       { step: 'build', name: 'observeBaseReads' },
     );
-    const store = new DynamoDbHotStore({
-      client: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
-      tableName,
-      now: () => DAY0,
-    });
+    // The document client shares its middleware stack with the client underneath: the request
+    // seen here is marshalled, the answer already unmarshalled.
+    const store = new DynamoDbHotStore({ client, tableName, now: () => DAY0 });
     return { store, baseReads, lag: (on) => (lagging = on) };
   }
 
