@@ -26,6 +26,11 @@ interface Scenario {
   foldEvery: number;
   /** Rounds of the day run: a round is one event from every user. */
   rounds: number;
+  /**
+   * How many of a user's events one request carries (1 when absent): a client that batches sends a
+   * visit's events together, so they reach the stream, and one batch, side by side.
+   */
+  eventsPerRequest?: number;
 }
 
 /**
@@ -41,6 +46,10 @@ const SCENARIOS: readonly Scenario[] = [
   { batch: BATCH, foldEvery: 1, rounds: 10 },
   { batch: 50, foldEvery: 10, rounds: 4 },
   { batch: 50, foldEvery: 1, rounds: 4 },
+  // The first day again with batching clients: each visit's five events in one request (as a
+  // mobile library sends them when the app goes to the background), then both visits in one.
+  { batch: BATCH, foldEvery: 5, rounds: 10, eventsPerRequest: 5 },
+  { batch: BATCH, foldEvery: 5, rounds: 10, eventsPerRequest: 10 },
 ];
 /** How often the warm-up days fold: the first scenario's cadence. */
 const WARM_UP_FOLD_EVERY = 5;
@@ -81,32 +90,62 @@ function eventTime(day: number, round: number, user: number, warmUp: boolean): n
   return roundStart + user * 100;
 }
 
+/** An event as the stream sees it: its body, and when its request was sent. */
+interface SentEvent {
+  body: Record<string, unknown>;
+  at: number;
+}
+
 /**
  * One round: every user's next event, from the sustain benchmark's generator (its event mix and
  * items) at a random position, so a batch holds as many distinct items as random picks from 700 do.
  */
-function roundEvents(
+function roundEvents(day: number, round: number, warmUp: boolean, random: Random) {
+  return Array.from({ length: USERS }, (_, user) => ({
+    user,
+    at: eventTime(day, round, user, warmUp),
+    event: shopEvent(Math.floor(random.next() * 2 ** 31)),
+  }));
+}
+
+/**
+ * A day's rounds in stream order, each user's events sent `perRequest` at a time: a request leaves
+ * with its last event and carries the others, made earlier, beside it. With one event a request
+ * the stream order is round by round.
+ */
+function dayEvents(
   day: number,
-  round: number,
+  rounds: number,
+  perRequest: number,
   warmUp: boolean,
   random: Random,
-): Array<{ body: Record<string, unknown>; at: number }> {
-  return Array.from({ length: USERS }, (_, user) => {
-    const at = eventTime(day, round, user, warmUp);
-    return {
-      at,
-      body: {
-        ...shopEvent(Math.floor(random.next() * 2 ** 31)),
-        userId: `shopper-${user}`,
-        messageId: randomUUID(),
-        timestamp: new Date(at - 150).toISOString(),
-        sentAt: new Date(at).toISOString(),
-        receivedAt: new Date(at + 80).toISOString(),
-        source: 'graphql',
-        sourceIp: `203.0.113.${user % 256}`,
-      },
-    };
-  });
+): SentEvent[] {
+  // Every event is drawn in round order whatever the batching, so each way sees the same events.
+  const grid = Array.from({ length: rounds }, (_, round) => roundEvents(day, round, warmUp, random));
+  const sent: SentEvent[] = [];
+  for (let first = 0; first < rounds; first += perRequest) {
+    const requestRounds = grid.slice(first, first + perRequest);
+    const lastRound = first + requestRounds.length - 1;
+    for (let user = 0; user < USERS; user++) {
+      const sentAt = eventTime(day, lastRound, user, warmUp);
+      for (const { at, event } of requestRounds.flatMap((round) => round.slice(user, user + 1))) {
+        sent.push({
+          at: sentAt,
+          body: {
+            ...event,
+            userId: `shopper-${user}`,
+            messageId: randomUUID(),
+            timestamp: new Date(at - 150).toISOString(),
+            sentAt: new Date(sentAt).toISOString(),
+            receivedAt: new Date(sentAt + 80).toISOString(),
+            source: 'graphql',
+            sourceIp: `203.0.113.${user % 256}`,
+          },
+        });
+      }
+    }
+  }
+  return sent;
 }
 
 let sequence = 10n ** 20n;
@@ -206,8 +245,10 @@ function measuredTable(m: Measured): string {
     return `| ${name} | ${when} | ${perEvent(u.reads)} | ${perEvent(u.rru)} | ${perEvent(u.wru)} | ${per(u.rru, count)} | ${per(u.wru, count)} | ${last} |`;
   };
   const foldEvents = (m.batch * m.foldEvery).toLocaleString('en-US');
-  const title =
+  const folds =
     m.foldEvery === 1 ? 'a fold every batch' : `a fold every ${m.foldEvery} batches (${foldEvents} events)`;
+  const perRequest = m.eventsPerRequest ?? 1;
+  const title = perRequest === 1 ? folds : `${folds}, each user's events ${perRequest} to a request`;
   const all = sum(m.stream, STREAM_KINDS);
   const folded = sum(m.fold, FOLD_KINDS);
   return [
@@ -300,8 +341,10 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
       return written;
     };
     /** Runs a day's rounds in batches of `batch`, a fold every `foldEvery` batches and at the end. */
-    const runDay = async (day: number, { batch, foldEvery, rounds }: Scenario, warmUp: boolean) => {
+    const runDay = async (day: number, scenario: Scenario, warmUp: boolean) => {
+      const { batch, foldEvery, rounds } = scenario;
       const m: Measured = {
+        ...scenario,
         batch,
         foldEvery,
         rounds,
@@ -324,20 +367,18 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
         m.foldedItems += written.items;
         m.foldedTrends += written.trends;
       };
-      for (let round = 0; round < rounds; round++) {
-        const all = roundEvents(day, round, warmUp, random);
-        for (let start = 0; start < all.length; start += batch) {
-          const part = all.slice(start, start + batch);
-          now = Math.max(...part.map((e) => e.at)) + 1000;
-          const before = copyUnits(units.byKind);
-          if (units.counting) await dedupe.claim(part.map((e) => String(e.body.messageId)));
-          const response = await processor(kinesisBatch(part));
-          addSince(m.stream, units.byKind, before);
-          retried += response.batchItemFailures.length;
-          m.events += part.length;
-          m.batches += 1;
-          if (m.batches % foldEvery === 0) await fold();
-        }
+      const all = dayEvents(day, rounds, scenario.eventsPerRequest ?? 1, warmUp, random);
+      for (let start = 0; start < all.length; start += batch) {
+        const part = all.slice(start, start + batch);
+        now = Math.max(...part.map((e) => e.at)) + 1000;
+        const before = copyUnits(units.byKind);
+        if (units.counting) await dedupe.claim(part.map((e) => String(e.body.messageId)));
+        const response = await processor(kinesisBatch(part));
+        addSince(m.stream, units.byKind, before);
+        retried += response.batchItemFailures.length;
+        m.events += part.length;
+        m.batches += 1;
+        if (m.batches % foldEvery === 0) await fold();
       }
       if (m.batches % foldEvery !== 0) await fold();
       m.appendedParts = units.pendingAppends.parts - appendedBefore.parts;
@@ -360,7 +401,8 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
     return [
       ...measured.flatMap((day) => [measuredTable(day), '']),
       `${USERS} users after ${warmUp} days of warm-up, then a measured day in each way, ${SUSTAIN_ITEMS} items. ` +
-        'The cost model takes profiles and identities per event (hotWruPerEvent, hotRruPerEvent), the ' +
+        'The cost model takes the head put and the reads of profiles and identities per request of a ' +
+        "visitor's events (hotWruPerProfileWrite, hotRruPerProfileWrite), rebases and identity refreshes per event (hotWruPerEvent), the " +
         "pending log's compressed bytes per event (hotPendingBytesPerEvent: its appends, Query and deletes are " +
         'billed by size), and items and trends per fold (hotWruPerFold, hotRruPerFold, for a fold that rewrites ' +
         'the whole catalogue). The totals leave the edge markers out (off in the AWS stages).',

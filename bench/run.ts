@@ -126,9 +126,10 @@ const BENCHMARKS: Array<{ name: string; about: string; run: () => Promise<string
       "profiles, identities, appends to the pending log), and per fold, the fold's (the pending log read and " +
       'deleted, items, trends): what the `hot*` assumptions in infra/pricing/us-east-1.json take. The processor, the ' +
       "fold and their DynamoDB adapter against dynalite, every request asking for its consumed capacity. 500 users each send ten events a day of the sustain load's " +
-      'mix over 700 items, no user twice in a batch; after five days of warm-up (BENCH_HOT_UNITS_WARMUP_DAYS, ' +
+      'mix over 700 items, one event a request, no user twice in a batch; after five days of warm-up (BENCH_HOT_UNITS_WARMUP_DAYS, ' +
       "500-event batches, a fold every 5) that fill every profile to its bounds, a day is counted in 500-event batches (prod's) " +
-      "folded every 5 batches and every batch, then four of a day's ten rounds in 50-event batches folded every 10 batches and every batch. " +
+      "folded every 5 batches and every batch, then four of a day's ten rounds in 50-event batches folded every 10 batches and every batch, " +
+      "then a day in 500-event batches folded every 5 with each user's events sent five to a request (a visit's) and ten (the day's), side by side in the stream as a batching client's request puts them. " +
       'The edge dedupe markers are written for the same events and counted apart.',
     run: hotTierUnitsBenchmark,
   },

@@ -11,14 +11,16 @@ import { formatEstimate, formatSummary } from '../infra/cost/format';
 import { estimateMonthlyCost, estimateSummary } from '../infra/cost/model';
 import { DEFAULT_PRICE_TABLE, loadPriceTable } from '../infra/cost/price-table';
 
-const USAGE = `Usage: npm run cost [-- --event-bytes B --events-per-request K --stage prod|dev]
-       npm run cost -- --events-per-day N --event-bytes B [--events-per-request K] [--stage prod|dev] [--engine athena|redshift] [--prices file.json]
+const USAGE = `Usage: npm run cost [-- --event-bytes B --events-per-request K --profiles-per-request P --stage prod|dev]
+       npm run cost -- --events-per-day N --event-bytes B [--events-per-request K] [--profiles-per-request P] [--stage prod|dev] [--engine athena|redshift] [--prices file.json]
 
 Without --events-per-day: the monthly cost of each stage on each warehouse engine at the idle floor
 (0 events a day) and at 10k, 1M and 10M events a day (events of 1000 bytes, 20 per request unless told).
 With it: the estimated monthly AWS cost per service and line item for one stage at that steady rate
 (0 for the idle floor), from the price table (default ${DEFAULT_PRICE_TABLE}) and the stage settings
-in infra/config.ts; --engine prices the stage on the other warehouse engine.`;
+in infra/config.ts; --engine prices the stage on the other warehouse engine. A request carries the
+events of --profiles-per-request visitors (1 unless told: a client library sends its own visitor's;
+a server relaying many users' events sends about as many as events).`;
 
 function number(name: string, raw: string | undefined, { zero = false } = {}): number {
   const value = Number(raw);
@@ -48,6 +50,7 @@ function main(): void {
       'events-per-day': { type: 'string' },
       'event-bytes': { type: 'string' },
       'events-per-request': { type: 'string' },
+      'profiles-per-request': { type: 'string' },
       stage: { type: 'string' },
       engine: { type: 'string' },
       prices: { type: 'string' },
@@ -62,9 +65,10 @@ function main(): void {
   if (values['events-per-day'] === undefined) {
     const eventBytes = number('event-bytes', values['event-bytes'] ?? '1000');
     const eventsPerRequest = number('events-per-request', values['events-per-request'] ?? '20');
+    const profilesPerRequest = number('profiles-per-request', values['profiles-per-request'] ?? '1');
     const stages = values.stage === undefined ? Object.values(STAGES) : [stageConfig(values.stage)];
-    const cells = estimateSummary(table, stages, { eventBytes, eventsPerRequest });
-    console.log(formatSummary(cells, table, { eventBytes, eventsPerRequest }));
+    const input = { eventBytes, eventsPerRequest, profilesPerRequest };
+    console.log(formatSummary(estimateSummary(table, stages, input), table, input));
     return;
   }
   const eventsPerDay = number('events-per-day', values['events-per-day'], { zero: true });
@@ -75,10 +79,14 @@ function main(): void {
     {
       eventsPerDay,
       eventBytes,
-      overrides:
-        values['events-per-request'] === undefined
-          ? undefined
-          : { eventsPerRequest: number('events-per-request', values['events-per-request']) },
+      overrides: {
+        ...(values['events-per-request'] === undefined
+          ? {}
+          : { eventsPerRequest: number('events-per-request', values['events-per-request']) }),
+        ...(values['profiles-per-request'] === undefined
+          ? {}
+          : { profilesPerRequest: number('profiles-per-request', values['profiles-per-request']) }),
+      },
     },
     table,
     engine === undefined ? stage : withWarehouseEngine(stage, engine),

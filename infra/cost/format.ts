@@ -88,12 +88,13 @@ export interface SummaryCell {
 export function formatSummary(
   cells: readonly SummaryCell[],
   table: PriceTable,
-  input: { eventBytes: number; eventsPerRequest: number },
+  input: { eventBytes: number; eventsPerRequest: number; profilesPerRequest?: number },
 ): string {
+  const visitors = input.profilesPerRequest ?? table.assumptions.profilesPerRequest.value;
   const columns = [...new Set(cells.map((cell) => `${cell.stage} · ${cell.engine}`))];
   const volumes = [...new Set(cells.map((cell) => cell.eventsPerDay))];
   const out = [
-    `## Monthly cost per stage and warehouse engine (events of ${input.eventBytes} bytes, ${input.eventsPerRequest} per request)`,
+    `## Monthly cost per stage and warehouse engine (events of ${input.eventBytes} bytes, ${input.eventsPerRequest} per request from ${count(visitors)} visitor${visitors === 1 ? '' : 's'})`,
     '',
     `Prices: ${table.region}, ${table.currency}, as of ${table.asOf}. Each cell: the total, and in brackets the warehouse engine's part (Athena + Glue + its tables in S3, or Redshift Serverless).`,
     '',

@@ -169,7 +169,13 @@ function warehousePart(estimate: CostEstimate): number {
 export function estimateSummary(
   table: PriceTable,
   stages: readonly StageConfig[],
-  input: { eventBytes: number; eventsPerRequest: number; volumes?: readonly number[] },
+  input: {
+    eventBytes: number;
+    eventsPerRequest: number;
+    /** Visitors whose events one request carries; the price table's when absent. */
+    profilesPerRequest?: number;
+    volumes?: readonly number[];
+  },
 ): SummaryCell[] {
   return stages.flatMap((stage) =>
     WAREHOUSE_ENGINES.flatMap((engine) =>
@@ -178,7 +184,12 @@ export function estimateSummary(
           {
             eventsPerDay,
             eventBytes: input.eventBytes,
-            overrides: { eventsPerRequest: input.eventsPerRequest },
+            overrides: {
+              eventsPerRequest: input.eventsPerRequest,
+              ...(input.profilesPerRequest === undefined
+                ? {}
+                : { profilesPerRequest: input.profilesPerRequest }),
+            },
           },
           table,
           withWarehouseEngine(stage, engine),

@@ -73,6 +73,12 @@ export interface Workload {
   readonly pollSeconds: number;
   /** Events one stream invocation carries: each invocation is one Firehose delivery per stream. */
   readonly streamBatchEvents: number;
+  /**
+   * Events of one profile that a stream batch applies together: a batching client's request carries
+   * one visitor's events, which share a partition key and so reach one batch side by side. The hot
+   * tier reads and puts a profile's head, and reads its identity, once for all of them.
+   */
+  readonly eventsPerProfileWrite: number;
   readonly assumption: (name: AssumptionName) => number;
   readonly prices: Prices;
   readonly stage: StageConfig;
@@ -110,6 +116,10 @@ export function workloadOf(
   // window; a poll that finds records is one invocation.
   const eventsPerPoll =
     (eventsPerDay / 86_400 / (streamShards * stage.batch.parallelizationFactor)) * pollSeconds;
+  // A request's events of one profile arrive together (one PutRecords, one partition key), so a
+  // batch holds at least that group, however quiet the stream.
+  const groupEvents = Math.max(1, assumption('eventsPerRequest') / assumption('profilesPerRequest'));
+  const streamBatchEvents = Math.min(stage.batch.batchSize, Math.max(groupEvents, eventsPerPoll));
   return {
     eventsPerDay,
     eventBytes,
@@ -129,19 +139,42 @@ export function workloadOf(
     failedEvents,
     deliveredEvents,
     pollSeconds,
-    streamBatchEvents: Math.min(stage.batch.batchSize, Math.max(1, eventsPerPoll)),
+    streamBatchEvents,
+    eventsPerProfileWrite: eventsPerProfileWrite(
+      groupEvents,
+      eventsPerPoll,
+      stage.batch.batchSize,
+      assumption,
+    ),
     assumption,
     prices,
     stage,
   };
 }
 
-/** Objects both Firehose streams write in a month (the events stream converts to Parquet, whose buffer is at least 64 MiB). */
+/**
+ * Events of one profile a batch applies together: a request's group of them, no more than the
+ * profile sends in a day (the measured range: `npm run bench -- hot-tier-units` counted groups of
+ * 1, 5 and 10). Batches filled to their size are cut wherever the size falls, and split a group
+ * in two about (group − 1) ÷ size of the time.
+ */
+function eventsPerProfileWrite(
+  groupEvents: number,
+  eventsPerPoll: number,
+  batchSize: number,
+  assumption: (name: AssumptionName) => number,
+): number {
+  const group = Math.min(groupEvents, Math.max(1, 1 / assumption('profilesPerDailyEvent')));
+  const splits = eventsPerPoll >= batchSize ? Math.min(1, (group - 1) / batchSize) : 0;
+  return group / (1 + splits);
+}
+
 /** Months of files the lake holds in the month priced: its retention, or the months it has run. */
 function lakeMonths(w: Workload): number {
   return Math.min(w.assumption('storageMonths'), w.stage.retention.lakeDays / DAYS_PER_MONTH);
 }
 
+/** Objects both Firehose streams write in a month (the events stream converts to Parquet, whose buffer is at least 64 MiB). */
 function lakeObjectsPerMonth(
   stage: StageConfig,
   eventBytes: number,
@@ -454,8 +487,9 @@ export function foldLoad(w: Workload): FoldLoad {
 
 /**
  * The hot table's request units in the month (measured by bench/hot-tier-units.bench.ts):
- * - the stream processor's, per event (claims, profiles, identities) and per stream batch (its
- *   changes to items and trends appended to the pending log, one entry billed by its size);
+ * - the stream processor's, per profile write (a profile's head read and put, its identity read:
+ *   once for all its events in a batch), per event (rebases, identity refreshes) and per stream
+ *   batch (its changes to items and trends appended to the pending log, one entry billed by its size);
  * - the fold's, per scheduled run (`hotTier.foldInterval`): it reads the pending log strongly
  *   consistent (billed by the bytes read together), rewrites each item and trend the run's events
  *   touched once (the share of the catalogue they rewrite), and deletes the entries it folded;
@@ -477,13 +511,16 @@ export function hotTableRequestUnits(w: Workload): { wru: number; rru: number } 
     (Math.ceil(a('profileHeadBytes') / READ_UNIT_BYTES) +
       Math.ceil(a('profileBaseBytes') / READ_UNIT_BYTES)) *
     EVENTUAL_READ_RRU;
+  const profileWrites = events / w.eventsPerProfileWrite;
   const wru =
     events * a('hotWruPerEvent') +
+    profileWrites * a('hotWruPerProfileWrite') +
     // Each entry is written once and deleted once.
     2 * batches * entryWru +
     folds * rewritten * a('hotWruPerFold');
   const rru =
-    events * (a('hotRruPerEvent') + a('hotReadsPerEvent') * profileReadRru) +
+    profileWrites * a('hotRruPerProfileWrite') +
+    events * a('hotReadsPerEvent') * profileReadRru +
     logReadRru +
     folds * rewritten * a('hotRruPerFold');
   return { wru, rru };
