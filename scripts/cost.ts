@@ -65,7 +65,10 @@ function main(): void {
   if (values['events-per-day'] === undefined) {
     const eventBytes = number('event-bytes', values['event-bytes'] ?? '1000');
     const eventsPerRequest = number('events-per-request', values['events-per-request'] ?? '20');
-    const profilesPerRequest = number('profiles-per-request', values['profiles-per-request'] ?? '1');
+    const profilesPerRequest =
+      values['profiles-per-request'] === undefined
+        ? undefined
+        : number('profiles-per-request', values['profiles-per-request']);
     const stages = values.stage === undefined ? Object.values(STAGES) : [stageConfig(values.stage)];
     const input = { eventBytes, eventsPerRequest, profilesPerRequest };
     console.log(formatSummary(estimateSummary(table, stages, input), table, input));
