@@ -97,12 +97,11 @@ interface SentEvent {
 }
 
 /**
- * One round: every user's next event, from the sustain benchmark's generator (its event mix and
+ * One round: every user's next event (indexed by user), from the sustain benchmark's generator (its event mix and
  * items) at a random position, so a batch holds as many distinct items as random picks from 700 do.
  */
 function roundEvents(day: number, round: number, warmUp: boolean, random: Random) {
   return Array.from({ length: USERS }, (_, user) => ({
-    user,
     at: eventTime(day, round, user, warmUp),
     event: shopEvent(Math.floor(random.next() * 2 ** 31)),
   }));
@@ -345,9 +344,6 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
       const { batch, foldEvery, rounds } = scenario;
       const m: Measured = {
         ...scenario,
-        batch,
-        foldEvery,
-        rounds,
         events: 0,
         batches: 0,
         folds: 0,
