@@ -27,10 +27,10 @@ interface Scenario {
   /** Rounds of the day run: a round is one event from every user. */
   rounds: number;
   /**
-   * How many of a user's events one request carries (1 when absent): a client that batches sends a
-   * visit's events together, so they reach the stream, and one batch, side by side.
+   * How many of a user's events one request carries: a client that batches sends a visit's events
+   * together, so they reach the stream, and one batch, side by side.
    */
-  eventsPerRequest?: number;
+  eventsPerRequest: number;
 }
 
 /**
@@ -42,10 +42,10 @@ interface Scenario {
  * of a day's ten rounds (2,000 events) to keep the run short.
  */
 const SCENARIOS: readonly Scenario[] = [
-  { batch: BATCH, foldEvery: 5, rounds: 10 },
-  { batch: BATCH, foldEvery: 1, rounds: 10 },
-  { batch: 50, foldEvery: 10, rounds: 4 },
-  { batch: 50, foldEvery: 1, rounds: 4 },
+  { batch: BATCH, foldEvery: 5, rounds: 10, eventsPerRequest: 1 },
+  { batch: BATCH, foldEvery: 1, rounds: 10, eventsPerRequest: 1 },
+  { batch: 50, foldEvery: 10, rounds: 4, eventsPerRequest: 1 },
+  { batch: 50, foldEvery: 1, rounds: 4, eventsPerRequest: 1 },
   // The first day again with batching clients: each visit's five events in one request (as a
   // mobile library sends them when the app goes to the background), then both visits in one.
   { batch: BATCH, foldEvery: 5, rounds: 10, eventsPerRequest: 5 },
@@ -246,8 +246,8 @@ function measuredTable(m: Measured): string {
   const foldEvents = (m.batch * m.foldEvery).toLocaleString('en-US');
   const folds =
     m.foldEvery === 1 ? 'a fold every batch' : `a fold every ${m.foldEvery} batches (${foldEvents} events)`;
-  const perRequest = m.eventsPerRequest ?? 1;
-  const title = perRequest === 1 ? folds : `${folds}, each user's events ${perRequest} to a request`;
+  const title =
+    m.eventsPerRequest === 1 ? folds : `${folds}, each user's events ${m.eventsPerRequest} to a request`;
   const all = sum(m.stream, STREAM_KINDS);
   const folded = sum(m.fold, FOLD_KINDS);
   return [
@@ -363,7 +363,7 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
         m.foldedItems += written.items;
         m.foldedTrends += written.trends;
       };
-      const all = dayEvents(day, rounds, scenario.eventsPerRequest ?? 1, warmUp, random);
+      const all = dayEvents(day, rounds, scenario.eventsPerRequest, warmUp, random);
       for (let start = 0; start < all.length; start += batch) {
         const part = all.slice(start, start + batch);
         now = Math.max(...part.map((e) => e.at)) + 1000;
@@ -387,6 +387,7 @@ export async function hotTierUnitsBenchmark(): Promise<string> {
       batch: BATCH,
       foldEvery: WARM_UP_FOLD_EVERY,
       rounds: EVENTS_PER_USER_PER_DAY,
+      eventsPerRequest: 1,
     };
     for (let day = 0; day < warmUp; day++) await runDay(day, warmUpDay, true);
     units.counting = true;

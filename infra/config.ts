@@ -242,8 +242,9 @@ const prod: StageConfig = {
   // event takes as measured for the cost model at that rate (the `hot*` assumptions in
   // infra/pricing/us-east-1.json: about 2.2 write and 2.7 read units an event with one event a
   // request, the most; the pending log and the 5-minute fold included) at the 70 % target:
-  // 463 × 2.2 / 0.7 ≈ 1,500 write units, 463 × 2.7 / 0.7 ≈ 1,800 read units, plus room for the fold's bursts (each run reads and deletes
-  // the pending log and rewrites the catalogue within seconds; burst capacity takes most of it):
+  // 463 × 2.2 / 0.7 ≈ 1,500 write units, 463 × 2.7 / 0.7 ≈ 1,800 read units, plus room for the
+  // fold's bursts (each run reads and deletes the pending log and rewrites the catalogue within
+  // seconds; burst capacity takes most of it):
   // 2,500 and 3,500, set when an event took 3.0 and 4.2 units, and kept as that room. The mins are
   // the floor a quiet stage pays (about $28 a month); a day's rise is slow enough for scaling to
   // follow from them, and burst capacity (five minutes of unused units) takes a short spike. Change them here and deploy (docs/deploy.md#hot-tier-capacity).

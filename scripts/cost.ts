@@ -33,6 +33,11 @@ function number(name: string, raw: string | undefined, { zero = false } = {}): n
   return value;
 }
 
+/** A flag's number, or undefined when it is not given (the price table's value then stands). */
+function optionalNumber(name: string, raw: string | undefined): number | undefined {
+  return raw === undefined ? undefined : number(name, raw);
+}
+
 function engineOption(raw: string | undefined): WarehouseEngine | undefined {
   if (raw === undefined) return undefined;
   if (!(WAREHOUSE_ENGINES as readonly string[]).includes(raw)) {
@@ -62,13 +67,10 @@ function main(): void {
     return;
   }
   const table = loadPriceTable(values.prices ?? DEFAULT_PRICE_TABLE);
+  const profilesPerRequest = optionalNumber('profiles-per-request', values['profiles-per-request']);
   if (values['events-per-day'] === undefined) {
     const eventBytes = number('event-bytes', values['event-bytes'] ?? '1000');
     const eventsPerRequest = number('events-per-request', values['events-per-request'] ?? '20');
-    const profilesPerRequest =
-      values['profiles-per-request'] === undefined
-        ? undefined
-        : number('profiles-per-request', values['profiles-per-request']);
     const stages = values.stage === undefined ? Object.values(STAGES) : [stageConfig(values.stage)];
     const input = { eventBytes, eventsPerRequest, profilesPerRequest };
     console.log(formatSummary(estimateSummary(table, stages, input), table, input));
@@ -83,12 +85,8 @@ function main(): void {
       eventsPerDay,
       eventBytes,
       overrides: {
-        ...(values['events-per-request'] === undefined
-          ? {}
-          : { eventsPerRequest: number('events-per-request', values['events-per-request']) }),
-        ...(values['profiles-per-request'] === undefined
-          ? {}
-          : { profilesPerRequest: number('profiles-per-request', values['profiles-per-request']) }),
+        eventsPerRequest: optionalNumber('events-per-request', values['events-per-request']),
+        profilesPerRequest,
       },
     },
     table,

@@ -184,11 +184,10 @@ export function estimateSummary(
           {
             eventsPerDay,
             eventBytes: input.eventBytes,
+            // An override left undefined falls back to the price table.
             overrides: {
               eventsPerRequest: input.eventsPerRequest,
-              ...(input.profilesPerRequest === undefined
-                ? {}
-                : { profilesPerRequest: input.profilesPerRequest }),
+              profilesPerRequest: input.profilesPerRequest,
             },
           },
           table,
